@@ -1,0 +1,53 @@
+package arn_test
+
+import (
+	"testing"
+
+	"github.com/keyless-dev/keyless/internal/arn"
+)
+
+func TestParse(t *testing.T) {
+	good := map[string]arn.ARN{
+		"arn:aws:iam::111122223333:user/alice":              {"aws", "iam", "", "111122223333", "user/alice"},
+		"arn:aws:sts::111122223333:assumed-role/R/s:x":      {"aws", "sts", "", "111122223333", "assumed-role/R/s:x"},
+		"arn:aws-us-gov:s3:us-gov-west-1::bucket/key":       {"aws-us-gov", "s3", "us-gov-west-1", "", "bucket/key"},
+		"arn:aws:iam::111122223333:mfa/bob":                 {"aws", "iam", "", "111122223333", "mfa/bob"},
+		"arn:aws:iam::aws:policy/AdministratorAccess":       {"aws", "iam", "", "aws", "policy/AdministratorAccess"},
+		"arn:aws:iam::111122223333:role/path/with/many/one": {"aws", "iam", "", "111122223333", "role/path/with/many/one"},
+	}
+	for s, want := range good {
+		got, err := arn.Parse(s)
+		if err != nil || got != want {
+			t.Errorf("Parse(%q) = %+v, %v; want %+v", s, got, err, want)
+		}
+		if got.String() != s {
+			t.Errorf("round trip %q -> %q", s, got.String())
+		}
+	}
+	for _, s := range []string{"", "arn", "nothing-valid-in-here", "arn:aws:iam::1", "arn::iam::1:x", "arn:aws:::1:x", "arn:aws:iam::1:", "urn:aws:iam::1:x"} {
+		if _, err := arn.Parse(s); err == nil {
+			t.Errorf("Parse(%q) succeeded", s)
+		}
+	}
+}
+
+func TestIdentifiers(t *testing.T) {
+	for s, want := range map[string]bool{"111122223333": true, "11112222333": false, "1111222233334": false, "11112222333a": false} {
+		if arn.IsAccountID(s) != want {
+			t.Errorf("IsAccountID(%q) != %v", s, want)
+		}
+	}
+	for s, want := range map[string]bool{"alice": true, "a.b@c-d_e+f=g,h": true, "": false, "a b": false, "a/b": false, "a:b": false, string(make([]byte, 65)): false} {
+		if arn.IsName(s) != want {
+			t.Errorf("IsName(%q) != %v", s, want)
+		}
+	}
+	for s, want := range map[string]bool{"/": true, "/a/": true, "/a/b/": true, "": false, "a/": false, "/a": false, "//": false, "/a b/": false} {
+		if arn.IsPath(s) != want {
+			t.Errorf("IsPath(%q) != %v", s, want)
+		}
+	}
+	if got := arn.User("111122223333", "/dev/", "alice"); got != "arn:aws:iam::111122223333:user/dev/alice" {
+		t.Errorf("User = %s", got)
+	}
+}
