@@ -1,0 +1,236 @@
+// Package memory is an in-memory storage backend for tests and throw-away
+// development servers. It passes the same conformance suite as the durable
+// backends; its state ends with the process.
+package memory
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keyless-dev/keyless/internal/storage"
+)
+
+// Store keeps everything in maps behind one mutex.
+type Store struct {
+	mu       sync.Mutex
+	keys     map[uint32]storage.MasterKey
+	steps    map[string]int64
+	failures map[string]int
+	ids      map[string]string
+	audit    []storage.AuditRecord
+	head     [32]byte
+	closed   bool
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		keys:     map[uint32]storage.MasterKey{},
+		steps:    map[string]int64{},
+		failures: map[string]int{},
+		ids:      map[string]string{},
+	}
+}
+
+func (s *Store) lock() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return storage.ErrClosed
+	}
+	return nil
+}
+
+// ListMasterKeys implements storage.MasterKeys.
+func (s *Store) ListMasterKeys(context.Context) ([]storage.MasterKey, error) {
+	if err := s.lock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	out := make([]storage.MasterKey, 0, len(s.keys))
+	for _, k := range s.keys {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// RotateMasterKey implements storage.MasterKeys.
+func (s *Store) RotateMasterKey(_ context.Context, k storage.MasterKey, wantActive uint32) error {
+	if err := s.lock(); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	var active uint32
+	for id, old := range s.keys {
+		if old.Active() {
+			active = id
+		}
+	}
+	if _, exists := s.keys[k.ID]; exists || active != wantActive {
+		return storage.ErrConflict
+	}
+	if active != 0 {
+		old := s.keys[active]
+		old.RetiredAt = k.CreatedAt
+		s.keys[active] = old
+	}
+	k.RetiredAt = time.Time{}
+	s.keys[k.ID] = k
+	return nil
+}
+
+// DeleteMasterKey implements storage.MasterKeys.
+func (s *Store) DeleteMasterKey(_ context.Context, id uint32) error {
+	if err := s.lock(); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	k, ok := s.keys[id]
+	switch {
+	case !ok:
+		return storage.ErrNotFound
+	case k.Active():
+		return storage.ErrConflict
+	}
+	delete(s.keys, id)
+	return nil
+}
+
+// UseTOTPStep implements storage.MFA.
+func (s *Store) UseTOTPStep(_ context.Context, serial string, step int64) error {
+	if err := s.lock(); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if last, ok := s.steps[serial]; ok && step <= last {
+		return storage.ErrConflict
+	}
+	s.steps[serial] = step
+	return nil
+}
+
+func failureKey(serial string, window time.Time) string {
+	return serial + "\x00" + window.UTC().Format(time.RFC3339Nano)
+}
+
+// AddMFAFailure implements storage.MFA.
+func (s *Store) AddMFAFailure(_ context.Context, serial string, window time.Time) (int, error) {
+	if err := s.lock(); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+	s.failures[failureKey(serial, window)]++
+	return s.failures[failureKey(serial, window)], nil
+}
+
+// MFAFailures implements storage.MFA.
+func (s *Store) MFAFailures(_ context.Context, serial string, window time.Time) (int, error) {
+	if err := s.lock(); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+	return s.failures[failureKey(serial, window)], nil
+}
+
+// ClaimID implements storage.IDs.
+func (s *Store) ClaimID(_ context.Context, key, proposed string) (string, error) {
+	if err := s.lock(); err != nil {
+		return "", err
+	}
+	defer s.mu.Unlock()
+	if id, ok := s.ids[key]; ok {
+		return id, nil
+	}
+	s.ids[key] = proposed
+	return proposed, nil
+}
+
+// ReleaseID implements storage.IDs.
+func (s *Store) ReleaseID(_ context.Context, key string) error {
+	if err := s.lock(); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	delete(s.ids, key)
+	return nil
+}
+
+// ListIDs implements storage.IDs.
+func (s *Store) ListIDs(_ context.Context, prefix string) (map[string]string, error) {
+	if err := s.lock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for k, v := range s.ids {
+		if strings.HasPrefix(k, prefix) {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// AppendAudit implements storage.AuditLog.
+func (s *Store) AppendAudit(_ context.Context, recs []storage.AuditRecord) error {
+	if err := s.lock(); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	for _, r := range recs {
+		r.Seq = int64(len(s.audit)) + 1
+		r.JSON = append([]byte(nil), r.JSON...)
+		r.Hash = storage.ChainHash(s.head, r.Seq, r.JSON)
+		s.head = r.Hash
+		s.audit = append(s.audit, r)
+	}
+	return nil
+}
+
+// QueryAudit implements storage.AuditLog.
+func (s *Store) QueryAudit(ctx context.Context, f storage.AuditFilter, fn func(storage.AuditRecord) error) error {
+	if err := s.lock(); err != nil {
+		return err
+	}
+	var matched []storage.AuditRecord
+	for _, r := range s.audit {
+		if storage.Matches(f, r) {
+			matched = append(matched, r)
+			if f.Limit > 0 && len(matched) == f.Limit {
+				break
+			}
+		}
+	}
+	s.mu.Unlock()
+	for _, r := range matched {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Ping implements storage.Store.
+func (s *Store) Ping(context.Context) error {
+	if err := s.lock(); err != nil {
+		return err
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// Close implements storage.Store.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	return nil
+}

@@ -1,0 +1,472 @@
+// Package sqlstore implements storage.Store once, in SQL that SQLite and
+// PostgreSQL both run. A backend package opens the database and supplies a
+// Dialect for the few places where the two differ (placeholders, the bytes
+// column type, row locks and which errors mean "retry").
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyless-dev/keyless/internal/secret"
+	"github.com/keyless-dev/keyless/internal/storage"
+)
+
+// Dialect is what differs between SQL engines.
+type Dialect struct {
+	Name string
+	// Bytes is the binary column type (BLOB, BYTEA).
+	Bytes string
+	// Placeholder renders the n-th (1-based) bind parameter.
+	Placeholder func(n int) string
+	// ForUpdate is appended to a SELECT that must lock the rows it reads
+	// inside a write transaction ("" where the transaction already holds
+	// the database's write lock).
+	ForUpdate string
+	// Retryable reports errors after which the whole transaction may be
+	// run again (serialization failures, deadlocks).
+	Retryable func(error) bool
+	// WriteTx starts a transaction that will write.
+	WriteTx func(ctx context.Context, db *sql.DB) (*sql.Tx, error)
+}
+
+// Store is the shared SQL backend.
+type Store struct {
+	db *sql.DB
+	d  Dialect
+	q  map[string]string // rebound queries
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// New migrates db to the current schema and returns the store.
+func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
+	s := &Store{db: db, d: d, q: map[string]string{}}
+	for name, q := range queries {
+		s.q[name] = rebind(q, d.Placeholder)
+	}
+	if err := s.migrate(ctx); err != nil {
+		return nil, fmt.Errorf("migrate %s store: %w", d.Name, err)
+	}
+	return s, nil
+}
+
+// rebind turns ? placeholders into the dialect's.
+func rebind(q string, ph func(int) string) string {
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			b.WriteString(ph(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// migrations are applied in order, each once; never edit a released one.
+var migrations = []string{
+	`CREATE TABLE master_keys (
+		id BIGINT PRIMARY KEY,
+		material {{bytes}} NOT NULL,
+		created_at BIGINT NOT NULL,
+		retired_at BIGINT,
+		active INTEGER
+	);
+	CREATE UNIQUE INDEX master_keys_one_active ON master_keys (active) WHERE active = 1;
+	CREATE TABLE totp_steps (
+		serial TEXT PRIMARY KEY,
+		step BIGINT NOT NULL
+	);
+	CREATE TABLE mfa_failures (
+		serial TEXT NOT NULL,
+		window_start BIGINT NOT NULL,
+		failures INTEGER NOT NULL,
+		PRIMARY KEY (serial, window_start)
+	);
+	CREATE TABLE ids (
+		name TEXT PRIMARY KEY,
+		id TEXT NOT NULL
+	);
+	CREATE TABLE audit_events (
+		seq BIGINT PRIMARY KEY,
+		event_time BIGINT NOT NULL,
+		event_name TEXT NOT NULL,
+		access_key_id TEXT NOT NULL,
+		principal_arn TEXT NOT NULL,
+		error_code TEXT NOT NULL,
+		event {{bytes}} NOT NULL,
+		hash {{bytes}} NOT NULL
+	);
+	CREATE INDEX audit_events_time ON audit_events (event_time);
+	CREATE INDEX audit_events_name ON audit_events (event_name, seq);
+	CREATE INDEX audit_events_key ON audit_events (access_key_id, seq);
+	CREATE INDEX audit_events_principal ON audit_events (principal_arn, seq);
+	CREATE TABLE audit_head (
+		id INTEGER PRIMARY KEY,
+		seq BIGINT NOT NULL,
+		hash {{bytes}} NOT NULL
+	)`,
+}
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var v int
+		err := tx.QueryRowContext(ctx, `SELECT version FROM schema_version`).Scan(&v)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (0)`); err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		}
+		if v > len(migrations) {
+			return fmt.Errorf("database schema version %d is newer than this binary's %d", v, len(migrations))
+		}
+		for i := v; i < len(migrations); i++ {
+			for _, stmt := range strings.Split(strings.ReplaceAll(migrations[i], "{{bytes}}", s.d.Bytes), ";") {
+				if strings.TrimSpace(stmt) == "" {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("migration %d: %w", i+1, err)
+				}
+			}
+			if i == 0 {
+				if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, ?)`), make([]byte, 32)); err != nil {
+					return err
+				}
+			}
+		}
+		_, err = tx.ExecContext(ctx, s.rb(`UPDATE schema_version SET version = ?`), len(migrations))
+		return err
+	})
+}
+
+func (s *Store) rb(q string) string { return rebind(q, s.d.Placeholder) }
+
+// write runs fn in a write transaction, retrying it while the dialect says
+// the failure was transient.
+func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
+	for attempt := 0; ; attempt++ {
+		err := s.writeOnce(ctx, fn)
+		if err == nil || attempt == 9 || !s.d.Retryable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Store) writeOnce(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.d.WriteTx(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+var queries = map[string]string{
+	"listKeys":     `SELECT id, material, created_at, retired_at FROM master_keys ORDER BY id`,
+	"activeKey":    `SELECT id FROM master_keys WHERE active = 1`,
+	"retireKey":    `UPDATE master_keys SET retired_at = ?, active = NULL WHERE id = ? AND active = 1`,
+	"insertKey":    `INSERT INTO master_keys (id, material, created_at, retired_at, active) VALUES (?, ?, ?, NULL, 1)`,
+	"keyActive":    `SELECT active FROM master_keys WHERE id = ?`,
+	"deleteKey":    `DELETE FROM master_keys WHERE id = ? AND active IS NULL`,
+	"useStep":      `INSERT INTO totp_steps (serial, step) VALUES (?, ?) ON CONFLICT (serial) DO UPDATE SET step = excluded.step WHERE totp_steps.step < excluded.step`,
+	"addFailure":   `INSERT INTO mfa_failures (serial, window_start, failures) VALUES (?, ?, 1) ON CONFLICT (serial, window_start) DO UPDATE SET failures = mfa_failures.failures + 1 RETURNING failures`,
+	"gcFailures":   `DELETE FROM mfa_failures WHERE serial = ? AND window_start < ?`,
+	"failures":     `SELECT failures FROM mfa_failures WHERE serial = ? AND window_start = ?`,
+	"claimID":      `INSERT INTO ids (name, id) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
+	"getID":        `SELECT id FROM ids WHERE name = ?`,
+	"releaseID":    `DELETE FROM ids WHERE name = ?`,
+	"listIDs":      `SELECT name, id FROM ids WHERE name >= ? ORDER BY name`,
+	"auditHead":    `SELECT seq, hash FROM audit_head WHERE id = 1`,
+	"auditInsert":  `INSERT INTO audit_events (seq, event_time, event_name, access_key_id, principal_arn, error_code, event, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	"auditSetHead": `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`,
+}
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// ListMasterKeys implements storage.MasterKeys.
+func (s *Store) ListMasterKeys(ctx context.Context) ([]storage.MasterKey, error) {
+	rows, err := s.db.QueryContext(ctx, s.q["listKeys"])
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []storage.MasterKey
+	for rows.Next() {
+		var (
+			id       int64
+			material []byte
+			created  int64
+			retired  sql.NullInt64
+		)
+		if err := rows.Scan(&id, &material, &created, &retired); err != nil {
+			return nil, err
+		}
+		k := storage.MasterKey{ID: uint32(id), Material: secret.NewBytes(material), CreatedAt: fromMicros(created)}
+		if retired.Valid {
+			k.RetiredAt = fromMicros(retired.Int64)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// RotateMasterKey implements storage.MasterKeys.
+func (s *Store) RotateMasterKey(ctx context.Context, k storage.MasterKey, wantActive uint32) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var active int64
+		err := tx.QueryRowContext(ctx, s.q["activeKey"]+s.d.ForUpdate).Scan(&active)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			active = 0
+		case err != nil:
+			return err
+		}
+		if uint32(active) != wantActive {
+			return storage.ErrConflict
+		}
+		if active != 0 {
+			if _, err := tx.ExecContext(ctx, s.q["retireKey"], micros(k.CreatedAt), active); err != nil {
+				return err
+			}
+		}
+		var exists sql.NullInt64
+		err = tx.QueryRowContext(ctx, s.q["keyActive"], int64(k.ID)).Scan(&exists)
+		if err == nil {
+			return storage.ErrConflict
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q["insertKey"], int64(k.ID), k.Material.Reveal(), micros(k.CreatedAt))
+		return err
+	})
+}
+
+// DeleteMasterKey implements storage.MasterKeys.
+func (s *Store) DeleteMasterKey(ctx context.Context, id uint32) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var active sql.NullInt64
+		err := tx.QueryRowContext(ctx, s.q["keyActive"], int64(id)).Scan(&active)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return storage.ErrNotFound
+		case err != nil:
+			return err
+		case active.Valid:
+			return storage.ErrConflict
+		}
+		_, err = tx.ExecContext(ctx, s.q["deleteKey"], int64(id))
+		return err
+	})
+}
+
+// UseTOTPStep implements storage.MFA.
+func (s *Store) UseTOTPStep(ctx context.Context, serial string, step int64) error {
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q["useStep"], serial, step)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return storage.ErrConflict
+	}
+	return nil
+}
+
+// AddMFAFailure implements storage.MFA.
+func (s *Store) AddMFAFailure(ctx context.Context, serial string, window time.Time) (int, error) {
+	var n int
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q["gcFailures"], serial, micros(window)); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, s.q["addFailure"], serial, micros(window)).Scan(&n)
+	})
+	return n, err
+}
+
+// MFAFailures implements storage.MFA.
+func (s *Store) MFAFailures(ctx context.Context, serial string, window time.Time) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, s.q["failures"], serial, micros(window)).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return n, err
+}
+
+// ClaimID implements storage.IDs.
+func (s *Store) ClaimID(ctx context.Context, key, proposed string) (string, error) {
+	var id string
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q["claimID"], key, proposed); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, s.q["getID"], key).Scan(&id)
+	})
+	return id, err
+}
+
+// ReleaseID implements storage.IDs.
+func (s *Store) ReleaseID(ctx context.Context, key string) error {
+	_, err := s.db.ExecContext(ctx, s.q["releaseID"], key)
+	return err
+}
+
+// ListIDs implements storage.IDs.
+func (s *Store) ListIDs(ctx context.Context, prefix string) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q["listIDs"], prefix)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(k, prefix) {
+			break
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}
+
+// AppendAudit implements storage.AuditLog.
+func (s *Store) AppendAudit(ctx context.Context, recs []storage.AuditRecord) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var (
+			seq  int64
+			prev []byte
+		)
+		if err := tx.QueryRowContext(ctx, s.q["auditHead"]+s.d.ForUpdate).Scan(&seq, &prev); err != nil {
+			return err
+		}
+		var head [32]byte
+		copy(head[:], prev)
+		stmt, err := tx.PrepareContext(ctx, s.q["auditInsert"])
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, r := range recs {
+			seq++
+			head = storage.ChainHash(head, seq, r.JSON)
+			if _, err := stmt.ExecContext(ctx, seq, micros(r.Time), r.EventName, r.AccessKeyID, r.PrincipalARN, r.ErrorCode, r.JSON, head[:]); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, s.q["auditSetHead"], seq, head[:])
+		return err
+	})
+}
+
+// QueryAudit implements storage.AuditLog. It pages through the table by
+// sequence number so that no transaction stays open while fn runs.
+func (s *Store) QueryAudit(ctx context.Context, f storage.AuditFilter, fn func(storage.AuditRecord) error) error {
+	const page = 500
+	var where []string
+	var args []any
+	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
+	if f.EventName != "" {
+		add("event_name = ?", f.EventName)
+	}
+	if f.AccessKeyID != "" {
+		add("access_key_id = ?", f.AccessKeyID)
+	}
+	if f.PrincipalARN != "" {
+		add("principal_arn = ?", f.PrincipalARN)
+	}
+	if !f.From.IsZero() {
+		add("event_time >= ?", micros(f.From))
+	}
+	if !f.To.IsZero() {
+		add("event_time < ?", micros(f.To))
+	}
+	where = append(where, "seq > ?")
+	q := s.rb(`SELECT seq, event_time, event_name, access_key_id, principal_arn, error_code, event, hash FROM audit_events WHERE ` +
+		strings.Join(where, " AND ") + ` ORDER BY seq LIMIT ` + strconv.Itoa(page))
+	after, sent := f.AfterSeq, 0
+	for {
+		batch, err := s.auditPage(ctx, q, append(args, after))
+		if err != nil {
+			return err
+		}
+		for _, r := range batch {
+			if f.Limit > 0 && sent == f.Limit {
+				return nil
+			}
+			if err := fn(r); err != nil {
+				return err
+			}
+			sent++
+			after = r.Seq
+		}
+		if len(batch) < page {
+			return nil
+		}
+	}
+}
+
+func (s *Store) auditPage(ctx context.Context, q string, args []any) ([]storage.AuditRecord, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []storage.AuditRecord
+	for rows.Next() {
+		var (
+			r    storage.AuditRecord
+			at   int64
+			hash []byte
+		)
+		if err := rows.Scan(&r.Seq, &at, &r.EventName, &r.AccessKeyID, &r.PrincipalARN, &r.ErrorCode, &r.JSON, &hash); err != nil {
+			return nil, err
+		}
+		r.Time = fromMicros(at)
+		copy(r.Hash[:], hash)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Ping implements storage.Store.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Close implements storage.Store.
+func (s *Store) Close() error { return s.db.Close() }
