@@ -1,0 +1,167 @@
+package credential
+
+import (
+	"encoding/binary"
+	"errors"
+	"time"
+
+	"github.com/keyless-dev/keyless/internal/iam"
+	"github.com/keyless-dev/keyless/internal/secret"
+)
+
+// Issuer is the action that issued a session; it decides which actions the
+// session may call (STS API reference, "Comparing the AWS STS API operations").
+type Issuer uint8
+
+// Issuers.
+const (
+	IssuerGetSessionToken Issuer = 1
+)
+
+// Session is what a session token carries.
+type Session struct {
+	AccessKeyID string // not sealed: it is the associated data
+	Secret      secret.String
+	IssuedAt    time.Time
+	Expiration  time.Time
+	Issuer      Issuer
+	Principal   iam.Principal
+	// MFAAuthenticatedAt is when MFA was verified for this session; zero if
+	// it was not (aws:MultiFactorAuthPresent, aws:MultiFactorAuthAge).
+	MFAAuthenticatedAt time.Time
+}
+
+// MFA reports whether the session was created with MFA.
+func (s Session) MFA() bool { return !s.MFAAuthenticatedAt.IsZero() }
+
+// Field tags, in the order they must appear.
+const (
+	tagSecret        = 1
+	tagIssuedAt      = 2
+	tagExpiration    = 3
+	tagIssuer        = 4
+	tagPrincipalType = 5
+	tagAccount       = 6
+	tagUniqueID      = 7
+	tagName          = 8
+	tagPath          = 9
+	tagMFAAt         = 10
+)
+
+// secretLen is the raw length of a secret access key: 30 bytes are 40
+// base64 characters, the length of an AWS secret.
+const secretLen = 30
+
+var errMalformed = errors.New("credential: malformed claims")
+
+// encode writes the claims as tag (uvarint), length (uvarint), value.
+func encodeClaims(s Session, rawSecret []byte) []byte {
+	b := make([]byte, 0, 160)
+	put := func(tag uint64, v []byte) {
+		b = binary.AppendUvarint(b, tag)
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	num := func(tag uint64, n uint64) { put(tag, binary.AppendUvarint(nil, n)) }
+	str := func(tag uint64, v string) {
+		if v != "" {
+			put(tag, []byte(v))
+		}
+	}
+	put(tagSecret, rawSecret)
+	num(tagIssuedAt, uint64(s.IssuedAt.UnixMilli()))
+	num(tagExpiration, uint64(s.Expiration.UnixMilli()))
+	num(tagIssuer, uint64(s.Issuer))
+	num(tagPrincipalType, uint64(s.Principal.Type))
+	str(tagAccount, s.Principal.Account)
+	str(tagUniqueID, s.Principal.UniqueID)
+	str(tagName, s.Principal.Name)
+	str(tagPath, s.Principal.Path)
+	if s.MFA() {
+		num(tagMFAAt, uint64(s.MFAAuthenticatedAt.UnixMilli()))
+	}
+	return b
+}
+
+// decodeClaims is the strict inverse of encodeClaims: tags strictly
+// ascending, known, each value well-formed; required fields present.
+func decodeClaims(b []byte) (Session, []byte, error) {
+	var (
+		s       Session
+		raw     []byte
+		last    uint64
+		seen    = map[uint64]bool{}
+		readNum = func(v []byte) (uint64, bool) {
+			n, k := uvarint(v)
+			return n, k > 0 && k == len(v)
+		}
+	)
+	for len(b) > 0 {
+		tag, k := uvarint(b)
+		if k <= 0 || tag <= last {
+			return Session{}, nil, errMalformed
+		}
+		b = b[k:]
+		l, k := uvarint(b)
+		if k <= 0 || l > uint64(len(b)-k) {
+			return Session{}, nil, errMalformed
+		}
+		v := b[k : k+int(l)]
+		b = b[k+int(l):]
+		last = tag
+		seen[tag] = true
+		var ok bool
+		var n uint64
+		switch tag {
+		case tagSecret:
+			raw, ok = v, len(v) == secretLen
+		case tagIssuedAt, tagExpiration, tagMFAAt:
+			if n, ok = readNum(v); ok {
+				t := time.UnixMilli(int64(n)).UTC()
+				switch tag {
+				case tagIssuedAt:
+					s.IssuedAt = t
+				case tagExpiration:
+					s.Expiration = t
+				default:
+					s.MFAAuthenticatedAt = t
+				}
+			}
+		case tagIssuer:
+			n, ok = readNum(v)
+			s.Issuer = Issuer(n)
+			ok = ok && s.Issuer == IssuerGetSessionToken
+		case tagPrincipalType:
+			n, ok = readNum(v)
+			s.Principal.Type = iam.PrincipalType(n)
+			ok = ok && (s.Principal.Type == iam.User || s.Principal.Type == iam.Root)
+		case tagAccount:
+			s.Principal.Account, ok = string(v), true
+		case tagUniqueID:
+			s.Principal.UniqueID, ok = string(v), true
+		case tagName:
+			s.Principal.Name, ok = string(v), true
+		case tagPath:
+			s.Principal.Path, ok = string(v), true
+		}
+		if !ok {
+			return Session{}, nil, errMalformed
+		}
+	}
+	for _, required := range []uint64{tagSecret, tagIssuedAt, tagExpiration, tagIssuer, tagPrincipalType, tagAccount, tagUniqueID} {
+		if !seen[required] {
+			return Session{}, nil, errMalformed
+		}
+	}
+	return s, raw, nil
+}
+
+// uvarint is binary.Uvarint that also refuses overlong encodings, so that
+// every value has exactly one encoding.
+func uvarint(b []byte) (uint64, int) {
+	n, k := binary.Uvarint(b)
+	if k > 1 && b[k-1] == 0 {
+		return 0, 0
+	}
+	return n, k
+}

@@ -1,0 +1,189 @@
+// Package iam holds the identities keyless knows: accounts, IAM users, their
+// access keys and virtual MFA devices, as plain values with no wire or
+// storage tags. A Directory is an immutable snapshot of them, built from
+// configuration and looked up on every request.
+package iam
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/keyless-dev/keyless/internal/arn"
+	"github.com/keyless-dev/keyless/internal/secret"
+	"github.com/keyless-dev/keyless/internal/totp"
+)
+
+// PrincipalType is the kind of identity acting.
+type PrincipalType uint8
+
+// Principal types (aws:PrincipalType values in comments).
+const (
+	Root PrincipalType = 1 // "Account"
+	User PrincipalType = 2 // "User"
+)
+
+func (t PrincipalType) String() string {
+	switch t {
+	case Root:
+		return "Root"
+	case User:
+		return "IAMUser"
+	}
+	return "Unknown"
+}
+
+// Principal identifies who is acting.
+type Principal struct {
+	Type     PrincipalType
+	Account  string
+	Name     string // user name; empty for root
+	Path     string // IAM path of a user
+	UniqueID string // AIDA... for a user; the account id for root
+}
+
+// ARN returns the principal's ARN, path included
+// (arn:aws:iam::ACCOUNT:user/PATH/NAME or arn:aws:iam::ACCOUNT:root).
+func (p Principal) ARN() string {
+	if p.Type == Root {
+		return arn.Root(p.Account)
+	}
+	return arn.User(p.Account, p.Path, p.Name)
+}
+
+// Account is an AWS-style account.
+type Account struct {
+	ID    string
+	Alias string
+}
+
+// UserInfo is an IAM user.
+type UserInfo struct {
+	Principal
+	Tags map[string]string
+}
+
+// AccessKey is a long-term access key of a user or an account's root.
+type AccessKey struct {
+	ID     string
+	Secret secret.String
+	Active bool
+	Owner  Principal
+}
+
+// MFADevice is a TOTP device assigned to a user.
+type MFADevice struct {
+	Serial string
+	Seed   secret.Bytes
+	TOTP   totp.Params
+	Owner  Principal
+}
+
+// Directory is an immutable set of identities.
+type Directory struct {
+	accounts map[string]Account
+	users    map[string]*UserInfo // by account + "/" + name
+	keys     map[string]*AccessKey
+	devices  map[string]*MFADevice
+}
+
+// ErrDuplicate reports two identities with the same key.
+var ErrDuplicate = errors.New("duplicate")
+
+// NewDirectory indexes the identities, refusing duplicates and dangling
+// owners.
+func NewDirectory(accounts []Account, users []UserInfo, keys []AccessKey, devices []MFADevice) (*Directory, error) {
+	d := &Directory{
+		accounts: map[string]Account{},
+		users:    map[string]*UserInfo{},
+		keys:     map[string]*AccessKey{},
+		devices:  map[string]*MFADevice{},
+	}
+	for _, a := range accounts {
+		if _, dup := d.accounts[a.ID]; dup {
+			return nil, fmt.Errorf("account %s: %w", a.ID, ErrDuplicate)
+		}
+		d.accounts[a.ID] = a
+	}
+	for i := range users {
+		u := &users[i]
+		if _, ok := d.accounts[u.Account]; !ok {
+			return nil, fmt.Errorf("user %s: unknown account %s", u.Name, u.Account)
+		}
+		k := u.Account + "/" + u.Name
+		if _, dup := d.users[k]; dup {
+			return nil, fmt.Errorf("user %s in account %s: %w", u.Name, u.Account, ErrDuplicate)
+		}
+		d.users[k] = u
+	}
+	for i := range keys {
+		k := &keys[i]
+		if _, dup := d.keys[k.ID]; dup {
+			return nil, fmt.Errorf("access key %s: %w", k.ID, ErrDuplicate)
+		}
+		if !d.Exists(k.Owner) {
+			return nil, fmt.Errorf("access key %s: owner %s does not exist", k.ID, k.Owner.ARN())
+		}
+		d.keys[k.ID] = k
+	}
+	for i := range devices {
+		m := &devices[i]
+		if _, dup := d.devices[m.Serial]; dup {
+			return nil, fmt.Errorf("MFA device %s: %w", m.Serial, ErrDuplicate)
+		}
+		if m.Owner.Type != User || !d.Exists(m.Owner) {
+			return nil, fmt.Errorf("MFA device %s: owner %s is not a user of this directory", m.Serial, m.Owner.ARN())
+		}
+		d.devices[m.Serial] = m
+	}
+	return d, nil
+}
+
+// AccessKey looks up a long-term access key by id.
+func (d *Directory) AccessKey(id string) (*AccessKey, bool) {
+	k, ok := d.keys[id]
+	return k, ok
+}
+
+// Account looks up an account.
+func (d *Directory) Account(id string) (Account, bool) {
+	a, ok := d.accounts[id]
+	return a, ok
+}
+
+// User looks up a user by account and name.
+func (d *Directory) User(account, name string) (*UserInfo, bool) {
+	u, ok := d.users[account+"/"+name]
+	return u, ok
+}
+
+// MFADevice looks up a device by serial number.
+func (d *Directory) MFADevice(serial string) (*MFADevice, bool) {
+	m, ok := d.devices[serial]
+	return m, ok
+}
+
+// Exists reports whether p still names a current identity: the account
+// exists and, for a user, a user of that name exists with the same unique id
+// (a deleted and re-created user is a different principal).
+func (d *Directory) Exists(p Principal) bool {
+	if _, ok := d.accounts[p.Account]; !ok {
+		return false
+	}
+	switch p.Type {
+	case Root:
+		return p.UniqueID == p.Account
+	case User:
+		u, ok := d.users[p.Account+"/"+p.Name]
+		return ok && u.UniqueID == p.UniqueID && u.Path == p.Path
+	}
+	return false
+}
+
+// Users returns every user, for reconciling unique ids with storage.
+func (d *Directory) Users() []*UserInfo {
+	out := make([]*UserInfo, 0, len(d.users))
+	for _, u := range d.users {
+		out = append(out, u)
+	}
+	return out
+}
