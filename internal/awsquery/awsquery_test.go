@@ -86,9 +86,9 @@ func TestParseRequest(t *testing.T) {
 
 func TestAction(t *testing.T) {
 	cases := map[string]string{
-		"Version=2011-06-15":                         "MissingAction",
-		"Action=&Version=2011-06-15":                 "MissingAction",
-		"Action=GetCallerIdentity":                   "MissingParameter",
+		"Version=2011-06-15":                          "MissingAction",
+		"Action=&Version=2011-06-15":                  "MissingAction",
+		"Action=GetCallerIdentity":                    "MissingParameter",
 		"Action=GetCallerIdentity&Version=2011-06-16": "InvalidAction",
 	}
 	for body, code := range cases {
@@ -165,10 +165,10 @@ func TestDecoderMessages(t *testing.T) {
 func TestStringList(t *testing.T) {
 	elem := awsquery.String{Min: 1, Max: 5}
 	ok := map[string][]string{
-		"":  nil,
-		"&L=": {},
-		"&L.member.1=a":                {"a"},
-		"&L.member.2=b&L.member.1=a":   {"a", "b"},
+		"":                           nil,
+		"&L=":                        {},
+		"&L.member.1=a":              {"a"},
+		"&L.member.2=b&L.member.1=a": {"a", "b"},
 		"&L.member.10=j&L.member.1=a&L.member.2=b&L.member.3=c&L.member.4=d&L.member.5=e&L.member.6=f&L.member.7=g&L.member.8=h&L.member.9=i": {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"},
 	}
 	for q, want := range ok {
