@@ -1,0 +1,132 @@
+package config_test
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyless-dev/keyless/internal/config"
+	"github.com/keyless-dev/keyless/internal/iam"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func noEnv(string) (string, bool) { return "", false }
+
+func TestQuickstart(t *testing.T) {
+	c, err := config.Load("../../examples/quickstart.yaml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8080" || c.DataDir != "./data" || c.Region != "us-east-1" || c.MFAMaxFailures != 10 ||
+		c.MFALockoutWindow != 5*time.Minute || c.KeyRotateEvery != 720*time.Hour {
+		t.Errorf("settings: %+v", c)
+	}
+	ids := c.Identities
+	if len(ids.Accounts) != 1 || ids.Accounts[0].ID != "111122223333" || len(ids.Users) != 2 || len(ids.AccessKeys) != 2 || len(ids.MFADevices) != 1 {
+		t.Fatalf("identities: %+v", ids)
+	}
+	alice := ids.AccessKeys[0]
+	if alice.ID != "AKIAIOSFODNN7EXAMPLE" || alice.Secret.Reveal() != "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" || !alice.Active ||
+		alice.Owner.ARN() != "arn:aws:iam::111122223333:user/alice" {
+		t.Errorf("alice's key: %+v", alice)
+	}
+	bob := ids.MFADevices[0]
+	if bob.Serial != "arn:aws:iam::111122223333:mfa/bob" || bob.Seed.Len() != 20 || bob.Owner.ARN() != "arn:aws:iam::111122223333:user/engineering/bob" {
+		t.Errorf("bob's device: %+v", bob)
+	}
+	if ids.Users[0].Tags["team"] != "platform" {
+		t.Errorf("tags: %v", ids.Users[0].Tags)
+	}
+}
+
+// Every problem in the file is reported at once, each with its line,
+// column and field; the full report is pinned as a golden file.
+func TestInvalidReportsEverything(t *testing.T) {
+	_, err := config.Load("testdata/invalid.yaml", func(k string) (string, bool) { return "", k == "ALSO" })
+	var ps config.Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("want Problems, got %v", err)
+	}
+	got := err.Error() + "\n"
+	golden := "testdata/invalid.golden"
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("report differs from %s:\n%s", golden, got)
+	}
+	for _, p := range ps {
+		if p.Pos.Line == 0 {
+			t.Errorf("problem without a line: %s", p)
+		}
+	}
+}
+
+func TestDecodeErrorsStopBeforeValidation(t *testing.T) {
+	cases := map[string]string{
+		"anchor":        "accounts: &a [{id: '111122223333'}]\nkeys: *a\n",
+		"two documents": "accounts: []\n---\naccounts: []\n",
+		"not yaml":      "accounts: [\n",
+		"wrong kind":    "accounts: {id: 1}\n",
+		"duplicate":     "server: {}\nserver: {}\n",
+		"unknown top":   "acounts: []\n",
+		"bad duration":  "sts: {mfa_lockout_window: soon}\n",
+	}
+	for name, src := range cases {
+		_, err := config.Parse("x.yaml", []byte(src), ".", noEnv)
+		var ps config.Problems
+		if !errors.As(err, &ps) || len(ps) == 0 {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if !strings.HasPrefix(ps[0].String(), "x.yaml:") {
+			t.Errorf("%s: %s", name, ps[0])
+		}
+	}
+	if _, err := config.Parse("big.yaml", make([]byte, config.MaxFileSize+1), ".", noEnv); err == nil {
+		t.Error("oversized file accepted")
+	}
+}
+
+func TestSecretSources(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "alice.secret"), []byte("from-a-file-0123456789\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := `
+accounts:
+  - id: "111122223333"
+    root:
+      access_keys:
+        - {id: AKIAROOTROOTROOTROOT, secret_env: ROOT_SECRET, status: Inactive}
+    users:
+      - name: alice
+        id: AIDAJQABLZS4A3QDU576Q
+        access_keys:
+          - {id: AKIAIOSFODNN7EXAMPLE, secret_file: alice.secret}
+`
+	c, err := config.Parse("s.yaml", []byte(src), dir, func(k string) (string, bool) {
+		return "from-the-environment-0123", k == "ROOT_SECRET"
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, alice := c.Identities.AccessKeys[0], c.Identities.AccessKeys[1]
+	if root.Secret.Reveal() != "from-the-environment-0123" || root.Active || root.Owner.Type != iam.Root {
+		t.Errorf("root key: %+v", root)
+	}
+	if alice.Secret.Reveal() != "from-a-file-0123456789" || alice.Owner.UniqueID != "AIDAJQABLZS4A3QDU576Q" {
+		t.Errorf("alice key: %+v", alice)
+	}
+}

@@ -1,0 +1,109 @@
+package config
+
+import "time"
+
+// File is the shape of a keyless configuration file. The doc comments are
+// the reference for each key; docs/configuration.md points here.
+type File struct {
+	Server   Server    `yaml:"server"`
+	STS      STS       `yaml:"sts"`
+	Keys     Keys      `yaml:"keys"`
+	Accounts []Account `yaml:"accounts"`
+}
+
+// Server is how keyless listens and where it keeps state.
+type Server struct {
+	// Addr is host:port to listen on. Default 127.0.0.1:8080; the
+	// --addr flag overrides it.
+	Addr string `yaml:"addr"`
+	// DataDir holds the embedded database. Default ./data; the
+	// --data-dir flag overrides it.
+	DataDir string `yaml:"data_dir"`
+	// TLSCertFile and TLSKeyFile, when both set, make keyless serve HTTPS.
+	TLSCertFile string `yaml:"tls_cert_file"`
+	TLSKeyFile  string `yaml:"tls_key_file"`
+	// Regions lists the SigV4 signing regions accepted. Empty accepts any
+	// well-formed region name, because clients pointed at a custom
+	// endpoint sign with whatever region they are configured with.
+	Regions []string `yaml:"regions"`
+	// Region is the region reported in audit events for unsigned
+	// requests. Default us-east-1.
+	Region string `yaml:"region"`
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string `yaml:"log_level"`
+}
+
+// STS tunes the token service.
+type STS struct {
+	// MFAMaxFailures is how many wrong MFA codes one device may see in one
+	// lockout window before every attempt is refused until the window
+	// ends. Default 10.
+	MFAMaxFailures int `yaml:"mfa_max_failures"`
+	// MFALockoutWindow is the length of that window. Default 5m.
+	MFALockoutWindow time.Duration `yaml:"mfa_lockout_window"`
+}
+
+// Keys tunes the master keys that seal session tokens.
+type Keys struct {
+	// RotateEvery rotates the active key once it is this old. Default
+	// 720h (30 days); 0s disables automatic rotation.
+	RotateEvery *time.Duration `yaml:"rotate_every"`
+}
+
+// Account is an AWS-style account and the identities in it.
+type Account struct {
+	// ID is the 12-digit account id. Quote it in YAML if it has leading
+	// zeros.
+	ID    string `yaml:"id"`
+	Alias string `yaml:"alias"`
+	// Root holds the account root user's access keys, if any. AWS advises
+	// against root access keys; keyless supports them for compatibility.
+	Root  *Root  `yaml:"root"`
+	Users []User `yaml:"users"`
+}
+
+// Root is the account root user.
+type Root struct {
+	AccessKeys []AccessKey `yaml:"access_keys"`
+}
+
+// User is an IAM user.
+type User struct {
+	Name string `yaml:"name"`
+	// Path is the IAM path, "/" by default.
+	Path string `yaml:"path"`
+	// ID pins the user's unique id (AIDA...). Leave it out and keyless
+	// assigns one, stored so that it survives restarts; a user removed and
+	// added again gets a new one.
+	ID         string            `yaml:"id"`
+	Tags       map[string]string `yaml:"tags"`
+	AccessKeys []AccessKey       `yaml:"access_keys"`
+	MFADevices []MFADevice       `yaml:"mfa_devices"`
+}
+
+// AccessKey is a long-term access key. Give the secret in exactly one of
+// secret (inline, for development), secret_file or secret_env.
+type AccessKey struct {
+	ID         string `yaml:"id"`
+	Secret     string `yaml:"secret"`
+	SecretFile string `yaml:"secret_file"`
+	SecretEnv  string `yaml:"secret_env"`
+	// Status is Active (default) or Inactive.
+	Status string `yaml:"status"`
+}
+
+// MFADevice is a virtual (TOTP) MFA device. Give its base32 seed in exactly
+// one of seed, seed_file or seed_env.
+type MFADevice struct {
+	// Serial is the device's serial number, usually
+	// arn:aws:iam::ACCOUNT:mfa/NAME.
+	Serial   string `yaml:"serial"`
+	Seed     string `yaml:"seed"`
+	SeedFile string `yaml:"seed_file"`
+	SeedEnv  string `yaml:"seed_env"`
+	// Algorithm is SHA1 (default, what authenticator apps use), SHA256 or
+	// SHA512. Codes are always 6 digits, the length STS accepts.
+	Algorithm string `yaml:"algorithm"`
+	// Period is the TOTP time step. Default 30s.
+	Period time.Duration `yaml:"period"`
+}

@@ -1,0 +1,471 @@
+package config
+
+import (
+	"bytes"
+	"encoding/base32"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/keyless-dev/keyless/internal/arn"
+	"github.com/keyless-dev/keyless/internal/iam"
+	"github.com/keyless-dev/keyless/internal/secret"
+	"github.com/keyless-dev/keyless/internal/totp"
+)
+
+// MaxFileSize bounds a configuration file (and a secret file) before
+// parsing.
+const MaxFileSize = 4 << 20
+
+// Defaults.
+const (
+	DefaultAddr    = "127.0.0.1:8080"
+	DefaultDataDir = "./data"
+	DefaultRegion  = "us-east-1"
+)
+
+// Config is a loaded configuration, as domain values.
+type Config struct {
+	Addr             string
+	DataDir          string
+	TLSCertFile      string
+	TLSKeyFile       string
+	Regions          []string // empty: any
+	Region           string
+	LogLevel         slog.Level
+	MFAMaxFailures   int
+	MFALockoutWindow time.Duration
+	KeyRotateEvery   time.Duration
+	Identities       Identities
+}
+
+// Identities are the accounts, users, keys and devices the file declares.
+// Users whose id the file does not pin have an empty UniqueID, in the user
+// and in every Owner that names them; the caller assigns ids.
+type Identities struct {
+	Accounts   []iam.Account
+	Users      []iam.UserInfo
+	AccessKeys []iam.AccessKey
+	MFADevices []iam.MFADevice
+}
+
+// Load reads, decodes, validates and converts the file at path. Secrets
+// named by *_env keys are looked up with lookupEnv; *_file paths are
+// relative to the configuration file's directory. The error, if any, is a
+// Problems listing everything wrong.
+func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, Problems{{File: path, Msg: err.Error()}}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, Problems{{File: path, Msg: err.Error()}}
+	}
+	return Parse(path, data, filepath.Dir(path), lookupEnv)
+}
+
+// Parse is Load for bytes already read; name is used in messages.
+func Parse(name string, data []byte, dir string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	if len(data) > MaxFileSize {
+		return nil, Problems{{File: name, Msg: fmt.Sprintf("file is larger than %d bytes", MaxFileSize)}}
+	}
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		return nil, Problems{{File: name, Msg: "not valid YAML: " + err.Error()}}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err != io.EOF {
+		return nil, Problems{{File: name, Pos: Pos{extra.Line, extra.Column}, Msg: "only one YAML document is allowed"}}
+	}
+	d := &decoder{file: name, pos: map[string]Pos{}}
+	var file File
+	d.decode(&root, reflect.ValueOf(&file).Elem(), "")
+	// Validate what did decode, so that one run reports everything, but
+	// say nothing more about fields that already failed to decode.
+	v := &validator{decoder: d, dir: dir, env: lookupEnv, undecoded: map[string]bool{}}
+	for _, p := range d.problems {
+		v.undecoded[p.Field] = true
+	}
+	cfg := v.convert(&file)
+	if len(d.problems) > 0 {
+		return nil, d.problems
+	}
+	return cfg, nil
+}
+
+type validator struct {
+	*decoder
+	dir       string
+	env       func(string) (string, bool)
+	undecoded map[string]bool
+}
+
+// at records a problem at path, placed at the nearest recorded position.
+func (v *validator) at(path, format string, args ...any) {
+	for p := path; p != ""; p = parent(p) {
+		if v.undecoded[p] {
+			return
+		}
+	}
+	p := path
+	pos, ok := v.pos[p]
+	for !ok && p != "" {
+		p = parent(p)
+		pos, ok = v.pos[p]
+	}
+	v.problems = append(v.problems, Problem{File: v.file, Pos: pos, Field: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+// parent strips the last ".key" or "[index]" from a field path.
+func parent(p string) string {
+	if i := strings.LastIndexAny(p, ".["); i >= 0 {
+		return p[:i]
+	}
+	return ""
+}
+
+func idx(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+
+func (v *validator) convert(f *File) *Config {
+	c := &Config{
+		Addr:             or(f.Server.Addr, DefaultAddr),
+		DataDir:          or(f.Server.DataDir, DefaultDataDir),
+		TLSCertFile:      f.Server.TLSCertFile,
+		TLSKeyFile:       f.Server.TLSKeyFile,
+		Regions:          f.Server.Regions,
+		Region:           or(f.Server.Region, DefaultRegion),
+		MFAMaxFailures:   f.STS.MFAMaxFailures,
+		MFALockoutWindow: f.STS.MFALockoutWindow,
+		KeyRotateEvery:   30 * 24 * time.Hour,
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		v.at("server.addr", "must be host:port: %v", err)
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		v.at("server", "tls_cert_file and tls_key_file must be set together")
+	}
+	for i, r := range append(append([]string(nil), c.Regions...), c.Region) {
+		if !IsRegion(r) {
+			path := idx("server.regions", i)
+			if i == len(c.Regions) {
+				path = "server.region"
+			}
+			v.at(path, "%q is not a region name (lower-case letters, digits and hyphens)", r)
+		}
+	}
+	switch strings.ToLower(or(f.Server.LogLevel, "info")) {
+	case "debug":
+		c.LogLevel = slog.LevelDebug
+	case "info":
+		c.LogLevel = slog.LevelInfo
+	case "warn":
+		c.LogLevel = slog.LevelWarn
+	case "error":
+		c.LogLevel = slog.LevelError
+	default:
+		v.at("server.log_level", "must be debug, info, warn or error")
+	}
+	if c.MFAMaxFailures == 0 {
+		c.MFAMaxFailures = 10
+	} else if c.MFAMaxFailures < 1 || c.MFAMaxFailures > 1000 {
+		v.at("sts.mfa_max_failures", "must be between 1 and 1000")
+	}
+	if c.MFALockoutWindow == 0 {
+		c.MFALockoutWindow = 5 * time.Minute
+	} else if c.MFALockoutWindow < time.Minute || c.MFALockoutWindow > 24*time.Hour {
+		v.at("sts.mfa_lockout_window", "must be between 1m and 24h")
+	}
+	if f.Keys.RotateEvery != nil {
+		c.KeyRotateEvery = *f.Keys.RotateEvery
+		if c.KeyRotateEvery != 0 && c.KeyRotateEvery < time.Hour {
+			v.at("keys.rotate_every", "must be 0s (never) or at least 1h")
+		}
+	}
+	c.Identities = v.identities(f.Accounts)
+	return c
+}
+
+func (v *validator) identities(accounts []Account) Identities {
+	var out Identities
+	if len(accounts) == 0 {
+		v.at("accounts", "at least one account is required")
+	}
+	seenAccount := map[string]bool{}
+	seenKey := map[string]string{}
+	seenSerial := map[string]string{}
+	for i, a := range accounts {
+		path := idx("accounts", i)
+		if !arn.IsAccountID(a.ID) {
+			v.at(path+".id", "must be a 12-digit account id (quote it in YAML if it has leading zeros)")
+		} else if seenAccount[a.ID] {
+			v.at(path+".id", "account %s is declared twice", a.ID)
+		}
+		seenAccount[a.ID] = true
+		if a.Alias != "" && !isAlias(a.Alias) {
+			v.at(path+".alias", "must be 3 to 63 lower-case letters, digits and hyphens")
+		}
+		out.Accounts = append(out.Accounts, iam.Account{ID: a.ID, Alias: a.Alias})
+		if a.Root != nil {
+			root := iam.Principal{Type: iam.Root, Account: a.ID, UniqueID: a.ID}
+			for j, k := range a.Root.AccessKeys {
+				out.AccessKeys = append(out.AccessKeys, v.accessKey(idx(path+".root.access_keys", j), k, root, seenKey))
+			}
+		}
+		seenUser := map[string]bool{}
+		for j, u := range a.Users {
+			upath := idx(path+".users", j)
+			p := iam.Principal{Type: iam.User, Account: a.ID, Name: u.Name, Path: or(u.Path, "/"), UniqueID: u.ID}
+			if !arn.IsName(u.Name) {
+				v.at(upath+".name", "must be 1 to 64 characters of letters, digits and _+=,.@-")
+			} else if seenUser[strings.ToLower(u.Name)] {
+				v.at(upath+".name", "user %q is declared twice in account %s (IAM names are case-insensitive)", u.Name, a.ID)
+			}
+			seenUser[strings.ToLower(u.Name)] = true
+			if !arn.IsPath(p.Path) {
+				v.at(upath+".path", `must be "/" or "/segment/.../", at most 512 printable ASCII characters`)
+			}
+			if u.ID != "" && !isUniqueID(u.ID, "AIDA") {
+				v.at(upath+".id", "must be AIDA followed by 16 to 124 upper-case letters and digits")
+			}
+			v.tags(upath+".tags", u.Tags)
+			out.Users = append(out.Users, iam.UserInfo{Principal: p, Tags: u.Tags})
+			for k, key := range u.AccessKeys {
+				out.AccessKeys = append(out.AccessKeys, v.accessKey(idx(upath+".access_keys", k), key, p, seenKey))
+			}
+			for k, dev := range u.MFADevices {
+				out.MFADevices = append(out.MFADevices, v.mfaDevice(idx(upath+".mfa_devices", k), dev, p, seenSerial))
+			}
+		}
+	}
+	return out
+}
+
+func (v *validator) accessKey(path string, k AccessKey, owner iam.Principal, seen map[string]string) iam.AccessKey {
+	if !isAccessKeyID(k.ID) {
+		v.at(path+".id", "must be AKIA followed by 12 to 124 upper-case letters and digits (temporary ASIA... ids cannot be configured)")
+	} else if prev, dup := seen[k.ID]; dup {
+		v.at(path+".id", "access key %s is already declared at %s", k.ID, prev)
+	}
+	seen[k.ID] = path
+	s := v.secretValue(path, "secret", k.Secret, k.SecretFile, k.SecretEnv)
+	if n := len(s.Reveal()); !s.IsZero() && (n < 16 || n > 128) {
+		v.at(path+".secret", "must be 16 to 128 characters (AWS secrets are 40)")
+	}
+	active := true
+	switch k.Status {
+	case "", "Active":
+	case "Inactive":
+		active = false
+	default:
+		v.at(path+".status", "must be Active or Inactive")
+	}
+	return iam.AccessKey{ID: k.ID, Secret: s, Active: active, Owner: owner}
+}
+
+func (v *validator) mfaDevice(path string, m MFADevice, owner iam.Principal, seen map[string]string) iam.MFADevice {
+	if !isSerial(m.Serial) {
+		v.at(path+".serial", "must be 9 to 256 characters of letters, digits and _+=/:,.@-")
+	} else if prev, dup := seen[m.Serial]; dup {
+		v.at(path+".serial", "device %s is already declared at %s", m.Serial, prev)
+	} else if a, err := arn.Parse(m.Serial); err == nil && (a.Service != "iam" || a.AccountID != owner.Account || !strings.HasPrefix(a.Resource, "mfa/")) {
+		v.at(path+".serial", "a virtual MFA device ARN must be arn:aws:iam::%s:mfa/NAME", owner.Account)
+	}
+	seen[m.Serial] = path
+	params := totp.Default()
+	switch m.Algorithm {
+	case "", "SHA1":
+	case "SHA256":
+		params.Algorithm = totp.SHA256
+	case "SHA512":
+		params.Algorithm = totp.SHA512
+	default:
+		v.at(path+".algorithm", "must be SHA1, SHA256 or SHA512")
+	}
+	if m.Period != 0 {
+		if m.Period < 15*time.Second || m.Period > 5*time.Minute || m.Period%time.Second != 0 {
+			v.at(path+".period", "must be whole seconds between 15s and 5m")
+		}
+		params.Period = m.Period
+	}
+	raw := v.secretValue(path, "seed", m.Seed, m.SeedFile, m.SeedEnv)
+	var seed []byte
+	if !raw.IsZero() {
+		var err error
+		seed, err = decodeBase32(raw.Reveal())
+		switch {
+		case err != nil:
+			v.at(path+".seed", "must be base32 (A-Z, 2-7)")
+		case len(seed) < 16:
+			v.at(path+".seed", "must be at least 128 bits (26 base32 characters), RFC 4226 section 4")
+		}
+	}
+	return iam.MFADevice{Serial: m.Serial, Seed: secret.NewBytes(seed), TOTP: params, Owner: owner}
+}
+
+// secretValue resolves exactly one of an inline value, a file or an
+// environment variable.
+func (v *validator) secretValue(path, name, inline, file, env string) secret.String {
+	n := 0
+	for _, s := range []string{inline, file, env} {
+		if s != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		v.at(path, "give exactly one of %s, %s_file or %s_env", name, name, name)
+		return secret.String{}
+	}
+	switch {
+	case file != "":
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(v.dir, file)
+		}
+		f, err := os.Open(file)
+		if err != nil {
+			v.at(path+"."+name+"_file", "%v", err)
+			return secret.String{}
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, 4096))
+		if err != nil {
+			v.at(path+"."+name+"_file", "%v", err)
+			return secret.String{}
+		}
+		return secret.NewString(strings.TrimRight(string(b), "\r\n"))
+	case env != "":
+		s, ok := v.env(env)
+		if !ok || s == "" {
+			v.at(path+"."+name+"_env", "environment variable %s is not set", env)
+			return secret.String{}
+		}
+		return secret.NewString(s)
+	}
+	return secret.NewString(inline)
+}
+
+// tags checks IAM tag rules: at most 50, keys 1..128 and values 0..256
+// characters of [\p{L}\p{Z}\p{N}_.:/=+\-@], keys unique ignoring case and
+// not starting with aws:.
+func (v *validator) tags(path string, tags map[string]string) {
+	if len(tags) > 50 {
+		v.at(path, "at most 50 tags")
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	lower := map[string]bool{}
+	for _, k := range keys {
+		val := tags[k]
+		p := path + "[" + strconv.Quote(k) + "]"
+		switch {
+		case len([]rune(k)) < 1 || len([]rune(k)) > 128 || !IsTagText(k):
+			v.at(p, "tag keys must be 1 to 128 characters of letters, digits, spaces and _.:/=+-@")
+		case strings.HasPrefix(strings.ToLower(k), "aws:"):
+			v.at(p, "tag keys starting with aws: are reserved")
+		case lower[strings.ToLower(k)]:
+			v.at(p, "tag keys are case-insensitive; this one is repeated")
+		}
+		lower[strings.ToLower(k)] = true
+		if len([]rune(val)) > 256 || (val != "" && !IsTagText(val)) {
+			v.at(p, "tag values must be at most 256 characters of letters, digits, spaces and _.:/=+-@")
+		}
+	}
+}
+
+// IsTagText reports whether s matches [\p{L}\p{Z}\p{N}_.:/=+\-@]*.
+func IsTagText(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.Is(unicode.Z, r) && !unicode.IsNumber(r) && !strings.ContainsRune("_.:/=+-@", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// IsRegion reports whether s looks like a region name.
+func IsRegion(s string) bool {
+	if len(s) < 1 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlias(s string) bool {
+	if len(s) < 3 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func isUpperAlnum(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func isAccessKeyID(s string) bool {
+	return len(s) >= 16 && len(s) <= 128 && strings.HasPrefix(s, "AKIA") && isUpperAlnum(s)
+}
+
+func isUniqueID(s, prefix string) bool {
+	return len(s) >= 20 && len(s) <= 128 && strings.HasPrefix(s, prefix) && isUpperAlnum(s)
+}
+
+// isSerial checks serialNumberType: 9..256 of [\w+=/:,.@-].
+func isSerial(s string) bool {
+	if len(s) < 9 || len(s) > 256 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_+=/:,.@-", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// decodeBase32 reads a TOTP seed the way authenticator apps write it:
+// case-insensitive, spaces allowed, padding optional.
+func decodeBase32(s string) ([]byte, error) {
+	s = strings.ToUpper(strings.ReplaceAll(s, " ", ""))
+	s = strings.TrimRight(s, "=")
+	return base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(s)
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
