@@ -1,0 +1,133 @@
+package sts
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/keyless-dev/keyless/internal/accesskey"
+	"github.com/keyless-dev/keyless/internal/credential"
+	"github.com/keyless-dev/keyless/internal/iam"
+	"github.com/keyless-dev/keyless/internal/storage"
+)
+
+// Identity is GetCallerIdentity's answer.
+type Identity struct {
+	Account string
+	ARN     string
+	UserID  string
+}
+
+// GetCallerIdentity returns who the caller is. It needs no permission
+// (STS API reference, GetCallerIdentity). Sessions from GetSessionToken
+// report the user they belong to, as AWS does.
+func (s *Service) GetCallerIdentity(_ context.Context, c Caller) Identity {
+	return Identity{Account: c.Principal.Account, ARN: c.Principal.ARN(), UserID: c.Principal.UniqueID}
+}
+
+// GetSessionTokenRequest is a validated GetSessionToken request. Duration is
+// zero when the client did not send DurationSeconds.
+type GetSessionTokenRequest struct {
+	Duration     time.Duration
+	SerialNumber string
+	TokenCode    string // sensitive: never logged
+}
+
+// Session durations (STS API reference, GetSessionToken).
+const (
+	defaultUserSession = 12 * time.Hour
+	rootSessionCap     = time.Hour
+)
+
+// GetSessionToken issues temporary credentials for a user or root, with MFA
+// recorded when a valid code is given.
+func (s *Service) GetSessionToken(ctx context.Context, c Caller, req GetSessionTokenRequest) (Credentials, *credential.Session, error) {
+	if c.Session != nil {
+		return Credentials{}, nil, denied("session_credentials", "Cannot call GetSessionToken with session credentials")
+	}
+	d := req.Duration
+	switch {
+	case c.Principal.Type == iam.Root && (d == 0 || d > rootSessionCap):
+		d = rootSessionCap // root sessions are capped at one hour, silently
+	case d == 0:
+		d = defaultUserSession
+	}
+	now := s.o.Clock.Now().UTC().Truncate(time.Second)
+	sess := &credential.Session{
+		IssuedAt:   now,
+		Expiration: now.Add(d),
+		Issuer:     credential.IssuerGetSessionToken,
+		Principal:  c.Principal,
+	}
+	if req.SerialNumber != "" || req.TokenCode != "" {
+		if err := s.checkMFA(ctx, c.Principal, req.SerialNumber, req.TokenCode); err != nil {
+			return Credentials{}, nil, err
+		}
+		sess.MFAAuthenticatedAt = now
+	}
+	token, err := s.o.Sealer.Issue(sess)
+	if err != nil {
+		return Credentials{}, nil, unavailable("seal_failed", err)
+	}
+	return Credentials{AccessKeyID: sess.AccessKeyID, Secret: sess.Secret, SessionToken: token, Expiration: sess.Expiration}, sess, nil
+}
+
+// checkMFA verifies a TOTP code for the caller's device. A code is good for
+// one use per device (RFC 6238 section 5.2), across nodes, because the used
+// time step is recorded in storage by compare-and-swap. Too many wrong codes
+// lock the device for the rest of the window. Every refusal has the same
+// message, so the answer does not say which check failed.
+func (s *Service) checkMFA(ctx context.Context, p iam.Principal, serial, code string) error {
+	if serial == "" || code == "" {
+		return denied("mfa_incomplete", msgMFA)
+	}
+	dev, ok := s.o.Directory.MFADevice(serial)
+	if !ok || dev.Owner != p {
+		return denied("mfa_device_not_owned", msgMFA)
+	}
+	now := s.o.Clock.Now()
+	window := now.Truncate(s.o.MFALockoutWindow)
+	n, err := s.o.MFA.MFAFailures(ctx, serial, window)
+	if err != nil {
+		return unavailable("mfa_store_unavailable", err)
+	}
+	if n >= s.o.MFAMaxFailures {
+		return denied("mfa_locked_out", msgMFA)
+	}
+	step, ok := dev.TOTP.Verify(dev.Seed.Reveal(), code, now)
+	reason := "mfa_code_invalid"
+	if ok {
+		err := s.o.MFA.UseTOTPStep(ctx, serial, step)
+		switch {
+		case err == nil:
+			return nil
+		case !errors.Is(err, storage.ErrConflict):
+			return unavailable("mfa_store_unavailable", err)
+		}
+		reason = "mfa_code_reused"
+	}
+	if _, err := s.o.MFA.AddMFAFailure(ctx, serial, window); err != nil {
+		return unavailable("mfa_store_unavailable", err)
+	}
+	return denied(reason, msgMFA)
+}
+
+// GetAccessKeyInfo returns the account that owns an access key id: from
+// this deployment's directory when it knows the key, otherwise decoded from
+// the id itself as AWS key ids encode it.
+func (s *Service) GetAccessKeyInfo(_ context.Context, c Caller, accessKeyID string) (string, error) {
+	if c.Session != nil && c.Session.Issuer == credential.IssuerGetSessionToken {
+		// GetSessionToken credentials may call only AssumeRole and
+		// GetCallerIdentity (STS API reference, GetSessionToken).
+		return "", denied("session_credentials", "Cannot call GetAccessKeyInfo with session credentials")
+	}
+	if k, ok := s.o.Directory.AccessKey(accessKeyID); ok {
+		return k.Owner.Account, nil
+	}
+	acct, err := accesskey.Account(accessKeyID)
+	if err != nil {
+		return "", &Error{Code: ValidationError, Reason: "access_key_not_decodable",
+			Msg: "1 validation error detected: Value '" + accessKeyID + "' at 'accessKeyId' failed to satisfy constraint: Member must be an access key id that encodes an account"}
+	}
+	return acct, nil
+}

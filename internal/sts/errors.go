@@ -1,0 +1,53 @@
+package sts
+
+import "fmt"
+
+// Code is the class of a refusal. The edge maps each to an AWS error code
+// and HTTP status; nothing in this package picks either.
+type Code int
+
+// Codes.
+const (
+	AccessDenied          Code = iota + 1 // AccessDenied, 403
+	ValidationError                       // ValidationError, 400
+	InvalidClientTokenID                  // InvalidClientTokenId, 403
+	ExpiredToken                          // ExpiredToken, 403
+	ServiceUnavailable                    // ServiceUnavailable, 503: a dependency failed
+)
+
+// Error is a refused request. Msg is what the client sees; Reason is a
+// stable, secret-free code for the audit log and metrics; Cause is for the
+// server log only.
+type Error struct {
+	Code   Code
+	Msg    string
+	Reason string
+	Cause  error
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%s (%s): %v", e.Msg, e.Reason, e.Cause)
+	}
+	return e.Msg + " (" + e.Reason + ")"
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+// Messages real AWS sends, where known (aws-sts.md section 3.8).
+const (
+	msgInvalidToken = "The security token included in the request is invalid."
+	msgExpiredToken = "The security token included in the request is expired"
+	msgMFA          = "GetSessionToken call failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user."
+	msgUnavailable  = "Service is temporarily unavailable. Please try again."
+)
+
+func denied(reason, msg string) *Error { return &Error{Code: AccessDenied, Msg: msg, Reason: reason} }
+
+func invalidToken(reason string) *Error {
+	return &Error{Code: InvalidClientTokenID, Msg: msgInvalidToken, Reason: reason}
+}
+
+func unavailable(reason string, cause error) *Error {
+	return &Error{Code: ServiceUnavailable, Msg: msgUnavailable, Reason: reason, Cause: cause}
+}
