@@ -85,7 +85,8 @@ type AuditRecord struct {
 	Seq          int64
 	Time         time.Time
 	EventName    string
-	AccessKeyID  string
+	AccessKeyID  string // the key the request was signed with
+	IssuedKeyID  string // the temporary key the request issued, if any
 	PrincipalARN string
 	ErrorCode    string
 	JSON         []byte // the CloudTrail-shaped event
@@ -94,7 +95,8 @@ type AuditRecord struct {
 
 // AuditFilter selects audit records. Zero fields match everything.
 type AuditFilter struct {
-	EventName    string
+	EventName string
+	// AccessKeyID matches records signed with the key or issuing it.
 	AccessKeyID  string
 	PrincipalARN string
 	From, To     time.Time // From inclusive, To exclusive
@@ -142,7 +144,7 @@ var ErrClosed = errors.New("storage: closed")
 // Matches reports whether r passes f, for backends that filter in Go.
 func Matches(f AuditFilter, r AuditRecord) bool {
 	return (f.EventName == "" || f.EventName == r.EventName) &&
-		(f.AccessKeyID == "" || f.AccessKeyID == r.AccessKeyID) &&
+		(f.AccessKeyID == "" || f.AccessKeyID == r.AccessKeyID || f.AccessKeyID == r.IssuedKeyID) &&
 		(f.PrincipalARN == "" || f.PrincipalARN == r.PrincipalARN) &&
 		(f.From.IsZero() || !r.Time.Before(f.From)) &&
 		(f.To.IsZero() || r.Time.Before(f.To)) &&

@@ -8,11 +8,11 @@ type Code int
 
 // Codes.
 const (
-	AccessDenied          Code = iota + 1 // AccessDenied, 403
-	ValidationError                       // ValidationError, 400
-	InvalidClientTokenID                  // InvalidClientTokenId, 403
-	ExpiredToken                          // ExpiredToken, 403
-	ServiceUnavailable                    // ServiceUnavailable, 503: a dependency failed
+	AccessDenied         Code = iota + 1 // AccessDenied, 403
+	ValidationError                      // ValidationError, 400
+	InvalidClientTokenID                 // InvalidClientTokenId, 403
+	ExpiredToken                         // ExpiredToken, 403
+	ServiceUnavailable                   // ServiceUnavailable, 503: a dependency failed
 )
 
 // Error is a refused request. Msg is what the client sees; Reason is a

@@ -244,7 +244,7 @@ func TestGetSessionTokenMFA(t *testing.T) {
 	}
 	wantCode(t, gst(bobMFA, f.code(0)), sts.AccessDenied, "mfa_code_reused")  // GST-05
 	wantCode(t, gst(bobMFA, f.code(-1)), sts.AccessDenied, "mfa_code_reused") // GST-08: older than the last used
-	if err := gst(bobMFA, f.code(1)); err != nil {                             // GST-07: t+1 is newer
+	if err := gst(bobMFA, f.code(1)); err != nil {                            // GST-07: t+1 is newer
 		t.Fatalf("next step: %v", err)
 	}
 	wantCode(t, gst(bobMFA, ""), sts.AccessDenied, "mfa_incomplete") // GST-03

@@ -100,6 +100,7 @@ var migrations = []string{
 		event_time BIGINT NOT NULL,
 		event_name TEXT NOT NULL,
 		access_key_id TEXT NOT NULL,
+		issued_key_id TEXT NOT NULL,
 		principal_arn TEXT NOT NULL,
 		error_code TEXT NOT NULL,
 		event {{bytes}} NOT NULL,
@@ -108,6 +109,7 @@ var migrations = []string{
 	CREATE INDEX audit_events_time ON audit_events (event_time);
 	CREATE INDEX audit_events_name ON audit_events (event_name, seq);
 	CREATE INDEX audit_events_key ON audit_events (access_key_id, seq);
+	CREATE INDEX audit_events_issued_key ON audit_events (issued_key_id, seq);
 	CREATE INDEX audit_events_principal ON audit_events (principal_arn, seq);
 	CREATE TABLE audit_head (
 		id INTEGER PRIMARY KEY,
@@ -200,7 +202,7 @@ var queries = map[string]string{
 	"releaseID":    `DELETE FROM ids WHERE name = ?`,
 	"listIDs":      `SELECT name, id FROM ids WHERE name >= ? ORDER BY name`,
 	"auditHead":    `SELECT seq, hash FROM audit_head WHERE id = 1`,
-	"auditInsert":  `INSERT INTO audit_events (seq, event_time, event_name, access_key_id, principal_arn, error_code, event, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+	"auditInsert":  `INSERT INTO audit_events (seq, event_time, event_name, access_key_id, issued_key_id, principal_arn, error_code, event, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"auditSetHead": `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`,
 }
 
@@ -386,7 +388,7 @@ func (s *Store) AppendAudit(ctx context.Context, recs []storage.AuditRecord) err
 		for _, r := range recs {
 			seq++
 			head = storage.ChainHash(head, seq, r.JSON)
-			if _, err := stmt.ExecContext(ctx, seq, micros(r.Time), r.EventName, r.AccessKeyID, r.PrincipalARN, r.ErrorCode, r.JSON, head[:]); err != nil {
+			if _, err := stmt.ExecContext(ctx, seq, micros(r.Time), r.EventName, r.AccessKeyID, r.IssuedKeyID, r.PrincipalARN, r.ErrorCode, r.JSON, head[:]); err != nil {
 				return err
 			}
 		}
@@ -406,7 +408,8 @@ func (s *Store) QueryAudit(ctx context.Context, f storage.AuditFilter, fn func(s
 		add("event_name = ?", f.EventName)
 	}
 	if f.AccessKeyID != "" {
-		add("access_key_id = ?", f.AccessKeyID)
+		where = append(where, "(access_key_id = ? OR issued_key_id = ?)")
+		args = append(args, f.AccessKeyID, f.AccessKeyID)
 	}
 	if f.PrincipalARN != "" {
 		add("principal_arn = ?", f.PrincipalARN)
@@ -418,7 +421,7 @@ func (s *Store) QueryAudit(ctx context.Context, f storage.AuditFilter, fn func(s
 		add("event_time < ?", micros(f.To))
 	}
 	where = append(where, "seq > ?")
-	q := s.rb(`SELECT seq, event_time, event_name, access_key_id, principal_arn, error_code, event, hash FROM audit_events WHERE ` +
+	q := s.rb(`SELECT seq, event_time, event_name, access_key_id, issued_key_id, principal_arn, error_code, event, hash FROM audit_events WHERE ` +
 		strings.Join(where, " AND ") + ` ORDER BY seq LIMIT ` + strconv.Itoa(page))
 	after, sent := f.AfterSeq, 0
 	for {
@@ -455,7 +458,7 @@ func (s *Store) auditPage(ctx context.Context, q string, args []any) ([]storage.
 			at   int64
 			hash []byte
 		)
-		if err := rows.Scan(&r.Seq, &at, &r.EventName, &r.AccessKeyID, &r.PrincipalARN, &r.ErrorCode, &r.JSON, &hash); err != nil {
+		if err := rows.Scan(&r.Seq, &at, &r.EventName, &r.AccessKeyID, &r.IssuedKeyID, &r.PrincipalARN, &r.ErrorCode, &r.JSON, &hash); err != nil {
 			return nil, err
 		}
 		r.Time = fromMicros(at)

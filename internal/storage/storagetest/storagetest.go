@@ -318,11 +318,13 @@ func testAudit(t *testing.T, b Backend) {
 	if err := s.AppendAudit(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AppendAudit(ctx, []storage.AuditRecord{record("GetAccessKeyInfo", "ASIA3", "arn:a", t0.Add(3*time.Second), 4)}); err != nil {
+	issuing := record("GetSessionToken", "AKIA2", "arn:b", t0.Add(3*time.Second), 4)
+	issuing.IssuedKeyID = "ASIA3"
+	if err := s.AppendAudit(ctx, []storage.AuditRecord{issuing, record("GetAccessKeyInfo", "ASIA3", "arn:a", t0.Add(4*time.Second), 5)}); err != nil {
 		t.Fatal(err)
 	}
 	all := collect(t, s, storage.AuditFilter{})
-	if len(all) != 4 {
+	if len(all) != 5 {
 		t.Fatalf("got %d records", len(all))
 	}
 	verifyChain(t, all)
@@ -333,11 +335,12 @@ func testAudit(t *testing.T, b Backend) {
 		f    storage.AuditFilter
 		want []int64
 	}{
-		{storage.AuditFilter{EventName: "GetSessionToken"}, []int64{2, 3}},
+		{storage.AuditFilter{EventName: "GetSessionToken"}, []int64{2, 3, 4}},
 		{storage.AuditFilter{AccessKeyID: "AKIA1"}, []int64{1, 2}},
-		{storage.AuditFilter{PrincipalARN: "arn:a"}, []int64{1, 2, 4}},
+		{storage.AuditFilter{AccessKeyID: "ASIA3"}, []int64{4, 5}},
+		{storage.AuditFilter{PrincipalARN: "arn:a"}, []int64{1, 2, 5}},
 		{storage.AuditFilter{From: t0.Add(time.Second), To: t0.Add(3 * time.Second)}, []int64{2, 3}},
-		{storage.AuditFilter{AfterSeq: 2}, []int64{3, 4}},
+		{storage.AuditFilter{AfterSeq: 2}, []int64{3, 4, 5}},
 		{storage.AuditFilter{Limit: 1, PrincipalARN: "arn:a", AfterSeq: 1}, []int64{2}},
 		{storage.AuditFilter{EventName: "Nope"}, nil},
 	}
