@@ -22,7 +22,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func event(ua string) *audit.Event {
 	return &audit.Event{EventVersion: audit.EventVersion, EventName: "GetCallerIdentity", UserAgent: ua,
-		UserIdentity: audit.UserIdentity{Type: "IAMUser", AccessKeyID: "AKIAIOSFODNN7EXAMPLE", ARN: "arn:aws:iam::111122223333:user/alice"},
+		UserIdentity:      audit.UserIdentity{Type: "IAMUser", AccessKeyID: "AKIAIOSFODNN7EXAMPLE", ARN: "arn:aws:iam::111122223333:user/alice"},
 		RequestParameters: map[string]any{"roleSessionName": ua}}
 }
 
