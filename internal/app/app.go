@@ -1,0 +1,269 @@
+// Package app is the composition root: it builds storage, the key ring, the
+// identity directory, the STS service, the audit writer and the HTTP
+// handlers from a config.Config through their constructors, and owns their
+// lifecycle (serving, periodic maintenance, graceful shutdown). It holds no
+// logic of its own beyond wiring.
+package app
+
+import (
+	"context"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/keyless-dev/keyless/internal/audit"
+	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/config"
+	"github.com/keyless-dev/keyless/internal/credential"
+	"github.com/keyless-dev/keyless/internal/iam"
+	"github.com/keyless-dev/keyless/internal/keyring"
+	"github.com/keyless-dev/keyless/internal/sigv4"
+	"github.com/keyless-dev/keyless/internal/storage"
+	"github.com/keyless-dev/keyless/internal/sts"
+	"github.com/keyless-dev/keyless/internal/stsapi"
+)
+
+// Deps are the process-level dependencies the app does not build itself.
+type Deps struct {
+	Store  storage.Store
+	Clock  clock.Clock
+	Random io.Reader
+	Logger *slog.Logger
+}
+
+// App is a wired keyless server.
+type App struct {
+	cfg     *config.Config
+	deps    Deps
+	ring    *keyring.Ring
+	audit   *audit.Writer
+	handler http.Handler
+}
+
+// maxSessionLifetime is the longest temporary credential STS issues
+// (GetSessionToken, 36 hours); retired keys are kept at least this long.
+const maxSessionLifetime = 36 * time.Hour
+
+// maintainEvery is how often keys are reloaded, rotated and pruned.
+const maintainEvery = 30 * time.Second
+
+// New wires an App. It takes ownership of deps.Store.
+func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
+	deploymentID, err := deps.Store.ClaimID(ctx, "deployment", randomID(deps.Random, "D", 20))
+	if err != nil {
+		return nil, fmt.Errorf("deployment id: %w", err)
+	}
+	dir, err := directory(ctx, cfg.Identities, deps)
+	if err != nil {
+		return nil, err
+	}
+	ring, err := keyring.Open(ctx, keyring.Options{
+		Store: deps.Store, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger,
+		Retain:      maxSessionLifetime + maintainEvery + time.Hour,
+		RotateEvery: cfg.KeyRotateEvery,
+	})
+	if err != nil {
+		return nil, err
+	}
+	svc := sts.New(sts.Options{
+		Directory:        dir,
+		Sealer:           credential.NewSealer(ring, deploymentID, deps.Random),
+		MFA:              deps.Store,
+		Clock:            deps.Clock,
+		MFAMaxFailures:   cfg.MFAMaxFailures,
+		MFALockoutWindow: cfg.MFALockoutWindow,
+	})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	writer := audit.NewWriter(deps.Store, deps.Logger)
+	a := &App{cfg: cfg, deps: deps, ring: ring, audit: writer}
+	stsHandler := stsapi.New(stsapi.Options{
+		Service:     svc,
+		Audit:       writer,
+		Verifier:    sigv4.NewVerifier(10000),
+		Clock:       deps.Clock,
+		Random:      deps.Random,
+		Logger:      deps.Logger,
+		Metrics:     stsapi.NewMetrics(reg),
+		Region:      cfg.Region,
+		AllowRegion: allowRegion(cfg.Regions),
+	})
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	// An explicit switch rather than http.ServeMux, which would redirect
+	// the "//" path that Vault's AWS auth method sends to STS.
+	a.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz":
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, "ok\n")
+		case "/readyz":
+			a.ready(w, r)
+		case "/metrics":
+			metrics.ServeHTTP(w, r)
+		default:
+			stsHandler.ServeHTTP(w, r)
+		}
+	})
+	deps.Logger.Info("keyless ready to serve", "accounts", len(cfg.Identities.Accounts), "users", len(cfg.Identities.Users),
+		"access_keys", len(cfg.Identities.AccessKeys), "mfa_devices", len(cfg.Identities.MFADevices))
+	return a, nil
+}
+
+// Handler is the whole HTTP surface: STS at "/", plus /healthz, /readyz and
+// /metrics.
+func (a *App) Handler() http.Handler { return a.handler }
+
+func (a *App) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.deps.Store.Ping(ctx); err != nil {
+		http.Error(w, "storage unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if _, _, err := a.ring.Active(keyring.SessionToken); err != nil {
+		http.Error(w, "no active master key", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = io.WriteString(w, "ready\n")
+}
+
+// Serve serves on ln until ctx is done, then shuts down gracefully: it stops
+// accepting, lets in-flight requests finish (up to 20 s), flushes the audit
+// writer and closes the store.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.deps.Logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if a.cfg.TLSCertFile != "" {
+			errc <- srv.ServeTLS(ln, a.cfg.TLSCertFile, a.cfg.TLSKeyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	go a.maintain(ctx)
+	a.deps.Logger.Info("listening", "addr", ln.Addr().String(), "tls", a.cfg.TLSCertFile != "")
+	var err error
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		a.deps.Logger.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	a.Close()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close flushes the audit log and closes the store.
+func (a *App) Close() {
+	a.audit.Close()
+	if err := a.deps.Store.Close(); err != nil {
+		a.deps.Logger.Error("closing storage", "err", err)
+	}
+}
+
+func (a *App) maintain(ctx context.Context) {
+	t := time.NewTicker(maintainEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.ring.Maintain(ctx); err != nil && ctx.Err() == nil {
+				a.deps.Logger.Error("master key maintenance failed", "err", err)
+			}
+		}
+	}
+}
+
+// directory assigns unique ids to the users the configuration does not pin
+// (stored, so restarts and other nodes agree), releases the ids of users
+// that are gone (so a re-created user is a new principal), and indexes
+// everything.
+func directory(ctx context.Context, ids config.Identities, deps Deps) (*iam.Directory, error) {
+	assigned := map[string]string{}
+	for i := range ids.Users {
+		u := &ids.Users[i].Principal
+		key := userKey(u.Account, u.Name)
+		if u.UniqueID == "" {
+			id, err := deps.Store.ClaimID(ctx, key, randomID(deps.Random, "AIDA", 21))
+			if err != nil {
+				return nil, fmt.Errorf("unique id for %s: %w", u.ARN(), err)
+			}
+			u.UniqueID = id
+		}
+		assigned[key] = u.UniqueID
+	}
+	stored, err := deps.Store.ListIDs(ctx, "user/")
+	if err != nil {
+		return nil, err
+	}
+	for key := range stored {
+		if _, ok := assigned[key]; !ok {
+			if err := deps.Store.ReleaseID(ctx, key); err != nil {
+				return nil, err
+			}
+		}
+	}
+	fill := func(p *iam.Principal) {
+		if p.Type == iam.User {
+			p.UniqueID = assigned[userKey(p.Account, p.Name)]
+		}
+	}
+	for i := range ids.AccessKeys {
+		fill(&ids.AccessKeys[i].Owner)
+	}
+	for i := range ids.MFADevices {
+		fill(&ids.MFADevices[i].Owner)
+	}
+	return iam.NewDirectory(ids.Accounts, ids.Users, ids.AccessKeys, ids.MFADevices)
+}
+
+// userKey names a user's unique-id binding. IAM user names are unique
+// case-insensitively within an account.
+func userKey(account, name string) string { return "user/" + account + "/" + strings.ToLower(name) }
+
+// randomID makes prefix + upper-case base32 characters, n long in all, the
+// shape of AWS unique ids (AIDA...).
+func randomID(random io.Reader, prefix string, n int) string {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(random, b); err != nil {
+		panic("app: random source failed: " + err.Error())
+	}
+	return prefix + base32.StdEncoding.EncodeToString(b)[:n-len(prefix)]
+}
+
+func allowRegion(regions []string) func(string) bool {
+	if len(regions) == 0 {
+		return config.IsRegion
+	}
+	set := map[string]bool{}
+	for _, r := range regions {
+		set[r] = true
+	}
+	return func(r string) bool { return set[r] }
+}

@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"log/slog"
+	"net"
+	"os/signal"
+	"syscall"
+
+	"github.com/keyless-dev/keyless/internal/app"
+	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/config"
+	"github.com/keyless-dev/keyless/internal/storage/sqlite"
+)
+
+func serve(ctx context.Context, env Env, args []string) int {
+	fs := flags(env, "serve")
+	cfgPath := fs.String("config", defaultConfigPath(env), "configuration file ($KEYLESS_CONFIG)")
+	addr := fs.String("addr", "", "listen address host:port (default: the file's server.addr, else "+config.DefaultAddr+")")
+	dataDir := fs.String("data-dir", "", "directory of the embedded database (default: the file's server.data_dir, else "+config.DefaultDataDir+")")
+	if err := fs.Parse(args); err != nil {
+		return exitForFlags(err)
+	}
+	cfg, err := config.Load(*cfgPath, env.LookupEnv)
+	if err != nil {
+		return fail(env, "invalid configuration:\n%v", err)
+	}
+	if *addr != "" {
+		cfg.Addr = *addr
+	}
+	if *dataDir != "" {
+		cfg.DataDir = *dataDir
+	}
+	log := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	store, err := sqlite.Open(ctx, cfg.DataDir)
+	if err != nil {
+		return fail(env, "open data directory %s: %v", cfg.DataDir, err)
+	}
+	a, err := app.New(ctx, cfg, app.Deps{Store: store, Clock: clock.System{}, Random: rand.Reader, Logger: log})
+	if err != nil {
+		store.Close()
+		return fail(env, "%v", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		a.Close()
+		return fail(env, "listen on %s: %v", cfg.Addr, err)
+	}
+	if err := a.Serve(ctx, ln); err != nil {
+		return fail(env, "serve: %v", err)
+	}
+	return 0
+}
+
+func exitForFlags(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
+}

@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"context"
+	"flag"
+
+	"github.com/keyless-dev/keyless/internal/config"
+	"github.com/keyless-dev/keyless/internal/storage"
+	"github.com/keyless-dev/keyless/internal/storage/sqlite"
+)
+
+// storeFlags are how offline commands find the data directory: --data-dir,
+// else the data_dir of --config, else the default.
+type storeFlags struct {
+	dataDir, config *string
+}
+
+func addStoreFlags(fs *flag.FlagSet) storeFlags {
+	return storeFlags{
+		dataDir: fs.String("data-dir", "", "directory of the embedded database (default "+config.DefaultDataDir+")"),
+		config:  fs.String("config", "", "take the data directory from this configuration file"),
+	}
+}
+
+func (f storeFlags) open(ctx context.Context, env Env) (storage.Store, error) {
+	dir := *f.dataDir
+	if dir == "" && *f.config != "" {
+		cfg, err := config.Load(*f.config, env.LookupEnv)
+		if err != nil {
+			return nil, err
+		}
+		dir = cfg.DataDir
+	}
+	if dir == "" {
+		dir = config.DefaultDataDir
+	}
+	return sqlite.Open(ctx, dir)
+}

@@ -1,0 +1,80 @@
+package stsapi
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/keyless-dev/keyless/internal/awsquery"
+	"github.com/keyless-dev/keyless/internal/sigv4"
+	"github.com/keyless-dev/keyless/internal/sts"
+)
+
+// wireError is a refusal as it goes on the wire: AWS error code, message,
+// HTTP status, and the audit reason.
+type wireError struct {
+	code   string
+	msg    string
+	status int
+	reason string
+	cause  error
+}
+
+func (e *wireError) Error() string { return e.code + ": " + e.msg }
+func (e *wireError) Unwrap() error { return e.cause }
+
+// stsCodes maps domain refusals to AWS codes and statuses (aws-sts.md
+// sections 1.2 and 3.8).
+var stsCodes = map[sts.Code]struct {
+	code   string
+	status int
+}{
+	sts.AccessDenied:         {"AccessDenied", http.StatusForbidden},
+	sts.ValidationError:      {"ValidationError", http.StatusBadRequest},
+	sts.InvalidClientTokenID: {"InvalidClientTokenId", http.StatusForbidden},
+	sts.ExpiredToken:         {"ExpiredToken", http.StatusForbidden},
+	sts.ServiceUnavailable:   {"ServiceUnavailable", http.StatusServiceUnavailable},
+}
+
+// sigv4Codes maps signature failures (IAM User Guide, "Troubleshoot
+// signatures"; STS common errors).
+var sigv4Codes = map[sigv4.Failure]struct {
+	code   string
+	status int
+	reason string
+}{
+	sigv4.Missing:    {"MissingAuthenticationToken", http.StatusForbidden, "signature_missing"},
+	sigv4.Incomplete: {"IncompleteSignature", http.StatusBadRequest, "signature_incomplete"},
+	sigv4.Mismatch:   {"SignatureDoesNotMatch", http.StatusForbidden, "signature_mismatch"},
+}
+
+// toWire is the one place that turns an error into what the client sees.
+// Anything unrecognised is an internal failure whose details stay in the
+// server log.
+func toWire(err error) *wireError {
+	var (
+		we *wireError
+		se *sts.Error
+		ve *sigv4.Error
+		pe *awsquery.ParseError
+	)
+	switch {
+	case errors.As(err, &we):
+		return we
+	case errors.As(err, &se):
+		if c, ok := stsCodes[se.Code]; ok {
+			return &wireError{code: c.code, msg: se.Msg, status: c.status, reason: se.Reason, cause: se.Cause}
+		}
+	case errors.As(err, &ve):
+		if c, ok := sigv4Codes[ve.Failure]; ok {
+			return &wireError{code: c.code, msg: ve.Msg, status: c.status, reason: c.reason}
+		}
+	case errors.As(err, &pe):
+		return &wireError{code: pe.Code, msg: pe.Msg, status: http.StatusBadRequest, reason: "invalid_request"}
+	}
+	return &wireError{code: "InternalFailure", msg: "An internal error occurred.", status: http.StatusInternalServerError, reason: "internal", cause: err}
+}
+
+func unavailable(reason string, cause error) error {
+	return &wireError{code: "ServiceUnavailable", msg: "Service is temporarily unavailable. Please try again.",
+		status: http.StatusServiceUnavailable, reason: reason, cause: cause}
+}

@@ -1,0 +1,34 @@
+package stsapi
+
+import "github.com/keyless-dev/keyless/internal/awsquery"
+
+// accessKeyIdType: 16..128 characters of [\w].
+var gakiID = awsquery.String{Name: "AccessKeyId", Required: true, Min: 16, Max: 128, Pattern: isWord, PatternRE: `[\w]*`}
+
+// getAccessKeyInfo serves GetAccessKeyInfo
+// (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetAccessKeyInfo.html).
+func getAccessKeyInfo(h *Handler, x *exchange, d *awsquery.Decoder) ([]awsquery.Field, error) {
+	id, ok := d.String(gakiID)
+	if ok {
+		x.event.RequestParameters = map[string]any{"accessKeyId": id}
+	}
+	if err := d.Finish(); err != nil {
+		return nil, err
+	}
+	account, err := h.o.Service.GetAccessKeyInfo(x.ctx, *x.caller, id)
+	if err != nil {
+		return nil, err
+	}
+	x.event.ResponseElements = map[string]any{"account": account}
+	return []awsquery.Field{awsquery.Str("Account", account)}, nil
+}
+
+func isWord(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
