@@ -137,20 +137,41 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "ready\n")
 }
 
+// Limits protect the HTTP server from slow and oversized requests.
+type Limits struct {
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	// MaxHeaderBytes bounds the request line and headers; a session token
+	// is far below it, so a huge one is refused before it is decoded.
+	MaxHeaderBytes int
+}
+
+// DefaultLimits are the limits keyless serves with.
+func DefaultLimits() Limits {
+	return Limits{ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+}
+
+// HTTPServer returns the server keyless runs, with limits l.
+func (a *App) HTTPServer(l Limits) *http.Server {
+	return &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: l.ReadHeaderTimeout,
+		ReadTimeout:       l.ReadTimeout,
+		WriteTimeout:      l.WriteTimeout,
+		IdleTimeout:       l.IdleTimeout,
+		MaxHeaderBytes:    l.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(a.deps.Logger.Handler(), slog.LevelWarn),
+	}
+}
+
 // Serve serves on ln until ctx is done, then shuts down gracefully: it stops
 // accepting, lets in-flight requests finish (up to 20 s), flushes the audit
 // writer and closes the store.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           a.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.deps.Logger.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	srv := a.HTTPServer(DefaultLimits())
 	errc := make(chan error, 1)
 	go func() {
 		if a.cfg.TLSCertFile != "" {
@@ -193,12 +214,16 @@ func (a *App) maintain(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := a.ring.Maintain(ctx); err != nil && ctx.Err() == nil {
+			if err := a.Maintain(ctx); err != nil && ctx.Err() == nil {
 				a.deps.Logger.Error("master key maintenance failed", "err", err)
 			}
 		}
 	}
 }
+
+// Maintain reloads the master keys, rotates the active one when it is due
+// and deletes retired keys past their retention. Serve runs it every 30 s.
+func (a *App) Maintain(ctx context.Context) error { return a.ring.Maintain(ctx) }
 
 // directory assigns unique ids to the users the configuration does not pin
 // (stored, so restarts and other nodes agree), releases the ids of users
