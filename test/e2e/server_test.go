@@ -1,0 +1,224 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/credential"
+	"github.com/keyless-dev/keyless/internal/iam"
+	"github.com/keyless-dev/keyless/internal/keyring"
+	"github.com/keyless-dev/keyless/internal/storage/sqlite"
+	"github.com/keyless-dev/keyless/internal/totp"
+)
+
+// The quickstart identities (examples/quickstart.yaml).
+const (
+	account     = "111122223333"
+	aliceKey    = "AKIAIOSFODNN7EXAMPLE"
+	aliceSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	aliceARN    = "arn:aws:iam::111122223333:user/alice"
+	bobKey      = "AKIABTX3GSDS7NXV2MXY"
+	bobSecret   = "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"
+	bobARN      = "arn:aws:iam::111122223333:user/engineering/bob"
+	bobSerial   = "arn:aws:iam::111122223333:mfa/bob"
+	bobSeed     = "SYDFN5YJMAMT3Q2NNXNCE6SB54XGBZTH"
+	quickstart  = "../../examples/quickstart.yaml"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "keyless-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "keyless")
+	args := []string{"build", "-o", binary}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "../../cmd/keyless")...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building keyless:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// server is a running keyless process.
+type server struct {
+	endpoint string
+	dataDir  string
+	cmd      *exec.Cmd
+	logs     *strings.Builder
+}
+
+// startServer runs `keyless serve` with the quickstart configuration on a
+// free loopback port and a fresh data directory.
+func startServer(t *testing.T) *server {
+	t.Helper()
+	s := &server{dataDir: t.TempDir(), logs: &strings.Builder{}}
+	s.cmd = exec.Command(binary, "serve", "--config", quickstart, "--addr", "127.0.0.1:0", "--data-dir", s.dataDir)
+	stderr, err := s.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			s.logs.WriteString(line + "\n")
+			var rec struct{ Msg, Addr string }
+			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
+				addr <- rec.Addr
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		s.endpoint = "http://" + a
+	case <-time.After(60 * time.Second):
+		_ = s.cmd.Process.Kill()
+		t.Fatalf("keyless did not start:\n%s", s.logs.String())
+	}
+	t.Cleanup(func() { s.stop(t) })
+	return s
+}
+
+// stop sends SIGTERM and expects a clean, prompt exit.
+func (s *server) stop(t *testing.T) {
+	if s.cmd.ProcessState != nil {
+		return
+	}
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("keyless exited with %v:\n%s", err, s.logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		t.Errorf("keyless did not shut down on SIGTERM")
+	}
+	if strings.Contains(s.logs.String(), "DATA RACE") {
+		t.Errorf("the server reported a data race:\n%s", s.logs.String())
+	}
+}
+
+// code is bob's current TOTP code.
+func code(t *testing.T) string {
+	seed, err := base32.StdEncoding.DecodeString(bobSeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := totp.Default()
+	return p.Code(seed, p.StepAt(time.Now()))
+}
+
+// tempCreds are temporary credentials as a client sees them.
+type tempCreds struct {
+	AccessKeyID, SecretAccessKey, SessionToken string
+}
+
+// forgeExpired seals a genuine session token for alice with the server's
+// own stored master key, but with an expiry in the past: what a client
+// holds after its session ran out.
+func (s *server) forgeExpired(t *testing.T, aliceID string) tempCreds {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, s.dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	deployment, err := store.ClaimID(ctx, "deployment", "unused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keyring.Open(ctx, keyring.Options{Store: store, Clock: clock.System{}, Random: rand.Reader,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	sess := credential.Session{
+		IssuedAt:   now.Add(-time.Hour),
+		Expiration: now.Add(-time.Minute),
+		Issuer:     credential.IssuerGetSessionToken,
+		Principal:  iam.Principal{Type: iam.User, Account: account, Name: "alice", Path: "/", UniqueID: aliceID},
+	}
+	tok, err := credential.NewSealer(ring, deployment, rand.Reader).Issue(&sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tempCreds{sess.AccessKeyID, sess.Secret.Reveal(), tok.Reveal()}
+}
+
+// tamper flips one character in the middle of a session token.
+func tamper(c tempCreds) tempCreds {
+	b := []byte(c.SessionToken)
+	i := len(b) / 2
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	c.SessionToken = string(b)
+	return c
+}
+
+// requireTool finds a client program; in CI a missing one is a failure.
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		missing(t, name+" is not installed (make test installs it)")
+	}
+	return p
+}
+
+func missing(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("CI=true and %s", why)
+	}
+	t.Skipf("%s; skipped outside CI", why)
+}
+
+// cleanEnv is an environment with no AWS configuration of the user's.
+func cleanEnv(t *testing.T, extra ...string) []string {
+	home := t.TempDir()
+	env := []string{"HOME=" + home, "PATH=" + os.Getenv("PATH"), "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials"),
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_REGION=us-east-1", "PYTHONWARNINGS=ignore"}
+	for _, k := range []string{"PYENV_ROOT", "PYENV_VERSION", "LANG", "NODE_PATH"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return append(env, extra...)
+}
