@@ -114,9 +114,15 @@ func Encode(e *Event) []byte {
 // terminal or log viewer would interpret. Any non-ASCII rune in the output
 // is inside a JSON string, so the \u escape is always valid there.
 func escapeUnsafe(b []byte) []byte {
-	i := bytes.IndexFunc(b, unsafeRune)
-	if i < 0 {
-		return b
+	ascii := true
+	for _, c := range b {
+		if c >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii || bytes.IndexFunc(b, unsafeRune) < 0 {
+		return b // encoding/json already escaped every ASCII control
 	}
 	out := make([]byte, 0, len(b)+16)
 	for len(b) > 0 {

@@ -10,7 +10,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/storage"
 )
 
-// ErrClosed: the writer has shut down.
+// ErrClosed is returned once the writer has shut down.
 var ErrClosed = errors.New("audit: writer closed")
 
 // Writer stores events with group commit.

@@ -13,7 +13,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/app"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/config"
-	"github.com/keyless-dev/keyless/internal/storage/sqlite"
+	"github.com/keyless-dev/keyless/internal/storage/embedded"
 )
 
 func serve(ctx context.Context, env Env, args []string) int {
@@ -38,7 +38,7 @@ func serve(ctx context.Context, env Env, args []string) int {
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	store, err := sqlite.Open(ctx, cfg.DataDir)
+	store, err := embedded.Open(ctx, cfg.DataDir)
 	if err != nil {
 		return fail(env, "open data directory %s: %v", cfg.DataDir, err)
 	}

@@ -6,7 +6,7 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/config"
 	"github.com/keyless-dev/keyless/internal/storage"
-	"github.com/keyless-dev/keyless/internal/storage/sqlite"
+	"github.com/keyless-dev/keyless/internal/storage/embedded"
 )
 
 // storeFlags are how offline commands find the data directory: --data-dir,
@@ -34,5 +34,5 @@ func (f storeFlags) open(ctx context.Context, env Env) (storage.Store, error) {
 	if dir == "" {
 		dir = config.DefaultDataDir
 	}
-	return sqlite.Open(ctx, dir)
+	return embedded.Open(ctx, dir)
 }

@@ -78,14 +78,12 @@ type exchange struct {
 	start     time.Time
 	event     *audit.Event
 	caller    *sts.Caller
-	log       *slog.Logger
 }
 
 // ServeHTTP runs the phases, records exactly one audit event, and answers.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.o.Clock.Now()
 	x := &exchange{r: r, ctx: r.Context(), requestID: h.uuid(), start: start}
-	x.log = h.o.Logger.With("request_id", x.requestID)
 	x.event = &audit.Event{
 		EventVersion:    audit.EventVersion,
 		UserIdentity:    audit.UserIdentity{Type: "Unknown"},
@@ -110,13 +108,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		x.event.AdditionalEventData = map[string]string{"reason": failure.reason}
 		x.event.ResponseElements = nil
 		if failure.status >= 500 {
-			x.log.Error("request failed", "action", x.event.EventName, "code", failure.code, "reason", failure.reason, "err", err)
+			h.o.Logger.Error("request failed", "request_id", x.requestID, "action", x.event.EventName, "code", failure.code, "reason", failure.reason, "err", err)
 		}
 	}
 	// The event is stored before anything is sent, and a request whose
 	// event cannot be stored is refused (nothing is handed out unrecorded).
 	if aerr := h.o.Audit.Record(x.ctx, x.event, start); aerr != nil {
-		x.log.Error("audit event not stored; refusing the request", "action", x.event.EventName, "err", aerr)
+		h.o.Logger.Error("audit event not stored; refusing the request", "request_id", x.requestID, "action", x.event.EventName, "err", aerr)
 		result, failure = nil, toWire(unavailable("audit_unavailable", aerr))
 	}
 
@@ -152,7 +150,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		code = failure.code
 	}
 	h.o.Metrics.observe(h.metricAction(x.event.EventName), code, h.o.Clock.Now().Sub(start))
-	x.log.Debug("request", "action", x.event.EventName, "status", status, "code", code, "principal", x.event.UserIdentity.ARN)
+	if h.o.Logger.Enabled(x.ctx, slog.LevelDebug) {
+		h.o.Logger.Debug("request", "request_id", x.requestID, "action", x.event.EventName, "status", status, "code", code, "principal", x.event.UserIdentity.ARN)
+	}
 }
 
 // serve runs the phases up to the action's result. A panic anywhere becomes

@@ -145,7 +145,7 @@ func TestGoSDKPresigned(t *testing.T) {
 		resp.Body.Close()
 		var doc struct {
 			GetCallerIdentityResponse struct {
-				GetCallerIdentityResult struct{ Arn, UserId, Account string }
+				GetCallerIdentityResult struct{ Arn, Account string }
 			}
 		}
 		if err := json.Unmarshal(body, &doc); err != nil || resp.StatusCode != 200 || doc.GetCallerIdentityResponse.GetCallerIdentityResult.Arn != aliceARN {

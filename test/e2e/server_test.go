@@ -21,7 +21,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/credential"
 	"github.com/keyless-dev/keyless/internal/iam"
 	"github.com/keyless-dev/keyless/internal/keyring"
-	"github.com/keyless-dev/keyless/internal/storage/sqlite"
+	"github.com/keyless-dev/keyless/internal/storage/embedded"
 	"github.com/keyless-dev/keyless/internal/totp"
 )
 
@@ -150,7 +150,7 @@ type tempCreds struct {
 func (s *server) forgeExpired(t *testing.T, aliceID string) tempCreds {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, s.dataDir)
+	store, err := embedded.Open(ctx, s.dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}

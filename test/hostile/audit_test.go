@@ -130,12 +130,14 @@ func TestJSONMode(t *testing.T) {
 	r := h.send(req)
 	var doc struct {
 		GetCallerIdentityResponse struct {
-			GetCallerIdentityResult struct{ Arn, UserId, Account string }
-			ResponseMetadata        struct{ RequestId string }
+			GetCallerIdentityResult struct{ Arn, Account string }
+			ResponseMetadata        struct {
+				RequestID string `json:"RequestId"`
+			}
 		}
 	}
 	if err := json.Unmarshal([]byte(r.body), &doc); err != nil || doc.GetCallerIdentityResponse.GetCallerIdentityResult.Arn != "arn:aws:iam::111122223333:user/alice" ||
-		doc.GetCallerIdentityResponse.ResponseMetadata.RequestId != r.requestID {
+		doc.GetCallerIdentityResponse.ResponseMetadata.RequestID != r.requestID {
 		t.Fatalf("JSON identity: %v %s", err, r.body)
 	}
 	bad, _ := http.NewRequest("GET", h.srv.URL+"/?"+gciBody, nil)
@@ -143,7 +145,7 @@ func TestJSONMode(t *testing.T) {
 	r = h.do(bad)
 	var e struct {
 		Error     struct{ Code, Message, Type string }
-		RequestId string
+		RequestID string `json:"RequestId"`
 	}
 	if err := json.Unmarshal([]byte(r.body), &e); err != nil || r.status != 403 || e.Error.Code != "MissingAuthenticationToken" || e.Error.Type != "Sender" {
 		t.Fatalf("JSON error: %v %d %s", err, r.status, r.body)

@@ -11,11 +11,17 @@ import (
 )
 
 // identity sends GetCallerIdentity with c and parses the answer.
-func (h *harness) identity(c creds) (result, struct{ Arn, UserId, Account string }) {
+type callerIdentity struct {
+	Arn     string
+	UserID  string `xml:"UserId"`
+	Account string
+}
+
+func (h *harness) identity(c creds) (result, callerIdentity) {
 	h.t.Helper()
 	r := h.send(h.sign(h.request("POST", "/", gciBody), c, "us-east-1"))
 	var doc struct {
-		R struct{ Arn, UserId, Account string } `xml:"GetCallerIdentityResult"`
+		R callerIdentity `xml:"GetCallerIdentityResult"`
 	}
 	if r.status == 200 {
 		if err := xml.Unmarshal([]byte(r.body), &doc); err != nil {
@@ -49,7 +55,7 @@ func TestSessionCredentials(t *testing.T) {
 	} {
 		r, id := h.identity(c.c)
 		h.assertOK(c.id, r)
-		if id.Arn != c.arn || id.Account != "111122223333" || (c.user != "" && id.UserId != c.user) || !strings.HasPrefix(id.UserId, "AIDA") && c.c != root && c.c != rootSess {
+		if id.Arn != c.arn || id.Account != "111122223333" || (c.user != "" && id.UserID != c.user) || !strings.HasPrefix(id.UserID, "AIDA") && c.c != root && c.c != rootSess {
 			t.Errorf("%s: %+v", c.id, id)
 		}
 	}
@@ -162,8 +168,8 @@ func TestSessionPrincipalGone(t *testing.T) {
 	h.boot(nil) // alice re-created
 	r, after := h.identity(alice)
 	h.assertOK("re-created user", r)
-	if after.UserId == before.UserId {
-		t.Errorf("a re-created user kept unique id %s", after.UserId)
+	if after.UserID == before.UserID {
+		t.Errorf("a re-created user kept unique id %s", after.UserID)
 	}
 	r, _ = h.identity(sess)
 	h.assertDenied("GCI-06 session of the previous alice", r, 403, "InvalidClientTokenId")

@@ -1,7 +1,3 @@
-// Package sqlstore implements storage.Store once, in SQL that SQLite and
-// PostgreSQL both run. A backend package opens the database and supplies a
-// Dialect for the few places where the two differ (placeholders, the bytes
-// column type, row locks and which errors mean "retry").
 package sqlstore
 
 import (
@@ -9,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -42,7 +37,11 @@ type Store struct {
 	q  map[string]string // rebound queries
 }
 
-var _ storage.Store = (*Store)(nil)
+var (
+	_ storage.MasterKeys = (*Store)(nil)
+	_ storage.MFA        = (*Store)(nil)
+	_ storage.IDs        = (*Store)(nil)
+)
 
 // New migrates db to the current schema and returns the store.
 func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
@@ -94,27 +93,6 @@ var migrations = []string{
 	CREATE TABLE ids (
 		name TEXT PRIMARY KEY,
 		id TEXT NOT NULL
-	);
-	CREATE TABLE audit_events (
-		seq BIGINT PRIMARY KEY,
-		event_time BIGINT NOT NULL,
-		event_name TEXT NOT NULL,
-		access_key_id TEXT NOT NULL,
-		issued_key_id TEXT NOT NULL,
-		principal_arn TEXT NOT NULL,
-		error_code TEXT NOT NULL,
-		event {{bytes}} NOT NULL,
-		hash {{bytes}} NOT NULL
-	);
-	CREATE INDEX audit_events_time ON audit_events (event_time);
-	CREATE INDEX audit_events_name ON audit_events (event_name, seq);
-	CREATE INDEX audit_events_key ON audit_events (access_key_id, seq);
-	CREATE INDEX audit_events_issued_key ON audit_events (issued_key_id, seq);
-	CREATE INDEX audit_events_principal ON audit_events (principal_arn, seq);
-	CREATE TABLE audit_head (
-		id INTEGER PRIMARY KEY,
-		seq BIGINT NOT NULL,
-		hash {{bytes}} NOT NULL
 	)`,
 }
 
@@ -143,11 +121,6 @@ func (s *Store) migrate(ctx context.Context) error {
 				}
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {
 					return fmt.Errorf("migration %d: %w", i+1, err)
-				}
-			}
-			if i == 0 {
-				if _, err := tx.ExecContext(ctx, s.rb(`INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, ?)`), make([]byte, 32)); err != nil {
-					return err
 				}
 			}
 		}
@@ -187,23 +160,20 @@ func (s *Store) writeOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 var queries = map[string]string{
-	"listKeys":     `SELECT id, material, created_at, retired_at FROM master_keys ORDER BY id`,
-	"activeKey":    `SELECT id FROM master_keys WHERE active = 1`,
-	"retireKey":    `UPDATE master_keys SET retired_at = ?, active = NULL WHERE id = ? AND active = 1`,
-	"insertKey":    `INSERT INTO master_keys (id, material, created_at, retired_at, active) VALUES (?, ?, ?, NULL, 1)`,
-	"keyActive":    `SELECT active FROM master_keys WHERE id = ?`,
-	"deleteKey":    `DELETE FROM master_keys WHERE id = ? AND active IS NULL`,
-	"useStep":      `INSERT INTO totp_steps (serial, step) VALUES (?, ?) ON CONFLICT (serial) DO UPDATE SET step = excluded.step WHERE totp_steps.step < excluded.step`,
-	"addFailure":   `INSERT INTO mfa_failures (serial, window_start, failures) VALUES (?, ?, 1) ON CONFLICT (serial, window_start) DO UPDATE SET failures = mfa_failures.failures + 1 RETURNING failures`,
-	"gcFailures":   `DELETE FROM mfa_failures WHERE serial = ? AND window_start < ?`,
-	"failures":     `SELECT failures FROM mfa_failures WHERE serial = ? AND window_start = ?`,
-	"claimID":      `INSERT INTO ids (name, id) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
-	"getID":        `SELECT id FROM ids WHERE name = ?`,
-	"releaseID":    `DELETE FROM ids WHERE name = ?`,
-	"listIDs":      `SELECT name, id FROM ids WHERE name >= ? ORDER BY name`,
-	"auditHead":    `SELECT seq, hash FROM audit_head WHERE id = 1`,
-	"auditInsert":  `INSERT INTO audit_events (seq, event_time, event_name, access_key_id, issued_key_id, principal_arn, error_code, event, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	"auditSetHead": `UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`,
+	"listKeys":   `SELECT id, material, created_at, retired_at FROM master_keys ORDER BY id`,
+	"activeKey":  `SELECT id FROM master_keys WHERE active = 1`,
+	"retireKey":  `UPDATE master_keys SET retired_at = ?, active = NULL WHERE id = ? AND active = 1`,
+	"insertKey":  `INSERT INTO master_keys (id, material, created_at, retired_at, active) VALUES (?, ?, ?, NULL, 1)`,
+	"keyActive":  `SELECT active FROM master_keys WHERE id = ?`,
+	"deleteKey":  `DELETE FROM master_keys WHERE id = ? AND active IS NULL`,
+	"useStep":    `INSERT INTO totp_steps (serial, step) VALUES (?, ?) ON CONFLICT (serial) DO UPDATE SET step = excluded.step WHERE totp_steps.step < excluded.step`,
+	"addFailure": `INSERT INTO mfa_failures (serial, window_start, failures) VALUES (?, ?, 1) ON CONFLICT (serial, window_start) DO UPDATE SET failures = mfa_failures.failures + 1 RETURNING failures`,
+	"gcFailures": `DELETE FROM mfa_failures WHERE serial = ? AND window_start < ?`,
+	"failures":   `SELECT failures FROM mfa_failures WHERE serial = ? AND window_start = ?`,
+	"claimID":    `INSERT INTO ids (name, id) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
+	"getID":      `SELECT id FROM ids WHERE name = ?`,
+	"releaseID":  `DELETE FROM ids WHERE name = ?`,
+	"listIDs":    `SELECT name, id FROM ids WHERE name >= ? ORDER BY name`,
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
@@ -368,108 +338,8 @@ func (s *Store) ListIDs(ctx context.Context, prefix string) (map[string]string, 
 	return out, rows.Err()
 }
 
-// AppendAudit implements storage.AuditLog.
-func (s *Store) AppendAudit(ctx context.Context, recs []storage.AuditRecord) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		var (
-			seq  int64
-			prev []byte
-		)
-		if err := tx.QueryRowContext(ctx, s.q["auditHead"]+s.d.ForUpdate).Scan(&seq, &prev); err != nil {
-			return err
-		}
-		var head [32]byte
-		copy(head[:], prev)
-		stmt, err := tx.PrepareContext(ctx, s.q["auditInsert"])
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, r := range recs {
-			seq++
-			head = storage.ChainHash(head, seq, r.JSON)
-			if _, err := stmt.ExecContext(ctx, seq, micros(r.Time), r.EventName, r.AccessKeyID, r.IssuedKeyID, r.PrincipalARN, r.ErrorCode, r.JSON, head[:]); err != nil {
-				return err
-			}
-		}
-		_, err = tx.ExecContext(ctx, s.q["auditSetHead"], seq, head[:])
-		return err
-	})
-}
-
-// QueryAudit implements storage.AuditLog. It pages through the table by
-// sequence number so that no transaction stays open while fn runs.
-func (s *Store) QueryAudit(ctx context.Context, f storage.AuditFilter, fn func(storage.AuditRecord) error) error {
-	const page = 500
-	var where []string
-	var args []any
-	add := func(cond string, v any) { where = append(where, cond); args = append(args, v) }
-	if f.EventName != "" {
-		add("event_name = ?", f.EventName)
-	}
-	if f.AccessKeyID != "" {
-		where = append(where, "(access_key_id = ? OR issued_key_id = ?)")
-		args = append(args, f.AccessKeyID, f.AccessKeyID)
-	}
-	if f.PrincipalARN != "" {
-		add("principal_arn = ?", f.PrincipalARN)
-	}
-	if !f.From.IsZero() {
-		add("event_time >= ?", micros(f.From))
-	}
-	if !f.To.IsZero() {
-		add("event_time < ?", micros(f.To))
-	}
-	where = append(where, "seq > ?")
-	q := s.rb(`SELECT seq, event_time, event_name, access_key_id, issued_key_id, principal_arn, error_code, event, hash FROM audit_events WHERE ` +
-		strings.Join(where, " AND ") + ` ORDER BY seq LIMIT ` + strconv.Itoa(page))
-	after, sent := f.AfterSeq, 0
-	for {
-		batch, err := s.auditPage(ctx, q, append(args, after))
-		if err != nil {
-			return err
-		}
-		for _, r := range batch {
-			if f.Limit > 0 && sent == f.Limit {
-				return nil
-			}
-			if err := fn(r); err != nil {
-				return err
-			}
-			sent++
-			after = r.Seq
-		}
-		if len(batch) < page {
-			return nil
-		}
-	}
-}
-
-func (s *Store) auditPage(ctx context.Context, q string, args []any) ([]storage.AuditRecord, error) {
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []storage.AuditRecord
-	for rows.Next() {
-		var (
-			r    storage.AuditRecord
-			at   int64
-			hash []byte
-		)
-		if err := rows.Scan(&r.Seq, &at, &r.EventName, &r.AccessKeyID, &r.IssuedKeyID, &r.PrincipalARN, &r.ErrorCode, &r.JSON, &hash); err != nil {
-			return nil, err
-		}
-		r.Time = fromMicros(at)
-		copy(r.Hash[:], hash)
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
-// Ping implements storage.Store.
+// Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
-// Close implements storage.Store.
+// Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }

@@ -1,4 +1,4 @@
-package sqlite_test
+package embedded_test
 
 import (
 	"context"
@@ -7,14 +7,14 @@ import (
 	"testing"
 
 	"github.com/keyless-dev/keyless/internal/storage"
-	"github.com/keyless-dev/keyless/internal/storage/sqlite"
+	"github.com/keyless-dev/keyless/internal/storage/embedded"
 	"github.com/keyless-dev/keyless/internal/storage/storagetest"
 )
 
 func TestConformance(t *testing.T) {
 	dirs := map[storage.Store]string{}
 	openAt := func(t *testing.T, dir string) storage.Store {
-		s, err := sqlite.Open(context.Background(), dir)
+		s, err := embedded.Open(context.Background(), dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,12 +34,15 @@ func TestConformance(t *testing.T) {
 
 func TestFilePermissions(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	s, err := sqlite.Open(context.Background(), dir)
+	s, err := embedded.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, sqlite.FileName): 0o600} {
+	if err := s.AppendAudit(context.Background(), []storage.AuditRecord{{JSON: []byte("{}")}}); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, embedded.DatabaseFile): 0o600, filepath.Join(dir, embedded.AuditFile): 0o600} {
 		fi, err := os.Stat(path)
 		if err != nil {
 			t.Fatal(err)

@@ -1,0 +1,10 @@
+// Command bench is keyless's loopback load test (make bench). It starts the
+// real keyless binary with the quickstart configuration and, in the same
+// run, a trivial net/http handler in its own process, sends each the same
+// pre-signed requests over keep-alive connections, and reports for each
+// workload the peak requests/s (closed loop), p50 and p99 latency at half
+// of that peak (open loop, latency counted from the scheduled send time),
+// the ratio to the trivial handler, and keyless's memory over a longer run.
+// It asserts nothing: docs/benchmarks.md records the figures and the
+// targets they are compared with.
+package main

@@ -1,0 +1,435 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+)
+
+func main() {
+	trivial := flag.String("serve-trivial", "", "internal: serve the trivial handler on this address")
+	binary := flag.String("keyless", "bin/keyless", "keyless binary")
+	conns := flag.Int("conns", 16, "connections for the peak (closed-loop) runs")
+	dur := flag.Duration("duration", 10*time.Second, "length of each measured run")
+	warm := flag.Duration("warmup", 2*time.Second, "unmeasured warm-up before each peak run")
+	memDur := flag.Duration("memory", 60*time.Second, "length of the memory run (0 to skip)")
+	flag.Parse()
+	if *trivial != "" {
+		serveTrivial(*trivial)
+		return
+	}
+	if err := run(*binary, *conns, *dur, *warm, *memDur); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// trivialBody is about the size of a GetCallerIdentity answer.
+var trivialBody = []byte(`<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>` +
+	`<Arn>arn:aws:iam::111122223333:user/alice</Arn><UserId>AIDAEXAMPLEEXAMPLEEXA</UserId><Account>111122223333</Account>` +
+	`</GetCallerIdentityResult><ResponseMetadata><RequestId>00000000-0000-4000-8000-000000000000</RequestId></ResponseMetadata></GetCallerIdentityResponse>`)
+
+// serveTrivial is the baseline: read the request, write a fixed answer.
+func serveTrivial(addr string) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/xml")
+		_, _ = w.Write(trivialBody)
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(ln.Addr().String())
+	panic(http.Serve(ln, h))
+}
+
+type proc struct {
+	cmd  *exec.Cmd
+	addr string
+}
+
+func (p *proc) stop() {
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+	}
+}
+
+func startTrivial() (*proc, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-serve-trivial", "127.0.0.1:0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	return &proc{cmd: cmd, addr: strings.TrimSpace(line)}, nil
+}
+
+func startKeyless(binary, dataDir string) (*proc, error) {
+	cmd := exec.Command(binary, "serve", "--config", "examples/quickstart.yaml", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
+	errPipe, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	sc := bufio.NewScanner(errPipe)
+	for sc.Scan() {
+		var rec struct{ Msg, Addr string }
+		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" {
+			go func() { _, _ = io.Copy(io.Discard, errPipe) }()
+			return &proc{cmd: cmd, addr: rec.Addr}, nil
+		}
+	}
+	return nil, errors.New("keyless did not start")
+}
+
+// signed returns the wire bytes of a request signed as the SDKs sign it,
+// with alice's quickstart key. Signatures stay valid for 15 minutes.
+func signed(host, body string) []byte {
+	req, _ := http.NewRequest("POST", "http://"+host+"/", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	req.Header.Set("User-Agent", "keyless-bench")
+	sum := sha256.Sum256([]byte(body))
+	err := v4.NewSigner().SignHTTP(context.Background(),
+		aws.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
+		req, hex.EncodeToString(sum[:]), "sts", "us-east-1", time.Now())
+	if err != nil {
+		panic(err)
+	}
+	var b bytes.Buffer
+	if err := req.Write(&b); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+// client is one keep-alive connection replaying a request.
+type client struct {
+	c   net.Conn
+	r   *bufio.Reader
+	req []byte
+}
+
+func dial(addr string, req []byte) (*client, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &client{c: c, r: bufio.NewReaderSize(c, 16<<10), req: req}, nil
+}
+
+// do sends the request and reads the whole response; it reports whether
+// the status was 200.
+func (c *client) do() (bool, error) {
+	if _, err := c.c.Write(c.req); err != nil {
+		return false, err
+	}
+	status, err := c.r.ReadString('\n')
+	if err != nil {
+		return false, err
+	}
+	length := -1
+	for {
+		line, err := c.r.ReadSlice('\n')
+		if err != nil {
+			return false, err
+		}
+		if len(line) <= 2 {
+			break
+		}
+		if k, v, ok := bytes.Cut(line, []byte(":")); ok && bytes.EqualFold(k, []byte("Content-Length")) {
+			length, _ = strconv.Atoi(string(bytes.TrimSpace(v)))
+		}
+	}
+	if length < 0 {
+		return false, errors.New("response without Content-Length")
+	}
+	if _, err := c.r.Discard(length); err != nil {
+		return false, err
+	}
+	return strings.HasPrefix(status, "HTTP/1.1 200"), nil
+}
+
+type stats struct {
+	n, errors int
+	elapsed   time.Duration
+	lat       []time.Duration
+}
+
+func (s stats) rps() float64 { return float64(s.n) / s.elapsed.Seconds() }
+
+func (s stats) pct(p float64) time.Duration {
+	if len(s.lat) == 0 {
+		return 0
+	}
+	sort.Slice(s.lat, func(i, j int) bool { return s.lat[i] < s.lat[j] })
+	return s.lat[min(len(s.lat)-1, int(p*float64(len(s.lat))))]
+}
+
+// closedLoop runs conns connections flat out for d after warm-up.
+func closedLoop(addr string, req []byte, conns int, warm, d time.Duration) (stats, error) {
+	var (
+		wg       sync.WaitGroup
+		measure  atomic.Bool
+		stop     atomic.Bool
+		mu       sync.Mutex
+		total    stats
+		firstErr error
+	)
+	for range conns {
+		c, err := dial(addr, req)
+		if err != nil {
+			return stats{}, err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.c.Close()
+			var local stats
+			for !stop.Load() {
+				t0 := time.Now()
+				ok, err := c.do()
+				if err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+					return
+				}
+				if measure.Load() {
+					local.n++
+					local.lat = append(local.lat, time.Since(t0))
+					if !ok {
+						local.errors++
+					}
+				}
+			}
+			mu.Lock()
+			total.n += local.n
+			total.errors += local.errors
+			total.lat = append(total.lat, local.lat...)
+			mu.Unlock()
+		}()
+	}
+	time.Sleep(warm)
+	measure.Store(true)
+	start := time.Now()
+	time.Sleep(d)
+	total.elapsed = time.Since(start)
+	stop.Store(true)
+	wg.Wait()
+	return total, firstErr
+}
+
+// openLoop sends rate requests per second for d, spread over enough
+// connections, and measures each latency from its scheduled send time.
+func openLoop(addr string, req []byte, rate float64, d time.Duration, sample func()) (stats, error) {
+	const conns = 64
+	interval := time.Duration(float64(time.Second) / rate)
+	due := make(chan time.Time, 4096)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		total    stats
+		firstErr error
+	)
+	for range conns {
+		c, err := dial(addr, req)
+		if err != nil {
+			return stats{}, err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.c.Close()
+			var local stats
+			for at := range due {
+				if w := time.Until(at); w > 0 {
+					time.Sleep(w)
+				}
+				ok, err := c.do()
+				if err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+					return
+				}
+				local.n++
+				local.lat = append(local.lat, time.Since(at))
+				if !ok {
+					local.errors++
+				}
+			}
+			mu.Lock()
+			total.n += local.n
+			total.errors += local.errors
+			total.lat = append(total.lat, local.lat...)
+			mu.Unlock()
+		}()
+	}
+	start := time.Now()
+	next := start
+	lastSample := start
+	for time.Since(start) < d {
+		due <- next
+		next = next.Add(interval)
+		if sample != nil && time.Since(lastSample) >= time.Second {
+			sample()
+			lastSample = time.Now()
+		}
+		if w := time.Until(next); w > 100*time.Microsecond {
+			time.Sleep(w - 50*time.Microsecond)
+		}
+	}
+	close(due)
+	wg.Wait()
+	total.elapsed = time.Since(start)
+	return total, firstErr
+}
+
+// rss returns a process's resident set size in KiB.
+func rss(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			return n
+		}
+	}
+	return 0
+}
+
+type workload struct {
+	name string
+	addr string
+	req  []byte
+}
+
+type outcome struct {
+	workload
+	peak, half stats
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+func run(binary string, conns int, d, warm, memDur time.Duration) error {
+	if _, err := os.Stat(binary); err != nil {
+		return fmt.Errorf("%s not found; run make build first", binary)
+	}
+	dataDir, err := os.MkdirTemp("", "keyless-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dataDir)
+	kl, err := startKeyless(binary, filepath.Join(dataDir, "data"))
+	if err != nil {
+		return err
+	}
+	defer kl.stop()
+	tr, err := startTrivial()
+	if err != nil {
+		return err
+	}
+	defer tr.stop()
+
+	gci := signed(kl.addr, "Action=GetCallerIdentity&Version=2011-06-15")
+	gst := signed(kl.addr, "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=900")
+	loads := []workload{
+		{"trivial net/http handler", tr.addr, gci},
+		{"keyless GetCallerIdentity", kl.addr, gci},
+		{"keyless GetSessionToken", kl.addr, gst},
+	}
+	fmt.Printf("bench: %d connections, %v per run, %v warm-up, GOMAXPROCS of each server = its default\n\n", conns, d, warm)
+	var results []outcome
+	for _, w := range loads {
+		peak, err := closedLoop(w.addr, w.req, conns, warm, d)
+		if err != nil {
+			return fmt.Errorf("%s peak: %w", w.name, err)
+		}
+		half, err := openLoop(w.addr, w.req, peak.rps()/2, d, nil)
+		if err != nil {
+			return fmt.Errorf("%s half load: %w", w.name, err)
+		}
+		if peak.errors+half.errors > 0 {
+			return fmt.Errorf("%s: %d non-200 answers", w.name, peak.errors+half.errors)
+		}
+		results = append(results, outcome{w, peak, half})
+		fmt.Printf("  measured %-26s %8.0f req/s\n", w.name, peak.rps())
+	}
+	base := results[0].peak.rps()
+	fmt.Printf("\n| workload | peak req/s | ratio to trivial | p50 at peak | p99 at peak | p50 at half peak | p99 at half peak |\n")
+	fmt.Printf("|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range results {
+		fmt.Printf("| %s | %.0f | %.0f%% | %s | %s | %s | %s |\n", r.name, r.peak.rps(), 100*r.peak.rps()/base,
+			ms(r.peak.pct(0.50)), ms(r.peak.pct(0.99)), ms(r.half.pct(0.50)), ms(r.half.pct(0.99)))
+	}
+	if memDur <= 0 {
+		return nil
+	}
+	// Memory: GetSessionToken at half of its peak for memDur, RSS sampled
+	// every second.
+	var samples []int
+	gstRate := results[2].peak.rps() / 2
+	_, err = openLoop(kl.addr, gst, gstRate, memDur, func() { samples = append(samples, rss(kl.cmd.Process.Pid)) })
+	if err != nil {
+		return err
+	}
+	if len(samples) < 10 {
+		return errors.New("too few memory samples")
+	}
+	avg := func(xs []int) int {
+		s := 0
+		for _, x := range xs {
+			s += x
+		}
+		return s / len(xs)
+	}
+	first, last := avg(samples[:5]), avg(samples[len(samples)-5:])
+	peakRSS := 0
+	for _, s := range samples {
+		peakRSS = max(peakRSS, s)
+	}
+	fmt.Printf("\nmemory: GetSessionToken at %.0f req/s for %v: RSS %.1f MiB in the first 5 s, %.1f MiB in the last 5 s (%+.1f%%), max %.1f MiB\n",
+		gstRate, memDur, float64(first)/1024, float64(last)/1024, 100*float64(last-first)/float64(first), float64(peakRSS)/1024)
+	return nil
+}
