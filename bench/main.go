@@ -34,12 +34,13 @@ func main() {
 	dur := flag.Duration("duration", 10*time.Second, "length of each measured run")
 	warm := flag.Duration("warmup", 2*time.Second, "unmeasured warm-up before each peak run")
 	memDur := flag.Duration("memory", 60*time.Second, "length of the memory run (0 to skip)")
+	rounds := flag.Int("rounds", 3, "interleaved rounds of every workload; medians are reported")
 	flag.Parse()
 	if *trivial != "" {
 		serveTrivial(*trivial)
 		return
 	}
-	if err := run(*binary, *conns, *dur, *warm, *memDur); err != nil {
+	if err := run(*binary, *conns, *rounds, *dur, *warm, *memDur); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -324,6 +325,24 @@ func openLoop(addr string, req []byte, rate float64, d time.Duration, sample fun
 	return total, firstErr
 }
 
+// cpuTime returns the CPU time a process has used so far.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// Fields after the parenthesised command name; utime and stime are
+	// the 12th and 13th of them, in clock ticks (100 per second).
+	rest := b[bytes.LastIndexByte(b, ')')+2:]
+	f := strings.Fields(string(rest))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.Atoi(f[11])
+	st, _ := strconv.Atoi(f[12])
+	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
 // rss returns a process's resident set size in KiB.
 func rss(pid int) int {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
@@ -343,16 +362,23 @@ type workload struct {
 	name string
 	addr string
 	req  []byte
+	pid  int
 }
 
 type outcome struct {
 	workload
 	peak, half stats
+	serverCPU  time.Duration // per request, during the peak run
+	clientCPU  time.Duration
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
 
-func run(binary string, conns int, d, warm, memDur time.Duration) error {
+func run(binary string, conns, rounds int, d, warm, memDur time.Duration) error {
 	if _, err := os.Stat(binary); err != nil {
 		return fmt.Errorf("%s not found; run make build first", binary)
 	}
@@ -375,33 +401,64 @@ func run(binary string, conns int, d, warm, memDur time.Duration) error {
 	gci := signed(kl.addr, "Action=GetCallerIdentity&Version=2011-06-15")
 	gst := signed(kl.addr, "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=900")
 	loads := []workload{
-		{"trivial net/http handler", tr.addr, gci},
-		{"keyless GetCallerIdentity", kl.addr, gci},
-		{"keyless GetSessionToken", kl.addr, gst},
+		{"trivial net/http handler", tr.addr, gci, tr.cmd.Process.Pid},
+		{"keyless GetCallerIdentity", kl.addr, gci, kl.cmd.Process.Pid},
+		{"keyless GetSessionToken", kl.addr, gst, kl.cmd.Process.Pid},
 	}
-	fmt.Printf("bench: %d connections, %v per run, %v warm-up, GOMAXPROCS of each server = its default\n\n", conns, d, warm)
-	var results []outcome
-	for _, w := range loads {
-		peak, err := closedLoop(w.addr, w.req, conns, warm, d)
-		if err != nil {
-			return fmt.Errorf("%s peak: %w", w.name, err)
+	fmt.Printf("bench: %d connections, %d interleaved rounds of %v (after %v warm-up) per workload; medians reported\n\n", conns, rounds, d, warm)
+	all := make([][]outcome, len(loads))
+	for round := 1; round <= rounds; round++ {
+		for i, w := range loads {
+			s0, c0 := cpuTime(w.pid), cpuTime(os.Getpid())
+			peak, err := closedLoop(w.addr, w.req, conns, warm, d)
+			if err != nil {
+				return fmt.Errorf("%s peak: %w", w.name, err)
+			}
+			s1, c1 := cpuTime(w.pid), cpuTime(os.Getpid())
+			half, err := openLoop(w.addr, w.req, peak.rps()/2, d, nil)
+			if err != nil {
+				return fmt.Errorf("%s half load: %w", w.name, err)
+			}
+			if peak.errors+half.errors > 0 {
+				return fmt.Errorf("%s: %d non-200 answers", w.name, peak.errors+half.errors)
+			}
+			// CPU is sampled across warm-up and run; scale to the run's share.
+			share := float64(d) / float64(d+warm)
+			perReq := func(t time.Duration) time.Duration {
+				return time.Duration(float64(t) * share / float64(peak.n))
+			}
+			o := outcome{w, peak, half, perReq(s1 - s0), perReq(c1 - c0)}
+			all[i] = append(all[i], o)
+			fmt.Printf("  round %d %-26s %8.0f req/s  server %5.1f us/req  client %5.1f us/req\n", round, w.name, peak.rps(),
+				float64(o.serverCPU)/1e3, float64(o.clientCPU)/1e3)
 		}
-		half, err := openLoop(w.addr, w.req, peak.rps()/2, d, nil)
-		if err != nil {
-			return fmt.Errorf("%s half load: %w", w.name, err)
-		}
-		if peak.errors+half.errors > 0 {
-			return fmt.Errorf("%s: %d non-200 answers", w.name, peak.errors+half.errors)
-		}
-		results = append(results, outcome{w, peak, half})
-		fmt.Printf("  measured %-26s %8.0f req/s\n", w.name, peak.rps())
 	}
-	base := results[0].peak.rps()
-	fmt.Printf("\n| workload | peak req/s | ratio to trivial | p50 at peak | p99 at peak | p50 at half peak | p99 at half peak |\n")
-	fmt.Printf("|---|---:|---:|---:|---:|---:|---:|\n")
-	for _, r := range results {
-		fmt.Printf("| %s | %.0f | %.0f%% | %s | %s | %s | %s |\n", r.name, r.peak.rps(), 100*r.peak.rps()/base,
-			ms(r.peak.pct(0.50)), ms(r.peak.pct(0.99)), ms(r.half.pct(0.50)), ms(r.half.pct(0.99)))
+	med := func(i int, f func(outcome) float64) float64 {
+		var xs []float64
+		for _, o := range all[i] {
+			xs = append(xs, f(o))
+		}
+		return median(xs)
+	}
+	msf := func(f func(outcome) time.Duration) func(outcome) float64 {
+		return func(o outcome) float64 { return float64(f(o)) / float64(time.Millisecond) }
+	}
+	base := med(0, func(o outcome) float64 { return o.peak.rps() })
+	fmt.Printf("\n| workload | peak req/s | ratio to trivial | server CPU per request | p50 at peak | p99 at peak | p50 at half peak | p99 at half peak |\n")
+	fmt.Printf("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for i, w := range loads {
+		rps := med(i, func(o outcome) float64 { return o.peak.rps() })
+		fmt.Printf("| %s | %.0f | %.0f%% | %.0f us | %.2f ms | %.2f ms | %.2f ms | %.2f ms |\n", w.name, rps, 100*rps/base,
+			med(i, func(o outcome) float64 { return float64(o.serverCPU) / 1e3 }),
+			med(i, msf(func(o outcome) time.Duration { return o.peak.pct(0.50) })),
+			med(i, msf(func(o outcome) time.Duration { return o.peak.pct(0.99) })),
+			med(i, msf(func(o outcome) time.Duration { return o.half.pct(0.50) })),
+			med(i, msf(func(o outcome) time.Duration { return o.half.pct(0.99) })))
+	}
+	results := make([]outcome, len(loads))
+	for i := range loads {
+		results[i] = all[i][len(all[i])-1]
+		results[i].peak.n = int(med(i, func(o outcome) float64 { return o.peak.rps() }) * results[i].peak.elapsed.Seconds())
 	}
 	if memDur <= 0 {
 		return nil

@@ -80,7 +80,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 	})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	writer := audit.NewWriter(deps.Store, deps.Logger)
+	writer := audit.NewWriter(deps.Store, deps.Logger, auditMetrics(reg))
 	a := &App{cfg: cfg, deps: deps, ring: ring, audit: writer}
 	stsHandler := stsapi.New(stsapi.Options{
 		Service:     svc,
@@ -275,6 +275,25 @@ func randomID(random io.Reader, prefix string, n int) string {
 		panic("app: random source failed: " + err.Error())
 	}
 	return prefix + base32.StdEncoding.EncodeToString(b)[:n-len(prefix)]
+}
+
+// auditMetrics registers the audit writer's group-commit histograms.
+func auditMetrics(reg prometheus.Registerer) func(int, time.Duration) {
+	size := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "keyless_audit_batch_events",
+		Help:    "Audit events stored per group commit.",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512},
+	})
+	took := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "keyless_audit_commit_seconds",
+		Help:    "Time to store one group commit of audit events durably (write and fsync).",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .1, 1},
+	})
+	reg.MustRegister(size, took)
+	return func(events int, d time.Duration) {
+		size.Observe(float64(events))
+		took.Observe(d.Seconds())
+	}
 }
 
 func allowRegion(regions []string) func(string) bool {

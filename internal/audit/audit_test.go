@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -91,20 +92,20 @@ func FuzzEncodeRoundTrip(f *testing.F) {
 
 func TestWriterGroupCommit(t *testing.T) {
 	store := memory.New()
-	w := audit.NewWriter(store, quiet)
+	w := audit.NewWriter(store, quiet, nil)
 	var wg sync.WaitGroup
 	for i := range 200 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := w.Record(context.Background(), event("client"), time.Unix(int64(i), 0)); err != nil {
+			if err := w.Record(context.Background(), event("client"), time.Unix(int64(i), 0), false); err != nil {
 				t.Error(err)
 			}
 		}()
 	}
 	wg.Wait()
 	w.Close()
-	if err := w.Record(context.Background(), event("late"), time.Now()); !errors.Is(err, audit.ErrClosed) {
+	if err := w.Record(context.Background(), event("late"), time.Now(), false); !errors.Is(err, audit.ErrClosed) {
 		t.Errorf("record after close: %v", err)
 	}
 	n, err := audit.VerifyChain(context.Background(), store)
@@ -122,9 +123,9 @@ func (failingLog) AppendAudit(context.Context, []storage.AuditRecord) error {
 // AUD-04: when the audit store fails, Record fails, so the caller refuses
 // the request.
 func TestWriterFailure(t *testing.T) {
-	w := audit.NewWriter(failingLog{memory.New()}, quiet)
+	w := audit.NewWriter(failingLog{memory.New()}, quiet, nil)
 	defer w.Close()
-	if err := w.Record(context.Background(), event("x"), time.Now()); err == nil {
+	if err := w.Record(context.Background(), event("x"), time.Now(), false); err == nil {
 		t.Fatal("a failed write reported success")
 	}
 }
@@ -147,9 +148,9 @@ func (l *tamperLog) QueryAudit(_ context.Context, _ storage.AuditFilter, fn func
 // AUD-05: deleting or editing a middle record is detected.
 func TestVerifyChainDetectsTampering(t *testing.T) {
 	store := memory.New()
-	w := audit.NewWriter(store, quiet)
+	w := audit.NewWriter(store, quiet, nil)
 	for i := range 5 {
-		if err := w.Record(context.Background(), event("c"), time.Unix(int64(i), 0)); err != nil {
+		if err := w.Record(context.Background(), event("c"), time.Unix(int64(i), 0), false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -169,4 +170,36 @@ func TestVerifyChainDetectsTampering(t *testing.T) {
 	if n, err := audit.VerifyChain(context.Background(), &tamperLog{recs: recs}); err != nil || n != 5 {
 		t.Errorf("untouched: %d %v", n, err)
 	}
+}
+
+// The hand-written encoder and encoding/json must agree on what an event
+// means: encode both ways and compare the decoded values.
+func FuzzEncodeMatchesEncodingJSON(f *testing.F) {
+	f.Add("ua", "param", "arn:aws:iam::111122223333:user/a\"b\\c", int64(900))
+	f.Add("\u2028", "\xff", "\x00\x1f\x7f", int64(-1))
+	f.Fuzz(func(t *testing.T, ua, param, arn string, n int64) {
+		if len(ua) > audit.MaxField || len(param) > audit.MaxField || len(arn) > audit.MaxField {
+			return
+		}
+		ev := &audit.Event{EventVersion: "1.09", EventName: "GetSessionToken", UserAgent: ua,
+			UserIdentity:        audit.UserIdentity{Type: "IAMUser", ARN: arn, SessionContext: &audit.SessionContext{Attributes: audit.SessionAttributes{CreationDate: "d", MFAAuthenticated: "true"}}},
+			RequestParameters:   map[string]any{"serialNumber": param, "durationSeconds": n, param: param},
+			ResponseElements:    map[string]any{"credentials": map[string]string{"accessKeyId": "ASIA", "expiration": param}},
+			AdditionalEventData: map[string]string{"reason": param},
+			ReadOnly:            true, ManagementEvent: true}
+		want, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a, b any
+		if err := json.Unmarshal(audit.Encode(ev), &a); err != nil {
+			t.Fatalf("not JSON: %v", err)
+		}
+		if err := json.Unmarshal(want, &b); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("encoders disagree:\n ours %s\n json %s", audit.Encode(ev), want)
+		}
+	})
 }

@@ -1,8 +1,7 @@
 package audit
 
 import (
-	"bytes"
-	"encoding/json"
+	"sort"
 	"strconv"
 	"unicode"
 	"unicode/utf16"
@@ -71,29 +70,30 @@ const (
 const MaxField = 1024
 
 // Encode renders the event as one JSON line (no trailing newline). Strings
-// are cut to MaxField bytes, invalid UTF-8 is replaced, and every control,
-// format (bidi overrides included) and line/paragraph separator character is
-// escaped as \uXXXX, so the line cannot be split or visually spoofed.
+// are cut to MaxField bytes, invalid UTF-8 is replaced with U+FFFD, and
+// every control, format (bidi overrides included) and line or paragraph
+// separator character is escaped as \uXXXX, so the line cannot be split or
+// visually spoofed. Object keys of the free-form maps are sorted, so the
+// encoding is deterministic.
 func Encode(e *Event) []byte {
 	truncated := false
-	cut := func(s *string) {
-		if len(*s) > MaxField {
-			n := MaxField
-			for n > 0 && !utf8.RuneStart((*s)[n]) {
-				n--
-			}
-			*s = (*s)[:n]
-			truncated = true
+	cut := func(s string) string {
+		if len(s) <= MaxField {
+			return s
 		}
+		n := MaxField
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		truncated = true
+		return s[:n]
 	}
-	for _, s := range []*string{&e.UserAgent, &e.ErrorMessage, &e.SourceIPAddress, &e.UserIdentity.ARN,
-		&e.UserIdentity.PrincipalID, &e.UserIdentity.UserName, &e.UserIdentity.AccessKeyID, &e.RequestID} {
-		cut(s)
-	}
+	u := &e.UserIdentity
+	u.ARN, u.PrincipalID, u.UserName, u.AccessKeyID = cut(u.ARN), cut(u.PrincipalID), cut(u.UserName), cut(u.AccessKeyID)
+	e.UserAgent, e.ErrorMessage, e.SourceIPAddress, e.RequestID = cut(e.UserAgent), cut(e.ErrorMessage), cut(e.SourceIPAddress), cut(e.RequestID)
 	for k, v := range e.RequestParameters {
 		if s, ok := v.(string); ok {
-			cut(&s)
-			e.RequestParameters[k] = s
+			e.RequestParameters[k] = cut(s)
 		}
 	}
 	if truncated {
@@ -102,53 +102,186 @@ func Encode(e *Event) []byte {
 		}
 		e.AdditionalEventData["truncated"] = "true"
 	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		// Only strings, numbers, bools and maps of them: cannot happen.
-		panic("audit: encode event: " + err.Error())
+
+	b := make([]byte, 0, 1024)
+	b = append(b, `{"eventVersion":`...)
+	b = appendString(b, e.EventVersion)
+	b = append(b, `,"userIdentity":{"type":`...)
+	b = appendString(b, u.Type)
+	b = appendOptional(b, "principalId", u.PrincipalID)
+	b = appendOptional(b, "arn", u.ARN)
+	b = appendOptional(b, "accountId", u.AccountID)
+	b = appendOptional(b, "accessKeyId", u.AccessKeyID)
+	b = appendOptional(b, "userName", u.UserName)
+	if sc := u.SessionContext; sc != nil {
+		b = append(b, `,"sessionContext":{"attributes":{"creationDate":`...)
+		b = appendString(b, sc.Attributes.CreationDate)
+		b = append(b, `,"mfaAuthenticated":`...)
+		b = appendString(b, sc.Attributes.MFAAuthenticated)
+		b = append(b, `}}`...)
 	}
-	return escapeUnsafe(b)
+	b = append(b, '}')
+	for _, f := range [...]struct{ k, v string }{
+		{"eventTime", e.EventTime}, {"eventSource", e.EventSource}, {"eventName", e.EventName}, {"awsRegion", e.AWSRegion},
+		{"sourceIPAddress", e.SourceIPAddress}, {"userAgent", e.UserAgent},
+	} {
+		b = appendKey(b, f.k)
+		b = appendString(b, f.v)
+	}
+	b = appendOptional(b, "errorCode", e.ErrorCode)
+	b = appendOptional(b, "errorMessage", e.ErrorMessage)
+	b = appendKey(b, "requestParameters")
+	b = appendValue(b, e.RequestParameters)
+	b = appendKey(b, "responseElements")
+	b = appendValue(b, e.ResponseElements)
+	if len(e.AdditionalEventData) > 0 {
+		b = appendKey(b, "additionalEventData")
+		b = appendValue(b, e.AdditionalEventData)
+	}
+	b = appendKey(b, "requestID")
+	b = appendString(b, e.RequestID)
+	b = appendKey(b, "eventID")
+	b = appendString(b, e.EventID)
+	b = append(b, `,"readOnly":`...)
+	b = strconv.AppendBool(b, e.ReadOnly)
+	b = appendKey(b, "eventType")
+	b = appendString(b, e.EventType)
+	b = append(b, `,"managementEvent":`...)
+	b = strconv.AppendBool(b, e.ManagementEvent)
+	b = appendOptional(b, "recipientAccountId", e.RecipientAccountID)
+	b = appendKey(b, "eventCategory")
+	b = appendString(b, e.EventCategory)
+	return append(b, '}')
 }
 
-// escapeUnsafe rewrites characters encoding/json leaves raw but that a
-// terminal or log viewer would interpret. Any non-ASCII rune in the output
-// is inside a JSON string, so the \u escape is always valid there.
-func escapeUnsafe(b []byte) []byte {
-	ascii := true
-	for _, c := range b {
-		if c >= 0x80 {
-			ascii = false
-			break
+func appendKey(b []byte, k string) []byte {
+	b = append(b, ',', '"')
+	b = append(b, k...)
+	return append(b, '"', ':')
+}
+
+func appendOptional(b []byte, k, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return appendString(appendKey(b, k), v)
+}
+
+// appendValue encodes the values that the free-form fields hold: strings,
+// integers, booleans and maps of them. Anything else is a programming
+// error and is encoded as null rather than guessed at.
+func appendValue(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case string:
+		return appendString(b, v)
+	case int:
+		return strconv.AppendInt(b, int64(v), 10)
+	case int64:
+		return strconv.AppendInt(b, v, 10)
+	case bool:
+		return strconv.AppendBool(b, v)
+	case map[string]string:
+		if v == nil {
+			return append(b, "null"...)
 		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(appendString(b, k), ':')
+			b = appendString(b, v[k])
+		}
+		return append(b, '}')
+	case map[string]any:
+		if v == nil {
+			return append(b, "null"...)
+		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(appendString(b, k), ':')
+			b = appendValue(b, v[k])
+		}
+		return append(b, '}')
 	}
-	if ascii || bytes.IndexFunc(b, unsafeRune) < 0 {
-		return b // encoding/json already escaped every ASCII control
-	}
-	out := make([]byte, 0, len(b)+16)
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
+	return append(b, "null"...)
+}
+
+// appendString writes s as a JSON string (RFC 8259 section 7), escaping
+// quotes, backslashes and every rune unsafeRune reports, and replacing
+// invalid UTF-8 with U+FFFD.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
+			i++
+			continue
+		}
+		if c < 0x80 {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
 		if unsafeRune(r) {
+			b = append(b, s[start:i]...)
 			units := []rune{r}
 			if r > 0xffff {
 				r1, r2 := utf16.EncodeRune(r)
 				units = []rune{r1, r2}
 			}
 			for _, u := range units {
-				out = append(out, `\u`...)
-				h := strconv.FormatUint(uint64(u), 16)
-				for len(h) < 4 {
-					h = "0" + h
-				}
-				out = append(out, h...)
+				b = append(b, '\\', 'u', hex[u>>12&15], hex[u>>8&15], hex[u>>4&15], hex[u&15])
 			}
-		} else {
-			out = append(out, b[:size]...)
+			i += size
+			start = i
+			continue
 		}
-		b = b[size:]
+		i += size
 	}
-	return out
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
+// unsafeRune reports runes outside ASCII that a terminal or log viewer
+// would interpret: C1 controls, format characters such as the bidi
+// overrides, and the line and paragraph separators.
 func unsafeRune(r rune) bool {
-	return r >= 0x80 && (unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r))
+	return unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r)
 }

@@ -41,7 +41,7 @@ const (
 // name given twice, in either place or in both, is refused rather than
 // resolved by "first wins" or "last wins".
 func ParseRequest(query url.Values, skip func(string) bool, contentType string, body []byte) (*Params, error) {
-	p := &Params{m: map[string]string{}, used: map[string]bool{}}
+	p := &Params{m: make(map[string]string, 8), used: make(map[string]bool, 8)}
 	if err := p.add(query, skip); err != nil {
 		return nil, err
 	}
@@ -49,15 +49,38 @@ func ParseRequest(query url.Values, skip func(string) bool, contentType string, 
 		if err := checkContentType(contentType); err != nil {
 			return nil, err
 		}
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			return nil, &ParseError{CodeValidation, "The request body is not valid application/x-www-form-urlencoded data."}
-		}
-		if err := p.add(form, nil); err != nil {
+		if err := p.addForm(string(body)); err != nil {
 			return nil, err
 		}
 	}
 	return p, nil
+}
+
+// addForm parses an application/x-www-form-urlencoded body (WHATWG URL
+// standard, section 5.1) straight into p, with url.ParseQuery's strictness:
+// bad percent-escapes and ';' separators are errors.
+func (p *Params) addForm(body string) error {
+	bad := &ParseError{CodeValidation, "The request body is not valid application/x-www-form-urlencoded data."}
+	for body != "" {
+		var pair string
+		pair, body, _ = strings.Cut(body, "&")
+		if pair == "" {
+			continue
+		}
+		if strings.Contains(pair, ";") {
+			return bad
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		key, err1 := url.QueryUnescape(k)
+		val, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil {
+			return bad
+		}
+		if err := p.set(key, val); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func checkContentType(ct string) error {
@@ -84,17 +107,26 @@ func (p *Params) add(v url.Values, skip func(string) bool) error {
 		if len(vs) != 1 {
 			return &ParseError{CodeValidation, "The parameter " + quote(k, false) + " appears more than once."}
 		}
-		if _, dup := p.m[k]; dup {
-			return &ParseError{CodeValidation, "The parameter " + quote(k, false) + " appears in both the query string and the body."}
-		}
-		if !utf8.ValidString(k) || !utf8.ValidString(vs[0]) {
-			return &ParseError{CodeValidation, "Parameters must be valid UTF-8."}
-		}
-		p.m[k] = vs[0]
-		if len(p.m) > MaxParams {
-			return &ParseError{CodeValidation, "The request has too many parameters."}
+		if err := p.set(k, vs[0]); err != nil {
+			return err
 		}
 	}
+	return nil
+}
+
+// set adds one parameter; a name already present (from the query string or
+// earlier in the body) is an error, never "first wins" or "last wins".
+func (p *Params) set(k, v string) error {
+	if _, dup := p.m[k]; dup {
+		return &ParseError{CodeValidation, "The parameter " + quote(k, false) + " appears more than once."}
+	}
+	if !utf8.ValidString(k) || !utf8.ValidString(v) {
+		return &ParseError{CodeValidation, "Parameters must be valid UTF-8."}
+	}
+	if len(p.m) >= MaxParams {
+		return &ParseError{CodeValidation, "The request has too many parameters."}
+	}
+	p.m[k] = v
 	return nil
 }
 

@@ -64,14 +64,18 @@ func WriteXML(b *bytes.Buffer, op string, result []Field, requestID string) {
 
 func writeXMLField(b *bytes.Buffer, f Field, indent int) {
 	pad := "                "[:indent]
-	b.WriteString(pad + "<" + f.Name + ">")
+	b.WriteString(pad)
+	b.WriteByte('<')
+	b.WriteString(f.Name)
+	b.WriteByte('>')
 	switch f.kind {
 	case kindString:
 		escape(b, f.str)
 	case kindInt:
 		b.WriteString(strconv.FormatInt(f.num, 10))
 	case kindTime:
-		b.WriteString(f.at.UTC().Format(TimeFormat))
+		var t [24]byte
+		b.Write(f.at.UTC().AppendFormat(t[:0], TimeFormat))
 	case kindStruct:
 		b.WriteByte('\n')
 		for _, c := range f.children {
@@ -79,7 +83,9 @@ func writeXMLField(b *bytes.Buffer, f Field, indent int) {
 		}
 		b.WriteString(pad)
 	}
-	b.WriteString("</" + f.Name + ">\n")
+	b.WriteString("</")
+	b.WriteString(f.Name)
+	b.WriteString(">\n")
 }
 
 // WriteErrorXML encodes an ErrorResponse. RequestId is a sibling of Error,

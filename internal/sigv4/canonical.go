@@ -1,63 +1,73 @@
 package sigv4
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"sort"
 	"strings"
 )
 
-// canonicalRequest builds the canonical request of "Create a canonical
-// request" (IAM User Guide, create-signed-request step 1).
-func (s *Signed) canonicalRequest() []byte {
+// writeCanonicalRequest writes the canonical request of "Create a
+// canonical request" (IAM User Guide, create-signed-request step 1) to w,
+// which is the hash that step 2 needs; it is never held in memory whole.
+func (s *Signed) writeCanonicalRequest(w io.StringWriter) {
 	r := s.req
-	var b strings.Builder
-	b.Grow(512)
-	b.WriteString(r.Method)
-	b.WriteByte('\n')
-	b.WriteString(CanonicalURI(r.EscapedURI))
-	b.WriteByte('\n')
-	writeCanonicalQuery(&b, r, s.Presigned)
-	b.WriteByte('\n')
+	w.WriteString(r.Method)
+	w.WriteString("\n")
+	w.WriteString(CanonicalURI(r.EscapedURI))
+	w.WriteString("\n")
+	w.WriteString(canonicalQuery(r, s.Presigned))
+	w.WriteString("\n")
 	for _, name := range s.signedHeaders {
-		b.WriteString(name)
-		b.WriteByte(':')
+		w.WriteString(name)
+		w.WriteString(":")
 		if name == "host" {
-			b.WriteString(trimAll(r.Host))
+			w.WriteString(trimAll(r.Host))
 		} else {
 			for i, v := range r.Header.Values(name) {
 				if i > 0 {
-					b.WriteByte(',')
+					w.WriteString(",")
 				}
-				b.WriteString(trimAll(v))
+				w.WriteString(trimAll(v))
 			}
 		}
-		b.WriteByte('\n')
+		w.WriteString("\n")
 	}
-	b.WriteByte('\n')
-	b.WriteString(strings.Join(s.signedHeaders, ";"))
-	b.WriteByte('\n')
+	w.WriteString("\n")
+	for i, name := range s.signedHeaders {
+		if i > 0 {
+			w.WriteString(";")
+		}
+		w.WriteString(name)
+	}
+	w.WriteString("\n")
 	var hexHash [64]byte
 	hex.Encode(hexHash[:], r.BodySHA256[:])
-	b.Write(hexHash[:])
-	return []byte(b.String())
+	w.WriteString(string(hexHash[:]))
 }
 
 // stringToSign is step 2 of create-signed-request.
 func (s *Signed) stringToSign() []byte {
-	sum := sha256.Sum256(s.canonicalRequest())
-	var b strings.Builder
-	b.Grow(160)
-	b.WriteString(Algorithm)
-	b.WriteByte('\n')
-	b.WriteString(s.Time.UTC().Format(timeFormat))
-	b.WriteByte('\n')
-	b.WriteString(s.Scope.Date + "/" + s.Scope.Region + "/" + s.Scope.Service + "/" + terminator)
-	b.WriteByte('\n')
-	var hexHash [64]byte
-	hex.Encode(hexHash[:], sum[:])
-	b.Write(hexHash[:])
-	return []byte(b.String())
+	h := sha256.New()
+	w := bufio.NewWriterSize(h, 1024)
+	s.writeCanonicalRequest(w)
+	w.Flush() // writes to a hash cannot fail
+	var sum [32]byte
+	h.Sum(sum[:0])
+	b := make([]byte, 0, 160)
+	b = append(b, Algorithm...)
+	b = append(b, '\n')
+	b = s.Time.UTC().AppendFormat(b, timeFormat)
+	b = append(b, '\n')
+	b = append(b, s.Scope.Date...)
+	b = append(b, '/')
+	b = append(b, s.Scope.Region...)
+	b = append(b, '/')
+	b = append(b, s.Scope.Service...)
+	b = append(b, "/"+terminator+"\n"...)
+	return hex.AppendEncode(b, sum[:])
 }
 
 // CanonicalURI normalises a path the way SigV4 does for every service but
@@ -94,7 +104,11 @@ func NormalizePath(p string) string {
 	return res
 }
 
-func writeCanonicalQuery(b *strings.Builder, r *Request, presigned bool) {
+func canonicalQuery(r *Request, presigned bool) string {
+	if len(r.Query) == 0 {
+		return ""
+	}
+	var b strings.Builder
 	type pair struct{ k, v string }
 	pairs := make([]pair, 0, len(r.Query))
 	for k, vs := range r.Query {
@@ -120,6 +134,7 @@ func writeCanonicalQuery(b *strings.Builder, r *Request, presigned bool) {
 		b.WriteByte('=')
 		b.WriteString(p.v)
 	}
+	return b.String()
 }
 
 // uriEncode percent-encodes every byte except the RFC 3986 unreserved

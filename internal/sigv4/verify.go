@@ -14,7 +14,7 @@ type Verifier struct {
 // NewVerifier returns a verifier whose signing-key cache holds at most
 // maxCachedKeys entries.
 func NewVerifier(maxCachedKeys int) *Verifier {
-	return &Verifier{keys: keyCache{max: maxCachedKeys, m: map[string][]byte{}}}
+	return &Verifier{keys: keyCache{max: maxCachedKeys, m: map[cacheKey][]byte{}}}
 }
 
 // Verify reports whether s was made with secret. The comparison is in
@@ -57,11 +57,16 @@ func hmacSHA256(key []byte, data string) []byte {
 type keyCache struct {
 	mu  sync.RWMutex
 	max int
-	m   map[string][]byte
+	m   map[cacheKey][]byte
+}
+
+type cacheKey struct {
+	scope  Scope
+	secret string
 }
 
 func (c *keyCache) get(secret string, sc Scope) []byte {
-	id := sc.Date + "/" + sc.Region + "/" + sc.Service + "/" + secret
+	id := cacheKey{sc, secret}
 	c.mu.RLock()
 	k, ok := c.m[id]
 	c.mu.RUnlock()

@@ -30,9 +30,11 @@ const APIVersion = "2011-06-15"
 // assertion, 100,000 characters) fits with its form encoding.
 const DefaultMaxBody = 192 << 10
 
-// Recorder stores audit events.
+// Recorder stores audit events. Begin announces that a request will
+// Record its event, so that a group commit can wait for it.
 type Recorder interface {
-	Record(ctx context.Context, ev *audit.Event, t time.Time) error
+	Begin()
+	Record(ctx context.Context, ev *audit.Event, t time.Time, begun bool) error
 }
 
 // Options wire a Handler.
@@ -82,6 +84,7 @@ type exchange struct {
 
 // ServeHTTP runs the phases, records exactly one audit event, and answers.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.o.Audit.Begin()
 	start := h.o.Clock.Now()
 	x := &exchange{r: r, ctx: r.Context(), requestID: h.uuid(), start: start}
 	x.event = &audit.Event{
@@ -113,7 +116,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The event is stored before anything is sent, and a request whose
 	// event cannot be stored is refused (nothing is handed out unrecorded).
-	if aerr := h.o.Audit.Record(x.ctx, x.event, start); aerr != nil {
+	if aerr := h.o.Audit.Record(x.ctx, x.event, start, true); aerr != nil {
 		h.o.Logger.Error("audit event not stored; refusing the request", "request_id", x.requestID, "action", x.event.EventName, "err", aerr)
 		result, failure = nil, toWire(unavailable("audit_unavailable", aerr))
 	}
@@ -170,7 +173,7 @@ func (h *Handler) serve(x *exchange) (result []awsquery.Field, err error) {
 	if r.Method != http.MethodPost && r.Method != http.MethodGet {
 		return nil, &wireError{code: "MethodNotAllowed", msg: "STS accepts only GET and POST.", status: 405, reason: "method_not_allowed"}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, h.o.MaxBody))
+	body, err := readBody(r, h.o.MaxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -235,6 +238,20 @@ func (h *Handler) authenticate(x *exchange, query url.Values, body []byte) error
 	x.event.UserIdentity = userIdentity(creds.Caller)
 	x.event.RecipientAccountID = creds.Caller.Principal.Account
 	return h.o.Service.CheckCaller(creds.Caller)
+}
+
+// readBody reads at most limit bytes of body; a body of declared length is
+// read straight into a buffer of that size.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	if r.ContentLength >= 0 {
+		body := make([]byte, r.ContentLength)
+		_, err := io.ReadFull(r.Body, body)
+		return body, err
+	}
+	return io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 }
 
 // isRoot reports whether the request is for "/", allowing what SigV4's own
