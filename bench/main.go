@@ -30,7 +30,7 @@ import (
 func main() {
 	trivial := flag.String("serve-trivial", "", "internal: serve the trivial handler on this address")
 	binary := flag.String("keyless", "bin/keyless", "keyless binary")
-	conns := flag.Int("conns", 16, "connections for the peak (closed-loop) runs")
+	conns := flag.String("conns", "16,64", "comma-separated connection counts for the peak (closed-loop) runs")
 	dur := flag.Duration("duration", 10*time.Second, "length of each measured run")
 	warm := flag.Duration("warmup", 2*time.Second, "unmeasured warm-up before each peak run")
 	memDur := flag.Duration("memory", 60*time.Second, "length of the memory run (0 to skip)")
@@ -40,7 +40,16 @@ func main() {
 		serveTrivial(*trivial)
 		return
 	}
-	if err := run(*binary, *conns, *rounds, *dur, *warm, *memDur); err != nil {
+	var levels []int
+	for _, c := range strings.Split(*conns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n < 1 {
+			fmt.Fprintln(os.Stderr, "bench: bad -conns", *conns)
+			os.Exit(2)
+		}
+		levels = append(levels, n)
+	}
+	if err := run(*binary, levels, *rounds, *dur, *warm, *memDur); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -197,6 +206,38 @@ type stats struct {
 
 func (s stats) rps() float64 { return float64(s.n) / s.elapsed.Seconds() }
 
+// collector merges the connections' stats and keeps the first error.
+type collector struct {
+	mu    sync.Mutex
+	total stats
+	err   error
+}
+
+func (c *collector) add(local stats) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.total.n += local.n
+	c.total.errors += local.errors
+	c.total.lat = append(c.total.lat, local.lat...)
+}
+
+func (c *collector) fail(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err == nil {
+		c.err = err
+	}
+}
+
+// record notes one completed request.
+func (s *stats) record(lat time.Duration, ok bool) {
+	s.n++
+	s.lat = append(s.lat, lat)
+	if !ok {
+		s.errors++
+	}
+}
+
 func (s stats) pct(p float64) time.Duration {
 	if len(s.lat) == 0 {
 		return 0
@@ -208,12 +249,10 @@ func (s stats) pct(p float64) time.Duration {
 // closedLoop runs conns connections flat out for d after warm-up.
 func closedLoop(addr string, req []byte, conns int, warm, d time.Duration) (stats, error) {
 	var (
-		wg       sync.WaitGroup
-		measure  atomic.Bool
-		stop     atomic.Bool
-		mu       sync.Mutex
-		total    stats
-		firstErr error
+		wg      sync.WaitGroup
+		measure atomic.Bool
+		stop    atomic.Bool
+		col     collector
 	)
 	for range conns {
 		c, err := dial(addr, req)
@@ -225,38 +264,29 @@ func closedLoop(addr string, req []byte, conns int, warm, d time.Duration) (stat
 			defer wg.Done()
 			defer c.c.Close()
 			var local stats
+			defer func() { col.add(local) }()
 			for !stop.Load() {
 				t0 := time.Now()
 				ok, err := c.do()
 				if err != nil {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
+					col.fail(err)
 					return
 				}
 				if measure.Load() {
-					local.n++
-					local.lat = append(local.lat, time.Since(t0))
-					if !ok {
-						local.errors++
-					}
+					local.record(time.Since(t0), ok)
 				}
 			}
-			mu.Lock()
-			total.n += local.n
-			total.errors += local.errors
-			total.lat = append(total.lat, local.lat...)
-			mu.Unlock()
 		}()
 	}
 	time.Sleep(warm)
 	measure.Store(true)
 	start := time.Now()
 	time.Sleep(d)
-	total.elapsed = time.Since(start)
+	elapsed := time.Since(start)
 	stop.Store(true)
 	wg.Wait()
-	return total, firstErr
+	col.total.elapsed = elapsed
+	return col.total, col.err
 }
 
 // openLoop sends rate requests per second for d, spread over enough
@@ -266,10 +296,8 @@ func openLoop(addr string, req []byte, rate float64, d time.Duration, sample fun
 	interval := time.Duration(float64(time.Second) / rate)
 	due := make(chan time.Time, 4096)
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		total    stats
-		firstErr error
+		wg  sync.WaitGroup
+		col collector
 	)
 	for range conns {
 		c, err := dial(addr, req)
@@ -281,28 +309,18 @@ func openLoop(addr string, req []byte, rate float64, d time.Duration, sample fun
 			defer wg.Done()
 			defer c.c.Close()
 			var local stats
+			defer func() { col.add(local) }()
 			for at := range due {
 				if w := time.Until(at); w > 0 {
 					time.Sleep(w)
 				}
 				ok, err := c.do()
 				if err != nil {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
+					col.fail(err)
 					return
 				}
-				local.n++
-				local.lat = append(local.lat, time.Since(at))
-				if !ok {
-					local.errors++
-				}
+				local.record(time.Since(at), ok)
 			}
-			mu.Lock()
-			total.n += local.n
-			total.errors += local.errors
-			total.lat = append(total.lat, local.lat...)
-			mu.Unlock()
 		}()
 	}
 	start := time.Now()
@@ -321,8 +339,8 @@ func openLoop(addr string, req []byte, rate float64, d time.Duration, sample fun
 	}
 	close(due)
 	wg.Wait()
-	total.elapsed = time.Since(start)
-	return total, firstErr
+	col.total.elapsed = time.Since(start)
+	return col.total, col.err
 }
 
 // cpuTime returns the CPU time a process has used so far.
@@ -378,7 +396,7 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-func run(binary string, conns, rounds int, d, warm, memDur time.Duration) error {
+func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration) error {
 	if _, err := os.Stat(binary); err != nil {
 		return fmt.Errorf("%s not found; run make build first", binary)
 	}
@@ -405,6 +423,23 @@ func run(binary string, conns, rounds int, d, warm, memDur time.Duration) error 
 		{"keyless GetCallerIdentity", kl.addr, gci, kl.cmd.Process.Pid},
 		{"keyless GetSessionToken", kl.addr, gst, kl.cmd.Process.Pid},
 	}
+	var gstRate float64
+	for _, conns := range levels {
+		rate, err := measure(loads, conns, rounds, d, warm)
+		if err != nil {
+			return err
+		}
+		gstRate = rate
+	}
+	if memDur <= 0 {
+		return nil
+	}
+	return memoryRun(kl, gst, gstRate, memDur)
+}
+
+// measure runs every workload at one concurrency level and prints the
+// table; it returns GetSessionToken's median peak rate.
+func measure(loads []workload, conns, rounds int, d, warm time.Duration) (float64, error) {
 	fmt.Printf("bench: %d connections, %d interleaved rounds of %v (after %v warm-up) per workload; medians reported\n\n", conns, rounds, d, warm)
 	all := make([][]outcome, len(loads))
 	for round := 1; round <= rounds; round++ {
@@ -412,15 +447,15 @@ func run(binary string, conns, rounds int, d, warm, memDur time.Duration) error 
 			s0, c0 := cpuTime(w.pid), cpuTime(os.Getpid())
 			peak, err := closedLoop(w.addr, w.req, conns, warm, d)
 			if err != nil {
-				return fmt.Errorf("%s peak: %w", w.name, err)
+				return 0, fmt.Errorf("%s peak: %w", w.name, err)
 			}
 			s1, c1 := cpuTime(w.pid), cpuTime(os.Getpid())
 			half, err := openLoop(w.addr, w.req, peak.rps()/2, d, nil)
 			if err != nil {
-				return fmt.Errorf("%s half load: %w", w.name, err)
+				return 0, fmt.Errorf("%s half load: %w", w.name, err)
 			}
 			if peak.errors+half.errors > 0 {
-				return fmt.Errorf("%s: %d non-200 answers", w.name, peak.errors+half.errors)
+				return 0, fmt.Errorf("%s: %d non-200 answers", w.name, peak.errors+half.errors)
 			}
 			// CPU is sampled across warm-up and run; scale to the run's share.
 			share := float64(d) / float64(d+warm)
@@ -455,19 +490,16 @@ func run(binary string, conns, rounds int, d, warm, memDur time.Duration) error 
 			med(i, msf(func(o outcome) time.Duration { return o.half.pct(0.50) })),
 			med(i, msf(func(o outcome) time.Duration { return o.half.pct(0.99) })))
 	}
-	results := make([]outcome, len(loads))
-	for i := range loads {
-		results[i] = all[i][len(all[i])-1]
-		results[i].peak.n = int(med(i, func(o outcome) float64 { return o.peak.rps() }) * results[i].peak.elapsed.Seconds())
-	}
-	if memDur <= 0 {
-		return nil
-	}
-	// Memory: GetSessionToken at half of its peak for memDur, RSS sampled
-	// every second.
+	fmt.Println()
+	return med(2, func(o outcome) float64 { return o.peak.rps() }), nil
+}
+
+// memoryRun holds GetSessionToken at rate for d, sampling keyless's RSS
+// every second.
+func memoryRun(kl *proc, gst []byte, rate float64, d time.Duration) error {
 	var samples []int
-	gstRate := results[2].peak.rps() / 2
-	_, err = openLoop(kl.addr, gst, gstRate, memDur, func() { samples = append(samples, rss(kl.cmd.Process.Pid)) })
+	gstRate := rate / 2
+	_, err := openLoop(kl.addr, gst, gstRate, d, func() { samples = append(samples, rss(kl.cmd.Process.Pid)) })
 	if err != nil {
 		return err
 	}
@@ -486,7 +518,7 @@ func run(binary string, conns, rounds int, d, warm, memDur time.Duration) error 
 	for _, s := range samples {
 		peakRSS = max(peakRSS, s)
 	}
-	fmt.Printf("\nmemory: GetSessionToken at %.0f req/s for %v: RSS %.1f MiB in the first 5 s, %.1f MiB in the last 5 s (%+.1f%%), max %.1f MiB\n",
-		gstRate, memDur, float64(first)/1024, float64(last)/1024, 100*float64(last-first)/float64(first), float64(peakRSS)/1024)
+	fmt.Printf("memory: GetSessionToken at %.0f req/s (half its peak) for %v: RSS %.1f MiB in the first 5 s, %.1f MiB in the last 5 s (%+.1f%%), max %.1f MiB\n",
+		gstRate, d, float64(first)/1024, float64(last)/1024, 100*float64(last-first)/float64(first), float64(peakRSS)/1024)
 	return nil
 }

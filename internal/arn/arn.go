@@ -69,6 +69,29 @@ func IsNameChars(s string) bool {
 	return true
 }
 
+// IsSerialChars reports whether every byte of s is in [\w+=/:,.@-], the
+// class of MFA serial numbers (serialNumberType).
+func IsSerialChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isNameByte(s[i]) && s[i] != '/' && s[i] != ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// IsWordChars reports whether every byte of s is in [\w], the class of
+// access key ids (accessKeyIdType).
+func IsWordChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 func isNameByte(c byte) bool {
 	switch {
 	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':

@@ -51,3 +51,16 @@ func TestIdentifiers(t *testing.T) {
 		t.Errorf("User = %s", got)
 	}
 }
+
+func TestCharacterClasses(t *testing.T) {
+	for s, want := range map[string]bool{"arn:aws:iam::1:mfa/bob": true, "GAHT12345678": true, "a b": false, "a#b": false, "": true} {
+		if arn.IsSerialChars(s) != want {
+			t.Errorf("IsSerialChars(%q) != %v", s, want)
+		}
+	}
+	for s, want := range map[string]bool{"AKIA_1a": true, "AKIA-1": false, "AKIA 1": false, "a/b": false} {
+		if arn.IsWordChars(s) != want {
+			t.Errorf("IsWordChars(%q) != %v", s, want)
+		}
+	}
+}

@@ -181,43 +181,32 @@ func appendValue(b []byte, v any) []byte {
 	case bool:
 		return strconv.AppendBool(b, v)
 	case map[string]string:
-		if v == nil {
-			return append(b, "null"...)
-		}
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(appendString(b, k), ':')
-			b = appendString(b, v[k])
-		}
-		return append(b, '}')
+		return appendMap(b, v)
 	case map[string]any:
-		if v == nil {
-			return append(b, "null"...)
-		}
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(appendString(b, k), ':')
-			b = appendValue(b, v[k])
-		}
-		return append(b, '}')
+		return appendMap(b, v)
 	}
 	return append(b, "null"...)
+}
+
+// appendMap encodes a map with its keys sorted; nil is null.
+func appendMap[V any](b []byte, m map[string]V) []byte {
+	if m == nil {
+		return append(b, "null"...)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(appendString(b, k), ':')
+		b = appendValue(b, m[k])
+	}
+	return append(b, '}')
 }
 
 // appendString writes s as a JSON string (RFC 8259 section 7), escaping

@@ -20,31 +20,25 @@ func auditList(ctx context.Context, env Env, args []string) int {
 	since := fs.String("since", "", "only events at or after this time (RFC 3339, or a duration ago such as 1h)")
 	until := fs.String("until", "", "only events before this time (RFC 3339, or a duration ago)")
 	fs.IntVar(&f.Limit, "limit", 0, "print at most this many events (0: all)")
-	if err := fs.Parse(args); err != nil {
-		return exitForFlags(err)
-	}
-	var err error
-	if f.From, err = parseWhen(*since); err != nil {
-		return fail(env, "--since: %v", err)
-	}
-	if f.To, err = parseWhen(*until); err != nil {
-		return fail(env, "--until: %v", err)
-	}
-	store, err := sf.open(ctx, env)
-	if err != nil {
-		return fail(env, "%v", err)
-	}
-	defer store.Close()
-	out := bufio.NewWriter(env.Stdout)
-	defer out.Flush()
-	err = store.QueryAudit(ctx, f, func(r storage.AuditRecord) error {
-		out.Write(r.JSON)
-		return out.WriteByte('\n')
+	return withStore(ctx, env, fs, sf, args, func(store storage.Store) int {
+		var err error
+		if f.From, err = parseWhen(*since); err != nil {
+			return fail(env, "--since: %v", err)
+		}
+		if f.To, err = parseWhen(*until); err != nil {
+			return fail(env, "--until: %v", err)
+		}
+		out := bufio.NewWriter(env.Stdout)
+		defer out.Flush()
+		err = store.QueryAudit(ctx, f, func(r storage.AuditRecord) error {
+			out.Write(r.JSON)
+			return out.WriteByte('\n')
+		})
+		if err != nil {
+			return fail(env, "%v", err)
+		}
+		return 0
 	})
-	if err != nil {
-		return fail(env, "%v", err)
-	}
-	return 0
 }
 
 // parseWhen reads an RFC 3339 time or a duration before now.
@@ -60,19 +54,12 @@ func parseWhen(s string) (time.Time, error) {
 
 func auditVerify(ctx context.Context, env Env, args []string) int {
 	fs := flags(env, "audit verify")
-	sf := addStoreFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return exitForFlags(err)
-	}
-	store, err := sf.open(ctx, env)
-	if err != nil {
-		return fail(env, "%v", err)
-	}
-	defer store.Close()
-	n, err := audit.VerifyChain(ctx, store)
-	if err != nil {
-		return fail(env, "audit log is NOT intact after %d good events: %v", n, err)
-	}
-	fmt.Fprintf(env.Stdout, "audit log intact: %d events, hash chain verified\n", n)
-	return 0
+	return withStore(ctx, env, fs, addStoreFlags(fs), args, func(store storage.Store) int {
+		n, err := audit.VerifyChain(ctx, store)
+		if err != nil {
+			return fail(env, "audit log is NOT intact after %d good events: %v", n, err)
+		}
+		fmt.Fprintf(env.Stdout, "audit log intact: %d events, hash chain verified\n", n)
+		return 0
+	})
 }

@@ -36,3 +36,17 @@ func (f storeFlags) open(ctx context.Context, env Env) (storage.Store, error) {
 	}
 	return embedded.Open(ctx, dir)
 }
+
+// withStore parses args into fs (which has the store flags sf), opens the
+// store and runs fn with it.
+func withStore(ctx context.Context, env Env, fs *flag.FlagSet, sf storeFlags, args []string, fn func(storage.Store) int) int {
+	if err := fs.Parse(args); err != nil {
+		return exitForFlags(err)
+	}
+	store, err := sf.open(ctx, env)
+	if err != nil {
+		return fail(env, "%v", err)
+	}
+	defer store.Close()
+	return fn(store)
+}

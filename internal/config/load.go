@@ -443,16 +443,7 @@ func isUniqueID(s, prefix string) bool {
 
 // isSerial checks serialNumberType: 9..256 of [\w+=/:,.@-].
 func isSerial(s string) bool {
-	if len(s) < 9 || len(s) > 256 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_+=/:,.@-", c) >= 0) {
-			return false
-		}
-	}
-	return true
+	return len(s) >= 9 && len(s) <= 256 && arn.IsSerialChars(s)
 }
 
 // decodeBase32 reads a TOTP seed the way authenticator apps write it:

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/keyless-dev/keyless/internal/arn"
 )
 
 // Algorithm is the only signing algorithm accepted.
@@ -276,16 +278,7 @@ func parseCredential(v string, s *Signed) error {
 // [\w]{1,128}. Length below 16 is left to the key lookup, which answers
 // InvalidClientTokenId as AWS does for any key it does not know.
 func isAccessKeyID(s string) bool {
-	if len(s) < 1 || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return len(s) >= 1 && len(s) <= 128 && arn.IsWordChars(s)
 }
 
 func parseTime(v string) (time.Time, error) {

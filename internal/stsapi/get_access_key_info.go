@@ -1,9 +1,12 @@
 package stsapi
 
-import "github.com/keyless-dev/keyless/internal/awsquery"
+import (
+	"github.com/keyless-dev/keyless/internal/arn"
+	"github.com/keyless-dev/keyless/internal/awsquery"
+)
 
 // accessKeyIdType: 16..128 characters of [\w].
-var gakiID = awsquery.String{Name: "AccessKeyId", Required: true, Min: 16, Max: 128, Pattern: isWord, PatternRE: `[\w]*`}
+var gakiID = awsquery.String{Name: "AccessKeyId", Required: true, Min: 16, Max: 128, Pattern: arn.IsWordChars, PatternRE: `[\w]*`}
 
 // getAccessKeyInfo serves GetAccessKeyInfo
 // (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetAccessKeyInfo.html).
@@ -21,14 +24,4 @@ func getAccessKeyInfo(h *Handler, x *exchange, d *awsquery.Decoder) ([]awsquery.
 	}
 	x.event.ResponseElements = map[string]any{"account": account}
 	return []awsquery.Field{awsquery.Str("Account", account)}, nil
-}
-
-func isWord(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyless-dev/keyless/internal/arn"
 	"github.com/keyless-dev/keyless/internal/awsquery"
 	"github.com/keyless-dev/keyless/internal/sts"
 )
@@ -12,7 +13,7 @@ import (
 // (durationSecondsType, serialNumberType, tokenCodeType).
 var (
 	gstDuration = awsquery.Int{Name: "DurationSeconds", Min: 900, Max: 129600}
-	gstSerial   = awsquery.String{Name: "SerialNumber", Min: 9, Max: 256, Pattern: isSerialChars, PatternRE: `[\w+=/:,.@-]*`}
+	gstSerial   = awsquery.String{Name: "SerialNumber", Min: 9, Max: 256, Pattern: arn.IsSerialChars, PatternRE: `[\w+=/:,.@-]*`}
 	gstCode     = awsquery.String{Name: "TokenCode", Min: 6, Max: 6, Pattern: isDigits, PatternRE: `[\d]*`, Sensitive: true}
 )
 
@@ -58,14 +59,3 @@ func credentialsField(c sts.Credentials) awsquery.Field {
 }
 
 func isDigits(s string) bool { return strings.Trim(s, "0123456789") == "" }
-
-// isSerialChars matches [\w+=/:,.@-]*.
-func isSerialChars(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("_+=/:,.@-", c) >= 0) {
-			return false
-		}
-	}
-	return true
-}
