@@ -27,8 +27,9 @@ import (
 )
 
 // BenchmarkHandler measures the whole request path in process (no network),
-// with the embedded SQLite store, for profiling: go test -bench Handler
-// -cpuprofile cpu.out ./internal/app.
+// with the embedded store, or with the memory store when BENCH_MEMORY is set
+// (to see the request path without the audit fsync). For profiling:
+// go test -run '^$' -bench Handler -cpuprofile cpu.out ./internal/app
 func BenchmarkHandler(b *testing.B) {
 	for _, body := range []string{"Action=GetCallerIdentity&Version=2011-06-15", "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=900"} {
 		b.Run(body[7:24], func(b *testing.B) {

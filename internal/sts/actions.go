@@ -8,6 +8,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/accesskey"
 	"github.com/keyless-dev/keyless/internal/credential"
 	"github.com/keyless-dev/keyless/internal/iam"
+	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
 
@@ -30,7 +31,7 @@ func (s *Service) GetCallerIdentity(_ context.Context, c Caller) Identity {
 type GetSessionTokenRequest struct {
 	Duration     time.Duration
 	SerialNumber string
-	TokenCode    string // sensitive: never logged
+	TokenCode    secret.String
 }
 
 // Session durations (STS API reference, GetSessionToken).
@@ -41,9 +42,9 @@ const (
 
 // GetSessionToken issues temporary credentials for a user or root, with MFA
 // recorded when a valid code is given.
-func (s *Service) GetSessionToken(ctx context.Context, c Caller, req GetSessionTokenRequest) (Credentials, *credential.Session, error) {
+func (s *Service) GetSessionToken(ctx context.Context, c Caller, req GetSessionTokenRequest) (Credentials, error) {
 	if c.Session != nil {
-		return Credentials{}, nil, denied("session_credentials", "Cannot call GetSessionToken with session credentials")
+		return Credentials{}, denied("session_credentials", "Cannot call GetSessionToken with session credentials")
 	}
 	d := req.Duration
 	switch {
@@ -59,17 +60,17 @@ func (s *Service) GetSessionToken(ctx context.Context, c Caller, req GetSessionT
 		Issuer:     credential.IssuerGetSessionToken,
 		Principal:  c.Principal,
 	}
-	if req.SerialNumber != "" || req.TokenCode != "" {
+	if req.SerialNumber != "" || !req.TokenCode.IsZero() {
 		if err := s.checkMFA(ctx, c.Principal, req.SerialNumber, req.TokenCode); err != nil {
-			return Credentials{}, nil, err
+			return Credentials{}, err
 		}
 		sess.MFAAuthenticatedAt = now
 	}
 	token, err := s.o.Sealer.Issue(sess)
 	if err != nil {
-		return Credentials{}, nil, unavailable("seal_failed", err)
+		return Credentials{}, unavailable("seal_failed", err)
 	}
-	return Credentials{AccessKeyID: sess.AccessKeyID, Secret: sess.Secret, SessionToken: token, Expiration: sess.Expiration}, sess, nil
+	return Credentials{AccessKeyID: sess.AccessKeyID, Secret: sess.Secret, SessionToken: token, Expiration: sess.Expiration}, nil
 }
 
 // checkMFA verifies a TOTP code for the caller's device. A code is good for
@@ -77,8 +78,8 @@ func (s *Service) GetSessionToken(ctx context.Context, c Caller, req GetSessionT
 // time step is recorded in storage by compare-and-swap. Too many wrong codes
 // lock the device for the rest of the window. Every refusal has the same
 // message, so the answer does not say which check failed.
-func (s *Service) checkMFA(ctx context.Context, p iam.Principal, serial, code string) error {
-	if serial == "" || code == "" {
+func (s *Service) checkMFA(ctx context.Context, p iam.Principal, serial string, code secret.String) error {
+	if serial == "" || code.IsZero() {
 		return denied("mfa_incomplete", msgMFA)
 	}
 	dev, ok := s.o.Directory.MFADevice(serial)
@@ -94,7 +95,7 @@ func (s *Service) checkMFA(ctx context.Context, p iam.Principal, serial, code st
 	if n >= s.o.MFAMaxFailures {
 		return denied("mfa_locked_out", msgMFA)
 	}
-	step, ok := dev.TOTP.Verify(dev.Seed.Reveal(), code, now)
+	step, ok := dev.TOTP.Verify(dev.Seed.Reveal(), code.Reveal(), now)
 	reason := "mfa_code_invalid"
 	if ok {
 		err := s.o.MFA.UseTOTPStep(ctx, serial, step)

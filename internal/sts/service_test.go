@@ -113,6 +113,16 @@ func (f *fixture) code(offset int64) string {
 	return p.Code(bobSeed, p.StepAt(f.clock.Now())+offset)
 }
 
+// session opens issued credentials as a later request would.
+func (f *fixture) session(t testing.TB, c sts.Credentials) *credential.Session {
+	t.Helper()
+	sc, err := f.svc.LookupCredentials(ctx, c.AccessKeyID, c.SessionToken.Reveal())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc.Caller.Session
+}
+
 func caller(t testing.TB, f *fixture, akid string) sts.Caller {
 	t.Helper()
 	c, err := f.svc.LookupCredentials(ctx, akid, "")
@@ -177,14 +187,14 @@ func TestGetSessionTokenDurations(t *testing.T) {
 		{"AKIAROOT000000000000", 1000 * time.Second, 1000 * time.Second},
 	}
 	for _, c := range cases {
-		creds, sess, err := f.svc.GetSessionToken(ctx, caller(t, f, c.akid), sts.GetSessionTokenRequest{Duration: c.ask})
+		creds, err := f.svc.GetSessionToken(ctx, caller(t, f, c.akid), sts.GetSessionTokenRequest{Duration: c.ask})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got := creds.Expiration.Sub(f.clock.Now().Truncate(time.Second)); got != c.want {
 			t.Errorf("%s asked %v: got %v", c.akid, c.ask, got)
 		}
-		if sess.MFA() {
+		if f.session(t, creds).MFA() {
 			t.Error("MFA recorded without a code")
 		}
 	}
@@ -194,7 +204,7 @@ func TestGetSessionTokenDurations(t *testing.T) {
 // stop working the instant they do.
 func TestSessionLifecycle(t *testing.T) {
 	f := newFixture(t)
-	creds, _, err := f.svc.GetSessionToken(ctx, caller(t, f, "AKIAIOSFODNN7EXAMPLE"), sts.GetSessionTokenRequest{Duration: 900 * time.Second})
+	creds, err := f.svc.GetSessionToken(ctx, caller(t, f, "AKIAIOSFODNN7EXAMPLE"), sts.GetSessionTokenRequest{Duration: 900 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +218,7 @@ func TestSessionLifecycle(t *testing.T) {
 	if got := f.svc.GetCallerIdentity(ctx, sc.Caller); got.ARN != alice.ARN() || got.UserID != alice.UniqueID {
 		t.Errorf("identity with session creds: %+v", got)
 	}
-	_, _, err = f.svc.GetSessionToken(ctx, sc.Caller, sts.GetSessionTokenRequest{})
+	_, err = f.svc.GetSessionToken(ctx, sc.Caller, sts.GetSessionTokenRequest{})
 	wantCode(t, err, sts.AccessDenied, "session_credentials") // GST-01
 	_, err = f.svc.GetAccessKeyInfo(ctx, sc.Caller, "AKIAIOSFODNN7EXAMPLE")
 	wantCode(t, err, sts.AccessDenied, "session_credentials")
@@ -233,8 +243,8 @@ func TestGetSessionTokenMFA(t *testing.T) {
 	f := newFixture(t)
 	bobC := caller(t, f, "AKIABTX3GSDS7NXV2MXY")
 	gst := func(serial, code string) error {
-		_, sess, err := f.svc.GetSessionToken(ctx, bobC, sts.GetSessionTokenRequest{SerialNumber: serial, TokenCode: code})
-		if err == nil && !sess.MFA() {
+		creds, err := f.svc.GetSessionToken(ctx, bobC, sts.GetSessionTokenRequest{SerialNumber: serial, TokenCode: secret.NewString(code)})
+		if err == nil && !f.session(t, creds).MFA() {
 			t.Fatal("MFA session without MFA flag")
 		}
 		return err
@@ -250,7 +260,7 @@ func TestGetSessionTokenMFA(t *testing.T) {
 	wantCode(t, gst(bobMFA, ""), sts.AccessDenied, "mfa_incomplete") // GST-03
 	wantCode(t, gst("", "123456"), sts.AccessDenied, "mfa_incomplete")
 	aliceC := caller(t, f, "AKIAIOSFODNN7EXAMPLE")
-	_, _, err := f.svc.GetSessionToken(ctx, aliceC, sts.GetSessionTokenRequest{SerialNumber: bobMFA, TokenCode: f.code(0)})
+	_, err := f.svc.GetSessionToken(ctx, aliceC, sts.GetSessionTokenRequest{SerialNumber: bobMFA, TokenCode: secret.NewString(f.code(0))})
 	wantCode(t, err, sts.AccessDenied, "mfa_device_not_owned") // GST-10
 	f.clock.Advance(30 * time.Second)
 	wantCode(t, gst(bobMFA, f.code(2)), sts.AccessDenied, "mfa_code_invalid") // GST-08: t+2
@@ -262,7 +272,7 @@ func TestMFALockout(t *testing.T) {
 	f := newFixture(t)
 	bobC := caller(t, f, "AKIABTX3GSDS7NXV2MXY")
 	req := func(code string) error {
-		_, _, err := f.svc.GetSessionToken(ctx, bobC, sts.GetSessionTokenRequest{SerialNumber: bobMFA, TokenCode: code})
+		_, err := f.svc.GetSessionToken(ctx, bobC, sts.GetSessionTokenRequest{SerialNumber: bobMFA, TokenCode: secret.NewString(code)})
 		return err
 	}
 	for range 5 {
@@ -286,7 +296,7 @@ func TestMFAConcurrentReuse(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, _, err := f.svc.GetSessionToken(ctx, bobC, sts.GetSessionTokenRequest{SerialNumber: bobMFA, TokenCode: code}); err == nil {
+			if _, err := f.svc.GetSessionToken(ctx, bobC, sts.GetSessionTokenRequest{SerialNumber: bobMFA, TokenCode: secret.NewString(code)}); err == nil {
 				wins.Add(1)
 			}
 		}()
@@ -301,7 +311,7 @@ func TestMFAConcurrentReuse(t *testing.T) {
 func TestMFAStorageDown(t *testing.T) {
 	f := newFixture(t)
 	f.mfa.fail.Store(true)
-	_, _, err := f.svc.GetSessionToken(ctx, caller(t, f, "AKIABTX3GSDS7NXV2MXY"), sts.GetSessionTokenRequest{SerialNumber: bobMFA, TokenCode: f.code(0)})
+	_, err := f.svc.GetSessionToken(ctx, caller(t, f, "AKIABTX3GSDS7NXV2MXY"), sts.GetSessionTokenRequest{SerialNumber: bobMFA, TokenCode: secret.NewString(f.code(0))})
 	wantCode(t, err, sts.ServiceUnavailable, "mfa_store_unavailable")
 	if !errors.Is(err, errDown) {
 		t.Error("cause lost")

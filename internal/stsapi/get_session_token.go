@@ -6,6 +6,7 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/arn"
 	"github.com/keyless-dev/keyless/internal/awsquery"
+	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/sts"
 )
 
@@ -31,13 +32,13 @@ func getSessionToken(h *Handler, x *exchange, d *awsquery.Decoder) ([]awsquery.F
 		params["serialNumber"] = serial
 	}
 	if code, ok := d.String(gstCode); ok {
-		req.TokenCode = code // never recorded
+		req.TokenCode = secret.NewString(code) // never recorded
 	}
 	x.event.RequestParameters = params
 	if err := d.Finish(); err != nil {
 		return nil, err
 	}
-	creds, _, err := h.o.Service.GetSessionToken(x.ctx, *x.caller, req)
+	creds, err := h.o.Service.GetSessionToken(x.ctx, *x.caller, req)
 	if err != nil {
 		return nil, err
 	}
