@@ -20,14 +20,14 @@ func (s *Signed) writeCanonicalRequest(w io.StringWriter) {
 	w.WriteString("\n")
 	w.WriteString(canonicalQuery(r, s.Presigned))
 	w.WriteString("\n")
-	for _, name := range s.signedHeaders {
+	for i, name := range s.signedHeaders {
 		w.WriteString(name)
 		w.WriteString(":")
 		if name == "host" {
 			w.WriteString(trimAll(r.Host))
 		} else {
-			for i, v := range r.Header.Values(name) {
-				if i > 0 {
+			for j, v := range r.Header[s.headerKeys[i]] {
+				if j > 0 {
 					w.WriteString(",")
 				}
 				w.WriteString(trimAll(v))
@@ -75,6 +75,9 @@ func (s *Signed) stringToSign() []byte {
 // section 5.2.4, as botocore's remove_dot_segments does), then the escaped
 // path is URI-encoded once more.
 func CanonicalURI(escapedPath string) string {
+	if escapedPath == "/" {
+		return "/" // what nearly every STS request is sent to
+	}
 	return uriEncode(NormalizePath(escapedPath), false)
 }
 

@@ -78,6 +78,7 @@ type Signed struct {
 	Scope         Scope
 	Time          time.Time // X-Amz-Date
 	signedHeaders []string
+	headerKeys    []string // Request.Header key of each signed header
 	signature     []byte
 	req           *Request
 }
@@ -114,6 +115,10 @@ func Parse(req *Request, service string, allowRegion func(string) bool, now time
 		return nil, err
 	}
 	s.req = req
+	s.headerKeys = make([]string, len(s.signedHeaders))
+	for i, name := range s.signedHeaders {
+		s.headerKeys[i] = http.CanonicalHeaderKey(name)
+	}
 	if err := checkScope(s, service, allowRegion); err != nil {
 		return nil, err
 	}
