@@ -246,6 +246,28 @@ func (s stats) pct(p float64) time.Duration {
 	return s.lat[min(len(s.lat)-1, int(p*float64(len(s.lat))))]
 }
 
+// spawn dials n connections and runs loop on each in its own goroutine,
+// merging each connection's stats into col when its loop ends.
+func spawn(addr string, req []byte, n int, wg *sync.WaitGroup, col *collector, loop func(*client, *stats) error) error {
+	for range n {
+		c, err := dial(addr, req)
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.c.Close()
+			var local stats
+			if err := loop(c, &local); err != nil {
+				col.fail(err)
+			}
+			col.add(local)
+		}()
+	}
+	return nil
+}
+
 // closedLoop runs conns connections flat out for d after warm-up.
 func closedLoop(addr string, req []byte, conns int, warm, d time.Duration) (stats, error) {
 	var (
@@ -254,29 +276,21 @@ func closedLoop(addr string, req []byte, conns int, warm, d time.Duration) (stat
 		stop    atomic.Bool
 		col     collector
 	)
-	for range conns {
-		c, err := dial(addr, req)
-		if err != nil {
-			return stats{}, err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.c.Close()
-			var local stats
-			defer func() { col.add(local) }()
-			for !stop.Load() {
-				t0 := time.Now()
-				ok, err := c.do()
-				if err != nil {
-					col.fail(err)
-					return
-				}
-				if measure.Load() {
-					local.record(time.Since(t0), ok)
-				}
+	err := spawn(addr, req, conns, &wg, &col, func(c *client, local *stats) error {
+		for !stop.Load() {
+			t0 := time.Now()
+			ok, err := c.do()
+			if err != nil {
+				return err
 			}
-		}()
+			if measure.Load() {
+				local.record(time.Since(t0), ok)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return stats{}, err
 	}
 	time.Sleep(warm)
 	measure.Store(true)
@@ -299,29 +313,23 @@ func openLoop(addr string, req []byte, rate float64, d time.Duration, sample fun
 		wg  sync.WaitGroup
 		col collector
 	)
-	for range conns {
-		c, err := dial(addr, req)
-		if err != nil {
-			return stats{}, err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer c.c.Close()
-			var local stats
-			defer func() { col.add(local) }()
-			for at := range due {
-				if w := time.Until(at); w > 0 {
-					time.Sleep(w)
-				}
-				ok, err := c.do()
-				if err != nil {
-					col.fail(err)
-					return
-				}
-				local.record(time.Since(at), ok)
+	err := spawn(addr, req, conns, &wg, &col, func(c *client, local *stats) error {
+		for at := range due {
+			if w := time.Until(at); w > 0 {
+				time.Sleep(w)
 			}
-		}()
+			ok, err := c.do()
+			if err != nil {
+				for range due { // keep the pacer from blocking
+				}
+				return err
+			}
+			local.record(time.Since(at), ok)
+		}
+		return nil
+	})
+	if err != nil {
+		return stats{}, err
 	}
 	start := time.Now()
 	next := start
