@@ -38,7 +38,8 @@ bench: build
 ## fuzz: run every fuzz target for a short while
 fuzz:
 	@for t in FuzzParse:./internal/sigv4 FuzzCanonicalURI:./internal/sigv4 FuzzDecodeClaims:./internal/credential \
-	          FuzzEncodeRoundTrip:./internal/audit FuzzEncodeMatchesEncodingJSON:./internal/audit; do \
+	          FuzzEncodeRoundTrip:./internal/audit FuzzEncodeMatchesEncodingJSON:./internal/audit \
+	          FuzzParse:./internal/policy; do \
 		$(GO) test -run='^$$' -fuzz="^$${t%%:*}$$" -fuzztime=30s $${t#*:} || exit 1; done
 
 clean:

@@ -147,7 +147,7 @@ func (d *Document) parseStatement(index int, v *jvalue) (*Statement, error) {
 	case principal != nil:
 		ps, err := parsePrincipal(principal)
 		if err != nil {
-			return nil, malformed("%s", err.Error())
+			return nil, err
 		}
 		s.principals, s.notPrincipal = ps, seenPrincipal == "NotPrincipal"
 		if s.notPrincipal && (d.Kind == Trust || s.Effect == Allow) {

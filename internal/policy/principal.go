@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/keyless-dev/keyless/internal/arn"
@@ -64,21 +63,21 @@ func parsePrincipal(v *jvalue) (*principalSet, error) {
 	ps := &principalSet{}
 	if v.kind == jString {
 		if v.text != "*" {
-			return nil, fmt.Errorf("Invalid principal in policy: %q", v.text)
+			return nil, malformed("Invalid principal in policy: %q", v.text)
 		}
 		ps.anyone = true
 		return ps, nil
 	}
 	if v.kind != jObject || len(v.members) == 0 {
-		return nil, fmt.Errorf("Invalid principal in policy")
+		return nil, malformed("Invalid principal in policy")
 	}
 	for _, m := range v.members {
 		for _, item := range m.value.list() {
 			if item.kind != jString {
-				return nil, fmt.Errorf("Invalid principal in policy: %q must be a string or a list of strings", m.name)
+				return nil, malformed("Invalid principal in policy: %q must be a string or a list of strings", m.name)
 			}
 			s := item.text
-			bad := fmt.Errorf("Invalid principal in policy: \"%s\":%q", m.name, s)
+			bad := malformed("Invalid principal in policy: \"%s\":%q", m.name, s)
 			switch m.name {
 			case "AWS":
 				if s == "*" {
@@ -100,7 +99,7 @@ func parsePrincipal(v *jvalue) (*principalSet, error) {
 				}
 				ps.service = append(ps.service, s)
 			default:
-				return nil, fmt.Errorf("Invalid principal in policy: unsupported principal type %q", m.name)
+				return nil, malformed("Invalid principal in policy: unsupported principal type %q", m.name)
 			}
 		}
 	}
@@ -180,7 +179,7 @@ func (ps *principalSet) match(p *Principal) grant {
 			if p.ARN == arn.Root(p.Account) {
 				g = grantAccount
 			}
-		case s == p.UniqueID && p.UniqueID != "":
+		case s == p.UniqueID && isUniqueID(s):
 			g = grantDirect
 			if p.ParentARN != "" { // a role id names every session of the role
 				g = grantParent
@@ -217,7 +216,7 @@ func (ps *principalSet) excludes(p *Principal) bool {
 		return true
 	}
 	for _, s := range ps.aws {
-		if s == p.ARN && p.ARN != "" || s == p.UniqueID && p.UniqueID != "" && p.ParentARN == "" {
+		if s == p.ARN && p.ARN != "" || s == p.UniqueID && isUniqueID(s) && p.ParentARN == "" {
 			return true
 		}
 	}
