@@ -224,7 +224,7 @@ func (a *App) Maintain(ctx context.Context) error { return a.ring.Maintain(ctx) 
 // (stored, so restarts and other nodes agree), releases the ids of users
 // that are gone (so a re-created user is a new principal), and indexes
 // everything.
-func directory(ctx context.Context, ids config.Identities, deps Deps) (*iam.Directory, error) {
+func directory(ctx context.Context, ids iam.Contents, deps Deps) (*iam.Directory, error) {
 	assigned := map[string]string{}
 	for i := range ids.Users {
 		u := &ids.Users[i].Principal
@@ -260,7 +260,7 @@ func directory(ctx context.Context, ids config.Identities, deps Deps) (*iam.Dire
 	for i := range ids.MFADevices {
 		fill(&ids.MFADevices[i].Owner)
 	}
-	return iam.NewDirectory(ids.Accounts, ids.Users, ids.AccessKeys, ids.MFADevices)
+	return iam.NewDirectory(iam.Contents{Accounts: ids.Accounts, Users: ids.Users, AccessKeys: ids.AccessKeys, MFADevices: ids.MFADevices})
 }
 
 // userKey names a user's unique-id binding. IAM user names are unique

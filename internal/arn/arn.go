@@ -131,3 +131,13 @@ func Root(account string) string {
 func MFA(account, name string) string {
 	return "arn:aws:iam::" + account + ":mfa/" + name
 }
+
+// Role formats arn:aws:iam::ACCOUNT:role/PATHNAME.
+func Role(account, path, name string) string {
+	return "arn:aws:iam::" + account + ":role" + path + name
+}
+
+// Policy formats arn:aws:iam::ACCOUNT:policy/PATHNAME, a managed policy.
+func Policy(account, path, name string) string {
+	return "arn:aws:iam::" + account + ":policy" + path + name
+}

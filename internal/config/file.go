@@ -60,6 +60,65 @@ type Account struct {
 	// against root access keys; keyless supports them for compatibility.
 	Root  *Root  `yaml:"root"`
 	Users []User `yaml:"users"`
+	Roles []Role `yaml:"roles"`
+	// ManagedPolicies are customer managed policies, declared once and
+	// attached to users and roles by ARN
+	// (arn:aws:iam::ACCOUNT:policy/PATH/NAME).
+	ManagedPolicies []ManagedPolicy `yaml:"managed_policies"`
+}
+
+// ManagedPolicy is a customer managed policy. Give the IAM JSON policy
+// document in exactly one of document or document_file; at most 6144
+// characters other than white space.
+type ManagedPolicy struct {
+	Name         string `yaml:"name"`
+	Path         string `yaml:"path"`
+	Description  string `yaml:"description"`
+	Document     string `yaml:"document"`
+	DocumentFile string `yaml:"document_file"`
+}
+
+// InlinePolicy is a policy embedded in one user or role. Give the document
+// in exactly one of document or document_file.
+type InlinePolicy struct {
+	Name         string `yaml:"name"`
+	Document     string `yaml:"document"`
+	DocumentFile string `yaml:"document_file"`
+}
+
+// Role is an IAM role.
+type Role struct {
+	Name string `yaml:"name"`
+	// Path is the IAM path, "/" by default. It appears in the role's ARN
+	// but not in its sessions' ARNs.
+	Path string `yaml:"path"`
+	// ID pins the role's unique id (AROA...). Leave it out and keyless
+	// assigns one, stored; a role removed and added again gets a new one,
+	// so trust in it does not carry over.
+	ID          string `yaml:"id"`
+	Description string `yaml:"description"`
+	// TrustPolicy is the role's trust policy (IAM JSON; sts actions only;
+	// at most 4096 characters other than white space). Give exactly one
+	// of trust_policy or trust_policy_file.
+	TrustPolicy     string `yaml:"trust_policy"`
+	TrustPolicyFile string `yaml:"trust_policy_file"`
+	// BroadTrustIntended must be true for a trust policy that, without a
+	// condition, trusts every principal, every principal of another
+	// account, or every identity of an identity provider; keyless refuses
+	// such a policy otherwise.
+	BroadTrustIntended bool `yaml:"broad_trust_intended"`
+	// Policies are inline permission policies (together at most 10240
+	// characters other than white space).
+	Policies []InlinePolicy `yaml:"policies"`
+	// ManagedPolicies are ARNs of managed policies of the same account,
+	// at most 20.
+	ManagedPolicies []string `yaml:"managed_policies"`
+	// PermissionsBoundary is the ARN of a managed policy that caps the
+	// role's permissions.
+	PermissionsBoundary string `yaml:"permissions_boundary"`
+	// MaxSessionDuration is between 1h (the default) and 12h.
+	MaxSessionDuration time.Duration     `yaml:"max_session_duration"`
+	Tags               map[string]string `yaml:"tags"`
 }
 
 // Root is the account root user.
@@ -79,6 +138,15 @@ type User struct {
 	Tags       map[string]string `yaml:"tags"`
 	AccessKeys []AccessKey       `yaml:"access_keys"`
 	MFADevices []MFADevice       `yaml:"mfa_devices"`
+	// Policies are inline permission policies (together at most 2048
+	// characters other than white space).
+	Policies []InlinePolicy `yaml:"policies"`
+	// ManagedPolicies are ARNs of managed policies of the same account,
+	// at most 20.
+	ManagedPolicies []string `yaml:"managed_policies"`
+	// PermissionsBoundary is the ARN of a managed policy that caps the
+	// user's permissions.
+	PermissionsBoundary string `yaml:"permissions_boundary"`
 }
 
 // AccessKey is a long-term access key. Give the secret in exactly one of

@@ -20,6 +20,7 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/arn"
 	"github.com/keyless-dev/keyless/internal/iam"
+	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/totp"
 )
@@ -47,17 +48,11 @@ type Config struct {
 	MFAMaxFailures   int
 	MFALockoutWindow time.Duration
 	KeyRotateEvery   time.Duration
-	Identities       Identities
-}
-
-// Identities are the accounts, users, keys and devices the file declares.
-// Users whose id the file does not pin have an empty UniqueID, in the user
-// and in every Owner that names them; the caller assigns ids.
-type Identities struct {
-	Accounts   []iam.Account
-	Users      []iam.UserInfo
-	AccessKeys []iam.AccessKey
-	MFADevices []iam.MFADevice
+	// Identities are the accounts, users, roles, keys and devices the file
+	// declares. Users and roles whose id the file does not pin have an
+	// empty UniqueID, in the user and in every Owner that names them; the
+	// caller assigns ids and binds trust policies to them.
+	Identities iam.Contents
 }
 
 // Load reads, decodes, validates and converts the file at path. Secrets
@@ -199,8 +194,8 @@ func (v *validator) convert(f *File) *Config {
 	return c
 }
 
-func (v *validator) identities(accounts []Account) Identities {
-	var out Identities
+func (v *validator) identities(accounts []Account) iam.Contents {
+	var out iam.Contents
 	if len(accounts) == 0 {
 		v.at("accounts", "at least one account is required")
 	}
@@ -219,6 +214,8 @@ func (v *validator) identities(accounts []Account) Identities {
 			v.at(path+".alias", "must be 3 to 63 lower-case letters, digits and hyphens")
 		}
 		out.Accounts = append(out.Accounts, iam.Account{ID: a.ID, Alias: a.Alias})
+		managed := map[string]policy.Named{}
+		v.managedPolicies(path, a.ID, a.ManagedPolicies, managed)
 		if a.Root != nil {
 			root := iam.Principal{Type: iam.Root, Account: a.ID, UniqueID: a.ID}
 			for j, k := range a.Root.AccessKeys {
@@ -242,7 +239,9 @@ func (v *validator) identities(accounts []Account) Identities {
 				v.at(upath+".id", "must be AIDA followed by 16 to 124 upper-case letters and digits")
 			}
 			v.tags(upath+".tags", u.Tags)
-			out.Users = append(out.Users, iam.UserInfo{Principal: p, Tags: u.Tags})
+			info := iam.UserInfo{Principal: p, Tags: u.Tags}
+			info.Policies, info.Boundary = v.attached(upath, "user/"+u.Name, u.Policies, u.ManagedPolicies, u.PermissionsBoundary, maxUserInlineChars, managed)
+			out.Users = append(out.Users, info)
 			for k, key := range u.AccessKeys {
 				out.AccessKeys = append(out.AccessKeys, v.accessKey(idx(upath+".access_keys", k), key, p, seenKey))
 			}
@@ -250,8 +249,40 @@ func (v *validator) identities(accounts []Account) Identities {
 				out.MFADevices = append(out.MFADevices, v.mfaDevice(idx(upath+".mfa_devices", k), dev, p, seenSerial))
 			}
 		}
+		seenRole := map[string]bool{}
+		for j, r := range a.Roles {
+			rpath := idx(path+".roles", j)
+			if seenRole[strings.ToLower(r.Name)] {
+				v.at(rpath+".name", "role %q is declared twice in account %s (IAM names are case-insensitive)", r.Name, a.ID)
+			}
+			seenRole[strings.ToLower(r.Name)] = true
+			out.Roles = append(out.Roles, v.role(rpath, a.ID, r, managed))
+		}
+	}
+	// Trust policies may name principals of any account in the file.
+	exists := map[string]bool{}
+	for _, u := range out.Users {
+		exists[strings.ToLower(u.ARN())] = true
+	}
+	for i := range out.Roles {
+		exists[strings.ToLower(out.Roles[i].ARN())] = true
+	}
+	for i := range out.Roles {
+		v.trustPrincipals(roleField(accounts, &out.Roles[i]), &out.Roles[i], seenAccount, exists)
 	}
 	return out
+}
+
+// roleField finds the field path of a converted role.
+func roleField(accounts []Account, r *iam.Role) string {
+	for i, a := range accounts {
+		for j, cr := range a.Roles {
+			if a.ID == r.Account && cr.Name == r.Name {
+				return idx(idx("accounts", i)+".roles", j)
+			}
+		}
+	}
+	return "accounts"
 }
 
 func (v *validator) accessKey(path string, k AccessKey, owner iam.Principal, seen map[string]string) iam.AccessKey {

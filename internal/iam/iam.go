@@ -3,8 +3,10 @@ package iam
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/keyless-dev/keyless/internal/arn"
+	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/totp"
 )
@@ -56,6 +58,10 @@ type Account struct {
 type UserInfo struct {
 	Principal
 	Tags map[string]string
+	// Policies are the user's inline and attached managed policies.
+	Policies []policy.Named
+	// Boundary is the user's permissions boundary, if any.
+	Boundary *policy.Named
 }
 
 // AccessKey is a long-term access key of a user or an account's root.
@@ -78,8 +84,18 @@ type MFADevice struct {
 type Directory struct {
 	accounts map[string]Account
 	users    map[string]*UserInfo // by account + "/" + name
+	roles    map[string]*Role     // by account + "/" + lower-case name
 	keys     map[string]*AccessKey
 	devices  map[string]*MFADevice
+}
+
+// Contents is everything a Directory holds.
+type Contents struct {
+	Accounts   []Account
+	Users      []UserInfo
+	Roles      []Role
+	AccessKeys []AccessKey
+	MFADevices []MFADevice
 }
 
 // ErrDuplicate reports two identities with the same key.
@@ -87,10 +103,12 @@ var ErrDuplicate = errors.New("duplicate")
 
 // NewDirectory indexes the identities, refusing duplicates and dangling
 // owners.
-func NewDirectory(accounts []Account, users []UserInfo, keys []AccessKey, devices []MFADevice) (*Directory, error) {
+func NewDirectory(c Contents) (*Directory, error) {
+	accounts, users, keys, devices := c.Accounts, c.Users, c.AccessKeys, c.MFADevices
 	d := &Directory{
 		accounts: map[string]Account{},
 		users:    map[string]*UserInfo{},
+		roles:    map[string]*Role{},
 		keys:     map[string]*AccessKey{},
 		devices:  map[string]*MFADevice{},
 	}
@@ -110,6 +128,20 @@ func NewDirectory(accounts []Account, users []UserInfo, keys []AccessKey, device
 			return nil, fmt.Errorf("user %s in account %s: %w", u.Name, u.Account, ErrDuplicate)
 		}
 		d.users[k] = u
+	}
+	for i := range c.Roles {
+		r := &c.Roles[i]
+		if _, ok := d.accounts[r.Account]; !ok {
+			return nil, fmt.Errorf("role %s: unknown account %s", r.Name, r.Account)
+		}
+		k := r.Account + "/" + strings.ToLower(r.Name)
+		if _, dup := d.roles[k]; dup {
+			return nil, fmt.Errorf("role %s in account %s: %w", r.Name, r.Account, ErrDuplicate)
+		}
+		if r.Trust == nil || r.Trust.Kind != policy.Trust {
+			return nil, fmt.Errorf("role %s: no trust policy", r.ARN())
+		}
+		d.roles[k] = r
 	}
 	for i := range keys {
 		k := &keys[i]

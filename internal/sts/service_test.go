@@ -83,7 +83,7 @@ func directory(t testing.TB, users ...iam.Principal) *iam.Directory {
 			devices = append(devices, iam.MFADevice{Serial: bobMFA, Seed: secret.NewBytes(bobSeed), TOTP: totp.Default(), Owner: u})
 		}
 	}
-	d, err := iam.NewDirectory([]iam.Account{{ID: account}}, infos, keys, devices)
+	d, err := iam.NewDirectory(iam.Contents{Accounts: []iam.Account{{ID: account}}, Users: infos, AccessKeys: keys, MFADevices: devices})
 	if err != nil {
 		t.Fatal(err)
 	}

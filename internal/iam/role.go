@@ -1,0 +1,48 @@
+package iam
+
+import (
+	"strings"
+	"time"
+
+	"github.com/keyless-dev/keyless/internal/arn"
+	"github.com/keyless-dev/keyless/internal/policy"
+)
+
+// Role is an IAM role.
+type Role struct {
+	Account     string
+	Name        string
+	Path        string
+	UniqueID    string // AROA…; a role deleted and re-created gets a new one
+	Description string
+	// Trust is the role's trust policy, with the principals that name
+	// users and roles bound to their unique ids.
+	Trust *policy.Document
+	// Policies are the role's inline and attached managed policies.
+	Policies []policy.Named
+	// Boundary is the role's permissions boundary, if any.
+	Boundary *policy.Named
+	// MaxSessionDuration is between 1 and 12 hours.
+	MaxSessionDuration time.Duration
+	Tags               map[string]string
+}
+
+// ARN returns arn:aws:iam::ACCOUNT:role/PATH/NAME.
+func (r *Role) ARN() string { return arn.Role(r.Account, r.Path, r.Name) }
+
+// Role looks up a role by account and name. Role names are unique
+// regardless of case within an account (IAM User Guide,
+// reference_iam-quotas "IAM name requirements").
+func (d *Directory) Role(account, name string) (*Role, bool) {
+	r, ok := d.roles[account+"/"+strings.ToLower(name)]
+	return r, ok
+}
+
+// Roles returns every role.
+func (d *Directory) Roles() []*Role {
+	out := make([]*Role, 0, len(d.roles))
+	for _, r := range d.roles {
+		out = append(out, r)
+	}
+	return out
+}

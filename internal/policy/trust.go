@@ -1,0 +1,94 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/keyless-dev/keyless/internal/arn"
+)
+
+// AWSPrincipals returns every value of the document's AWS principals, in
+// order, "*" excluded.
+func (d *Document) AWSPrincipals() []string {
+	var out []string
+	for _, s := range d.Statements {
+		if s.principals != nil {
+			out = append(out, s.principals.aws...)
+		}
+	}
+	return out
+}
+
+// BindPrincipals returns a copy of the document in which every AWS
+// principal for which bind returns a unique id is replaced by it. IAM
+// stores trust-policy principals that name a user or role this way, so
+// that a principal deleted and re-created under the same name is no longer
+// trusted (IAM User Guide, reference_policies_elements_principal).
+func (d *Document) BindPrincipals(bind func(principal string) (uniqueID string, ok bool)) *Document {
+	c := *d
+	c.Statements = make([]*Statement, len(d.Statements))
+	for i, s := range d.Statements {
+		cs := *s
+		if s.principals != nil {
+			ps := *s.principals
+			ps.aws = make([]string, len(s.principals.aws))
+			for j, p := range s.principals.aws {
+				if id, ok := bind(p); ok {
+					p = id
+				}
+				ps.aws[j] = p
+			}
+			cs.principals = &ps
+		}
+		c.Statements[i] = &cs
+	}
+	return &c
+}
+
+// BroadTrust lists the Allow statements of a trust policy that would let
+// anyone in, or anyone in another account, or anyone holding a token from
+// an identity provider, assume the role without a condition (security.md
+// AR-20). account is the role's own account.
+func (d *Document) BroadTrust(account string) []string {
+	var out []string
+	for _, s := range d.Statements {
+		if s.Effect != Allow || s.principals == nil || len(s.conditions) > 0 {
+			continue
+		}
+		name := fmt.Sprintf("statement %d", s.Index+1)
+		if s.Sid != "" {
+			name += " (" + s.Sid + ")"
+		}
+		ps := s.principals
+		if ps.anyone {
+			out = append(out, name+" trusts every principal")
+		}
+		for _, p := range ps.aws {
+			acct := p
+			if a, err := arn.Parse(p); err == nil && a.Resource == "root" {
+				acct = a.AccountID
+			}
+			if arn.IsAccountID(acct) && acct != account {
+				out = append(out, name+" trusts every principal of account "+acct)
+			}
+		}
+		if len(ps.federated) > 0 {
+			out = append(out, name+" trusts every identity of "+strings.Join(ps.federated, ", "))
+		}
+	}
+	return out
+}
+
+// CharCount is the size IAM checks policy quotas against: characters other
+// than white space (IAM User Guide, reference_iam-quotas).
+func CharCount(text string) int {
+	n := 0
+	for _, r := range text {
+		switch r {
+		case ' ', '\t', '\n', '\r':
+		default:
+			n++
+		}
+	}
+	return n
+}
