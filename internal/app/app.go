@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 		}
 	})
 	deps.Logger.Info("keyless ready to serve", "accounts", len(cfg.Identities.Accounts), "users", len(cfg.Identities.Users),
-		"access_keys", len(cfg.Identities.AccessKeys), "mfa_devices", len(cfg.Identities.MFADevices))
+		"roles", len(cfg.Identities.Roles), "access_keys", len(cfg.Identities.AccessKeys), "mfa_devices", len(cfg.Identities.MFADevices))
 	return a, nil
 }
 
@@ -220,34 +220,60 @@ func (a *App) maintain(ctx context.Context) {
 // and deletes retired keys past their retention. Serve runs it every 30 s.
 func (a *App) Maintain(ctx context.Context) error { return a.ring.Maintain(ctx) }
 
-// directory assigns unique ids to the users the configuration does not pin
-// (stored, so restarts and other nodes agree), releases the ids of users
-// that are gone (so a re-created user is a new principal), and indexes
-// everything.
+// directory assigns unique ids to the users and roles the configuration
+// does not pin (stored, so restarts and other nodes agree), releases the
+// ids of those that are gone (so a re-created user or role is a new
+// principal), binds trust policies to the ids, and indexes everything.
 func directory(ctx context.Context, ids iam.Contents, deps Deps) (*iam.Directory, error) {
 	assigned := map[string]string{}
+	claim := func(key, prefix string, id *string, name string) error {
+		if *id == "" {
+			got, err := deps.Store.ClaimID(ctx, key, randomID(deps.Random, prefix, 21))
+			if err != nil {
+				return fmt.Errorf("unique id for %s: %w", name, err)
+			}
+			*id = got
+		}
+		assigned[key] = *id
+		return nil
+	}
+	byARN := map[string]string{} // lower-case ARN → unique id
 	for i := range ids.Users {
 		u := &ids.Users[i].Principal
-		key := userKey(u.Account, u.Name)
-		if u.UniqueID == "" {
-			id, err := deps.Store.ClaimID(ctx, key, randomID(deps.Random, "AIDA", 21))
-			if err != nil {
-				return nil, fmt.Errorf("unique id for %s: %w", u.ARN(), err)
-			}
-			u.UniqueID = id
+		if err := claim(userKey(u.Account, u.Name), "AIDA", &u.UniqueID, u.ARN()); err != nil {
+			return nil, err
 		}
-		assigned[key] = u.UniqueID
+		byARN[strings.ToLower(u.ARN())] = u.UniqueID
 	}
-	stored, err := deps.Store.ListIDs(ctx, "user/")
-	if err != nil {
-		return nil, err
+	for i := range ids.Roles {
+		r := &ids.Roles[i]
+		if err := claim(roleKey(r.Account, r.Name), "AROA", &r.UniqueID, r.ARN()); err != nil {
+			return nil, err
+		}
+		byARN[strings.ToLower(r.ARN())] = r.UniqueID
 	}
-	for key := range stored {
-		if _, ok := assigned[key]; !ok {
-			if err := deps.Store.ReleaseID(ctx, key); err != nil {
-				return nil, err
+	for _, prefix := range []string{"user/", "role/"} {
+		stored, err := deps.Store.ListIDs(ctx, prefix)
+		if err != nil {
+			return nil, err
+		}
+		for key := range stored {
+			if _, ok := assigned[key]; !ok {
+				if err := deps.Store.ReleaseID(ctx, key); err != nil {
+					return nil, err
+				}
 			}
 		}
+	}
+	// Trust policies name users and roles by unique id, as IAM stores
+	// them: sessions of a role that was deleted and re-created carry the
+	// old id and are no longer trusted.
+	for i := range ids.Roles {
+		r := &ids.Roles[i]
+		r.Trust = r.Trust.BindPrincipals(func(p string) (string, bool) {
+			id, ok := byARN[strings.ToLower(p)]
+			return id, ok
+		})
 	}
 	fill := func(p *iam.Principal) {
 		if p.Type == iam.User {
@@ -260,8 +286,12 @@ func directory(ctx context.Context, ids iam.Contents, deps Deps) (*iam.Directory
 	for i := range ids.MFADevices {
 		fill(&ids.MFADevices[i].Owner)
 	}
-	return iam.NewDirectory(iam.Contents{Accounts: ids.Accounts, Users: ids.Users, AccessKeys: ids.AccessKeys, MFADevices: ids.MFADevices})
+	return iam.NewDirectory(ids)
 }
+
+// roleKey names a role's unique-id binding; role names are unique
+// regardless of case within an account.
+func roleKey(account, name string) string { return "role/" + account + "/" + strings.ToLower(name) }
 
 // userKey names a user's unique-id binding. IAM user names are unique
 // case-insensitively within an account.

@@ -42,6 +42,18 @@ func TestQuickstart(t *testing.T) {
 	if ids.Users[0].Tags["team"] != "platform" {
 		t.Errorf("tags: %v", ids.Users[0].Tags)
 	}
+	if len(ids.Roles) != 3 {
+		t.Fatalf("roles: %+v", ids.Roles)
+	}
+	demo := ids.Roles[0]
+	if demo.ARN() != "arn:aws:iam::111122223333:role/Demo" || demo.MaxSessionDuration != 4*time.Hour || demo.Tags["project"] != "quickstart" ||
+		len(demo.Policies) != 1 || demo.Policies[0].Name != "arn:aws:iam::111122223333:policy/ReadDemoBucket" || demo.Trust == nil {
+		t.Errorf("Demo: %+v", demo)
+	}
+	admin := ids.Roles[2]
+	if admin.Name != "Admin" || admin.MaxSessionDuration != time.Hour || len(admin.Policies) != 1 || admin.Policies[0].Name != "inline policy Everything of role/Admin" {
+		t.Errorf("Admin: %+v", admin)
+	}
 }
 
 // Every problem in the file is reported at once, each with its line,
