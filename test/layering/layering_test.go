@@ -20,6 +20,10 @@ var forbidden = map[string]map[string]string{
 	"internal/totp":       domain(),
 	"internal/arn":        domain(),
 	"internal/accesskey":  domain(),
+	"internal/policy": merge(domain(), map[string]string{
+		module + "internal/iam":     "the policy language knows no identities, only the request it is given",
+		module + "internal/storage": "policy evaluation is pure",
+	}),
 	"internal/sigv4": {
 		"database/sql":                 "signature verification knows nothing of storage",
 		module + "internal/sts":        "sigv4 must not depend on the domain",
@@ -33,6 +37,13 @@ var forbidden = map[string]map[string]string{
 		"net/http":     "storage interfaces know nothing of HTTP",
 		"database/sql": "storage interfaces expose no driver types",
 	},
+}
+
+func merge(a, b map[string]string) map[string]string {
+	for k, v := range b {
+		a[k] = v
+	}
+	return a
 }
 
 func domain() map[string]string {
