@@ -269,11 +269,12 @@ func directory(ctx context.Context, ids iam.Contents, deps Deps) (*iam.Directory
 	// them: sessions of a role that was deleted and re-created carry the
 	// old id and are no longer trusted.
 	for i := range ids.Roles {
-		r := &ids.Roles[i]
-		r.Trust = r.Trust.BindPrincipals(func(p string) (string, bool) {
-			id, ok := byARN[strings.ToLower(p)]
-			return id, ok
-		})
+		if r := &ids.Roles[i]; r.Trust != nil {
+			r.Trust = r.Trust.BindPrincipals(func(p string) (string, bool) {
+				id, ok := byARN[strings.ToLower(p)]
+				return id, ok
+			})
+		}
 	}
 	fill := func(p *iam.Principal) {
 		if p.Type == iam.User {

@@ -74,8 +74,8 @@ func Parse(kind Kind, text string) (*Document, error) {
 	for i := range list {
 		s, err := d.parseStatement(i, &list[i])
 		if err != nil {
-			if len(list) > 1 {
-				return nil, malformed("%s (statement %d)", err.(*MalformedError).Msg, i+1)
+			if m, ok := err.(*MalformedError); ok && len(list) > 1 {
+				return nil, malformed("%s (statement %d)", m.Msg, i+1)
 			}
 			return nil, err
 		}

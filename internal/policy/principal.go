@@ -9,6 +9,9 @@ import (
 // Principal is who makes a request, in the forms a Principal element can
 // name (reference_policies_elements_principal).
 type Principal struct {
+	// Account is the principal's account; for a web-identity or SAML
+	// caller, the account of the identity provider it came through (the
+	// role's), so that the trust policy is a same-account grant.
 	Account string
 	// ARN is the principal itself: a user ARN, an assumed-role session
 	// ARN, a federated-user ARN, or the account's root ARN.
