@@ -200,6 +200,7 @@ func (v *validator) identities(accounts []Account) iam.Contents {
 		v.at("accounts", "at least one account is required")
 	}
 	seenAccount := map[string]bool{}
+	var rolePaths []string // field path of each of out.Roles
 	seenKey := map[string]string{}
 	seenSerial := map[string]string{}
 	for i, a := range accounts {
@@ -257,6 +258,7 @@ func (v *validator) identities(accounts []Account) iam.Contents {
 			}
 			seenRole[strings.ToLower(r.Name)] = true
 			out.Roles = append(out.Roles, v.role(rpath, a.ID, r, managed))
+			rolePaths = append(rolePaths, rpath)
 		}
 	}
 	// Trust policies may name principals of any account in the file.
@@ -268,21 +270,9 @@ func (v *validator) identities(accounts []Account) iam.Contents {
 		exists[strings.ToLower(out.Roles[i].ARN())] = true
 	}
 	for i := range out.Roles {
-		v.trustPrincipals(roleField(accounts, &out.Roles[i]), &out.Roles[i], seenAccount, exists)
+		v.trustPrincipals(rolePaths[i], &out.Roles[i], seenAccount, exists)
 	}
 	return out
-}
-
-// roleField finds the field path of a converted role.
-func roleField(accounts []Account, r *iam.Role) string {
-	for i, a := range accounts {
-		for j, cr := range a.Roles {
-			if a.ID == r.Account && cr.Name == r.Name {
-				return idx(idx("accounts", i)+".roles", j)
-			}
-		}
-	}
-	return "accounts"
 }
 
 func (v *validator) accessKey(path string, k AccessKey, owner iam.Principal, seen map[string]string) iam.AccessKey {

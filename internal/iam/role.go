@@ -37,12 +37,3 @@ func (d *Directory) Role(account, name string) (*Role, bool) {
 	r, ok := d.roles[account+"/"+strings.ToLower(name)]
 	return r, ok
 }
-
-// Roles returns every role.
-func (d *Directory) Roles() []*Role {
-	out := make([]*Role, 0, len(d.roles))
-	for _, r := range d.roles {
-		out = append(out, r)
-	}
-	return out
-}

@@ -18,23 +18,10 @@ func (c *Context) Set(key string, values ...string) {
 	c.vals[strings.ToLower(key)] = values
 }
 
-// Get returns a key's values.
-func (c *Context) Get(key string) ([]string, bool) { return c.get(strings.ToLower(key)) }
-
 func (c *Context) get(lower string) ([]string, bool) {
 	if c == nil {
 		return nil, false
 	}
 	v, ok := c.vals[lower]
 	return v, ok
-}
-
-// Keys calls fn for every key, lower-cased, in no particular order.
-func (c *Context) Keys(fn func(key string, values []string)) {
-	if c == nil {
-		return
-	}
-	for k, v := range c.vals {
-		fn(k, v)
-	}
 }

@@ -80,20 +80,11 @@ type Statement struct {
 	Sid    string
 	Effect Effect
 
-	principals    *principalSet // nil when the statement has none
-	notPrincipal  bool
-	actions       []pattern // lower-cased, with wildcards
-	notAction     bool
-	resources     []arnPattern // nil in trust policies
-	notResource   bool
-	conditions    []condition
-	actionStrings []string // as written, for messages
-	resStrings    []string
+	principals   *principalSet // nil when the statement has none
+	notPrincipal bool
+	actions      []pattern // lower-cased, with wildcards
+	notAction    bool
+	resources    []arnPattern // nil in trust policies
+	notResource  bool
+	conditions   []condition
 }
-
-// Actions returns the statement's Action (or NotAction) values as written.
-func (s *Statement) Actions() (values []string, not bool) { return s.actionStrings, s.notAction }
-
-// Resources returns the statement's Resource (or NotResource) values as
-// written.
-func (s *Statement) Resources() (values []string, not bool) { return s.resStrings, s.notResource }

@@ -44,11 +44,7 @@ type Match struct {
 	Sid    string
 	Index  int
 	Effect Effect
-	stmt   *Statement
 }
-
-// Statement returns the matched statement.
-func (m Match) Statement() *Statement { return m.stmt }
 
 // Reason says what decided, as a stable code.
 type Reason string
@@ -161,7 +157,7 @@ func (d *Document) collect(name string, e Effect, req *Request, action string, o
 			continue
 		}
 		if g := s.applies(req, action); g != grantNone {
-			out = append(out, Match{Policy: name, Sid: s.Sid, Index: s.Index, Effect: e, stmt: s})
+			out = append(out, Match{Policy: name, Sid: s.Sid, Index: s.Index, Effect: e})
 		}
 	}
 	return out
@@ -177,19 +173,11 @@ func (d *Document) allows(name string, req *Request, action string) ([]Match, gr
 			continue
 		}
 		if g := s.applies(req, action); g != grantNone {
-			out = append(out, Match{Policy: name, Sid: s.Sid, Index: s.Index, Effect: Allow, stmt: s})
+			out = append(out, Match{Policy: name, Sid: s.Sid, Index: s.Index, Effect: Allow})
 			best = max(best, g)
 		}
 	}
 	return out, best
-}
-
-// Allows reports whether the document alone has an Allow statement that
-// applies (no Deny considered). It is for callers that test one
-// document, such as a session policy's reach.
-func (d *Document) Allows(req *Request) bool {
-	m, _ := d.allows("", req, strings.ToLower(req.Action))
-	return len(m) > 0
 }
 
 // applies reports whether the statement applies to req, and how its

@@ -171,7 +171,6 @@ func (d *Document) parseStatement(index int, v *jvalue) (*Statement, error) {
 			return nil, malformed("Invalid action %q.", a.text)
 		}
 		s.actions = append(s.actions, p)
-		s.actionStrings = append(s.actionStrings, a.text)
 	}
 	if len(s.actions) == 0 {
 		return nil, malformed("Policy statement must contain actions.")
@@ -199,7 +198,6 @@ func (d *Document) parseStatement(index int, v *jvalue) (*Statement, error) {
 				return nil, malformed("Resource %s has an invalid policy variable.", r.text)
 			}
 			s.resources = append(s.resources, p)
-			s.resStrings = append(s.resStrings, r.text)
 		}
 		if len(s.resources) == 0 {
 			return nil, malformed("Policy statement must contain resources.")

@@ -95,13 +95,8 @@ func compile(s string, o compileOpts) (pattern, error) {
 		}
 	}
 	flush()
-	if !p.vars && !p.wild {
-		p.static = s
-		if len(p.segs) == 1 {
-			p.static = p.segs[0].text // escapes resolved
-		} else if len(p.segs) == 0 {
-			p.static = ""
-		}
+	if !p.vars && !p.wild && len(p.segs) == 1 {
+		p.static = p.segs[0].text // one literal, escapes resolved
 	}
 	return p, nil
 }
