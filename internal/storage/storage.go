@@ -72,6 +72,17 @@ type IDs interface {
 	ListIDs(ctx context.Context, prefix string) (map[string]string, error)
 }
 
+// Revocations stores, per principal, the time before which its sessions
+// are revoked (aws-sts.md section 5.11).
+type Revocations interface {
+	// RevokeSessions revokes the sessions of principal (a unique id)
+	// issued before before. The time only moves forward: an earlier time
+	// than the stored one changes nothing.
+	RevokeSessions(ctx context.Context, principal string, before time.Time) error
+	// SessionRevocations returns every principal's revocation time.
+	SessionRevocations(ctx context.Context) (map[string]time.Time, error)
+}
+
 // AuditRecord is one stored audit event. The backend assigns Seq (1, 2, ...
 // without gaps) and Hash, chaining each record to the one before it.
 type AuditRecord struct {
@@ -111,6 +122,7 @@ type Store interface {
 	MasterKeys
 	MFA
 	IDs
+	Revocations
 	AuditLog
 	// Ping reports whether the backend can serve requests.
 	Ping(ctx context.Context) error

@@ -17,6 +17,7 @@ type Store struct {
 	steps    map[string]int64
 	failures map[string]int
 	ids      map[string]string
+	revoked  map[string]time.Time
 	audit    []storage.AuditRecord
 	head     [32]byte
 	closed   bool
@@ -31,6 +32,7 @@ func New() *Store {
 		steps:    map[string]int64{},
 		failures: map[string]int{},
 		ids:      map[string]string{},
+		revoked:  map[string]time.Time{},
 	}
 }
 
@@ -146,6 +148,31 @@ func (s *Store) ClaimID(_ context.Context, key, proposed string) (string, error)
 	}
 	s.ids[key] = proposed
 	return proposed, nil
+}
+
+// RevokeSessions implements storage.Revocations.
+func (s *Store) RevokeSessions(_ context.Context, principal string, before time.Time) error {
+	if err := s.lock(); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if before.After(s.revoked[principal]) {
+		s.revoked[principal] = before.UTC()
+	}
+	return nil
+}
+
+// SessionRevocations implements storage.Revocations.
+func (s *Store) SessionRevocations(context.Context) (map[string]time.Time, error) {
+	if err := s.lock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	out := make(map[string]time.Time, len(s.revoked))
+	for k, v := range s.revoked {
+		out[k] = v
+	}
+	return out, nil
 }
 
 // ReleaseID implements storage.IDs.

@@ -94,6 +94,10 @@ var migrations = []string{
 		name TEXT PRIMARY KEY,
 		id TEXT NOT NULL
 	)`,
+	`CREATE TABLE revocations (
+		principal TEXT PRIMARY KEY,
+		before_time BIGINT NOT NULL
+	)`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -160,20 +164,22 @@ func (s *Store) writeOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 var queries = map[string]string{
-	"listKeys":   `SELECT id, material, created_at, retired_at FROM master_keys ORDER BY id`,
-	"activeKey":  `SELECT id FROM master_keys WHERE active = 1`,
-	"retireKey":  `UPDATE master_keys SET retired_at = ?, active = NULL WHERE id = ? AND active = 1`,
-	"insertKey":  `INSERT INTO master_keys (id, material, created_at, retired_at, active) VALUES (?, ?, ?, NULL, 1)`,
-	"keyActive":  `SELECT active FROM master_keys WHERE id = ?`,
-	"deleteKey":  `DELETE FROM master_keys WHERE id = ? AND active IS NULL`,
-	"useStep":    `INSERT INTO totp_steps (serial, step) VALUES (?, ?) ON CONFLICT (serial) DO UPDATE SET step = excluded.step WHERE totp_steps.step < excluded.step`,
-	"addFailure": `INSERT INTO mfa_failures (serial, window_start, failures) VALUES (?, ?, 1) ON CONFLICT (serial, window_start) DO UPDATE SET failures = mfa_failures.failures + 1 RETURNING failures`,
-	"gcFailures": `DELETE FROM mfa_failures WHERE serial = ? AND window_start < ?`,
-	"failures":   `SELECT failures FROM mfa_failures WHERE serial = ? AND window_start = ?`,
-	"claimID":    `INSERT INTO ids (name, id) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
-	"getID":      `SELECT id FROM ids WHERE name = ?`,
-	"releaseID":  `DELETE FROM ids WHERE name = ?`,
-	"listIDs":    `SELECT name, id FROM ids WHERE name >= ? ORDER BY name`,
+	"listKeys":    `SELECT id, material, created_at, retired_at FROM master_keys ORDER BY id`,
+	"activeKey":   `SELECT id FROM master_keys WHERE active = 1`,
+	"retireKey":   `UPDATE master_keys SET retired_at = ?, active = NULL WHERE id = ? AND active = 1`,
+	"insertKey":   `INSERT INTO master_keys (id, material, created_at, retired_at, active) VALUES (?, ?, ?, NULL, 1)`,
+	"keyActive":   `SELECT active FROM master_keys WHERE id = ?`,
+	"deleteKey":   `DELETE FROM master_keys WHERE id = ? AND active IS NULL`,
+	"useStep":     `INSERT INTO totp_steps (serial, step) VALUES (?, ?) ON CONFLICT (serial) DO UPDATE SET step = excluded.step WHERE totp_steps.step < excluded.step`,
+	"addFailure":  `INSERT INTO mfa_failures (serial, window_start, failures) VALUES (?, ?, 1) ON CONFLICT (serial, window_start) DO UPDATE SET failures = mfa_failures.failures + 1 RETURNING failures`,
+	"gcFailures":  `DELETE FROM mfa_failures WHERE serial = ? AND window_start < ?`,
+	"failures":    `SELECT failures FROM mfa_failures WHERE serial = ? AND window_start = ?`,
+	"claimID":     `INSERT INTO ids (name, id) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
+	"getID":       `SELECT id FROM ids WHERE name = ?`,
+	"releaseID":   `DELETE FROM ids WHERE name = ?`,
+	"listIDs":     `SELECT name, id FROM ids WHERE name >= ? ORDER BY name`,
+	"revoke":      `INSERT INTO revocations (principal, before_time) VALUES (?, ?) ON CONFLICT (principal) DO UPDATE SET before_time = excluded.before_time WHERE revocations.before_time < excluded.before_time`,
+	"revocations": `SELECT principal, before_time FROM revocations`,
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
@@ -334,6 +340,33 @@ func (s *Store) ListIDs(ctx context.Context, prefix string) (map[string]string, 
 			break
 		}
 		out[k] = v
+	}
+	return out, rows.Err()
+}
+
+// RevokeSessions implements storage.Revocations.
+func (s *Store) RevokeSessions(ctx context.Context, principal string, before time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, s.q["revoke"], principal, micros(before))
+		return err
+	})
+}
+
+// SessionRevocations implements storage.Revocations.
+func (s *Store) SessionRevocations(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := s.db.QueryContext(ctx, s.q["revocations"])
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var p string
+		var us int64
+		if err := rows.Scan(&p, &us); err != nil {
+			return nil, err
+		}
+		out[p] = fromMicros(us)
 	}
 	return out, rows.Err()
 }

@@ -35,6 +35,7 @@ func Run(t *testing.T, b Backend) {
 		{"MFAFailures", testMFAFailures},
 		{"IDs", testIDs},
 		{"IDsConcurrentClaim", testIDsConcurrent},
+		{"Revocations", testRevocations},
 		{"Audit", testAudit},
 		{"AuditConcurrentAppend", testAuditConcurrent},
 		{"Persistence", testPersistence},
@@ -415,4 +416,43 @@ func testPersistence(t *testing.T, b Backend) {
 		t.Fatal(err)
 	}
 	verifyChain(t, collect(t, s, storage.AuditFilter{}))
+}
+
+func testRevocations(t *testing.T, b Backend) {
+	s := open(t, b)
+	got, err := s.SessionRevocations(ctx)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("empty store: %v %v", got, err)
+	}
+	at := t0.Add(123456 * time.Microsecond)
+	for _, step := range []struct {
+		principal string
+		before    time.Time
+	}{
+		{"AROAONE", at},
+		{"AROAONE", at.Add(-time.Hour)}, // earlier: ignored
+		{"AIDATWO", at.Add(time.Minute)},
+		{"AIDATWO", at.Add(2 * time.Minute)}, // later: moves forward
+	} {
+		if err := s.RevokeSessions(ctx, step.principal, step.before); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]time.Time{"AROAONE": at, "AIDATWO": at.Add(2 * time.Minute)}
+	check := func(s storage.Store) {
+		t.Helper()
+		got, err := s.SessionRevocations(ctx)
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("got %v %v", got, err)
+		}
+		for k, v := range want {
+			if !got[k].Equal(v) {
+				t.Errorf("%s: %v, want %v", k, got[k], v)
+			}
+		}
+	}
+	check(s)
+	if b.Reopen != nil {
+		check(b.Reopen(t, s))
+	}
 }
