@@ -141,3 +141,39 @@ func Role(account, path, name string) string {
 func Policy(account, path, name string) string {
 	return "arn:aws:iam::" + account + ":policy" + path + name
 }
+
+// AssumedRole formats arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION; the
+// role's path is not part of it (IAM User Guide, reference_identifiers).
+func AssumedRole(account, role, session string) string {
+	return "arn:aws:sts::" + account + ":assumed-role/" + role + "/" + session
+}
+
+// FederatedUser formats arn:aws:sts::ACCOUNT:federated-user/NAME.
+func FederatedUser(account, name string) string {
+	return "arn:aws:sts::" + account + ":federated-user/" + name
+}
+
+// ParseIAM parses an IAM ARN of the given resource type ("role", "user",
+// "policy") into account, path and name: arn:aws:iam::ACCOUNT:TYPE/PATH/NAME.
+// The path must be a valid IAM path without "." or ".." segments, and the
+// name a valid IAM name.
+func ParseIAM(s, typ string) (account, path, name string, ok bool) {
+	a, err := Parse(s)
+	if err != nil || a.Partition != "aws" || a.Service != "iam" || a.Region != "" || !IsAccountID(a.AccountID) {
+		return "", "", "", false
+	}
+	rest, found := strings.CutPrefix(a.Resource, typ+"/")
+	if !found {
+		return "", "", "", false
+	}
+	i := strings.LastIndexByte(rest, '/')
+	path, name = "/"+rest[:i+1], rest[i+1:]
+	validName := IsName(name)
+	if typ == "policy" { // policy names are up to 128 characters
+		validName = len(name) >= 1 && len(name) <= 128 && IsNameChars(name)
+	}
+	if !IsPath(path) || !validName || strings.Contains(path, "/./") || strings.Contains(path, "/../") {
+		return "", "", "", false
+	}
+	return a.AccountID, path, name, true
+}

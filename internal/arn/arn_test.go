@@ -1,6 +1,7 @@
 package arn_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/keyless-dev/keyless/internal/arn"
@@ -64,3 +65,42 @@ func TestCharacterClasses(t *testing.T) {
 		}
 	}
 }
+
+func TestParseIAM(t *testing.T) {
+	good := map[string][3]string{
+		"arn:aws:iam::111122223333:role/Demo":           {"111122223333", "/", "Demo"},
+		"arn:aws:iam::111122223333:role/team/a/Demo":    {"111122223333", "/team/a/", "Demo"},
+		"arn:aws:iam::111122223333:role/x.y@z+=,-":      {"111122223333", "/", "x.y@z+=,-"},
+		"arn:aws:iam::111122223333:policy/p/" + long128: {"111122223333", "/p/", long128},
+	}
+	for in, want := range good {
+		typ := "role"
+		if strings.Contains(in, ":policy/") {
+			typ = "policy"
+		}
+		a, p, n, ok := arn.ParseIAM(in, typ)
+		if !ok || [3]string{a, p, n} != want {
+			t.Errorf("%s: %q %q %q %v", in, a, p, n, ok)
+		}
+	}
+	for _, in := range []string{
+		"arn:aws:iam::12:role/x",                    // AR-02: short account
+		"arn:aws-cn:iam::111122223333:role/x",       // AR-02: other partition
+		"arn:aws:iam::111122223333:user/x",          // AR-02: not a role
+		"arn:aws:iam::111122223333:role/../admin",   // AR-02: traversal
+		"arn:aws:iam::111122223333:role/a/./admin",  // AR-02: dot segment
+		"arn:aws:iam::111122223333:role/x ",         // AR-02: trailing space
+		"arn:aws:iam::111122223333:role/x\x00",      // AR-02: NUL
+		"arn:aws:iam:us-east-1:111122223333:role/x", // region
+		"arn:aws:sts::111122223333:role/x",          // service
+		"arn:aws:iam::111122223333:role/",           // no name
+		"arn:aws:iam::111122223333:role/" + long128, // name too long for a role
+		"arn:aws:iam::111122223333:role//x",         // empty path segment
+	} {
+		if _, _, _, ok := arn.ParseIAM(in, "role"); ok {
+			t.Errorf("%q accepted", in)
+		}
+	}
+}
+
+var long128 = strings.Repeat("n", 128)

@@ -15,7 +15,9 @@ type Issuer uint8
 
 // Issuers.
 const (
-	IssuerGetSessionToken Issuer = 1
+	IssuerGetSessionToken    Issuer = 1
+	IssuerAssumeRole         Issuer = 2
+	IssuerGetFederationToken Issuer = 3
 )
 
 // Session is what a session token carries.
@@ -25,10 +27,19 @@ type Session struct {
 	IssuedAt    time.Time
 	Expiration  time.Time
 	Issuer      Issuer
-	Principal   iam.Principal
+	// Principal is whose session it is: the user or root for
+	// GetSessionToken and GetFederationToken, the role for AssumeRole.
+	Principal iam.Principal
+	// Name is the role session name (AssumeRole) or the federated user's
+	// name (GetFederationToken).
+	Name string
 	// MFAAuthenticatedAt is when MFA was verified for this session; zero if
 	// it was not (aws:MultiFactorAuthPresent, aws:MultiFactorAuthAge).
 	MFAAuthenticatedAt time.Time
+	// SourceIdentity is set once and carried through role chaining.
+	SourceIdentity string
+	// Packed holds the session policies and session tags.
+	Packed Packed
 }
 
 // MFA reports whether the session was created with MFA.
@@ -46,6 +57,9 @@ const (
 	tagName          = 8
 	tagPath          = 9
 	tagMFAAt         = 10
+	tagSessionName   = 11 // session name
+	tagSource        = 12 // source identity
+	tagPacked        = 13
 )
 
 // secretLen is the raw length of a secret access key: 30 bytes are 40
@@ -79,6 +93,11 @@ func encodeClaims(s Session, rawSecret []byte) []byte {
 	str(tagPath, s.Principal.Path)
 	if s.MFA() {
 		num(tagMFAAt, uint64(s.MFAAuthenticatedAt.UnixMilli()))
+	}
+	str(tagSessionName, s.Name)
+	str(tagSource, s.SourceIdentity)
+	if !s.Packed.Empty() {
+		put(tagPacked, s.Packed.raw)
 	}
 	return b
 }
@@ -130,11 +149,11 @@ func decodeClaims(b []byte) (Session, []byte, error) {
 		case tagIssuer:
 			n, ok = readNum(v)
 			s.Issuer = Issuer(n)
-			ok = ok && s.Issuer == IssuerGetSessionToken
+			ok = ok && s.Issuer >= IssuerGetSessionToken && s.Issuer <= IssuerGetFederationToken
 		case tagPrincipalType:
 			n, ok = readNum(v)
 			s.Principal.Type = iam.PrincipalType(n)
-			ok = ok && (s.Principal.Type == iam.User || s.Principal.Type == iam.Root)
+			ok = ok && (s.Principal.Type == iam.User || s.Principal.Type == iam.Root || s.Principal.Type == iam.Role)
 		case tagAccount:
 			s.Principal.Account, ok = string(v), true
 		case tagUniqueID:
@@ -143,6 +162,12 @@ func decodeClaims(b []byte) (Session, []byte, error) {
 			s.Principal.Name, ok = string(v), true
 		case tagPath:
 			s.Principal.Path, ok = string(v), true
+		case tagSessionName:
+			s.Name, ok = string(v), true
+		case tagSource:
+			s.SourceIdentity, ok = string(v), true
+		case tagPacked:
+			s.Packed, ok = Packed{raw: v}, len(v) > 0
 		}
 		if !ok {
 			return Session{}, nil, errMalformed
@@ -153,7 +178,24 @@ func decodeClaims(b []byte) (Session, []byte, error) {
 			return Session{}, nil, errMalformed
 		}
 	}
+	if !consistent(&s) {
+		return Session{}, nil, errMalformed
+	}
 	return s, raw, nil
+}
+
+// consistent checks that the issuer and the principal go together: a role
+// session is a role's and named; a federated user is named and belongs to a
+// user or root; GetSessionToken sessions carry no name.
+func consistent(s *Session) bool {
+	switch s.Issuer {
+	case IssuerAssumeRole:
+		return s.Principal.Type == iam.Role && s.Name != ""
+	case IssuerGetFederationToken:
+		return s.Principal.Type != iam.Role && s.Name != ""
+	default:
+		return s.Principal.Type != iam.Role && s.Name == "" && s.Packed.Empty() && s.SourceIdentity == ""
+	}
 }
 
 // uvarint is binary.Uvarint that also refuses overlong encodings, so that

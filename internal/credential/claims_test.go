@@ -2,6 +2,10 @@ package credential
 
 import (
 	"bytes"
+	"compress/flate"
+	"fmt"
+	"io"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -13,6 +17,7 @@ func FuzzDecodeClaims(f *testing.F) {
 	s := Session{IssuedAt: now, Expiration: now.Add(time.Hour), Issuer: IssuerGetSessionToken,
 		Principal: iam.Principal{Type: iam.User, Account: "111122223333", Name: "bob", Path: "/", UniqueID: "AIDAX"}, MFAAuthenticatedAt: now}
 	f.Add(encodeClaims(s, bytes.Repeat([]byte{7}, secretLen)))
+	f.Add(encodeClaims(roleSession(now), bytes.Repeat([]byte{7}, secretLen)))
 	f.Add([]byte{})
 	f.Add([]byte{1, 30})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -45,4 +50,106 @@ func TestClaimsRejectUnknownAndUnordered(t *testing.T) {
 			t.Errorf("%s accepted", name)
 		}
 	}
+}
+
+func roleSession(now time.Time) Session {
+	return Session{IssuedAt: now, Expiration: now.Add(time.Hour), Issuer: IssuerAssumeRole,
+		Principal: iam.Principal{Type: iam.Role, Account: "111122223333", Name: "Demo", Path: "/", UniqueID: "AROAX"},
+		Name:      "alice-session", SourceIdentity: "alice",
+		Packed: Pack(Attributes{Policy: `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}`,
+			PolicyARNs: []string{"arn:aws:iam::111122223333:policy/ReadDemoBucket"},
+			Tags:       []Tag{{Key: "Project", Value: "quickstart", Transitive: true}, {Key: "CostCenter", Value: ""}}})}
+}
+
+func TestRoleSessionClaims(t *testing.T) {
+	now := time.UnixMilli(1_800_000_000_000).UTC()
+	in := roleSession(now)
+	raw := make([]byte, secretLen)
+	out, _, err := decodeClaims(encodeClaims(in, raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Name != in.Name || out.SourceIdentity != in.SourceIdentity || out.Principal != in.Principal || out.Issuer != IssuerAssumeRole {
+		t.Fatalf("round trip: %+v", out)
+	}
+	got, err := out.Packed.Unpack()
+	want, _ := in.Packed.Unpack()
+	if err != nil || got.Policy != want.Policy || len(got.PolicyARNs) != 1 || len(got.Tags) != 2 || !got.Tags[0].Transitive || got.Tags[1].Transitive || got.Tags[1].Key != "CostCenter" {
+		t.Fatalf("attributes: %+v %v", got, err)
+	}
+
+	// Issuer and principal must agree.
+	for name, mutate := range map[string]func(*Session){
+		"role session without a name": func(s *Session) { s.Name = "" },
+		"role session of a user":      func(s *Session) { s.Principal.Type = iam.User },
+		"GetSessionToken of a role":   func(s *Session) { s.Issuer = IssuerGetSessionToken },
+		"GetSessionToken with packed": func(s *Session) {
+			s.Issuer, s.Name, s.Principal.Type, s.SourceIdentity = IssuerGetSessionToken, "", iam.User, ""
+		},
+		"federated user without a name": func(s *Session) { s.Issuer, s.Name, s.Principal.Type = IssuerGetFederationToken, "", iam.User },
+		"unknown issuer":                func(s *Session) { s.Issuer = 9 },
+	} {
+		s := roleSession(now)
+		mutate(&s)
+		if _, _, err := decodeClaims(encodeClaims(s, raw)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestPacked(t *testing.T) {
+	if p := Pack(Attributes{}); !p.Empty() || p.Percent() != 0 {
+		t.Fatalf("empty attributes packed to %d%%", p.Percent())
+	}
+	// A 2048-character policy of typical text fits; 50 incompressible
+	// tags do not.
+	policy := `{"Version":"2012-10-17","Statement":[`
+	for i := 0; len(policy) < 2000; i++ {
+		policy += fmt.Sprintf(`{"Sid":"S%d","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket-%d/*"},`, i, i)
+	}
+	policy = policy[:len(policy)-1] + "]}"
+	if p := Pack(Attributes{Policy: policy}); p.Percent() > 100 || p.Percent() < 10 {
+		t.Errorf("2 KB policy packs to %d%%", p.Percent())
+	}
+	var tags []Tag
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 50 {
+		v := make([]byte, 64)
+		for j := range v {
+			v[j] = "abcdefghijklmnopqrstuvwxyz0123456789"[r.IntN(36)]
+		}
+		tags = append(tags, Tag{Key: fmt.Sprintf("key%d", i), Value: string(v)})
+	}
+	if p := Pack(Attributes{Tags: tags}); p.Percent() <= 100 {
+		t.Errorf("50 random 64-character tags pack to only %d%%", p.Percent())
+	}
+
+	for name, raw := range map[string][]byte{
+		"not deflate":    {0xff, 0xff, 0xff},
+		"trailing bytes": deflate(append(Pack(Attributes{Policy: "x"}).plainForTest(t), 0)),
+		"bad flag":       deflate([]byte{0, 0, 1, 1, 'k', 0, 2}),
+		"count too big":  deflate([]byte{0, 200}),
+		"bomb":           deflate(make([]byte, maxUnpacked+1)),
+	} {
+		if _, err := (Packed{raw: raw}).Unpack(); err == nil {
+			t.Errorf("%s: unpacked", name)
+		}
+	}
+}
+
+func deflate(b []byte) []byte {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestSpeed)
+	_, _ = w.Write(b)
+	_ = w.Close()
+	return buf.Bytes()
+}
+
+func (p Packed) plainForTest(t *testing.T) []byte {
+	t.Helper()
+	b, err := io.ReadAll(flate.NewReader(bytes.NewReader(p.raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

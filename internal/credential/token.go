@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"strings"
 
 	"github.com/keyless-dev/keyless/internal/accesskey"
 	"github.com/keyless-dev/keyless/internal/keyring"
@@ -21,7 +22,7 @@ const (
 )
 
 // MaxTokenLen bounds a session token before any decoding or decryption.
-const MaxTokenLen = 2048
+const MaxTokenLen = 4096
 
 // ErrInvalidToken means the token is not one this deployment issued for
 // that access key id, or its key is gone. The caller answers
@@ -72,8 +73,9 @@ func (s *Sealer) Open(ctx context.Context, accessKeyID, token string) (Session, 
 	if len(token) > MaxTokenLen || len(token) < base64.RawURLEncoding.EncodedLen(headerLen+nonceLen+tagLen) {
 		return Session{}, ErrInvalidToken
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || raw[0] != version {
+	// The decoder skips CR and LF; a token has exactly one spelling.
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token)
+	if err != nil || strings.ContainsAny(token, "\r\n") || raw[0] != version {
 		return Session{}, ErrInvalidToken
 	}
 	id := binary.BigEndian.Uint32(raw[1:5])

@@ -122,6 +122,7 @@ func TestRejections(t *testing.T) {
 		"too long":              {in.AccessKeyID, strings.Repeat("A", credential.MaxTokenLen+1)},
 		"not base64":            {in.AccessKeyID, "!!!!" + tok[4:]},
 		"padded base64":         {in.AccessKeyID, tok + "=="},
+		"line-broken":           {in.AccessKeyID, tok[:40] + "\n" + tok[40:]}, // the decoder alone would skip it
 		"unknown version":       {in.AccessKeyID, enc(append([]byte{2}, raw[1:]...))},
 		"unknown key id":        {in.AccessKeyID, enc(append([]byte{1, 0, 0, 0, 99}, raw[5:]...))},
 		"truncated nonce":       {in.AccessKeyID, enc(raw[:10])},

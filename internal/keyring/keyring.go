@@ -25,6 +25,9 @@ type Purpose string
 // Purposes.
 const (
 	SessionToken Purpose = "session-token"
+	// AuthorizationMessage seals the encoded messages of AccessDenied
+	// answers (DecodeAuthorizationMessage).
+	AuthorizationMessage Purpose = "authorization-message"
 )
 
 // ErrUnknownKey means no key with that id exists (or it was deleted).

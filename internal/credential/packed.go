@@ -1,0 +1,133 @@
+package credential
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"errors"
+	"io"
+)
+
+// Tag is a session tag (STS API reference, Tag). Keys keep their case but
+// compare case-insensitively.
+type Tag struct {
+	Key        string
+	Value      string
+	Transitive bool // passed on to sessions this one assumes (role chaining)
+}
+
+// Attributes are the parts of a session that AWS counts against the packed
+// policy limit: session policies and session tags (aws-sts.md section 5.5).
+type Attributes struct {
+	Policy     string   // inline session policy, as sent
+	PolicyARNs []string // managed session policies
+	Tags       []Tag    // session tags, inherited transitive tags first
+}
+
+// Packed is Attributes in the compressed form a session token carries.
+// PackedBudget bytes of it are 100%.
+type Packed struct{ raw []byte }
+
+// PackedBudget is the size that PackedPolicySize reports as 100 percent.
+// AWS's packing is proprietary; keyless packs with DEFLATE and picks a
+// budget that fits the 2048-character policy limit plus typical tags, and
+// keeps a token within about 3 KiB (docs/compatibility.md).
+const PackedBudget = 1280
+
+// maxUnpacked bounds decompression of a token's packed attributes.
+const maxUnpacked = 64 << 10
+
+var errPacked = errors.New("credential: malformed packed attributes")
+
+// Pack compresses a session's attributes; empty attributes pack to nothing.
+func Pack(a Attributes) Packed {
+	if a.Policy == "" && len(a.PolicyARNs) == 0 && len(a.Tags) == 0 {
+		return Packed{}
+	}
+	var plain []byte
+	str := func(s string) {
+		plain = binary.AppendUvarint(plain, uint64(len(s)))
+		plain = append(plain, s...)
+	}
+	str(a.Policy)
+	plain = binary.AppendUvarint(plain, uint64(len(a.PolicyARNs)))
+	for _, p := range a.PolicyARNs {
+		str(p)
+	}
+	plain = binary.AppendUvarint(plain, uint64(len(a.Tags)))
+	for _, t := range a.Tags {
+		str(t.Key)
+		str(t.Value)
+		plain = binary.AppendUvarint(plain, boolByte(t.Transitive))
+	}
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestCompression) // the level is valid
+	_, _ = w.Write(plain)                                // writes to a bytes.Buffer do not fail
+	_ = w.Close()
+	return Packed{raw: buf.Bytes()}
+}
+
+func boolByte(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Percent is the share of PackedBudget used, rounded up, as AWS reports
+// PackedPolicySize.
+func (p Packed) Percent() int { return (len(p.raw)*100 + PackedBudget - 1) / PackedBudget }
+
+// Empty reports whether there is nothing packed.
+func (p Packed) Empty() bool { return len(p.raw) == 0 }
+
+// Unpack decodes the attributes, strictly.
+func (p Packed) Unpack() (Attributes, error) {
+	var a Attributes
+	if len(p.raw) == 0 {
+		return a, nil
+	}
+	plain, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(p.raw)), maxUnpacked+1))
+	if err != nil || len(plain) > maxUnpacked {
+		return Attributes{}, errPacked
+	}
+	ok := true
+	num := func() int {
+		n, k := uvarint(plain)
+		if k <= 0 || n > uint64(len(plain)) {
+			ok = false
+			return 0
+		}
+		plain = plain[k:]
+		return int(n)
+	}
+	str := func() string {
+		n := num()
+		if !ok || n > len(plain) {
+			ok = false
+			return ""
+		}
+		s := string(plain[:n])
+		plain = plain[n:]
+		return s
+	}
+	a.Policy = str()
+	for range num() {
+		a.PolicyARNs = append(a.PolicyARNs, str())
+	}
+	for range num() {
+		t := Tag{Key: str(), Value: str()}
+		switch num() {
+		case 0:
+		case 1:
+			t.Transitive = true
+		default:
+			ok = false
+		}
+		a.Tags = append(a.Tags, t)
+	}
+	if !ok || len(plain) != 0 {
+		return Attributes{}, errPacked
+	}
+	return a, nil
+}
