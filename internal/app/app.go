@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/keyless-dev/keyless/internal/audit"
+	"github.com/keyless-dev/keyless/internal/authmsg"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/config"
 	"github.com/keyless-dev/keyless/internal/credential"
@@ -42,6 +43,7 @@ type App struct {
 	deps    Deps
 	ring    *keyring.Ring
 	audit   *audit.Writer
+	revoked *revocations
 	handler http.Handler
 }
 
@@ -70,9 +72,15 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	revoked, err := newRevocations(ctx, deps.Store)
+	if err != nil {
+		return nil, fmt.Errorf("session revocations: %w", err)
+	}
 	svc := sts.New(sts.Options{
 		Directory:        dir,
 		Sealer:           credential.NewSealer(ring, deploymentID, deps.Random),
+		Messages:         authmsg.NewSealer(ring, deps.Random),
+		RevokedBefore:    revoked.before,
 		MFA:              deps.Store,
 		Clock:            deps.Clock,
 		MFAMaxFailures:   cfg.MFAMaxFailures,
@@ -81,7 +89,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	writer := audit.NewWriter(deps.Store, deps.Logger, auditMetrics(reg))
-	a := &App{cfg: cfg, deps: deps, ring: ring, audit: writer}
+	a := &App{cfg: cfg, deps: deps, ring: ring, audit: writer, revoked: revoked}
 	stsHandler := stsapi.New(stsapi.Options{
 		Service:     svc,
 		Audit:       writer,
@@ -204,6 +212,8 @@ func (a *App) Close() {
 func (a *App) maintain(ctx context.Context) {
 	t := time.NewTicker(maintainEvery)
 	defer t.Stop()
+	rt := time.NewTicker(RevocationDelay)
+	defer rt.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -211,6 +221,10 @@ func (a *App) maintain(ctx context.Context) {
 		case <-t.C:
 			if err := a.Maintain(ctx); err != nil && ctx.Err() == nil {
 				a.deps.Logger.Error("master key maintenance failed", "err", err)
+			}
+		case <-rt.C:
+			if err := a.revoked.refresh(ctx); err != nil && ctx.Err() == nil {
+				a.deps.Logger.Error("reloading session revocations failed", "err", err)
 			}
 		}
 	}
@@ -240,14 +254,14 @@ func directory(ctx context.Context, ids iam.Contents, deps Deps) (*iam.Directory
 	byARN := map[string]string{} // lower-case ARN → unique id
 	for i := range ids.Users {
 		u := &ids.Users[i].Principal
-		if err := claim(userKey(u.Account, u.Name), "AIDA", &u.UniqueID, u.ARN()); err != nil {
+		if err := claim(UserIDKey(u.Account, u.Name), "AIDA", &u.UniqueID, u.ARN()); err != nil {
 			return nil, err
 		}
 		byARN[strings.ToLower(u.ARN())] = u.UniqueID
 	}
 	for i := range ids.Roles {
 		r := &ids.Roles[i]
-		if err := claim(roleKey(r.Account, r.Name), "AROA", &r.UniqueID, r.ARN()); err != nil {
+		if err := claim(RoleIDKey(r.Account, r.Name), "AROA", &r.UniqueID, r.ARN()); err != nil {
 			return nil, err
 		}
 		byARN[strings.ToLower(r.ARN())] = r.UniqueID
@@ -278,7 +292,7 @@ func directory(ctx context.Context, ids iam.Contents, deps Deps) (*iam.Directory
 	}
 	fill := func(p *iam.Principal) {
 		if p.Type == iam.User {
-			p.UniqueID = assigned[userKey(p.Account, p.Name)]
+			p.UniqueID = assigned[UserIDKey(p.Account, p.Name)]
 		}
 	}
 	for i := range ids.AccessKeys {
@@ -290,13 +304,13 @@ func directory(ctx context.Context, ids iam.Contents, deps Deps) (*iam.Directory
 	return iam.NewDirectory(ids)
 }
 
-// roleKey names a role's unique-id binding; role names are unique
-// regardless of case within an account.
-func roleKey(account, name string) string { return "role/" + account + "/" + strings.ToLower(name) }
+// RoleIDKey names a role's unique-id binding in storage; role names are
+// unique regardless of case within an account.
+func RoleIDKey(account, name string) string { return "role/" + account + "/" + strings.ToLower(name) }
 
-// userKey names a user's unique-id binding. IAM user names are unique
-// case-insensitively within an account.
-func userKey(account, name string) string { return "user/" + account + "/" + strings.ToLower(name) }
+// UserIDKey names a user's unique-id binding in storage. IAM user names
+// are unique case-insensitively within an account.
+func UserIDKey(account, name string) string { return "user/" + account + "/" + strings.ToLower(name) }
 
 // randomID makes prefix + upper-case base32 characters, n long in all, the
 // shape of AWS unique ids (AIDA...).

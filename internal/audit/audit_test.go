@@ -182,8 +182,11 @@ func FuzzEncodeMatchesEncodingJSON(f *testing.F) {
 			return
 		}
 		ev := &audit.Event{EventVersion: "1.09", EventName: "GetSessionToken", UserAgent: ua,
-			UserIdentity:        audit.UserIdentity{Type: "IAMUser", ARN: arn, SessionContext: &audit.SessionContext{Attributes: audit.SessionAttributes{CreationDate: "d", MFAAuthenticated: "true"}}},
-			RequestParameters:   map[string]any{"serialNumber": param, "durationSeconds": n, param: param},
+			UserIdentity: audit.UserIdentity{Type: "AssumedRole", ARN: arn, SessionContext: &audit.SessionContext{
+				SessionIssuer: &audit.SessionIssuer{Type: "Role", PrincipalID: param, ARN: arn, AccountID: "1", UserName: ua},
+				Attributes:    audit.SessionAttributes{CreationDate: "d", MFAAuthenticated: "true"}, SourceIdentity: param}},
+			RequestParameters: map[string]any{"serialNumber": param, "durationSeconds": n, param: param,
+				"tags": []map[string]string{{"key": param, "value": ua}}, "transitiveTagKeys": []string{param}, "list": []any{param, n, true}},
 			ResponseElements:    map[string]any{"credentials": map[string]string{"accessKeyId": "ASIA", "expiration": param}},
 			AdditionalEventData: map[string]string{"reason": param},
 			ReadOnly:            true, ManagementEvent: true}

@@ -46,9 +46,22 @@ type UserIdentity struct {
 	SessionContext *SessionContext `json:"sessionContext,omitempty"`
 }
 
-// SessionContext describes temporary credentials.
+// SessionContext describes temporary credentials: who issued the session
+// (the role, or the user of a federated user), when, with or without MFA,
+// and the source identity carried through a chain of roles.
 type SessionContext struct {
-	Attributes SessionAttributes `json:"attributes"`
+	SessionIssuer  *SessionIssuer    `json:"sessionIssuer,omitempty"`
+	Attributes     SessionAttributes `json:"attributes"`
+	SourceIdentity string            `json:"sourceIdentity,omitempty"`
+}
+
+// SessionIssuer is the identity a session was issued for.
+type SessionIssuer struct {
+	Type        string `json:"type"`
+	PrincipalID string `json:"principalId"`
+	ARN         string `json:"arn"`
+	AccountID   string `json:"accountId"`
+	UserName    string `json:"userName"`
 }
 
 // SessionAttributes are a session's creation time and MFA state.
@@ -114,11 +127,25 @@ func Encode(e *Event) []byte {
 	b = appendOptional(b, "accessKeyId", u.AccessKeyID)
 	b = appendOptional(b, "userName", u.UserName)
 	if sc := u.SessionContext; sc != nil {
-		b = append(b, `,"sessionContext":{"attributes":{"creationDate":`...)
+		b = append(b, `,"sessionContext":{`...)
+		if si := sc.SessionIssuer; si != nil {
+			b = append(b, `"sessionIssuer":{"type":`...)
+			b = appendString(b, si.Type)
+			for _, f := range [...]struct{ k, v string }{
+				{"principalId", si.PrincipalID}, {"arn", si.ARN}, {"accountId", si.AccountID}, {"userName", si.UserName},
+			} {
+				b = appendKey(b, f.k)
+				b = appendString(b, f.v)
+			}
+			b = append(b, `},`...)
+		}
+		b = append(b, `"attributes":{"creationDate":`...)
 		b = appendString(b, sc.Attributes.CreationDate)
 		b = append(b, `,"mfaAuthenticated":`...)
 		b = appendString(b, sc.Attributes.MFAAuthenticated)
-		b = append(b, `}}`...)
+		b = append(b, '}')
+		b = appendOptional(b, "sourceIdentity", sc.SourceIdentity)
+		b = append(b, '}')
 	}
 	b = append(b, '}')
 	for _, f := range [...]struct{ k, v string }{
@@ -168,7 +195,7 @@ func appendOptional(b []byte, k, v string) []byte {
 }
 
 // appendValue encodes the values that the free-form fields hold: strings,
-// integers, booleans and maps of them. Anything else is a programming
+// integers, booleans, and lists and maps of them. Anything else is a programming
 // error and is encoded as null rather than guessed at.
 func appendValue(b []byte, v any) []byte {
 	switch v := v.(type) {
@@ -184,8 +211,29 @@ func appendValue(b []byte, v any) []byte {
 		return appendMap(b, v)
 	case map[string]any:
 		return appendMap(b, v)
+	case []string:
+		return appendList(b, v)
+	case []any:
+		return appendList(b, v)
+	case []map[string]string:
+		return appendList(b, v)
 	}
 	return append(b, "null"...)
+}
+
+// appendList encodes a list; nil is null.
+func appendList[V any](b []byte, l []V) []byte {
+	if l == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, v := range l {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendValue(b, v)
+	}
+	return append(b, ']')
 }
 
 // appendMap encodes a map with its keys sorted; nil is null.

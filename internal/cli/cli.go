@@ -30,6 +30,7 @@ func commands() map[string]command {
 		"audit verify":    {"check the audit log's hash chain for missing or altered events", auditVerify},
 		"keys rotate":     {"make a new active master key for sealing session tokens", keysRotate},
 		"keys list":       {"list the master keys", keysList},
+		"sessions revoke": {"revoke every current session of a role or user", sessionsRevoke},
 	}
 }
 

@@ -42,15 +42,15 @@ func TestQuickstart(t *testing.T) {
 	if ids.Users[0].Tags["team"] != "platform" {
 		t.Errorf("tags: %v", ids.Users[0].Tags)
 	}
-	if len(ids.Roles) != 3 {
+	if len(ids.Roles) != 4 || len(ids.ManagedPolicies) != 2 {
 		t.Fatalf("roles: %+v", ids.Roles)
 	}
 	demo := ids.Roles[0]
 	if demo.ARN() != "arn:aws:iam::111122223333:role/Demo" || demo.MaxSessionDuration != 4*time.Hour || demo.Tags["project"] != "quickstart" ||
-		len(demo.Policies) != 1 || demo.Policies[0].Name != "arn:aws:iam::111122223333:policy/ReadDemoBucket" || demo.Trust == nil {
+		len(demo.Policies) != 2 || demo.Policies[0].Name != "arn:aws:iam::111122223333:policy/ReadDemoBucket" || demo.Trust == nil {
 		t.Errorf("Demo: %+v", demo)
 	}
-	admin := ids.Roles[2]
+	admin := ids.Roles[3]
 	if admin.Name != "Admin" || admin.MaxSessionDuration != time.Hour || len(admin.Policies) != 1 || admin.Policies[0].Name != "inline policy Everything of role/Admin" {
 		t.Errorf("Admin: %+v", admin)
 	}

@@ -217,6 +217,9 @@ func (v *validator) identities(accounts []Account) iam.Contents {
 		out.Accounts = append(out.Accounts, iam.Account{ID: a.ID, Alias: a.Alias})
 		managed := map[string]policy.Named{}
 		v.managedPolicies(path, a.ID, a.ManagedPolicies, managed)
+		for _, mp := range managed {
+			out.ManagedPolicies = append(out.ManagedPolicies, mp)
+		}
 		if a.Root != nil {
 			root := iam.Principal{Type: iam.Root, Account: a.ID, UniqueID: a.ID}
 			for j, k := range a.Root.AccessKeys {

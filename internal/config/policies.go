@@ -135,8 +135,8 @@ func (v *validator) attached(path, owner string, inline []InlinePolicy, managed 
 	return out, &b
 }
 
-func (v *validator) role(path, account string, r Role, byARN map[string]policy.Named) iam.Role {
-	out := iam.Role{Account: account, Name: r.Name, Path: or(r.Path, "/"), UniqueID: r.ID, Description: r.Description, Tags: r.Tags}
+func (v *validator) role(path, account string, r Role, byARN map[string]policy.Named) iam.RoleInfo {
+	out := iam.RoleInfo{Account: account, Name: r.Name, Path: or(r.Path, "/"), UniqueID: r.ID, Description: r.Description, Tags: r.Tags}
 	if !arn.IsName(r.Name) {
 		v.at(path+".name", "must be 1 to 64 characters of letters, digits and _+=,.@-")
 	}
@@ -171,7 +171,7 @@ func (v *validator) role(path, account string, r Role, byARN map[string]policy.N
 // trustPrincipals checks that every user or role a trust policy names in
 // an account of this file exists: IAM refuses "Invalid principal in
 // policy" for one that does not.
-func (v *validator) trustPrincipals(path string, r *iam.Role, accounts map[string]bool, exists map[string]bool) {
+func (v *validator) trustPrincipals(path string, r *iam.RoleInfo, accounts map[string]bool, exists map[string]bool) {
 	if r.Trust == nil {
 		return
 	}

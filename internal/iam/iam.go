@@ -18,6 +18,8 @@ type PrincipalType uint8
 const (
 	Root PrincipalType = 1 // "Account"
 	User PrincipalType = 2 // "User"
+	// Role is a role; it acts only through its sessions ("AssumedRole").
+	Role PrincipalType = 3
 )
 
 func (t PrincipalType) String() string {
@@ -26,6 +28,8 @@ func (t PrincipalType) String() string {
 		return "Root"
 	case User:
 		return "IAMUser"
+	case Role:
+		return "Role"
 	}
 	return "Unknown"
 }
@@ -34,16 +38,20 @@ func (t PrincipalType) String() string {
 type Principal struct {
 	Type     PrincipalType
 	Account  string
-	Name     string // user name; empty for root
-	Path     string // IAM path of a user
-	UniqueID string // AIDA... for a user; the account id for root
+	Name     string // user or role name; empty for root
+	Path     string // IAM path of a user or role
+	UniqueID string // AIDA... for a user, AROA... for a role; the account id for root
 }
 
 // ARN returns the principal's ARN, path included
-// (arn:aws:iam::ACCOUNT:user/PATH/NAME or arn:aws:iam::ACCOUNT:root).
+// (arn:aws:iam::ACCOUNT:user/PATH/NAME, arn:aws:iam::ACCOUNT:role/PATH/NAME
+// or arn:aws:iam::ACCOUNT:root).
 func (p Principal) ARN() string {
-	if p.Type == Root {
+	switch p.Type {
+	case Root:
 		return arn.Root(p.Account)
+	case Role:
+		return arn.Role(p.Account, p.Path, p.Name)
 	}
 	return arn.User(p.Account, p.Path, p.Name)
 }
@@ -84,18 +92,21 @@ type MFADevice struct {
 type Directory struct {
 	accounts map[string]Account
 	users    map[string]*UserInfo // by account + "/" + name
-	roles    map[string]*Role     // by account + "/" + lower-case name
+	roles    map[string]*RoleInfo // by account + "/" + lower-case name
 	keys     map[string]*AccessKey
 	devices  map[string]*MFADevice
+	managed  map[string]policy.Named // by lower-case ARN
 }
 
 // Contents is everything a Directory holds.
 type Contents struct {
 	Accounts   []Account
 	Users      []UserInfo
-	Roles      []Role
+	Roles      []RoleInfo
 	AccessKeys []AccessKey
 	MFADevices []MFADevice
+	// ManagedPolicies are the accounts' managed policies, named by ARN.
+	ManagedPolicies []policy.Named
 }
 
 // ErrDuplicate reports two identities with the same key.
@@ -108,9 +119,17 @@ func NewDirectory(c Contents) (*Directory, error) {
 	d := &Directory{
 		accounts: map[string]Account{},
 		users:    map[string]*UserInfo{},
-		roles:    map[string]*Role{},
+		roles:    map[string]*RoleInfo{},
 		keys:     map[string]*AccessKey{},
 		devices:  map[string]*MFADevice{},
+		managed:  map[string]policy.Named{},
+	}
+	for _, mp := range c.ManagedPolicies {
+		k := strings.ToLower(mp.Name)
+		if _, dup := d.managed[k]; dup {
+			return nil, fmt.Errorf("managed policy %s: %w", mp.Name, ErrDuplicate)
+		}
+		d.managed[k] = mp
 	}
 	for _, a := range accounts {
 		if _, dup := d.accounts[a.ID]; dup {
@@ -184,6 +203,13 @@ func (d *Directory) User(account, name string) (*UserInfo, bool) {
 	return u, ok
 }
 
+// ManagedPolicy looks up a managed policy by ARN; policy names are unique
+// regardless of case within an account.
+func (d *Directory) ManagedPolicy(arn string) (policy.Named, bool) {
+	p, ok := d.managed[strings.ToLower(arn)]
+	return p, ok
+}
+
 // MFADevice looks up a device by serial number.
 func (d *Directory) MFADevice(serial string) (*MFADevice, bool) {
 	m, ok := d.devices[serial]
@@ -203,6 +229,9 @@ func (d *Directory) Exists(p Principal) bool {
 	case User:
 		u, ok := d.users[p.Account+"/"+p.Name]
 		return ok && u.UniqueID == p.UniqueID && u.Path == p.Path
+	case Role:
+		r, ok := d.roles[p.Account+"/"+strings.ToLower(p.Name)]
+		return ok && r.UniqueID == p.UniqueID && r.Name == p.Name && r.Path == p.Path
 	}
 	return false
 }

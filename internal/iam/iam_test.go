@@ -51,8 +51,8 @@ func TestDirectoryRoles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	demo := iam.Role{Account: "111122223333", Name: "Demo", Path: "/team/", UniqueID: "AROAAAAAAAAAAAAAAAAAA", Trust: trust}
-	d, err := iam.NewDirectory(iam.Contents{Accounts: []iam.Account{{ID: "111122223333"}}, Roles: []iam.Role{demo}})
+	demo := iam.RoleInfo{Account: "111122223333", Name: "Demo", Path: "/team/", UniqueID: "AROAAAAAAAAAAAAAAAAAA", Trust: trust}
+	d, err := iam.NewDirectory(iam.Contents{Accounts: []iam.Account{{ID: "111122223333"}}, Roles: []iam.RoleInfo{demo}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,12 +65,12 @@ func TestDirectoryRoles(t *testing.T) {
 	}
 	other := demo
 	other.Name = "DEMO"
-	if _, err := iam.NewDirectory(iam.Contents{Accounts: []iam.Account{{ID: "111122223333"}}, Roles: []iam.Role{demo, other}}); !errors.Is(err, iam.ErrDuplicate) {
+	if _, err := iam.NewDirectory(iam.Contents{Accounts: []iam.Account{{ID: "111122223333"}}, Roles: []iam.RoleInfo{demo, other}}); !errors.Is(err, iam.ErrDuplicate) {
 		t.Errorf("roles differing only in case: %v", err)
 	}
 	noTrust := demo
 	noTrust.Trust = nil
-	if _, err := iam.NewDirectory(iam.Contents{Accounts: []iam.Account{{ID: "111122223333"}}, Roles: []iam.Role{noTrust}}); err == nil {
+	if _, err := iam.NewDirectory(iam.Contents{Accounts: []iam.Account{{ID: "111122223333"}}, Roles: []iam.RoleInfo{noTrust}}); err == nil {
 		t.Error("role without a trust policy accepted")
 	}
 }

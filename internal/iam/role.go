@@ -8,8 +8,8 @@ import (
 	"github.com/keyless-dev/keyless/internal/policy"
 )
 
-// Role is an IAM role.
-type Role struct {
+// RoleInfo is an IAM role.
+type RoleInfo struct {
 	Account     string
 	Name        string
 	Path        string
@@ -28,12 +28,17 @@ type Role struct {
 }
 
 // ARN returns arn:aws:iam::ACCOUNT:role/PATH/NAME.
-func (r *Role) ARN() string { return arn.Role(r.Account, r.Path, r.Name) }
+func (r *RoleInfo) ARN() string { return arn.Role(r.Account, r.Path, r.Name) }
+
+// Principal is the role as the principal its sessions belong to.
+func (r *RoleInfo) Principal() Principal {
+	return Principal{Type: Role, Account: r.Account, Name: r.Name, Path: r.Path, UniqueID: r.UniqueID}
+}
 
 // Role looks up a role by account and name. Role names are unique
 // regardless of case within an account (IAM User Guide,
 // reference_iam-quotas "IAM name requirements").
-func (d *Directory) Role(account, name string) (*Role, bool) {
+func (d *Directory) Role(account, name string) (*RoleInfo, bool) {
 	r, ok := d.roles[account+"/"+strings.ToLower(name)]
 	return r, ok
 }

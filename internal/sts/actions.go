@@ -21,9 +21,10 @@ type Identity struct {
 
 // GetCallerIdentity returns who the caller is. It needs no permission
 // (STS API reference, GetCallerIdentity). Sessions from GetSessionToken
-// report the user they belong to, as AWS does.
+// report the user they belong to, as AWS does; role sessions and
+// federated users report their session ARNs.
 func (s *Service) GetCallerIdentity(_ context.Context, c Caller) Identity {
-	return Identity{Account: c.Principal.Account, ARN: c.Principal.ARN(), UserID: c.Principal.UniqueID}
+	return Identity{Account: c.Principal.Account, ARN: c.ARN(), UserID: c.UserID()}
 }
 
 // GetSessionTokenRequest is a validated GetSessionToken request. Duration is
@@ -61,27 +62,28 @@ func (s *Service) GetSessionToken(ctx context.Context, c Caller, req GetSessionT
 		Principal:  c.Principal,
 	}
 	if req.SerialNumber != "" || !req.TokenCode.IsZero() {
-		if err := s.checkMFA(ctx, c.Principal, req.SerialNumber, req.TokenCode); err != nil {
+		if err := s.checkMFA(ctx, c.Principal, req.SerialNumber, req.TokenCode, mfaMessages{invalid: msgMFA, incomplete: msgMFA}); err != nil {
 			return Credentials{}, err
 		}
 		sess.MFAAuthenticatedAt = now
 	}
-	token, err := s.o.Sealer.Issue(sess)
-	if err != nil {
-		return Credentials{}, unavailable("seal_failed", err)
-	}
-	return Credentials{AccessKeyID: sess.AccessKeyID, Secret: sess.Secret, SessionToken: token, Expiration: sess.Expiration}, nil
+	return s.issue(sess)
 }
+
+// mfaMessages are the texts an action's MFA refusals carry.
+type mfaMessages struct{ invalid, incomplete string }
 
 // checkMFA verifies a TOTP code for the caller's device. A code is good for
 // one use per device (RFC 6238 section 5.2), across nodes, because the used
 // time step is recorded in storage by compare-and-swap. Too many wrong codes
-// lock the device for the rest of the window. Every refusal has the same
-// message, so the answer does not say which check failed.
-func (s *Service) checkMFA(ctx context.Context, p iam.Principal, serial string, code secret.String) error {
+// lock the device for the rest of the window. Every refusal but a missing
+// parameter has the same message, so the answer does not say which check
+// failed.
+func (s *Service) checkMFA(ctx context.Context, p iam.Principal, serial string, code secret.String, m mfaMessages) error {
 	if serial == "" || code.IsZero() {
-		return denied("mfa_incomplete", msgMFA)
+		return denied("mfa_incomplete", m.incomplete)
 	}
+	msgMFA := m.invalid
 	dev, ok := s.o.Directory.MFADevice(serial)
 	if !ok || dev.Owner != p {
 		return denied("mfa_device_not_owned", msgMFA)
@@ -115,12 +117,18 @@ func (s *Service) checkMFA(ctx context.Context, p iam.Principal, serial string, 
 
 // GetAccessKeyInfo returns the account that owns an access key id: from
 // this deployment's directory when it knows the key, otherwise decoded from
-// the id itself as AWS key ids encode it.
+// the id itself as AWS key ids encode it. The caller needs
+// sts:GetAccessKeyInfo.
 func (s *Service) GetAccessKeyInfo(_ context.Context, c Caller, accessKeyID string) (string, error) {
-	if c.Session != nil && c.Session.Issuer == credential.IssuerGetSessionToken {
-		// GetSessionToken credentials may call only AssumeRole and
-		// GetCallerIdentity (STS API reference, GetSessionToken).
-		return "", denied("session_credentials", "Cannot call GetAccessKeyInfo with session credentials")
+	if err := s.onlyFromUsersAndRoles(&c, "GetAccessKeyInfo"); err != nil {
+		return "", err
+	}
+	sub, err := s.subject(&c)
+	if err != nil {
+		return "", err
+	}
+	if err := s.authorize(sub, access{Action: "sts:GetAccessKeyInfo", Resource: "*"}); err != nil {
+		return "", err
 	}
 	if k, ok := s.o.Directory.AccessKey(accessKeyID); ok {
 		return k.Owner.Account, nil
@@ -131,4 +139,14 @@ func (s *Service) GetAccessKeyInfo(_ context.Context, c Caller, accessKeyID stri
 			Msg: "1 validation error detected: Value '" + accessKeyID + "' at 'accessKeyId' failed to satisfy constraint: Member must be an access key id that encodes an account"}
 	}
 	return acct, nil
+}
+
+// onlyFromUsersAndRoles refuses the sessions that may call only
+// AssumeRole and GetCallerIdentity (GetSessionToken) or only
+// GetCallerIdentity (GetFederationToken) (aws-sts.md section 5.12).
+func (s *Service) onlyFromUsersAndRoles(c *Caller, action string) error {
+	if c.Session != nil && (c.Session.Issuer == credential.IssuerGetSessionToken || c.Session.Issuer == credential.IssuerGetFederationToken) {
+		return denied("session_credentials", "Cannot call "+action+" with session credentials")
+	}
+	return nil
 }

@@ -8,11 +8,15 @@ type Code int
 
 // Codes.
 const (
-	AccessDenied         Code = iota + 1 // AccessDenied, 403
-	ValidationError                      // ValidationError, 400
-	InvalidClientTokenID                 // InvalidClientTokenId, 403
-	ExpiredToken                         // ExpiredToken, 403
-	ServiceUnavailable                   // ServiceUnavailable, 503: a dependency failed
+	AccessDenied                Code = iota + 1 // AccessDenied, 403
+	ValidationError                             // ValidationError, 400
+	InvalidClientTokenID                        // InvalidClientTokenId, 403
+	ExpiredToken                                // ExpiredToken, 403
+	ServiceUnavailable                          // ServiceUnavailable, 503: a dependency failed
+	MalformedPolicyDocument                     // MalformedPolicyDocument, 400
+	PackedPolicyTooLarge                        // PackedPolicyTooLarge, 400
+	InvalidParameterValue                       // InvalidParameterValue, 400
+	InvalidAuthorizationMessage                 // InvalidAuthorizationMessageException, 400
 )
 
 // Error is a refused request. Msg is what the client sees; Reason is a
@@ -23,6 +27,10 @@ type Error struct {
 	Msg    string
 	Reason string
 	Cause  error
+	// Encoded is the encoded authorization message of a policy
+	// decision's AccessDenied; the client sees it after Msg, the audit
+	// log does not keep it.
+	Encoded string
 }
 
 func (e *Error) Error() string {
@@ -41,6 +49,14 @@ const (
 	msgMFA          = "GetSessionToken call failed, unable to validate MFA code.  Please verify your MFA serial number is valid and associated with this user."
 	msgUnavailable  = "Service is temporarily unavailable. Please try again."
 )
+
+func validation(reason, msg string) *Error {
+	return &Error{Code: ValidationError, Msg: msg, Reason: reason}
+}
+
+func invalidParameter(reason, msg string) *Error {
+	return &Error{Code: InvalidParameterValue, Msg: msg, Reason: reason}
+}
 
 func denied(reason, msg string) *Error { return &Error{Code: AccessDenied, Msg: msg, Reason: reason} }
 

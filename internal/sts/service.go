@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/accesskey"
+	"github.com/keyless-dev/keyless/internal/authmsg"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/credential"
 	"github.com/keyless-dev/keyless/internal/iam"
@@ -17,12 +18,16 @@ import (
 type Options struct {
 	Directory *iam.Directory
 	Sealer    *credential.Sealer
+	Messages  *authmsg.Sealer
 	MFA       storage.MFA
 	Clock     clock.Clock
 	// MFAMaxFailures wrong codes per device per MFALockoutWindow lock the
 	// device until the window ends.
 	MFAMaxFailures   int
 	MFALockoutWindow time.Duration
+	// RevokedBefore returns the time before which the sessions of a
+	// principal (by unique id) are revoked; zero if they are not.
+	RevokedBefore func(uniqueID string) time.Time
 }
 
 // Service carries out STS actions.
@@ -32,14 +37,6 @@ type Service struct {
 
 // New returns a Service.
 func New(o Options) *Service { return &Service{o: o} }
-
-// Caller is an authenticated requester.
-type Caller struct {
-	Principal   iam.Principal
-	AccessKeyID string
-	// Session is set when the caller signed with temporary credentials.
-	Session *credential.Session
-}
 
 // Credentials are temporary credentials as issued to a client.
 type Credentials struct {
@@ -88,8 +85,10 @@ func (s *Service) LookupCredentials(ctx context.Context, accessKeyID, sessionTok
 }
 
 // CheckCaller applies the checks that follow a verified signature: a
-// session must not have expired, and its principal must still exist with
-// the same unique id (decrypting a token is never enough on its own).
+// session must not have expired or been revoked, and its principal must
+// still exist with the same unique id (decrypting a token is never enough
+// on its own). A revoked session is refused as an invalid token, for every
+// action including GetCallerIdentity (docs/compatibility.md).
 func (s *Service) CheckCaller(c Caller) error {
 	if c.Session == nil {
 		return nil
@@ -99,6 +98,9 @@ func (s *Service) CheckCaller(c Caller) error {
 	}
 	if !s.o.Directory.Exists(c.Principal) {
 		return invalidToken("session_principal_gone")
+	}
+	if s.o.RevokedBefore != nil && c.Session.IssuedAt.Before(s.o.RevokedBefore(c.Principal.UniqueID)) {
+		return invalidToken("session_revoked")
 	}
 	return nil
 }

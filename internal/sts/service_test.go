@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyless-dev/keyless/internal/authmsg"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/credential"
 	"github.com/keyless-dev/keyless/internal/iam"
 	"github.com/keyless-dev/keyless/internal/keyring"
+	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/storage"
 	"github.com/keyless-dev/keyless/internal/storage/memory"
@@ -37,11 +39,14 @@ var (
 )
 
 type fixture struct {
-	svc   *sts.Service
-	clock *clock.Fake
-	store *memory.Store
-	mfa   *faultyMFA
-	dir   *iam.Directory
+	svc       *sts.Service
+	clock     *clock.Fake
+	store     *memory.Store
+	mfa       *faultyMFA
+	dir       *iam.Directory
+	ring      *keyring.Ring
+	revokedMu sync.Mutex
+	revoked   map[string]time.Time
 }
 
 // faultyMFA wraps a store's MFA state and fails on command (fault injection).
@@ -67,9 +72,32 @@ func (f *faultyMFA) MFAFailures(ctx context.Context, s string, w time.Time) (int
 }
 
 func directory(t testing.TB, users ...iam.Principal) *iam.Directory {
+	d, err := iam.NewDirectory(contents(t, users...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// selfService lets a principal use the STS actions that need permission.
+const selfService = `{"Version":"2012-10-17","Statement":{"Sid":"SelfService","Effect":"Allow",
+	"Action":["sts:GetAccessKeyInfo","sts:DecodeAuthorizationMessage","sts:GetFederationToken"],"Resource":"*"}}`
+
+func mustParse(t testing.TB, kind policy.Kind, text string) *policy.Document {
+	t.Helper()
+	d, err := policy.Parse(kind, text)
+	if err != nil {
+		t.Fatalf("%v in %s", err, text)
+	}
+	return d
+}
+
+// contents is alice and bob (with selfService, keys and bob's MFA device)
+// and root's key; tests add roles and policies.
+func contents(t testing.TB, users ...iam.Principal) iam.Contents {
 	var infos []iam.UserInfo
 	for _, u := range users {
-		infos = append(infos, iam.UserInfo{Principal: u})
+		infos = append(infos, iam.UserInfo{Principal: u, Policies: []policy.Named{{Name: "inline policy SelfService of user/" + u.Name, Doc: mustParse(t, policy.Identity, selfService)}}})
 	}
 	keys := []iam.AccessKey{{ID: "AKIAROOT000000000000", Secret: secret.NewString("root-secret-0123456789"), Active: true, Owner: root}}
 	var devices []iam.MFADevice
@@ -83,11 +111,7 @@ func directory(t testing.TB, users ...iam.Principal) *iam.Directory {
 			devices = append(devices, iam.MFADevice{Serial: bobMFA, Seed: secret.NewBytes(bobSeed), TOTP: totp.Default(), Owner: u})
 		}
 	}
-	d, err := iam.NewDirectory(iam.Contents{Accounts: []iam.Account{{ID: account}}, Users: infos, AccessKeys: keys, MFADevices: devices})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return iam.Contents{Accounts: []iam.Account{{ID: account}}, Users: infos, AccessKeys: keys, MFADevices: devices}
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -100,12 +124,20 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{clock: c, store: store, mfa: &faultyMFA{MFA: store}, dir: directory(t, alice, bob)}
+	f.ring = ring
 	f.svc = f.service(f.dir, credential.NewSealer(ring, "test", rand.Reader))
 	return f
 }
 
 func (f *fixture) service(d *iam.Directory, sealer *credential.Sealer) *sts.Service {
-	return sts.New(sts.Options{Directory: d, Sealer: sealer, MFA: f.mfa, Clock: f.clock, MFAMaxFailures: 5, MFALockoutWindow: 5 * time.Minute})
+	return sts.New(sts.Options{Directory: d, Sealer: sealer, Messages: authmsg.NewSealer(f.ring, rand.Reader), MFA: f.mfa, Clock: f.clock,
+		MFAMaxFailures: 5, MFALockoutWindow: 5 * time.Minute, RevokedBefore: f.revokedBefore})
+}
+
+func (f *fixture) revokedBefore(id string) time.Time {
+	f.revokedMu.Lock()
+	defer f.revokedMu.Unlock()
+	return f.revoked[id]
 }
 
 func (f *fixture) code(offset int64) string {

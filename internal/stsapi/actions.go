@@ -18,29 +18,46 @@ type action struct {
 // actions lists the operations served.
 func actions() map[string]action {
 	return map[string]action{
-		"GetCallerIdentity": {readOnly: true, run: getCallerIdentity},
-		"GetSessionToken":   {run: getSessionToken},
-		"GetAccessKeyInfo":  {readOnly: true, run: getAccessKeyInfo},
+		"GetCallerIdentity":          {readOnly: true, run: getCallerIdentity},
+		"GetSessionToken":            {run: getSessionToken},
+		"GetAccessKeyInfo":           {readOnly: true, run: getAccessKeyInfo},
+		"AssumeRole":                 {run: assumeRole},
+		"GetFederationToken":         {run: getFederationToken},
+		"DecodeAuthorizationMessage": {readOnly: true, run: decodeAuthorizationMessage},
 	}
 }
 
-// userIdentity renders an authenticated caller as CloudTrail does.
-func userIdentity(c sts.Caller) audit.UserIdentity {
+// userIdentity renders an authenticated caller as CloudTrail does
+// (CloudTrail User Guide, cloudtrail-event-reference-user-identity).
+func userIdentity(c *sts.Caller) audit.UserIdentity {
 	u := audit.UserIdentity{
 		Type:        c.Principal.Type.String(),
-		PrincipalID: c.Principal.UniqueID,
-		ARN:         c.Principal.ARN(),
+		PrincipalID: c.UserID(),
+		ARN:         c.ARN(),
 		AccountID:   c.Principal.Account,
 		AccessKeyID: c.AccessKeyID,
-		UserName:    c.Principal.Name,
 	}
-	if s := c.Session; s != nil {
-		mfa := "false"
-		if s.MFA() {
-			mfa = "true"
-		}
-		u.SessionContext = &audit.SessionContext{Attributes: audit.SessionAttributes{
-			CreationDate: s.IssuedAt.UTC().Format(awsquery.TimeFormat), MFAAuthenticated: mfa}}
+	s := c.Session
+	if s == nil {
+		u.UserName = c.Principal.Name
+		return u
 	}
+	mfa := "false"
+	if s.MFA() {
+		mfa = "true"
+	}
+	sc := &audit.SessionContext{
+		Attributes:     audit.SessionAttributes{CreationDate: s.IssuedAt.UTC().Format(awsquery.TimeFormat), MFAAuthenticated: mfa},
+		SourceIdentity: s.SourceIdentity,
+	}
+	switch c.Kind() {
+	case sts.KindAssumedRole, sts.KindFederatedUser:
+		u.Type = string(c.Kind())
+		sc.SessionIssuer = &audit.SessionIssuer{Type: c.Principal.Type.String(), PrincipalID: c.Principal.UniqueID,
+			ARN: c.Principal.ARN(), AccountID: c.Principal.Account, UserName: c.Principal.Name}
+	default:
+		u.UserName = c.Principal.Name
+	}
+	u.SessionContext = sc
 	return u
 }

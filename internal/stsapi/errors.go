@@ -17,6 +17,9 @@ type wireError struct {
 	status int
 	reason string
 	cause  error
+	// encoded is an encoded authorization message, sent after msg but
+	// not recorded in the audit event.
+	encoded string
 }
 
 func (e *wireError) Error() string { return e.code + ": " + e.msg }
@@ -28,11 +31,15 @@ var stsCodes = map[sts.Code]struct {
 	code   string
 	status int
 }{
-	sts.AccessDenied:         {"AccessDenied", http.StatusForbidden},
-	sts.ValidationError:      {"ValidationError", http.StatusBadRequest},
-	sts.InvalidClientTokenID: {"InvalidClientTokenId", http.StatusForbidden},
-	sts.ExpiredToken:         {"ExpiredToken", http.StatusForbidden},
-	sts.ServiceUnavailable:   {"ServiceUnavailable", http.StatusServiceUnavailable},
+	sts.AccessDenied:                {"AccessDenied", http.StatusForbidden},
+	sts.ValidationError:             {"ValidationError", http.StatusBadRequest},
+	sts.InvalidClientTokenID:        {"InvalidClientTokenId", http.StatusForbidden},
+	sts.ExpiredToken:                {"ExpiredToken", http.StatusForbidden},
+	sts.ServiceUnavailable:          {"ServiceUnavailable", http.StatusServiceUnavailable},
+	sts.MalformedPolicyDocument:     {"MalformedPolicyDocument", http.StatusBadRequest},
+	sts.PackedPolicyTooLarge:        {"PackedPolicyTooLarge", http.StatusBadRequest},
+	sts.InvalidParameterValue:       {"InvalidParameterValue", http.StatusBadRequest},
+	sts.InvalidAuthorizationMessage: {"InvalidAuthorizationMessageException", http.StatusBadRequest},
 }
 
 // sigv4Codes maps signature failures (IAM User Guide, "Troubleshoot
@@ -62,7 +69,7 @@ func toWire(err error) *wireError {
 		return we
 	case errors.As(err, &se):
 		if c, ok := stsCodes[se.Code]; ok {
-			return &wireError{code: c.code, msg: se.Msg, status: c.status, reason: se.Reason, cause: se.Cause}
+			return &wireError{code: c.code, msg: se.Msg, status: c.status, reason: se.Reason, cause: se.Cause, encoded: se.Encoded}
 		}
 	case errors.As(err, &ve):
 		if c, ok := sigv4Codes[ve.Failure]; ok {
@@ -72,6 +79,15 @@ func toWire(err error) *wireError {
 		return &wireError{code: pe.Code, msg: pe.Msg, status: http.StatusBadRequest, reason: "invalid_request"}
 	}
 	return &wireError{code: "InternalFailure", msg: "An internal error occurred.", status: http.StatusInternalServerError, reason: "internal", cause: err}
+}
+
+// wireMessage is the message the client sees: with an encoded
+// authorization message appended the way AWS services append it.
+func (e *wireError) wireMessage() string {
+	if e.encoded == "" {
+		return e.msg
+	}
+	return e.msg + " Encoded authorization failure message: " + e.encoded
 }
 
 func unavailable(reason string, cause error) error {

@@ -42,12 +42,7 @@ func getSessionToken(h *Handler, x *exchange, d *awsquery.Decoder) ([]awsquery.F
 	if err != nil {
 		return nil, err
 	}
-	x.event.IssuedKeyID = creds.AccessKeyID
-	x.event.ResponseElements = map[string]any{"credentials": map[string]string{
-		"accessKeyId": creds.AccessKeyID,
-		"expiration":  creds.Expiration.UTC().Format(awsquery.TimeFormat),
-	}}
-	return []awsquery.Field{credentialsField(creds)}, nil
+	return []awsquery.Field{sessionCredentials(x, creds)}, nil
 }
 
 func credentialsField(c sts.Credentials) awsquery.Field {

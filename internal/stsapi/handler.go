@@ -128,10 +128,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	switch {
 	case failure != nil && json:
-		awsquery.WriteErrorJSON(buf, failure.code, failure.msg, failure.status < 500, x.requestID)
+		awsquery.WriteErrorJSON(buf, failure.code, failure.wireMessage(), failure.status < 500, x.requestID)
 		status = failure.status
 	case failure != nil:
-		awsquery.WriteErrorXML(buf, failure.code, failure.msg, failure.status < 500, x.requestID)
+		awsquery.WriteErrorXML(buf, failure.code, failure.wireMessage(), failure.status < 500, x.requestID)
 		status = failure.status
 	case json:
 		awsquery.WriteJSON(buf, x.event.EventName, result, x.requestID)
@@ -234,8 +234,9 @@ func (h *Handler) authenticate(x *exchange, query url.Values, body []byte) error
 	if err := h.o.Verifier.Verify(sig, creds.Secret.Reveal()); err != nil {
 		return err
 	}
+	creds.Caller.Origin = sts.Origin{SourceIP: remoteIP(r), SecureTransport: r.TLS != nil, Region: sig.Scope.Region}
 	x.caller = &creds.Caller
-	x.event.UserIdentity = userIdentity(creds.Caller)
+	x.event.UserIdentity = userIdentity(x.caller)
 	x.event.RecipientAccountID = creds.Caller.Principal.Account
 	return h.o.Service.CheckCaller(creds.Caller)
 }
