@@ -18,11 +18,13 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/authmsg"
+	"github.com/keyless-dev/keyless/internal/authzapi"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/config"
 	"github.com/keyless-dev/keyless/internal/credential"
 	"github.com/keyless-dev/keyless/internal/iam"
 	"github.com/keyless-dev/keyless/internal/keyring"
+	"github.com/keyless-dev/keyless/internal/sigauth"
 	"github.com/keyless-dev/keyless/internal/sigv4"
 	"github.com/keyless-dev/keyless/internal/storage"
 	"github.com/keyless-dev/keyless/internal/sts"
@@ -90,17 +92,18 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	writer := audit.NewWriter(deps.Store, deps.Logger, auditMetrics(reg))
 	a := &App{cfg: cfg, deps: deps, ring: ring, audit: writer, revoked: revoked}
+	auth := &sigauth.Authenticator{Service: svc, Verifier: sigv4.NewVerifier(10000), AllowRegion: allowRegion(cfg.Regions)}
 	stsHandler := stsapi.New(stsapi.Options{
-		Service:     svc,
-		Audit:       writer,
-		Verifier:    sigv4.NewVerifier(10000),
-		Clock:       deps.Clock,
-		Random:      deps.Random,
-		Logger:      deps.Logger,
-		Metrics:     stsapi.NewMetrics(reg),
-		Region:      cfg.Region,
-		AllowRegion: allowRegion(cfg.Regions),
+		Service: svc,
+		Auth:    auth,
+		Audit:   writer,
+		Clock:   deps.Clock,
+		Random:  deps.Random,
+		Logger:  deps.Logger,
+		Metrics: stsapi.NewMetrics(reg),
+		Region:  cfg.Region,
 	})
+	authzHandler := authzapi.New(authzapi.Options{Service: svc, Auth: auth, Audit: writer, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger})
 	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	// An explicit switch rather than http.ServeMux, which would redirect
 	// the "//" path that Vault's AWS auth method sends to STS.
@@ -113,6 +116,8 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 			a.ready(w, r)
 		case "/metrics":
 			metrics.ServeHTTP(w, r)
+		case authzapi.Path:
+			authzHandler.ServeHTTP(w, r)
 		default:
 			stsHandler.ServeHTTP(w, r)
 		}
@@ -122,8 +127,8 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 	return a, nil
 }
 
-// Handler is the whole HTTP surface: STS at "/", plus /healthz, /readyz and
-// /metrics.
+// Handler is the whole HTTP surface: STS at "/", the authorization API at
+// /v1/authorize, plus /healthz, /readyz and /metrics.
 func (a *App) Handler() http.Handler { return a.handler }
 
 func (a *App) ready(w http.ResponseWriter, r *http.Request) {

@@ -27,7 +27,7 @@ func TestQuickstart(t *testing.T) {
 		t.Errorf("settings: %+v", c)
 	}
 	ids := c.Identities
-	if len(ids.Accounts) != 1 || ids.Accounts[0].ID != "111122223333" || len(ids.Users) != 2 || len(ids.AccessKeys) != 2 || len(ids.MFADevices) != 1 {
+	if len(ids.Accounts) != 1 || ids.Accounts[0].ID != "111122223333" || len(ids.Users) != 3 || len(ids.AccessKeys) != 3 || len(ids.MFADevices) != 1 {
 		t.Fatalf("identities: %+v", ids)
 	}
 	alice := ids.AccessKeys[0]
@@ -42,7 +42,7 @@ func TestQuickstart(t *testing.T) {
 	if ids.Users[0].Tags["team"] != "platform" {
 		t.Errorf("tags: %v", ids.Users[0].Tags)
 	}
-	if len(ids.Roles) != 4 || len(ids.ManagedPolicies) != 2 {
+	if len(ids.Roles) != 4 || len(ids.ManagedPolicies) != 3 {
 		t.Fatalf("roles: %+v", ids.Roles)
 	}
 	demo := ids.Roles[0]

@@ -114,7 +114,7 @@ func (s *Service) AssumeRole(ctx context.Context, caller Caller, req AssumeRoleR
 	if found && (role.Name != name || role.Path != path) {
 		found = false
 	}
-	a := access{Action: "sts:AssumeRole", Resource: req.RoleARN, ResourceAccount: account, Hide: true,
+	a := access{Action: "sts:AssumeRole", Resource: req.RoleARN, ResourceAccount: account, Hide: true, RequireResource: true,
 		Keys: assumeRoleKeys(req, sourceIdentity, role, found, sub.attrs.Tags)}
 	if !found {
 		return AssumeRoleResult{}, s.missingRole(sub, a)

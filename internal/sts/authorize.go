@@ -18,6 +18,8 @@ type access struct {
 	// account that owns the resource.
 	ResourcePolicy  *policy.Named
 	ResourceAccount string
+	// RequireResource: the resource policy must allow (a trust policy).
+	RequireResource bool
 	// Hide leaves the reason out of the message, for questions whose
 	// answer must not tell whether the resource exists (AssumeRole).
 	Hide bool
@@ -44,7 +46,7 @@ func (s *Service) authorize(sub *subject, a access) error {
 	}
 	set := sub.policies
 	set.Resource, set.ResourceAccount = a.ResourcePolicy, a.ResourceAccount
-	set.RequireResource = a.ResourcePolicy != nil
+	set.RequireResource = a.RequireResource
 	req := &policy.Request{Principal: sub.principal, Action: a.Action, Resource: a.Resource, Context: ctx}
 	d := policy.Decide(&set, req)
 	if d.Allowed {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/awsquery"
 	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/sigauth"
 	"github.com/keyless-dev/keyless/internal/sigv4"
 	"github.com/keyless-dev/keyless/internal/sts"
 )
@@ -39,18 +39,16 @@ type Recorder interface {
 
 // Options wire a Handler.
 type Options struct {
-	Service  *sts.Service
-	Audit    Recorder
-	Verifier *sigv4.Verifier
-	Clock    clock.Clock
-	Random   io.Reader
-	Logger   *slog.Logger
-	Metrics  *Metrics
+	Service *sts.Service
+	Auth    *sigauth.Authenticator
+	Audit   Recorder
+	Clock   clock.Clock
+	Random  io.Reader
+	Logger  *slog.Logger
+	Metrics *Metrics
 	// Region is reported for requests that carry no signing region.
-	Region string
-	// AllowRegion decides which SigV4 signing regions are accepted.
-	AllowRegion func(string) bool
-	MaxBody     int64
+	Region  string
+	MaxBody int64
 }
 
 // Handler serves the STS Query API.
@@ -218,27 +216,18 @@ func (h *Handler) authenticate(x *exchange, query url.Values, body []byte) error
 		Header:     r.Header,
 		BodySHA256: sha256.Sum256(body),
 	}
-	sig, err := sigv4.Parse(req, "sts", h.o.AllowRegion, h.o.Clock.Now())
-	if err != nil {
-		return err
+	res, err := h.o.Auth.Authenticate(x.ctx, req, "sts", h.o.Clock.Now())
+	if sig := res.Signed; sig != nil {
+		x.event.UserIdentity.AccessKeyID = sig.AccessKeyID
+		x.event.AWSRegion = sig.Scope.Region
 	}
-	x.event.UserIdentity.AccessKeyID = sig.AccessKeyID
-	x.event.AWSRegion = sig.Scope.Region
-	creds, err := h.o.Service.LookupCredentials(x.ctx, sig.AccessKeyID, sig.SecurityToken)
-	if err != nil {
-		// Spend the time a verification takes, so that an unknown key
-		// and a wrong signature cannot be told apart by timing.
-		h.o.Verifier.Burn(sig)
-		return err
+	if c := res.Caller; c != nil {
+		c.Origin = sts.Origin{SourceIP: remoteIP(r), SecureTransport: r.TLS != nil, Region: res.Signed.Scope.Region}
+		x.caller = c
+		x.event.UserIdentity = userIdentity(c)
+		x.event.RecipientAccountID = c.Principal.Account
 	}
-	if err := h.o.Verifier.Verify(sig, creds.Secret.Reveal()); err != nil {
-		return err
-	}
-	creds.Caller.Origin = sts.Origin{SourceIP: remoteIP(r), SecureTransport: r.TLS != nil, Region: sig.Scope.Region}
-	x.caller = &creds.Caller
-	x.event.UserIdentity = userIdentity(x.caller)
-	x.event.RecipientAccountID = creds.Caller.Principal.Account
-	return h.o.Service.CheckCaller(creds.Caller)
+	return err
 }
 
 // readBody reads at most limit bytes of body; a body of declared length is
@@ -279,26 +268,8 @@ func remoteIP(r *http.Request) string {
 	return host
 }
 
-// uuid makes a random (version 4) UUID, AWS's request id format.
-func (h *Handler) uuid() string {
-	var b [16]byte
-	if _, err := io.ReadFull(h.o.Random, b[:]); err != nil {
-		panic("stsapi: random source failed: " + err.Error())
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
-}
+// uuid makes a request or event id.
+func (h *Handler) uuid() string { return audit.UUID(h.o.Random) }
 
 // quoteAction bounds an unknown action name before it is echoed.
 func quoteAction(s string) string {

@@ -20,6 +20,7 @@ var forbidden = map[string]map[string]string{
 	"internal/totp":       domain(),
 	"internal/arn":        domain(),
 	"internal/accesskey":  domain(),
+	"internal/authmsg":    domain(),
 	"internal/policy": merge(domain(), map[string]string{
 		module + "internal/iam":     "the policy language knows no identities, only the request it is given",
 		module + "internal/storage": "policy evaluation is pure",
@@ -55,6 +56,7 @@ func domain() map[string]string {
 		module + "internal/storage/sqlite":               "only app and cli pick a backend",
 		module + "internal/storage/sqlstore":             "only backends use the shared SQL",
 		module + "internal/stsapi":                       "the domain does not know its edge",
+		module + "internal/authzapi":                     "the domain does not know its edge",
 		module + "internal/config":                       "the domain takes plain values, not the file format",
 		"github.com/prometheus/client_golang/prometheus": "metrics are the edge's concern",
 	}
