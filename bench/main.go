@@ -112,7 +112,7 @@ func startTrivial() (*proc, error) {
 }
 
 func startKeyless(binary, dataDir string) (*proc, error) {
-	cmd := exec.Command(binary, "serve", "--config", "examples/quickstart.yaml", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
+	cmd := exec.Command(binary, "serve", "--config", "bench/keyless.yaml", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
 	errPipe, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -426,10 +426,15 @@ func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration)
 
 	gci := signed(kl.addr, "Action=GetCallerIdentity&Version=2011-06-15")
 	gst := signed(kl.addr, "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=900")
+	// AssumeRole of a role with a 10-statement trust policy, with two
+	// session tags (issue 3's benchmark).
+	ar := signed(kl.addr, "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FBench&RoleSessionName=bench-1"+
+		"&Tags.member.1.Key=project&Tags.member.1.Value=bench&Tags.member.2.Key=team&Tags.member.2.Value=perf&DurationSeconds=900")
 	loads := []workload{
 		{"trivial net/http handler", tr.addr, gci, tr.cmd.Process.Pid},
 		{"keyless GetCallerIdentity", kl.addr, gci, kl.cmd.Process.Pid},
 		{"keyless GetSessionToken", kl.addr, gst, kl.cmd.Process.Pid},
+		{"keyless AssumeRole", kl.addr, ar, kl.cmd.Process.Pid},
 	}
 	var gstRate float64
 	for _, conns := range levels {

@@ -153,3 +153,14 @@ func (p Packed) plainForTest(t *testing.T) []byte {
 	}
 	return b
 }
+
+func BenchmarkPack(b *testing.B) {
+	a := Attributes{Tags: []Tag{{Key: "project", Value: "bench"}, {Key: "team", Value: "perf", Transitive: true}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		p := Pack(a)
+		if _, err := p.Unpack(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"sync"
 )
 
 // Tag is a session tag (STS API reference, Tag). Keys keep their case but
@@ -61,11 +62,21 @@ func Pack(a Attributes) Packed {
 		plain = binary.AppendUvarint(plain, boolByte(t.Transitive))
 	}
 	var buf bytes.Buffer
-	w, _ := flate.NewWriter(&buf, flate.BestCompression) // the level is valid
-	_, _ = w.Write(plain)                                // writes to a bytes.Buffer do not fail
+	w := writers.Get().(*flate.Writer) // a writer holds ~1 MB of state: reuse them
+	w.Reset(&buf)
+	_, _ = w.Write(plain) // writes to a bytes.Buffer do not fail
 	_ = w.Close()
+	writers.Put(w)
 	return Packed{raw: buf.Bytes()}
 }
+
+var (
+	writers = sync.Pool{New: func() any {
+		w, _ := flate.NewWriter(nil, flate.BestSpeed) // the level is valid; tiny inputs compress as well as at any level
+		return w
+	}}
+	readers = sync.Pool{New: func() any { return flate.NewReader(nil) }}
+)
 
 func boolByte(b bool) uint64 {
 	if b {
@@ -87,7 +98,12 @@ func (p Packed) Unpack() (Attributes, error) {
 	if len(p.raw) == 0 {
 		return a, nil
 	}
-	plain, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(p.raw)), maxUnpacked+1))
+	r := readers.Get().(io.ReadCloser)
+	defer readers.Put(r)
+	if err := r.(flate.Resetter).Reset(bytes.NewReader(p.raw), nil); err != nil {
+		return Attributes{}, errPacked
+	}
+	plain, err := io.ReadAll(io.LimitReader(r, maxUnpacked+1))
 	if err != nil || len(plain) > maxUnpacked {
 		return Attributes{}, errPacked
 	}

@@ -62,7 +62,7 @@ func (s *Service) deny(sub *subject, req *policy.Request, d policy.Decision, hid
 		msg += because(d, req.Action)
 	}
 	e := &Error{Code: AccessDenied, Msg: msg, Reason: "policy_" + strings.ReplaceAll(string(d.Reason), "-", "_")}
-	plain, err := json.Marshal(newReport(sub.caller, req, d))
+	plain, err := json.Marshal(newReport(sub.caller, req, d, hide))
 	if err != nil {
 		return unavailable("authorization_message", err)
 	}
@@ -143,7 +143,10 @@ type valueReport struct {
 	Value string `json:"value"`
 }
 
-func newReport(c *Caller, req *policy.Request, d policy.Decision) *report {
+// newReport describes a decision. hide leaves out the resource's tags: a
+// refused AssumeRole must not tell the caller (of any account) whether the
+// role exists, or what it is tagged with (hostile input AR-01).
+func newReport(c *Caller, req *policy.Request, d policy.Decision, hide bool) *report {
 	r := &report{Allowed: d.Allowed, ExplicitDeny: d.Reason == policy.ExplicitDeny, Reason: string(d.Reason)}
 	r.MatchedStatements.Items = []statementReport{}
 	r.Failures.Items = []string{}
@@ -155,6 +158,9 @@ func newReport(c *Caller, req *policy.Request, d policy.Decision) *report {
 	r.Context.Action, r.Context.Resource = req.Action, req.Resource
 	r.Context.Conditions.Items = []conditionReport{}
 	req.Context.Each(func(key string, values []string) {
+		if hide && strings.HasPrefix(strings.ToLower(key), "aws:resourcetag/") {
+			return
+		}
 		cr := conditionReport{Key: key, Values: items[valueReport]{Items: []valueReport{}}}
 		for _, v := range values {
 			cr.Values.Items = append(cr.Values.Items, valueReport{Value: v})

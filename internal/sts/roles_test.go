@@ -166,6 +166,14 @@ func TestAssumeRoleExistenceOracle(t *testing.T) {
 	if e1.Reason != e2.Reason || len(e1.Encoded) != len(e2.Encoded) || e1.Encoded == "" {
 		t.Errorf("reasons %s/%s, encoded lengths %d/%d", e1.Reason, e2.Reason, len(e1.Encoded), len(e2.Encoded))
 	}
+	// Regression: the decoded message of a refusal on an existing role
+	// must not carry the role's tags (found by the AR-01 hostile test:
+	// the encoded message was longer for a tagged role, and a caller of
+	// another account could read the tags).
+	out, err := f.svc.DecodeAuthorizationMessage(ctx, aliceC, e1.Encoded)
+	if err != nil || strings.Contains(strings.ToLower(out), "resourcetag") || strings.Contains(out, "platform") {
+		t.Errorf("decoded refusal shows the role's tags: %s %v", out, err)
+	}
 }
 
 func TestAssumeRoleRefusedCallers(t *testing.T) {
@@ -637,4 +645,24 @@ func TestDecodeAuthorizationMessage(t *testing.T) {
 	wantCode(t, err, sts.AccessDenied, "session_credentials")
 	_, err = f.svc.DecodeAuthorizationMessage(ctx, aliceC, e.Encoded[:len(e.Encoded)-2])
 	wantCode(t, err, sts.InvalidAuthorizationMessage, "authorization_message_invalid")
+}
+
+// BenchmarkAssumeRole is the domain's share of the AssumeRole load test:
+// a trust policy of several statements, two session tags.
+func BenchmarkAssumeRole(b *testing.B) {
+	f := newFixture(b)
+	trust := `{"Version":"2012-10-17","Statement":[
+		{"Sid":"S1","Effect":"Allow","Principal":{"AWS":"` + bob.ARN() + `"},"Action":"sts:AssumeRole"},
+		{"Sid":"S2","Effect":"Deny","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:RoleSessionName":"forbidden"}}},
+		{"Sid":"S3","Effect":"Deny","Principal":{"AWS":"*"},"Action":"sts:TagSession","Condition":{"ForAnyValue:StringLike":{"aws:TagKeys":["aws*","admin*"]}}},
+		{"Sid":"Alice","Effect":"Allow","Principal":{"AWS":"` + aliceARN + `"},"Action":["sts:AssumeRole","sts:TagSession"],"Condition":{"StringLike":{"sts:RoleSessionName":"bench*"}}}]}`
+	f.roles(b, role(b, account, "Demo", demoID, trust))
+	c := caller(b, f, "AKIAIOSFODNN7EXAMPLE")
+	req := sts.AssumeRoleRequest{RoleARN: demoARN, SessionName: "bench-1", Tags: []credential.Tag{{Key: "project", Value: "bench"}, {Key: "team", Value: "perf"}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.svc.AssumeRole(ctx, c, req); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -33,7 +33,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/totp"
 )
 
-// Identities of testdata/hostile.yaml.
+// Identities of testdata/hostile.yaml and testdata/roles.yaml.
 type creds struct{ id, secret, token string }
 
 var (
@@ -42,6 +42,7 @@ var (
 	bob      = creds{"AKIABTX3GSDS7NXV2MXY", "opARnF931ysD1XiGDsDttce3uWMHSnn6LbNzN8BC", ""}
 	carol    = creds{"AKIACAROLCAROLCAROL2", "carol-secret-0000000000000000000000000000", ""}
 	root     = creds{"AKIAROOTROOTROOT2222", "root-secret-0000000000000000000000000000", ""}
+	eve      = creds{"AKIAEVEEVEEVEEVEEVE2", "eve-secret-00000000000000000000000000000", ""} // roles.yaml, account 444455556666
 )
 
 const (
@@ -131,12 +132,14 @@ func (f *faultyStore) MFAFailures(ctx context.Context, s string, w time.Time) (i
 func (f *faultyStore) Close() error { return nil }
 
 type harness struct {
-	t     *testing.T
-	clock *clock.Fake
-	store *faultyStore
-	app   *app.App
-	srv   *httptest.Server
-	logs  *syncBuffer
+	t *testing.T
+	// config is the configuration file under testdata the harness serves.
+	config string
+	clock  *clock.Fake
+	store  *faultyStore
+	app    *app.App
+	srv    *httptest.Server
+	logs   *syncBuffer
 }
 
 type syncBuffer struct {
@@ -162,7 +165,13 @@ var start = time.Date(2026, 11, 21, 12, 0, 10, 0, time.UTC)
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: clock.NewFake(start), store: &faultyStore{Store: memory.New()}, logs: &syncBuffer{}}
+	return newHarnessWith(t, "hostile.yaml")
+}
+
+// newHarnessWith serves testdata/<config> instead of hostile.yaml.
+func newHarnessWith(t *testing.T, config string) *harness {
+	t.Helper()
+	h := &harness{t: t, config: config, clock: clock.NewFake(start), store: &faultyStore{Store: memory.New()}, logs: &syncBuffer{}}
 	h.boot(nil)
 	return h
 }
@@ -171,7 +180,7 @@ func newHarness(t *testing.T) *harness {
 // configuration edited by edit.
 func (h *harness) boot(edit func(string) string) {
 	h.t.Helper()
-	src, err := os.ReadFile("testdata/hostile.yaml")
+	src, err := os.ReadFile("testdata/" + h.config)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -179,7 +188,7 @@ func (h *harness) boot(edit func(string) string) {
 	if edit != nil {
 		text = edit(text)
 	}
-	cfg, err := config.Parse("hostile.yaml", []byte(text), ".", func(string) (string, bool) { return "", false })
+	cfg, err := config.Parse(h.config, []byte(text), ".", func(string) (string, bool) { return "", false })
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -270,7 +279,14 @@ type result struct {
 	code      string
 	message   string
 	requestID string
-	creds     creds // from a GetSessionToken answer
+	creds     creds // from a GetSessionToken, AssumeRole or GetFederationToken answer
+}
+
+// issuedCredentials is the Credentials element of an answer.
+type issuedCredentials struct {
+	AccessKeyID     string `xml:"AccessKeyId"`
+	SecretAccessKey string
+	SessionToken    string
 }
 
 func (h *harness) do(req *http.Request) result {
@@ -286,11 +302,9 @@ func (h *harness) do(req *http.Request) result {
 	r := result{status: resp.StatusCode, body: string(b), requestID: resp.Header.Get("x-amzn-RequestId")}
 	var doc struct {
 		Error struct{ Code, Message string }
-		Creds struct {
-			AccessKeyID     string `xml:"AccessKeyId"`
-			SecretAccessKey string
-			SessionToken    string
-		} `xml:"GetSessionTokenResult>Credentials"`
+		GST   issuedCredentials `xml:"GetSessionTokenResult>Credentials"`
+		AR    issuedCredentials `xml:"AssumeRoleResult>Credentials"`
+		GFT   issuedCredentials `xml:"GetFederationTokenResult>Credentials"`
 	}
 	if strings.HasPrefix(r.body, "<") {
 		if err := xml.Unmarshal(b, &doc); err != nil {
@@ -298,7 +312,11 @@ func (h *harness) do(req *http.Request) result {
 		}
 	}
 	r.code, r.message = doc.Error.Code, doc.Error.Message
-	r.creds = creds{doc.Creds.AccessKeyID, doc.Creds.SecretAccessKey, doc.Creds.SessionToken}
+	for _, c := range []issuedCredentials{doc.GST, doc.AR, doc.GFT} {
+		if c.AccessKeyID != "" {
+			r.creds = creds{c.AccessKeyID, c.SecretAccessKey, c.SessionToken}
+		}
+	}
 	noteSecret(r.creds.secret, r.creds.token)
 	return r
 }
