@@ -44,6 +44,39 @@ type Question struct {
 	ResourcePolicy, ResourceAccount string
 }
 
+// Call is the body of POST /v1/authorize (docs/authorization-api.md).
+type Call struct {
+	// Service is the SigV4 service name the forwarded request was
+	// signed for.
+	Service  string              `json:"service"`
+	Request  Forwarded           `json:"request"`
+	Action   string              `json:"action"`
+	Resource string              `json:"resource"`
+	Context  map[string][]string `json:"context,omitempty"`
+	// ResourcePolicy is the resource's policy document, if it has one;
+	// ResourceAccount the account that owns the resource.
+	ResourcePolicy  string `json:"resourcePolicy,omitempty"`
+	ResourceAccount string `json:"resourceAccount,omitempty"`
+}
+
+// Forwarded is the request the resource server received.
+type Forwarded struct {
+	Method string `json:"method"`
+	// Path is the request path as sent, still percent-encoded.
+	Path string `json:"path"`
+	// Query is the raw query string.
+	Query   string              `json:"query"`
+	Host    string              `json:"host"`
+	Headers map[string][]string `json:"headers"`
+	// BodySHA256 is the hex SHA-256 of the exact body received.
+	BodySHA256 string `json:"bodySha256"`
+	// SourceIP and SecureTransport are the client's address and whether
+	// it came over TLS, as the resource server saw them (aws:SourceIp,
+	// aws:SecureTransport). SourceIP defaults to the resource server's.
+	SourceIP        string `json:"sourceIp,omitempty"`
+	SecureTransport bool   `json:"secureTransport,omitempty"`
+}
+
 // Decision is keyless's answer.
 type Decision struct {
 	Allowed   bool       `json:"allowed"`
@@ -86,25 +119,12 @@ const MaxBody = 8 << 20
 // Check asks keyless about r, whose body was body (r.Body is not read).
 func (c *Client) Check(ctx context.Context, r *http.Request, body []byte, q Question) (*Decision, error) {
 	sum := sha256.Sum256(body)
-	headers := map[string][]string{}
-	for k, vs := range r.Header {
-		headers[k] = vs
-	}
-	call := map[string]any{
-		"service": q.Service,
-		"request": map[string]any{
-			"method": r.Method, "path": r.URL.EscapedPath(), "query": r.URL.RawQuery, "host": r.Host,
-			"headers": headers, "bodySha256": hex.EncodeToString(sum[:]), "sourceIp": clientIP(r), "secureTransport": r.TLS != nil,
-		},
-		"action": q.Action, "resource": q.Resource,
-	}
-	if len(q.Context) > 0 {
-		call["context"] = q.Context
-	}
-	if q.ResourcePolicy != "" {
-		call["resourcePolicy"], call["resourceAccount"] = q.ResourcePolicy, q.ResourceAccount
-	}
-	payload, err := json.Marshal(call)
+	payload, err := json.Marshal(Call{
+		Service: q.Service,
+		Request: Forwarded{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Host: r.Host, Headers: r.Header,
+			BodySHA256: hex.EncodeToString(sum[:]), SourceIP: clientIP(r), SecureTransport: r.TLS != nil},
+		Action: q.Action, Resource: q.Resource, Context: q.Context, ResourcePolicy: q.ResourcePolicy, ResourceAccount: q.ResourceAccount,
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,13 @@ import (
 // ErrClosed is returned once the writer has shut down.
 var ErrClosed = errors.New("audit: writer closed")
 
+// Recorder is what the edges store events through: Begin announces that a
+// request will Record its event, so that a group commit can wait for it.
+type Recorder interface {
+	Begin()
+	Record(ctx context.Context, ev *Event, t time.Time, begun bool) error
+}
+
 // Writer stores events with group commit.
 type Writer struct {
 	store    storage.AuditLog

@@ -2,7 +2,6 @@ package authzapi
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -16,11 +15,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyless-dev/keyless/authz"
 	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/sigauth"
 	"github.com/keyless-dev/keyless/internal/sigv4"
 	"github.com/keyless-dev/keyless/internal/sts"
+	"github.com/keyless-dev/keyless/internal/stsapi"
 )
 
 // Path is where the API is served.
@@ -33,17 +34,11 @@ const SigningService = "keyless"
 // maxBody bounds a call: headers of the forwarded request plus a policy.
 const maxBody = 256 << 10
 
-// Recorder stores audit events (see stsapi.Recorder).
-type Recorder interface {
-	Begin()
-	Record(ctx context.Context, ev *audit.Event, t time.Time, begun bool) error
-}
-
 // Options wire a Handler.
 type Options struct {
 	Service *sts.Service
 	Auth    *sigauth.Authenticator
-	Audit   Recorder
+	Audit   audit.Recorder
 	Clock   clock.Clock
 	Random  io.Reader
 	Logger  *slog.Logger
@@ -54,64 +49,6 @@ type Handler struct{ o Options }
 
 // New returns a Handler.
 func New(o Options) *Handler { return &Handler{o: o} }
-
-// Call is the body of POST /v1/authorize.
-type Call struct {
-	// Service is the SigV4 service name the forwarded request was
-	// signed for.
-	Service  string              `json:"service"`
-	Request  Forwarded           `json:"request"`
-	Action   string              `json:"action"`
-	Resource string              `json:"resource"`
-	Context  map[string][]string `json:"context,omitempty"`
-	// ResourcePolicy is the resource's policy document, if it has one;
-	// ResourceAccount the account that owns the resource.
-	ResourcePolicy  string `json:"resourcePolicy,omitempty"`
-	ResourceAccount string `json:"resourceAccount,omitempty"`
-}
-
-// Forwarded is the request the resource server received.
-type Forwarded struct {
-	Method string `json:"method"`
-	// Path is the request path as sent, still percent-encoded.
-	Path string `json:"path"`
-	// Query is the raw query string.
-	Query   string              `json:"query"`
-	Host    string              `json:"host"`
-	Headers map[string][]string `json:"headers"`
-	// BodySHA256 is the hex SHA-256 of the exact body received.
-	BodySHA256 string `json:"bodySha256"`
-	// SourceIP and SecureTransport are the client's address and whether
-	// it came over TLS, as the resource server saw them (aws:SourceIp,
-	// aws:SecureTransport). SourceIP defaults to the resource server's.
-	SourceIP        string `json:"sourceIp,omitempty"`
-	SecureTransport bool   `json:"secureTransport,omitempty"`
-}
-
-// Answer is the response to a call the resource server was allowed to
-// make: the decision about the forwarded request.
-type Answer struct {
-	Allowed   bool       `json:"allowed"`
-	Principal *Principal `json:"principal,omitempty"`
-	Error     *Refusal   `json:"error,omitempty"`
-}
-
-// Principal is who signed the forwarded request.
-type Principal struct {
-	ARN     string `json:"arn"`
-	UserID  string `json:"userId"`
-	Account string `json:"account"`
-	Type    string `json:"type"`
-}
-
-// Refusal says why the forwarded request is not allowed, with the AWS
-// error code and HTTP status the resource server should answer with.
-type Refusal struct {
-	Code           string `json:"code"`
-	Status         int    `json:"status"`
-	Message        string `json:"message"`
-	EncodedMessage string `json:"encodedMessage,omitempty"`
-}
 
 // ServeHTTP answers one call and records one audit event.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -153,7 +90,7 @@ type callError struct {
 
 // serve authenticates and authorizes the caller, then decides the
 // forwarded request.
-func (h *Handler) serve(r *http.Request, ev *audit.Event) (*Answer, *callError) {
+func (h *Handler) serve(r *http.Request, ev *audit.Event) (*authz.Decision, *callError) {
 	if r.URL.Path != Path || r.Method != http.MethodPost {
 		return nil, &callError{"NotFound", "POST " + Path + " is the only operation.", "path_not_found", http.StatusNotFound}
 	}
@@ -182,7 +119,7 @@ func (h *Handler) serve(r *http.Request, ev *audit.Event) (*Answer, *callError) 
 		return nil, asCallError(err)
 	}
 
-	var call Call
+	var call authz.Call
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&call); err != nil || dec.More() {
@@ -200,14 +137,14 @@ func (h *Handler) serve(r *http.Request, ev *audit.Event) (*Answer, *callError) 
 	}
 
 	// The forwarded request's signature, with the signer's credentials.
-	ans := &Answer{}
+	ans := &authz.Decision{}
 	ev.ResponseElements = map[string]any{}
 	fres, err := h.o.Auth.Authenticate(r.Context(), fwd, call.Service, now)
 	if fres.Signed != nil {
 		ev.RequestParameters["accessKeyId"] = fres.Signed.AccessKeyID
 	}
 	if c := fres.Caller; c != nil {
-		ans.Principal = &Principal{ARN: c.ARN(), UserID: c.UserID(), Account: c.Principal.Account, Type: string(c.Kind())}
+		ans.Principal = &authz.Principal{ARN: c.ARN(), UserID: c.UserID(), Account: c.Principal.Account, Type: string(c.Kind())}
 		ev.RequestParameters["principalArn"] = c.ARN()
 	}
 	if err == nil {
@@ -226,17 +163,17 @@ func (h *Handler) serve(r *http.Request, ev *audit.Event) (*Answer, *callError) 
 	default:
 		f := refusal(err)
 		if f.Status >= 500 {
-			return nil, &callError{f.Code, f.Message, reasonOf(err), f.Status}
+			return nil, asCallError(err)
 		}
 		ans.Error = f
-		ev.AdditionalEventData = map[string]string{"decision": "deny", "reason": reasonOf(err)}
+		ev.AdditionalEventData = map[string]string{"decision": "deny", "reason": stsapi.Describe(err).Reason}
 	}
 	ev.ResponseElements["allowed"] = ans.Allowed
 	return ans, nil
 }
 
 // forwarded turns the forwarded request into what the verifier needs.
-func forwarded(f *Forwarded) (*sigv4.Request, error) {
+func forwarded(f *authz.Forwarded) (*sigv4.Request, error) {
 	sum, err := hex.DecodeString(f.BodySHA256)
 	if err != nil || len(sum) != sha256.Size || f.Method == "" || f.Host == "" || !strings.HasPrefix(f.Path, "/") || len(f.Headers) == 0 {
 		return nil, errors.New("incomplete")
@@ -260,58 +197,15 @@ func identity(c *sts.Caller) audit.UserIdentity {
 	return audit.UserIdentity{Type: string(c.Kind()), PrincipalID: c.UserID(), ARN: c.ARN(), AccountID: c.Principal.Account, AccessKeyID: c.AccessKeyID}
 }
 
-// stsStatus maps refusals to AWS codes and statuses, as the STS edge does.
-var stsStatus = map[sts.Code]struct {
-	code   string
-	status int
-}{
-	sts.AccessDenied:         {"AccessDenied", http.StatusForbidden},
-	sts.InvalidClientTokenID: {"InvalidClientTokenId", http.StatusForbidden},
-	sts.ExpiredToken:         {"ExpiredToken", http.StatusForbidden},
-	sts.ServiceUnavailable:   {"ServiceUnavailable", http.StatusServiceUnavailable},
-}
-
-var sigStatus = map[sigv4.Failure]struct {
-	code   string
-	status int
-}{
-	sigv4.Missing:    {"MissingAuthenticationToken", http.StatusForbidden},
-	sigv4.Incomplete: {"IncompleteSignature", http.StatusBadRequest},
-	sigv4.Mismatch:   {"SignatureDoesNotMatch", http.StatusForbidden},
-}
-
-func refusal(err error) *Refusal {
-	var se *sts.Error
-	var ve *sigv4.Error
-	switch {
-	case errors.As(err, &se):
-		if c, ok := stsStatus[se.Code]; ok {
-			return &Refusal{Code: c.code, Status: c.status, Message: se.Msg, EncodedMessage: se.Encoded}
-		}
-	case errors.As(err, &ve):
-		if c, ok := sigStatus[ve.Failure]; ok {
-			return &Refusal{Code: c.code, Status: c.status, Message: ve.Msg}
-		}
-	}
-	return &Refusal{Code: "InternalFailure", Status: http.StatusInternalServerError, Message: "An internal error occurred."}
-}
-
-func reasonOf(err error) string {
-	var se *sts.Error
-	if errors.As(err, &se) {
-		return se.Reason
-	}
-	var ve *sigv4.Error
-	if errors.As(err, &ve) {
-		return "signature_" + strings.ToLower(sigStatus[ve.Failure].code)
-	}
-	return "internal"
+func refusal(err error) *authz.Refusal {
+	d := stsapi.Describe(err)
+	return &authz.Refusal{Code: d.Code, Status: d.Status, Message: d.Message, EncodedMessage: d.Encoded}
 }
 
 // asCallError refuses the resource server's own call.
 func asCallError(err error) *callError {
-	f := refusal(err)
-	return &callError{f.Code, f.Message, reasonOf(err), f.Status}
+	d := stsapi.Describe(err)
+	return &callError{d.Code, d.Message, d.Reason, d.Status}
 }
 
 func remoteIP(r *http.Request) string {

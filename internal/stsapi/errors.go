@@ -94,3 +94,17 @@ func unavailable(reason string, cause error) error {
 	return &wireError{code: "ServiceUnavailable", msg: "Service is temporarily unavailable. Please try again.",
 		status: http.StatusServiceUnavailable, reason: reason, cause: cause}
 }
+
+// Refusal is how an error goes on the wire, for the other edges (the
+// authorization API) that answer with AWS error codes: the one table is
+// here.
+type Refusal struct {
+	Code, Message, Encoded, Reason string
+	Status                         int
+}
+
+// Describe maps err through the AWS error table.
+func Describe(err error) Refusal {
+	w := toWire(err)
+	return Refusal{Code: w.code, Message: w.msg, Encoded: w.encoded, Reason: w.reason, Status: w.status}
+}

@@ -30,18 +30,11 @@ const APIVersion = "2011-06-15"
 // assertion, 100,000 characters) fits with its form encoding.
 const DefaultMaxBody = 192 << 10
 
-// Recorder stores audit events. Begin announces that a request will
-// Record its event, so that a group commit can wait for it.
-type Recorder interface {
-	Begin()
-	Record(ctx context.Context, ev *audit.Event, t time.Time, begun bool) error
-}
-
 // Options wire a Handler.
 type Options struct {
 	Service *sts.Service
 	Auth    *sigauth.Authenticator
-	Audit   Recorder
+	Audit   audit.Recorder
 	Clock   clock.Clock
 	Random  io.Reader
 	Logger  *slog.Logger
