@@ -39,6 +39,20 @@ const (
 	quickstart  = "../../examples/quickstart.yaml"
 )
 
+// The quickstart roles, all in account 111122223333.
+const (
+	demoRole          = "arn:aws:iam::111122223333:role/Demo"    // alice; tags and source identity allowed
+	auditorRole       = "arn:aws:iam::111122223333:role/Auditor" // sessions of Demo (role chaining)
+	partnerRole       = "arn:aws:iam::111122223333:role/Partner" // alice, with the external id
+	adminRole         = "arn:aws:iam::111122223333:role/Admin"   // bob, with MFA
+	partnerExternalID = "quickstart-partner-7f3a"
+)
+
+// assumedRoleARN is a role session's ARN.
+func assumedRoleARN(role, session string) string {
+	return "arn:aws:sts::" + account + ":assumed-role/" + role + "/" + session
+}
+
 var binary string
 
 func TestMain(m *testing.M) {
@@ -137,6 +151,28 @@ func code(t *testing.T) string {
 	}
 	p := totp.Default()
 	return p.Code(seed, p.StepAt(time.Now()))
+}
+
+// audit returns the server's stored audit events matching the filters of
+// `keyless audit` (for example "--event-name", "AssumeRole").
+func (s *server) audit(t *testing.T, filters ...string) []map[string]any {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"audit", "--data-dir", s.dataDir}, filters...)...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("keyless audit %v: %v", filters, err)
+	}
+	var events []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var e map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("keyless audit printed %q", sc.Text())
+		}
+		events = append(events, e)
+	}
+	return events
 }
 
 // tempCreds are temporary credentials as a client sees them.

@@ -6,6 +6,7 @@ Output: one JSON report on stdout, a step name to {"ok": response} or
 """
 import json
 import os
+import re
 
 import boto3
 import botocore.exceptions
@@ -57,4 +58,33 @@ report["gaki"] = call(lambda: sts(alice).get_access_key_info(AccessKeyId=bob["Ac
 report["wrong_secret"] = call(lambda: sts(dict(alice, SecretAccessKey="not-the-secret")).get_caller_identity())
 report["expired"] = call(lambda: sts(cfg["expired"]).get_caller_identity())
 report["tampered"] = call(lambda: sts(cfg["tampered"]).get_caller_identity())
+
+roles = cfg["roles"]
+report["ar_demo"] = call(lambda: sts(alice).assume_role(
+    RoleArn=roles["demo"], RoleSessionName=roles["demoSession"], Tags=roles["tags"],
+    TransitiveTagKeys=roles["transitiveKeys"], SourceIdentity=roles["sourceIdentity"], Policy=roles["policy"]))
+demo = session(report["ar_demo"])
+report["gci_demo"] = call(lambda: sts(demo).get_caller_identity())
+report["gaki_demo"] = call(lambda: sts(demo).get_access_key_info(AccessKeyId=bob["AccessKeyID"]))
+report["ar_hop2"] = call(lambda: sts(demo).assume_role(RoleArn=roles["auditor"], RoleSessionName=roles["hop2Session"]))
+report["gci_hop2"] = call(lambda: sts(session(report["ar_hop2"])).get_caller_identity())
+report["ar_hop2_transitive_clash"] = call(lambda: sts(demo).assume_role(
+    RoleArn=roles["auditor"], RoleSessionName=roles["hop2Session"], Tags=[{"Key": roles["transitiveKeys"][0], "Value": "other"}]))
+report["ar_partner"] = call(lambda: sts(alice).assume_role(
+    RoleArn=roles["partner"], RoleSessionName=roles["partnerSession"], ExternalId=roles["externalId"]))
+report["ar_partner_no_external_id"] = call(lambda: sts(alice).assume_role(RoleArn=roles["partner"], RoleSessionName=roles["partnerSession"]))
+report["ar_partner_wrong_external_id"] = call(lambda: sts(alice).assume_role(
+    RoleArn=roles["partner"], RoleSessionName=roles["partnerSession"], ExternalId="not-the-external-id"))
+report["gft"] = call(lambda: sts(alice).get_federation_token(Name=roles["federatedName"], Policy=roles["policy"]))
+federated = session(report["gft"])
+report["gci_federated"] = call(lambda: sts(federated).get_caller_identity())
+report["gaki_federated"] = call(lambda: sts(federated).get_access_key_info(AccessKeyId=bob["AccessKeyID"]))
+report["ar_admin"] = call(lambda: sts(alice).assume_role(RoleArn=roles["admin"], RoleSessionName=roles["adminSession"]))
+found = re.search(r"Encoded authorization failure message: (\S+)", report["ar_admin"].get("message", ""))
+encoded = found.group(1) if found else "no-encoded-message"
+report["decode"] = call(lambda: sts(alice).decode_authorization_message(EncodedMessage=encoded))
+report["decode_demo"] = call(lambda: sts(demo).decode_authorization_message(EncodedMessage=encoded))
+# Role chaining from the shared config file, with the endpoint from
+# $AWS_ENDPOINT_URL_STS.
+report["profile_chain"] = call(lambda: boto3.Session(profile_name=cfg["profile"]).client("sts").get_caller_identity())
 print(json.dumps(report, default=str))
