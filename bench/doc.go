@@ -1,5 +1,5 @@
 // Command bench is keyless's loopback load test (make bench). It starts the
-// real keyless binary with the quickstart configuration and, in the same
+// real keyless binary with the configuration in bench/keyless.yaml and, in the same
 // run, a trivial net/http handler in its own process, sends each the same
 // pre-signed requests over keep-alive connections, and reports for each
 // workload the peak requests/s (closed loop), p50 and p99 latency at half
