@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -57,7 +56,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ev := &audit.Event{
 		EventVersion: audit.EventVersion, UserIdentity: audit.UserIdentity{Type: "Unknown"},
 		EventTime: start.UTC().Format(time.RFC3339), EventSource: "keyless", EventName: "AuthorizeRequest",
-		SourceIPAddress: remoteIP(r), UserAgent: r.UserAgent(), RequestID: audit.UUID(h.o.Random), EventID: audit.UUID(h.o.Random),
+		SourceIPAddress: stsapi.RemoteIP(r), UserAgent: r.UserAgent(), RequestID: audit.UUID(h.o.Random), EventID: audit.UUID(h.o.Random),
 		EventType: audit.EventType, ReadOnly: true, ManagementEvent: false, EventCategory: "Data",
 	}
 	ans, failed := h.serve(r, ev)
@@ -107,14 +106,14 @@ func (h *Handler) serve(r *http.Request, ev *audit.Event) (*authz.Decision, *cal
 		ev.AWSRegion = res.Signed.Scope.Region
 	}
 	if res.Caller != nil {
-		ev.UserIdentity = identity(res.Caller)
+		ev.UserIdentity = stsapi.UserIdentity(res.Caller)
 		ev.RecipientAccountID = res.Caller.Principal.Account
 	}
 	if err != nil {
 		return nil, asCallError(err)
 	}
 	server := *res.Caller
-	server.Origin = sts.Origin{SourceIP: remoteIP(r), SecureTransport: r.TLS != nil, Region: res.Signed.Scope.Region}
+	server.Origin = sts.Origin{SourceIP: stsapi.RemoteIP(r), SecureTransport: r.TLS != nil, Region: res.Signed.Scope.Region}
 	if err := h.o.Service.CheckAccess(r.Context(), server, sts.AccessRequest{Action: "keyless:AuthorizeRequest", Resource: "*"}); err != nil {
 		return nil, asCallError(err)
 	}
@@ -127,7 +126,7 @@ func (h *Handler) serve(r *http.Request, ev *audit.Event) (*authz.Decision, *cal
 	}
 	ev.RequestParameters = map[string]any{"service": call.Service, "action": call.Action, "resource": call.Resource, "method": call.Request.Method}
 	fwd, err := forwarded(&call.Request)
-	sourceIP := remoteIP(r)
+	sourceIP := stsapi.RemoteIP(r)
 	if call.Request.SourceIP != "" {
 		ip, perr := netip.ParseAddr(call.Request.SourceIP)
 		sourceIP, err = ip.String(), errors.Join(err, perr)
@@ -161,12 +160,12 @@ func (h *Handler) serve(r *http.Request, ev *audit.Event) (*authz.Decision, *cal
 		// The resource server's question was malformed, not the request.
 		return nil, &callError{"ValidationError", se.Msg, se.Reason, http.StatusBadRequest}
 	default:
-		f := refusal(err)
-		if f.Status >= 500 {
-			return nil, asCallError(err)
+		d := stsapi.Describe(err)
+		if d.Status >= 500 {
+			return nil, &callError{d.Code, d.Message, d.Reason, d.Status}
 		}
-		ans.Error = f
-		ev.AdditionalEventData = map[string]string{"decision": "deny", "reason": stsapi.Describe(err).Reason}
+		ans.Error = &authz.Refusal{Code: d.Code, Status: d.Status, Message: d.Message, EncodedMessage: d.Encoded}
+		ev.AdditionalEventData = map[string]string{"decision": "deny", "reason": d.Reason}
 	}
 	ev.ResponseElements["allowed"] = ans.Allowed
 	return ans, nil
@@ -193,25 +192,8 @@ func forwarded(f *authz.Forwarded) (*sigv4.Request, error) {
 	return req, nil
 }
 
-func identity(c *sts.Caller) audit.UserIdentity {
-	return audit.UserIdentity{Type: string(c.Kind()), PrincipalID: c.UserID(), ARN: c.ARN(), AccountID: c.Principal.Account, AccessKeyID: c.AccessKeyID}
-}
-
-func refusal(err error) *authz.Refusal {
-	d := stsapi.Describe(err)
-	return &authz.Refusal{Code: d.Code, Status: d.Status, Message: d.Message, EncodedMessage: d.Encoded}
-}
-
 // asCallError refuses the resource server's own call.
 func asCallError(err error) *callError {
 	d := stsapi.Describe(err)
 	return &callError{d.Code, d.Message, d.Reason, d.Status}
-}
-
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -3,9 +3,11 @@ package credential
 import (
 	"bytes"
 	"compress/flate"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,5 +164,22 @@ func BenchmarkPack(b *testing.B) {
 		if _, err := p.Unpack(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// The largest session keyless issues (longest path, names and source
+// identity, packed attributes at 100%) still fits MaxTokenLen.
+func TestLargestTokenFits(t *testing.T) {
+	now := time.UnixMilli(1_800_000_000_000).UTC()
+	s := roleSession(now)
+	s.Principal.Name, s.Principal.Path = strings.Repeat("r", 64), "/"+strings.Repeat("p", 510)+"/"
+	s.Principal.UniqueID = "AROA" + strings.Repeat("X", 124)
+	s.Name, s.SourceIdentity = strings.Repeat("s", 64), strings.Repeat("i", 64)
+	s.Packed = Packed{raw: bytes.Repeat([]byte{1}, PackedBudget)}
+	sealed := headerLen + nonceLen + len(encodeClaims(s, make([]byte, secretLen))) + tagLen
+	if n := base64.RawURLEncoding.EncodedLen(sealed); n > MaxTokenLen {
+		t.Fatalf("largest token is %d characters; MaxTokenLen is %d", n, MaxTokenLen)
+	} else {
+		t.Logf("largest token: %d characters", n)
 	}
 }

@@ -83,10 +83,9 @@ func (s *Service) checkMFA(ctx context.Context, p iam.Principal, serial string, 
 	if serial == "" || code.IsZero() {
 		return denied("mfa_incomplete", m.incomplete)
 	}
-	msgMFA := m.invalid
 	dev, ok := s.o.Directory.MFADevice(serial)
 	if !ok || dev.Owner != p {
-		return denied("mfa_device_not_owned", msgMFA)
+		return denied("mfa_device_not_owned", m.invalid)
 	}
 	now := s.o.Clock.Now()
 	window := now.Truncate(s.o.MFALockoutWindow)
@@ -95,7 +94,7 @@ func (s *Service) checkMFA(ctx context.Context, p iam.Principal, serial string, 
 		return unavailable("mfa_store_unavailable", err)
 	}
 	if n >= s.o.MFAMaxFailures {
-		return denied("mfa_locked_out", msgMFA)
+		return denied("mfa_locked_out", m.invalid)
 	}
 	step, ok := dev.TOTP.Verify(dev.Seed.Reveal(), code.Reveal(), now)
 	reason := "mfa_code_invalid"
@@ -112,7 +111,7 @@ func (s *Service) checkMFA(ctx context.Context, p iam.Principal, serial string, 
 	if _, err := s.o.MFA.AddMFAFailure(ctx, serial, window); err != nil {
 		return unavailable("mfa_store_unavailable", err)
 	}
-	return denied(reason, msgMFA)
+	return denied(reason, m.invalid)
 }
 
 // GetAccessKeyInfo returns the account that owns an access key id: from

@@ -288,16 +288,6 @@ func (s *Service) checkPolicyARNs(arns []string, account string) error {
 	return nil
 }
 
-// parseSessionPolicy compiles an inline session policy. Its grammar is
-// that of an identity policy (no Principal).
-func (s *Service) parseSessionPolicy(text string) (*policy.Document, error) {
-	d, err := policy.Parse(policy.Identity, text)
-	if err != nil {
-		return nil, &Error{Code: MalformedPolicyDocument, Msg: err.Error(), Reason: "session_policy_malformed"}
-	}
-	return d, nil
-}
-
 // sourceIdentity is the calling session's source identity, if any.
 func (c *Caller) sourceIdentity() string {
 	if c.Session == nil {

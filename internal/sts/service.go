@@ -32,7 +32,8 @@ type Options struct {
 
 // Service carries out STS actions.
 type Service struct {
-	o Options
+	o        Options
+	compiled policyCache // inline session policies, by text
 }
 
 // New returns a Service.

@@ -27,9 +27,9 @@ func actions() map[string]action {
 	}
 }
 
-// userIdentity renders an authenticated caller as CloudTrail does
+// UserIdentity renders an authenticated caller as CloudTrail does
 // (CloudTrail User Guide, cloudtrail-event-reference-user-identity).
-func userIdentity(c *sts.Caller) audit.UserIdentity {
+func UserIdentity(c *sts.Caller) audit.UserIdentity {
 	u := audit.UserIdentity{
 		Type:        c.Principal.Type.String(),
 		PrincipalID: c.UserID(),

@@ -84,7 +84,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		EventTime:       start.UTC().Format(time.RFC3339),
 		EventSource:     audit.EventSource,
 		AWSRegion:       h.o.Region,
-		SourceIPAddress: remoteIP(r),
+		SourceIPAddress: RemoteIP(r),
 		UserAgent:       r.UserAgent(),
 		RequestID:       x.requestID,
 		EventID:         h.uuid(),
@@ -215,9 +215,9 @@ func (h *Handler) authenticate(x *exchange, query url.Values, body []byte) error
 		x.event.AWSRegion = sig.Scope.Region
 	}
 	if c := res.Caller; c != nil {
-		c.Origin = sts.Origin{SourceIP: remoteIP(r), SecureTransport: r.TLS != nil, Region: res.Signed.Scope.Region}
+		c.Origin = sts.Origin{SourceIP: RemoteIP(r), SecureTransport: r.TLS != nil, Region: res.Signed.Scope.Region}
 		x.caller = c
-		x.event.UserIdentity = userIdentity(c)
+		x.event.UserIdentity = UserIdentity(c)
 		x.event.RecipientAccountID = c.Principal.Account
 	}
 	return err
@@ -253,7 +253,8 @@ func wantsJSON(r *http.Request) bool {
 	return false
 }
 
-func remoteIP(r *http.Request) string {
+// RemoteIP is the address of the TCP peer (keyless reads no X-Forwarded-For).
+func RemoteIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

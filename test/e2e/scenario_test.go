@@ -245,10 +245,12 @@ func runScenario(t *testing.T, in scenarioInput, cmd *exec.Cmd) map[string]step 
 	return report
 }
 
-// checkScenario asserts what every client must see.
-func checkScenario(t *testing.T, report map[string]step) {
-	t.Helper()
-	ok := func(name string) map[string]any {
+// steps returns checks over a report: ok returns a step's result (and
+// fails if it was refused); refused checks a step's error code and, when
+// withStatus, its HTTP status.
+func steps(t *testing.T, report map[string]step, withStatus bool) (ok func(string) map[string]any, refused func(string, string, int)) {
+	ok = func(name string) map[string]any {
+		t.Helper()
 		s, found := report[name]
 		if !found || s.OK == nil {
 			t.Errorf("%s: %+v", name, s)
@@ -256,12 +258,20 @@ func checkScenario(t *testing.T, report map[string]step) {
 		}
 		return s.OK
 	}
-	refused := func(name, code string, status int) {
+	refused = func(name, code string, status int) {
+		t.Helper()
 		s := report[name]
-		if s.Error != code || s.Status != status {
+		if s.Error != code || withStatus && s.Status != status {
 			t.Errorf("%s: got %q %d (%s), want %s %d", name, s.Error, s.Status, s.Message, code, status)
 		}
 	}
+	return ok, refused
+}
+
+// checkScenario asserts what every client must see.
+func checkScenario(t *testing.T, report map[string]step) {
+	t.Helper()
+	ok, refused := steps(t, report, true)
 	if id := ok("gci_alice"); id["Arn"] != aliceARN || id["Account"] != account || !strings.HasPrefix(str(id["UserId"]), "AIDA") {
 		t.Errorf("gci_alice: %v", id)
 	}
@@ -297,20 +307,7 @@ func checkScenario(t *testing.T, report map[string]step) {
 // report HTTP statuses (the AWS CLI).
 func checkRoles(t *testing.T, report map[string]step, withStatus bool) {
 	t.Helper()
-	ok := func(name string) map[string]any {
-		s, found := report[name]
-		if !found || s.OK == nil {
-			t.Errorf("%s: %+v", name, s)
-			return map[string]any{}
-		}
-		return s.OK
-	}
-	refused := func(name, code string, status int) {
-		s := report[name]
-		if s.Error != code || withStatus && s.Status != status {
-			t.Errorf("%s: got %q %d (%s), want %s %d", name, s.Error, s.Status, s.Message, code, status)
-		}
-	}
+	ok, refused := steps(t, report, withStatus)
 
 	// AssumeRole on Demo with session tags (one transitive), a source
 	// identity and a session policy.
