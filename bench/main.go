@@ -35,6 +35,7 @@ func main() {
 	warm := flag.Duration("warmup", 2*time.Second, "unmeasured warm-up before each peak run")
 	memDur := flag.Duration("memory", 60*time.Second, "length of the memory run (0 to skip)")
 	rounds := flag.Int("rounds", 3, "interleaved rounds of every workload; medians are reported")
+	only := flag.String("workloads", "", "comma-separated keyless workloads to run (GetCallerIdentity, GetSessionToken, AssumeRole); empty runs all")
 	flag.Parse()
 	if *trivial != "" {
 		serveTrivial(*trivial)
@@ -49,7 +50,7 @@ func main() {
 		}
 		levels = append(levels, n)
 	}
-	if err := run(*binary, levels, *rounds, *dur, *warm, *memDur); err != nil {
+	if err := run(*binary, levels, *rounds, *dur, *warm, *memDur, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -404,7 +405,7 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration) error {
+func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration, only string) error {
 	if _, err := os.Stat(binary); err != nil {
 		return fmt.Errorf("%s not found; run make build first", binary)
 	}
@@ -436,23 +437,47 @@ func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration)
 		{"keyless GetSessionToken", kl.addr, gst, kl.cmd.Process.Pid},
 		{"keyless AssumeRole", kl.addr, ar, kl.cmd.Process.Pid},
 	}
+	if only != "" {
+		loads = selectWorkloads(loads, strings.Split(only, ","))
+		if len(loads) < 2 {
+			return fmt.Errorf("-workloads %q names no keyless workload", only)
+		}
+	}
 	var gstRate float64
 	for _, conns := range levels {
-		rate, err := measure(loads, conns, rounds, d, warm)
+		rates, err := measure(loads, conns, rounds, d, warm)
 		if err != nil {
 			return err
 		}
-		gstRate = rate
+		for i, w := range loads {
+			if w.name == "keyless GetSessionToken" {
+				gstRate = rates[i]
+			}
+		}
 	}
-	if memDur <= 0 {
+	if memDur <= 0 || gstRate == 0 {
 		return nil
 	}
 	return memoryRun(kl, gst, gstRate, memDur)
 }
 
+// selectWorkloads keeps the trivial handler (every ratio is to it) and the
+// keyless workloads named.
+func selectWorkloads(loads []workload, names []string) []workload {
+	kept := loads[:1]
+	for _, w := range loads[1:] {
+		for _, n := range names {
+			if strings.TrimSpace(n) == strings.TrimPrefix(w.name, "keyless ") {
+				kept = append(kept, w)
+			}
+		}
+	}
+	return kept
+}
+
 // measure runs every workload at one concurrency level and prints the
-// table; it returns GetSessionToken's median peak rate.
-func measure(loads []workload, conns, rounds int, d, warm time.Duration) (float64, error) {
+// table; it returns each workload's median peak rate.
+func measure(loads []workload, conns, rounds int, d, warm time.Duration) ([]float64, error) {
 	fmt.Printf("bench: %d connections, %d interleaved rounds of %v (after %v warm-up) per workload; medians reported\n\n", conns, rounds, d, warm)
 	all := make([][]outcome, len(loads))
 	for round := 1; round <= rounds; round++ {
@@ -460,15 +485,15 @@ func measure(loads []workload, conns, rounds int, d, warm time.Duration) (float6
 			s0, c0 := cpuTime(w.pid), cpuTime(os.Getpid())
 			peak, err := closedLoop(w.addr, w.req, conns, warm, d)
 			if err != nil {
-				return 0, fmt.Errorf("%s peak: %w", w.name, err)
+				return nil, fmt.Errorf("%s peak: %w", w.name, err)
 			}
 			s1, c1 := cpuTime(w.pid), cpuTime(os.Getpid())
 			half, err := openLoop(w.addr, w.req, peak.rps()/2, d, nil)
 			if err != nil {
-				return 0, fmt.Errorf("%s half load: %w", w.name, err)
+				return nil, fmt.Errorf("%s half load: %w", w.name, err)
 			}
 			if peak.errors+half.errors > 0 {
-				return 0, fmt.Errorf("%s: %d non-200 answers", w.name, peak.errors+half.errors)
+				return nil, fmt.Errorf("%s: %d non-200 answers", w.name, peak.errors+half.errors)
 			}
 			// CPU is sampled across warm-up and run; scale to the run's share.
 			share := float64(d) / float64(d+warm)
@@ -504,7 +529,11 @@ func measure(loads []workload, conns, rounds int, d, warm time.Duration) (float6
 			med(i, msf(func(o outcome) time.Duration { return o.half.pct(0.99) })))
 	}
 	fmt.Println()
-	return med(2, func(o outcome) float64 { return o.peak.rps() }), nil
+	rates := make([]float64, len(loads))
+	for i := range loads {
+		rates[i] = med(i, func(o outcome) float64 { return o.peak.rps() })
+	}
+	return rates, nil
 }
 
 // memoryRun holds GetSessionToken at rate for d, sampling keyless's RSS

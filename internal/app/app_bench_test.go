@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,14 +27,18 @@ import (
 	"github.com/keyless-dev/keyless/internal/storage/memory"
 )
 
-// BenchmarkHandler measures the whole request path in process (no network),
+// BenchmarkHandler measures the whole request path in process (no network)
+// with make bench's configuration,
 // with the embedded store, or with the memory store when BENCH_MEMORY is set
 // (to see the request path without the audit fsync). For profiling:
 // go test -run '^$' -bench Handler -cpuprofile cpu.out ./internal/app
 func BenchmarkHandler(b *testing.B) {
-	for _, body := range []string{"Action=GetCallerIdentity&Version=2011-06-15", "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=900"} {
-		b.Run(body[7:24], func(b *testing.B) {
-			cfg, err := config.Load("../../examples/quickstart.yaml", func(string) (string, bool) { return "", false })
+	for _, body := range []string{"Action=GetCallerIdentity&Version=2011-06-15", "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=900",
+		// make bench's AssumeRole: a 10-statement trust policy, two tags.
+		"Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FBench&RoleSessionName=bench-1" +
+			"&Tags.member.1.Key=project&Tags.member.1.Value=bench&Tags.member.2.Key=team&Tags.member.2.Value=perf&DurationSeconds=900"} {
+		b.Run(body[7:strings.IndexByte(body, '&')], func(b *testing.B) {
+			cfg, err := config.Load("../../bench/keyless.yaml", func(string) (string, bool) { return "", false })
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -69,6 +74,7 @@ func BenchmarkHandler(b *testing.B) {
 				for pb.Next() {
 					r := req.Clone(context.Background())
 					r.Body = io.NopCloser(bytes.NewReader([]byte(body)))
+					r.RemoteAddr = "127.0.0.1:40000" // the trust policy allows loopback only
 					w := httptest.NewRecorder()
 					h.ServeHTTP(w, r)
 					if w.Code != 200 {

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -136,6 +137,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		hdr.Set("Content-Type", "text/xml")
 	}
 	hdr.Set("x-amzn-RequestId", x.requestID)
+	// Declared, as AWS does: net/http would otherwise chunk any answer over
+	// 2 KB (an AssumeRole answer with tags is), in more writes.
+	hdr.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 
