@@ -78,7 +78,13 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("session revocations: %w", err)
 	}
+	reg := prometheus.NewRegistry()
+	keys, err := providerKeys(dir, deps, reg)
+	if err != nil {
+		return nil, err
+	}
 	svc := sts.New(sts.Options{
+		ProviderKeys:     keys,
 		Directory:        dir,
 		Sealer:           credential.NewSealer(ring, deploymentID, deps.Random),
 		Messages:         authmsg.NewSealer(ring, deps.Random),
@@ -88,7 +94,6 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 		MFAMaxFailures:   cfg.MFAMaxFailures,
 		MFALockoutWindow: cfg.MFALockoutWindow,
 	})
-	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	writer := audit.NewWriter(deps.Store, deps.Logger, auditMetrics(reg))
 	a := &App{cfg: cfg, deps: deps, ring: ring, audit: writer, revoked: revoked}

@@ -37,22 +37,34 @@ type Event struct {
 
 // UserIdentity is who made the request, as far as it was established.
 type UserIdentity struct {
-	Type           string          `json:"type"`
-	PrincipalID    string          `json:"principalId,omitempty"`
-	ARN            string          `json:"arn,omitempty"`
-	AccountID      string          `json:"accountId,omitempty"`
-	AccessKeyID    string          `json:"accessKeyId,omitempty"`
-	UserName       string          `json:"userName,omitempty"`
-	SessionContext *SessionContext `json:"sessionContext,omitempty"`
+	Type        string `json:"type"`
+	PrincipalID string `json:"principalId,omitempty"`
+	ARN         string `json:"arn,omitempty"`
+	AccountID   string `json:"accountId,omitempty"`
+	AccessKeyID string `json:"accessKeyId,omitempty"`
+	UserName    string `json:"userName,omitempty"`
+	// IdentityProvider is set for a WebIdentityUser: the provider's host
+	// and path.
+	IdentityProvider string          `json:"identityProvider,omitempty"`
+	SessionContext   *SessionContext `json:"sessionContext,omitempty"`
 }
 
 // SessionContext describes temporary credentials: who issued the session
 // (the role, or the user of a federated user), when, with or without MFA,
 // and the source identity carried through a chain of roles.
 type SessionContext struct {
-	SessionIssuer  *SessionIssuer    `json:"sessionIssuer,omitempty"`
-	Attributes     SessionAttributes `json:"attributes"`
-	SourceIdentity string            `json:"sourceIdentity,omitempty"`
+	SessionIssuer *SessionIssuer `json:"sessionIssuer,omitempty"`
+	// WebIDFederationData names the identity provider of a session from
+	// AssumeRoleWithWebIdentity.
+	WebIDFederationData *WebIDFederationData `json:"webIdFederationData,omitempty"`
+	Attributes          SessionAttributes    `json:"attributes"`
+	SourceIdentity      string               `json:"sourceIdentity,omitempty"`
+}
+
+// WebIDFederationData is CloudTrail's record of a web identity session's
+// provider.
+type WebIDFederationData struct {
+	FederatedProvider string `json:"federatedProvider"`
 }
 
 // SessionIssuer is the identity a session was issued for.
@@ -103,6 +115,7 @@ func Encode(e *Event) []byte {
 	}
 	u := &e.UserIdentity
 	u.ARN, u.PrincipalID, u.UserName, u.AccessKeyID = cut(u.ARN), cut(u.PrincipalID), cut(u.UserName), cut(u.AccessKeyID)
+	u.IdentityProvider = cut(u.IdentityProvider)
 	e.UserAgent, e.ErrorMessage, e.SourceIPAddress, e.RequestID = cut(e.UserAgent), cut(e.ErrorMessage), cut(e.SourceIPAddress), cut(e.RequestID)
 	for k, v := range e.RequestParameters {
 		if s, ok := v.(string); ok {
@@ -126,6 +139,7 @@ func Encode(e *Event) []byte {
 	b = appendOptional(b, "accountId", u.AccountID)
 	b = appendOptional(b, "accessKeyId", u.AccessKeyID)
 	b = appendOptional(b, "userName", u.UserName)
+	b = appendOptional(b, "identityProvider", u.IdentityProvider)
 	if sc := u.SessionContext; sc != nil {
 		b = append(b, `,"sessionContext":{`...)
 		if si := sc.SessionIssuer; si != nil {
@@ -137,6 +151,11 @@ func Encode(e *Event) []byte {
 				b = appendKey(b, f.k)
 				b = appendString(b, f.v)
 			}
+			b = append(b, `},`...)
+		}
+		if w := sc.WebIDFederationData; w != nil {
+			b = append(b, `"webIdFederationData":{"federatedProvider":`...)
+			b = appendString(b, w.FederatedProvider)
 			b = append(b, `},`...)
 		}
 		b = append(b, `"attributes":{"creationDate":`...)

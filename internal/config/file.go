@@ -65,6 +65,9 @@ type Account struct {
 	// attached to users and roles by ARN
 	// (arn:aws:iam::ACCOUNT:policy/PATH/NAME).
 	ManagedPolicies []ManagedPolicy `yaml:"managed_policies"`
+	// OIDCProviders are the identity providers roles of this account may
+	// trust for AssumeRoleWithWebIdentity.
+	OIDCProviders []OIDCProvider `yaml:"oidc_providers"`
 }
 
 // ManagedPolicy is a customer managed policy. Give the IAM JSON policy

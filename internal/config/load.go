@@ -14,11 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/keyless-dev/keyless/internal/arn"
+	"github.com/keyless-dev/keyless/internal/credential"
 	"github.com/keyless-dev/keyless/internal/iam"
 	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/secret"
@@ -253,6 +253,14 @@ func (v *validator) identities(accounts []Account) iam.Contents {
 				out.MFADevices = append(out.MFADevices, v.mfaDevice(idx(upath+".mfa_devices", k), dev, p, seenSerial))
 			}
 		}
+		seenIssuer := map[string]bool{}
+		var providers []iam.OIDCProvider
+		for j, op := range a.OIDCProviders {
+			if p, ok := v.oidcProvider(idx(path+".oidc_providers", j), a.ID, op, seenIssuer); ok {
+				providers = append(providers, p)
+			}
+		}
+		out.OIDCProviders = append(out.OIDCProviders, providers...)
 		seenRole := map[string]bool{}
 		for j, r := range a.Roles {
 			rpath := idx(path+".roles", j)
@@ -260,7 +268,9 @@ func (v *validator) identities(accounts []Account) iam.Contents {
 				v.at(rpath+".name", "role %q is declared twice in account %s (IAM names are case-insensitive)", r.Name, a.ID)
 			}
 			seenRole[strings.ToLower(r.Name)] = true
-			out.Roles = append(out.Roles, v.role(rpath, a.ID, r, managed))
+			role := v.role(rpath, a.ID, r, managed)
+			v.scopedFederation(rpath, &role, providers)
+			out.Roles = append(out.Roles, role)
 			rolePaths = append(rolePaths, rpath)
 		}
 	}
@@ -398,7 +408,7 @@ func (v *validator) tags(path string, tags map[string]string) {
 		val := tags[k]
 		p := path + "[" + strconv.Quote(k) + "]"
 		switch {
-		case len([]rune(k)) < 1 || len([]rune(k)) > 128 || !IsTagText(k):
+		case len([]rune(k)) < 1 || len([]rune(k)) > 128 || !credential.IsTagText(k):
 			v.at(p, "tag keys must be 1 to 128 characters of letters, digits, spaces and _.:/=+-@")
 		case strings.HasPrefix(strings.ToLower(k), "aws:"):
 			v.at(p, "tag keys starting with aws: are reserved")
@@ -406,20 +416,10 @@ func (v *validator) tags(path string, tags map[string]string) {
 			v.at(p, "tag keys are case-insensitive; this one is repeated")
 		}
 		lower[strings.ToLower(k)] = true
-		if len([]rune(val)) > 256 || (val != "" && !IsTagText(val)) {
+		if len([]rune(val)) > 256 || (val != "" && !credential.IsTagText(val)) {
 			v.at(p, "tag values must be at most 256 characters of letters, digits, spaces and _.:/=+-@")
 		}
 	}
-}
-
-// IsTagText reports whether s matches [\p{L}\p{Z}\p{N}_.:/=+\-@]*.
-func IsTagText(s string) bool {
-	for _, r := range s {
-		if !unicode.IsLetter(r) && !unicode.Is(unicode.Z, r) && !unicode.IsNumber(r) && !strings.ContainsRune("_.:/=+-@", r) {
-			return false
-		}
-	}
-	return true
 }
 
 // IsRegion reports whether s looks like a region name.

@@ -136,7 +136,8 @@ func (v *validator) attached(path, owner string, inline []InlinePolicy, managed 
 }
 
 func (v *validator) role(path, account string, r Role, byARN map[string]policy.Named) iam.RoleInfo {
-	out := iam.RoleInfo{Account: account, Name: r.Name, Path: or(r.Path, "/"), UniqueID: r.ID, Description: r.Description, Tags: r.Tags}
+	out := iam.RoleInfo{Account: account, Name: r.Name, Path: or(r.Path, "/"), UniqueID: r.ID, Description: r.Description, Tags: r.Tags,
+		BroadTrustIntended: r.BroadTrustIntended}
 	if !arn.IsName(r.Name) {
 		v.at(path+".name", "must be 1 to 64 characters of letters, digits and _+=,.@-")
 	}

@@ -18,7 +18,22 @@ const (
 	IssuerGetSessionToken    Issuer = 1
 	IssuerAssumeRole         Issuer = 2
 	IssuerGetFederationToken Issuer = 3
+	IssuerWebIdentity        Issuer = 4 // AssumeRoleWithWebIdentity
 )
+
+// RoleSession reports whether sessions of this issuer are role sessions.
+func (i Issuer) RoleSession() bool { return i == IssuerAssumeRole || i == IssuerWebIdentity }
+
+// Federation is who a web identity session was issued to: the identity
+// provider and the claims AWS carries into the session for later requests
+// (IAM User Guide, reference_policies_iam-condition-keys, "cross-service"
+// web identity keys: amr, aud, sub).
+type Federation struct {
+	Provider string // the OIDC provider's ARN
+	Subject  string
+	Audience string
+	AMR      []string
+}
 
 // Session is what a session token carries.
 type Session struct {
@@ -40,6 +55,8 @@ type Session struct {
 	SourceIdentity string
 	// Packed holds the session policies and session tags.
 	Packed Packed
+	// Federation is set for AssumeRoleWithWebIdentity sessions only.
+	Federation *Federation
 }
 
 // MFA reports whether the session was created with MFA.
@@ -60,6 +77,7 @@ const (
 	tagSessionName   = 11 // session name
 	tagSource        = 12 // source identity
 	tagPacked        = 13
+	tagFederation    = 14
 )
 
 // secretLen is the raw length of a secret access key: 30 bytes are 40
@@ -98,6 +116,9 @@ func encodeClaims(s Session, rawSecret []byte) []byte {
 	str(tagSource, s.SourceIdentity)
 	if !s.Packed.Empty() {
 		put(tagPacked, s.Packed.raw)
+	}
+	if f := s.Federation; f != nil {
+		put(tagFederation, encodeFederation(f))
 	}
 	return b
 }
@@ -149,7 +170,7 @@ func decodeClaims(b []byte) (Session, []byte, error) {
 		case tagIssuer:
 			n, ok = readNum(v)
 			s.Issuer = Issuer(n)
-			ok = ok && s.Issuer >= IssuerGetSessionToken && s.Issuer <= IssuerGetFederationToken
+			ok = ok && s.Issuer >= IssuerGetSessionToken && s.Issuer <= IssuerWebIdentity
 		case tagPrincipalType:
 			n, ok = readNum(v)
 			s.Principal.Type = iam.PrincipalType(n)
@@ -168,6 +189,8 @@ func decodeClaims(b []byte) (Session, []byte, error) {
 			s.SourceIdentity, ok = string(v), true
 		case tagPacked:
 			s.Packed, ok = Packed{raw: v}, len(v) > 0
+		case tagFederation:
+			s.Federation, ok = decodeFederation(v)
 		}
 		if !ok {
 			return Session{}, nil, errMalformed
@@ -188,8 +211,11 @@ func decodeClaims(b []byte) (Session, []byte, error) {
 // session is a role's and named; a federated user is named and belongs to a
 // user or root; GetSessionToken sessions carry no name.
 func consistent(s *Session) bool {
+	if (s.Issuer == IssuerWebIdentity) != (s.Federation != nil) {
+		return false
+	}
 	switch s.Issuer {
-	case IssuerAssumeRole:
+	case IssuerAssumeRole, IssuerWebIdentity:
 		return s.Principal.Type == iam.Role && s.Name != ""
 	case IssuerGetFederationToken:
 		return s.Principal.Type != iam.Role && s.Name != ""
@@ -206,4 +232,58 @@ func uvarint(b []byte) (uint64, int) {
 		return 0, 0
 	}
 	return n, k
+}
+
+// encodeFederation writes provider, subject, audience and the amr values,
+// each as a uvarint length and bytes, after a uvarint count of amr values.
+func encodeFederation(f *Federation) []byte {
+	var b []byte
+	str := func(v string) {
+		b = binary.AppendUvarint(b, uint64(len(v)))
+		b = append(b, v...)
+	}
+	str(f.Provider)
+	str(f.Subject)
+	str(f.Audience)
+	b = binary.AppendUvarint(b, uint64(len(f.AMR)))
+	for _, a := range f.AMR {
+		str(a)
+	}
+	return b
+}
+
+// decodeFederation is the strict inverse of encodeFederation.
+func decodeFederation(b []byte) (*Federation, bool) {
+	ok := true
+	num := func() uint64 {
+		n, k := uvarint(b)
+		if k <= 0 {
+			ok = false
+			return 0
+		}
+		b = b[k:]
+		return n
+	}
+	str := func() string {
+		n := num()
+		if !ok || n > uint64(len(b)) {
+			ok = false
+			return ""
+		}
+		v := string(b[:n])
+		b = b[n:]
+		return v
+	}
+	f := &Federation{Provider: str(), Subject: str(), Audience: str()}
+	n := num()
+	if n > uint64(len(b)) {
+		return nil, false
+	}
+	for i := uint64(0); i < n && ok; i++ {
+		f.AMR = append(f.AMR, str())
+	}
+	if !ok || len(b) != 0 || f.Provider == "" || f.Subject == "" {
+		return nil, false
+	}
+	return f, true
 }

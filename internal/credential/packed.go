@@ -6,7 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Tag is a session tag (STS API reference, Tag). Keys keep their case but
@@ -15,6 +18,23 @@ type Tag struct {
 	Key        string
 	Value      string
 	Transitive bool // passed on to sessions this one assumes (role chaining)
+}
+
+// IsTagText reports whether s has only the characters tag keys and values
+// may hold: [\p{L}\p{Z}\p{N}_.:/=+\-@] (STS API reference, Tag).
+func IsTagText(s string) bool {
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.In(r, unicode.Z) && !unicode.IsNumber(r) && !strings.ContainsRune("_.:/=+-@", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidTag checks a tag's key (1 to 128 characters) and value (at most 256).
+func ValidTag(key, value string) bool {
+	k, v := utf8.RuneCountInString(key), utf8.RuneCountInString(value)
+	return k >= 1 && k <= 128 && v <= 256 && IsTagText(key) && IsTagText(value)
 }
 
 // Attributes are the parts of a session that AWS counts against the packed

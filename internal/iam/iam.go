@@ -95,7 +95,8 @@ type Directory struct {
 	roles    map[string]*RoleInfo // by account + "/" + lower-case name
 	keys     map[string]*AccessKey
 	devices  map[string]*MFADevice
-	managed  map[string]policy.Named // by lower-case ARN
+	managed  map[string]policy.Named  // by lower-case ARN
+	oidc     map[string]*OIDCProvider // by account + NUL + issuer
 }
 
 // Contents is everything a Directory holds.
@@ -107,6 +108,7 @@ type Contents struct {
 	MFADevices []MFADevice
 	// ManagedPolicies are the accounts' managed policies, named by ARN.
 	ManagedPolicies []policy.Named
+	OIDCProviders   []OIDCProvider
 }
 
 // ErrDuplicate reports two identities with the same key.
@@ -123,6 +125,7 @@ func NewDirectory(c Contents) (*Directory, error) {
 		keys:     map[string]*AccessKey{},
 		devices:  map[string]*MFADevice{},
 		managed:  map[string]policy.Named{},
+		oidc:     map[string]*OIDCProvider{},
 	}
 	for _, mp := range c.ManagedPolicies {
 		k := strings.ToLower(mp.Name)
@@ -161,6 +164,17 @@ func NewDirectory(c Contents) (*Directory, error) {
 			return nil, fmt.Errorf("role %s: no trust policy", r.ARN())
 		}
 		d.roles[k] = r
+	}
+	for i := range c.OIDCProviders {
+		p := &c.OIDCProviders[i]
+		if _, ok := d.accounts[p.Account]; !ok {
+			return nil, fmt.Errorf("OIDC provider %s: unknown account %s", p.URL, p.Account)
+		}
+		k := p.Account + "\x00" + p.URL
+		if _, dup := d.oidc[k]; dup {
+			return nil, fmt.Errorf("OIDC provider %s: %w", p.ARN(), ErrDuplicate)
+		}
+		d.oidc[k] = p
 	}
 	for i := range keys {
 		k := &keys[i]

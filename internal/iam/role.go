@@ -25,6 +25,9 @@ type RoleInfo struct {
 	// MaxSessionDuration is between 1 and 12 hours.
 	MaxSessionDuration time.Duration
 	Tags               map[string]string
+	// BroadTrustIntended: the operator confirmed a trust policy that
+	// trusts broadly (an unscoped multi-tenant identity provider included).
+	BroadTrustIntended bool
 }
 
 // ARN returns arn:aws:iam::ACCOUNT:role/PATH/NAME.

@@ -92,3 +92,37 @@ func CharCount(text string) int {
 	}
 	return n
 }
+
+// FederatedGrant is an Allow statement of a trust policy whose Principal
+// names an identity provider.
+type FederatedGrant struct {
+	Index int
+	Sid   string
+	// Keys are the condition keys the statement tests, lower-cased.
+	Keys []string
+}
+
+// FederatedGrants lists the Allow statements naming provider (an identity
+// provider ARN) as a Federated principal, for checking that a trust in a
+// provider shared by many tenants is scoped (security.md V-21).
+func (d *Document) FederatedGrants(provider string) []FederatedGrant {
+	var out []FederatedGrant
+	for _, s := range d.Statements {
+		if s.Effect != Allow || s.principals == nil || s.notPrincipal {
+			continue
+		}
+		named := s.principals.anyone
+		for _, f := range s.principals.federated {
+			named = named || f == provider
+		}
+		if !named {
+			continue
+		}
+		g := FederatedGrant{Index: s.Index, Sid: s.Sid}
+		for _, c := range s.conditions {
+			g.Keys = append(g.Keys, c.key)
+		}
+		out = append(out, g)
+	}
+	return out
+}

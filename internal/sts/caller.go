@@ -45,7 +45,7 @@ const (
 // Kind says what kind of principal is acting.
 func (c *Caller) Kind() Kind {
 	switch {
-	case c.Session != nil && c.Session.Issuer == credential.IssuerAssumeRole:
+	case c.Session != nil && c.Session.Issuer.RoleSession():
 		return KindAssumedRole
 	case c.Session != nil && c.Session.Issuer == credential.IssuerGetFederationToken:
 		return KindFederatedUser
@@ -226,6 +226,17 @@ func (s *Service) callerContext(sub *subject) *policy.Context {
 		}
 		if sess.SourceIdentity != "" {
 			ctx.Set("aws:SourceIdentity", sess.SourceIdentity)
+		}
+		if f := sess.Federation; f != nil {
+			// The web identity keys that stay with the session: amr, aud
+			// and sub (IAM User Guide, condition-keys-wif).
+			prefix := strings.TrimPrefix(f.Provider, "arn:aws:iam::"+c.Principal.Account+":oidc-provider/") + ":"
+			ctx.Set("aws:FederatedProvider", f.Provider)
+			ctx.Set(prefix+"sub", f.Subject)
+			ctx.Set(prefix+"aud", f.Audience)
+			if len(f.AMR) > 0 {
+				ctx.Set(prefix+"amr", f.AMR...)
+			}
 		}
 	}
 	return ctx

@@ -17,6 +17,10 @@ const (
 	PackedPolicyTooLarge                        // PackedPolicyTooLarge, 400
 	InvalidParameterValue                       // InvalidParameterValue, 400
 	InvalidAuthorizationMessage                 // InvalidAuthorizationMessageException, 400
+	InvalidIdentityToken                        // InvalidIdentityToken, 400
+	ExpiredIdentityToken                        // ExpiredTokenException, 400
+	IDPRejectedClaim                            // IDPRejectedClaim, 403
+	IDPCommunicationError                       // IDPCommunicationError, 400
 )
 
 // Error is a refused request. Msg is what the client sees; Reason is a

@@ -10,6 +10,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/credential"
 	"github.com/keyless-dev/keyless/internal/iam"
+	"github.com/keyless-dev/keyless/internal/idtoken"
 	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
@@ -28,6 +29,8 @@ type Options struct {
 	// RevokedBefore returns the time before which the sessions of a
 	// principal (by unique id) are revoked; zero if they are not.
 	RevokedBefore func(uniqueID string) time.Time
+	// ProviderKeys returns an OIDC provider's key set.
+	ProviderKeys func(*iam.OIDCProvider) idtoken.KeySource
 }
 
 // Service carries out STS actions.

@@ -15,6 +15,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/credential"
 	"github.com/keyless-dev/keyless/internal/iam"
+	"github.com/keyless-dev/keyless/internal/idtoken"
 	"github.com/keyless-dev/keyless/internal/keyring"
 	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/secret"
@@ -47,6 +48,8 @@ type fixture struct {
 	ring      *keyring.Ring
 	revokedMu sync.Mutex
 	revoked   map[string]time.Time
+	// keys are the OIDC providers' key sets, by issuer.
+	keys map[string]idtoken.KeySource
 }
 
 // faultyMFA wraps a store's MFA state and fails on command (fault injection).
@@ -131,7 +134,8 @@ func newFixture(t testing.TB) *fixture {
 
 func (f *fixture) service(d *iam.Directory, sealer *credential.Sealer) *sts.Service {
 	return sts.New(sts.Options{Directory: d, Sealer: sealer, Messages: authmsg.NewSealer(f.ring, rand.Reader), MFA: f.mfa, Clock: f.clock,
-		MFAMaxFailures: 5, MFALockoutWindow: 5 * time.Minute, RevokedBefore: f.revokedBefore})
+		MFAMaxFailures: 5, MFALockoutWindow: 5 * time.Minute, RevokedBefore: f.revokedBefore,
+		ProviderKeys: func(p *iam.OIDCProvider) idtoken.KeySource { return f.keys[p.URL] }})
 }
 
 func (f *fixture) revokedBefore(id string) time.Time {

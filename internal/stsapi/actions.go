@@ -9,6 +9,9 @@ import (
 // action is one STS operation at the edge.
 type action struct {
 	readOnly bool
+	// unsigned actions authenticate with what they carry (a token or an
+	// assertion), not with SigV4; a signature sent anyway is ignored.
+	unsigned bool
 	// run decodes the operation's parameters, calls the domain, records
 	// the audit event's requestParameters and responseElements, and
 	// returns the result members.
@@ -24,6 +27,7 @@ func actions() map[string]action {
 		"AssumeRole":                 {run: assumeRole},
 		"GetFederationToken":         {run: getFederationToken},
 		"DecodeAuthorizationMessage": {readOnly: true, run: decodeAuthorizationMessage},
+		"AssumeRoleWithWebIdentity":  {unsigned: true, run: assumeRoleWithWebIdentity},
 	}
 }
 
@@ -49,6 +53,9 @@ func UserIdentity(c *sts.Caller) audit.UserIdentity {
 	sc := &audit.SessionContext{
 		Attributes:     audit.SessionAttributes{CreationDate: s.IssuedAt.UTC().Format(awsquery.TimeFormat), MFAAuthenticated: mfa},
 		SourceIdentity: s.SourceIdentity,
+	}
+	if f := s.Federation; f != nil {
+		sc.WebIDFederationData = &audit.WebIDFederationData{FederatedProvider: f.Provider}
 	}
 	switch c.Kind() {
 	case sts.KindAssumedRole, sts.KindFederatedUser:

@@ -40,6 +40,10 @@ var stsCodes = map[sts.Code]struct {
 	sts.PackedPolicyTooLarge:        {"PackedPolicyTooLarge", http.StatusBadRequest},
 	sts.InvalidParameterValue:       {"InvalidParameterValue", http.StatusBadRequest},
 	sts.InvalidAuthorizationMessage: {"InvalidAuthorizationMessageException", http.StatusBadRequest},
+	sts.InvalidIdentityToken:        {"InvalidIdentityToken", http.StatusBadRequest},
+	sts.ExpiredIdentityToken:        {"ExpiredTokenException", http.StatusBadRequest},
+	sts.IDPRejectedClaim:            {"IDPRejectedClaim", http.StatusForbidden},
+	sts.IDPCommunicationError:       {"IDPCommunicationError", http.StatusBadRequest},
 }
 
 // sigv4Codes maps signature failures (IAM User Guide, "Troubleshoot

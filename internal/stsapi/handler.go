@@ -196,8 +196,10 @@ func (h *Handler) serve(x *exchange) (result []awsquery.Field, err error) {
 	if !known {
 		return nil, &awsquery.ParseError{Code: awsquery.CodeInvalidAction, Msg: "Could not find operation " + quoteAction(name) + " for version " + APIVersion}
 	}
-	if err := h.authenticate(x, query, body); err != nil {
-		return nil, err
+	if !act.unsigned {
+		if err := h.authenticate(x, query, body); err != nil {
+			return nil, err
+		}
 	}
 	return act.run(h, x, awsquery.NewDecoder(params))
 }

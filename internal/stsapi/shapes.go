@@ -2,7 +2,6 @@ package stsapi
 
 import (
 	"strconv"
-	"unicode"
 
 	"github.com/keyless-dev/keyless/internal/arn"
 	"github.com/keyless-dev/keyless/internal/awsquery"
@@ -19,12 +18,15 @@ var (
 	// documented 2048-character limit on the plain text still holds.
 	sessionPolicy  = awsquery.String{Name: "Policy", Min: 1, Max: 2048, Pattern: isPolicyChars, PatternRE: `[\u0009\u000A\u000D\u0020-\u00FF]+`}
 	policyARNElem  = awsquery.String{Min: 20, Max: 2048, Pattern: isARNChars, PatternRE: arnPatternRE}
-	tagKey         = awsquery.String{Name: "Key", Required: true, Min: 1, Max: 128, Pattern: isTagChars, PatternRE: `[\p{L}\p{Z}\p{N}_.:/=+\-@]+`}
-	tagValue       = awsquery.String{Name: "Value", Required: true, Max: 256, Pattern: isTagChars, PatternRE: `[\p{L}\p{Z}\p{N}_.:/=+\-@]*`}
-	transitiveKey  = awsquery.String{Min: 1, Max: 128, Pattern: isTagChars, PatternRE: `[\p{L}\p{Z}\p{N}_.:/=+\-@]+`}
+	tagKey         = awsquery.String{Name: "Key", Required: true, Min: 1, Max: 128, Pattern: credential.IsTagText, PatternRE: `[\p{L}\p{Z}\p{N}_.:/=+\-@]+`}
+	tagValue       = awsquery.String{Name: "Value", Required: true, Max: 256, Pattern: credential.IsTagText, PatternRE: `[\p{L}\p{Z}\p{N}_.:/=+\-@]*`}
+	transitiveKey  = awsquery.String{Min: 1, Max: 128, Pattern: credential.IsTagText, PatternRE: `[\p{L}\p{Z}\p{N}_.:/=+\-@]+`}
 	externalID     = awsquery.String{Name: "ExternalId", Min: 2, Max: 1224, Pattern: arn.IsSerialChars, PatternRE: `[\w+=,.@:\/-]*`}
 	sourceIdentity = awsquery.String{Name: "SourceIdentity", Min: 2, Max: 64, Pattern: arn.IsNameChars, PatternRE: `[\w+=,.@-]*`}
 	roleDuration   = awsquery.Int{Name: "DurationSeconds", Min: 900, Max: 43200}
+	// AssumeRoleWithWebIdentity's own parameters.
+	webIdentityToken = awsquery.String{Name: "WebIdentityToken", Required: true, Min: 4, Max: 20000, Sensitive: true}
+	providerID       = awsquery.String{Name: "ProviderId", Min: 4, Max: 2048, Pattern: isARNChars, PatternRE: arnPatternRE}
 )
 
 // Documented list limits (STS API reference: PolicyArns, Tags,
@@ -60,28 +62,15 @@ func isPolicyChars(s string) bool {
 	return true
 }
 
-// isTagChars checks tagKeyType's class: letters, separators (spaces),
-// numbers and _.:/=+-@.
-func isTagChars(s string) bool {
-	for _, r := range s {
-		if !unicode.IsLetter(r) && !unicode.In(r, unicode.Z) && !unicode.IsNumber(r) && !isTagPunct(r) {
-			return false
-		}
-	}
-	return true
-}
-
-func isTagPunct(r rune) bool {
-	switch r {
-	case '_', '.', ':', '/', '=', '+', '-', '@':
-		return true
-	}
-	return false
-}
-
 // sessionAttributes decodes Policy, PolicyArns and Tags, and records them
 // in the audit event's parameters as CloudTrail does.
 func sessionAttributes(d *awsquery.Decoder, params map[string]any) (policy string, arns []string, tags []credential.Tag) {
+	policy, arns = sessionPolicies(d, params)
+	return policy, arns, sessionTags(d, params)
+}
+
+// sessionPolicies decodes Policy and PolicyArns.
+func sessionPolicies(d *awsquery.Decoder, params map[string]any) (policy string, arns []string) {
 	if p, ok := d.String(sessionPolicy); ok {
 		policy = p
 		params["policy"] = p
@@ -98,6 +87,11 @@ func sessionAttributes(d *awsquery.Decoder, params map[string]any) (policy strin
 		}
 		params["policyArns"] = list
 	}
+	return policy, arns
+}
+
+// sessionTags decodes Tags.
+func sessionTags(d *awsquery.Decoder, params map[string]any) (tags []credential.Tag) {
 	if n, _, ok := d.ListLen("Tags", maxTags); ok && n > 0 {
 		var list []any
 		for i := 1; i <= n; i++ {
@@ -112,7 +106,7 @@ func sessionAttributes(d *awsquery.Decoder, params map[string]any) (policy strin
 		}
 		params["tags"] = list
 	}
-	return policy, arns, tags
+	return tags
 }
 
 // sessionCredentials records issued credentials in the audit event and

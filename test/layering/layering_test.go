@@ -25,6 +25,10 @@ var forbidden = map[string]map[string]string{
 		module + "internal/iam":     "the policy language knows no identities, only the request it is given",
 		module + "internal/storage": "policy evaluation is pure",
 	}),
+	"internal/idtoken": merge(domain(), map[string]string{
+		module + "internal/jwks":     "token verification is pure; keys are fetched behind KeySource",
+		module + "internal/outbound": "token verification never reaches the network",
+	}),
 	"internal/sigv4": {
 		"database/sql":                 "signature verification knows nothing of storage",
 		module + "internal/sts":        "sigv4 must not depend on the domain",

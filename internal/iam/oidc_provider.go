@@ -1,0 +1,103 @@
+package iam
+
+import (
+	"strings"
+	"time"
+
+	"github.com/keyless-dev/keyless/internal/idtoken"
+)
+
+// OIDCProvider is an IAM OpenID Connect identity provider: an issuer whose
+// tokens roles of its account may trust (IAM User Guide,
+// id_roles_providers_create_oidc).
+type OIDCProvider struct {
+	Account string
+	// URL is the issuer, compared exactly with a token's iss.
+	URL       string
+	ClientIDs []string
+	// Thumbprints pin the TLS certificate chain when set (lower-case hex
+	// SHA-1).
+	Thumbprints []string
+	// JWKSURL is the key set's address when configured; empty means
+	// discovery.
+	JWKSURL string
+	// StaticKeys, when set, are the provider's keys: nothing is fetched.
+	StaticKeys []idtoken.Key
+	Algorithms []string
+	// AllowHTTPLoopback permits an http:// issuer on a loopback address
+	// (development); AllowPrivateNetwork permits fetching from private
+	// addresses (an in-cluster issuer).
+	AllowHTTPLoopback   bool
+	AllowPrivateNetwork bool
+	// MultiTenant marks an issuer that serves many unrelated tenants
+	// (GitHub Actions, gitlab.com, Google): trust in it must be scoped by
+	// audience and subject (security.md V-21).
+	MultiTenant bool
+	// ClaimKeys are claims offered as condition keys PREFIX:claim, beyond
+	// sub, aud, azp, amr and oaud.
+	ClaimKeys    []string
+	Leeway       time.Duration
+	MaxLifetime  time.Duration
+	IDTokensOnly bool
+}
+
+// KeyPrefix is the provider's condition key prefix and the resource of its
+// ARN: the URL without its scheme (IAM User Guide,
+// reference_policies_iam-condition-keys, condition-keys-wif).
+func (p *OIDCProvider) KeyPrefix() string {
+	s := strings.TrimPrefix(strings.TrimPrefix(p.URL, "https://"), "http://")
+	return strings.TrimSuffix(s, "/")
+}
+
+// ARN is arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH.
+func (p *OIDCProvider) ARN() string {
+	return "arn:aws:iam::" + p.Account + ":oidc-provider/" + p.KeyPrefix()
+}
+
+// Verification is how tokens of this provider are verified.
+func (p *OIDCProvider) Verification() *idtoken.Provider {
+	return &idtoken.Provider{Issuer: p.URL, ClientIDs: p.ClientIDs, Algorithms: p.Algorithms,
+		Leeway: p.Leeway, MaxLifetime: p.MaxLifetime, IDTokensOnly: p.IDTokensOnly}
+}
+
+// OIDCProvider finds the account's provider for an issuer, compared
+// exactly (security.md JWT-14).
+func (d *Directory) OIDCProvider(account, issuer string) (*OIDCProvider, bool) {
+	p, ok := d.oidc[account+"\x00"+issuer]
+	return p, ok
+}
+
+// OIDCProviders lists every provider, for wiring their key sets.
+func (d *Directory) OIDCProviders() []*OIDCProvider {
+	out := make([]*OIDCProvider, 0, len(d.oidc))
+	for _, p := range d.oidc {
+		out = append(out, p)
+	}
+	return out
+}
+
+// Scopes reports whether a trust statement testing these condition keys
+// (lower-cased) scopes trust in this provider to one tenant: it tests the
+// audience (aud, azp or oaud) and the subject or another claim key
+// (security.md V-21).
+func (p *OIDCProvider) Scopes(keys []string) bool {
+	prefix := strings.ToLower(p.KeyPrefix()) + ":"
+	var aud, sub bool
+	for _, k := range keys {
+		name, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			continue
+		}
+		switch {
+		case name == "aud" || name == "azp" || name == "oaud":
+			aud = true
+		case name == "sub":
+			sub = true
+		default:
+			for _, c := range p.ClaimKeys {
+				sub = sub || strings.EqualFold(c, name)
+			}
+		}
+	}
+	return aud && sub
+}

@@ -1,0 +1,147 @@
+package idtoken
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// MaxLen bounds a token before any decoding (security.md JWT-22). AWS
+// accepts up to 20,000 characters; real ID tokens are a few KB.
+const MaxLen = 16 << 10
+
+// Token is a parsed but not yet verified compact JWS.
+type Token struct {
+	raw     string
+	alg     string
+	kid     string
+	typ     string
+	payload []byte
+	claims  map[string]json.RawMessage
+	issuer  string
+}
+
+// header parameters that would let the token choose its own key or change
+// how it is processed (RFC 8725 section 3; security.md V-12, V-13, JWT-25).
+var refusedHeader = []string{"jwk", "jku", "x5u", "x5c", "crit", "b64", "zip", "enc", "cty"}
+
+// registered are the claims keyless reads; a case variant of one is
+// refused rather than ignored (JWT-20).
+var registered = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "azp", "amr", "jti",
+	tagsClaim, sourceIdentityClaim}
+
+// Parse checks a token's shape and decodes its header and claims strictly.
+// It does not verify anything; Verify does.
+func Parse(s string) (*Token, error) {
+	if len(s) > MaxLen {
+		return nil, invalid("token_too_large", msgNotJWT)
+	}
+	if n := strings.Count(s, "."); n != 2 {
+		if n == 4 {
+			return nil, invalid("jwe_refused", msgNotJWT)
+		}
+		return nil, invalid("not_compact_jws", msgNotJWT)
+	}
+	h64, rest, _ := strings.Cut(s, ".")
+	p64, sig64, _ := strings.Cut(rest, ".")
+	hb, errH := b64(h64)
+	pb, errP := b64(p64)
+	sig, errS := b64(sig64)
+	if errH != nil || errP != nil || errS != nil || len(sig) == 0 {
+		return nil, invalid("not_base64url", msgNotJWT)
+	}
+	t := &Token{raw: s, payload: pb}
+	if err := t.header(hb); err != nil {
+		return nil, err
+	}
+	if checkStrict(pb) != nil {
+		return nil, invalid("claims_not_strict_json", msgNotJWT)
+	}
+	if err := json.Unmarshal(pb, &t.claims); err != nil {
+		return nil, invalid("claims_not_json", msgNotJWT)
+	}
+	for name := range t.claims {
+		for _, r := range registered {
+			if name != r && strings.EqualFold(name, r) {
+				return nil, invalid("claim_case_variant", msgClaims)
+			}
+		}
+	}
+	iss, ok := t.String("iss")
+	if !ok || iss == "" {
+		return nil, invalid("iss_missing", msgClaims)
+	}
+	t.issuer = iss
+	return t, nil
+}
+
+func (t *Token) header(b []byte) error {
+	if checkStrict(b) != nil {
+		return invalid("header_not_strict_json", msgNotJWT)
+	}
+	var h map[string]json.RawMessage
+	if err := json.Unmarshal(b, &h); err != nil {
+		return invalid("header_not_json", msgNotJWT)
+	}
+	for _, p := range refusedHeader {
+		if _, ok := h[p]; ok {
+			return invalid("header_"+p+"_refused", msgNotJWT)
+		}
+	}
+	str := func(name string) (string, bool) {
+		raw, ok := h[name]
+		if !ok {
+			return "", true
+		}
+		var v string
+		return v, json.Unmarshal(raw, &v) == nil
+	}
+	var ok1, ok2, ok3 bool
+	t.alg, ok1 = str("alg")
+	t.kid, ok2 = str("kid")
+	t.typ, ok3 = str("typ")
+	if !ok1 || !ok2 || !ok3 || t.alg == "" {
+		return invalid("header_invalid", msgNotJWT)
+	}
+	switch {
+	case strings.EqualFold(t.alg, "none"):
+		return invalid("alg_none", msgNotJWT)
+	case strings.HasPrefix(strings.ToUpper(t.alg), "HS"):
+		return invalid("alg_hmac", msgNotJWT)
+	}
+	if _, has := h["kid"]; has && !printableID(t.kid) {
+		return invalid("kid_invalid", msgNotJWT)
+	}
+	return nil
+}
+
+// printableID accepts 1 to maxKeyID printable ASCII characters.
+func printableID(s string) bool {
+	if len(s) == 0 || len(s) > maxKeyID {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// Issuer is the unverified iss claim, for choosing the provider.
+func (t *Token) Issuer() string { return t.issuer }
+
+// KeyID is the header's kid, possibly empty.
+func (t *Token) KeyID() string { return t.kid }
+
+// String returns a top-level string claim.
+func (t *Token) String(name string) (string, bool) {
+	raw, ok := t.claims[name]
+	if !ok {
+		return "", false
+	}
+	var v string
+	if json.Unmarshal(raw, &v) != nil {
+		return "", false
+	}
+	return v, true
+}

@@ -1,0 +1,286 @@
+package sts
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/keyless-dev/keyless/internal/arn"
+	"github.com/keyless-dev/keyless/internal/credential"
+	"github.com/keyless-dev/keyless/internal/iam"
+	"github.com/keyless-dev/keyless/internal/idtoken"
+	"github.com/keyless-dev/keyless/internal/policy"
+	"github.com/keyless-dev/keyless/internal/secret"
+)
+
+// WebIdentityRequest is a shape-validated AssumeRoleWithWebIdentity request
+// (STS API reference, AssumeRoleWithWebIdentity).
+type WebIdentityRequest struct {
+	RoleARN     string
+	SessionName string
+	Token       secret.String
+	ProviderID  string
+	Policy      string
+	PolicyARNs  []string
+	Duration    time.Duration
+	Origin      Origin
+}
+
+// WebIdentityResult is what AssumeRoleWithWebIdentity returns. On a refusal
+// after the token was verified, Subject, Audience and Provider are still
+// set, for the audit log.
+type WebIdentityResult struct {
+	AssumeRoleResult
+	Subject  string // SubjectFromWebIdentityToken
+	Audience string
+	Provider string // the OIDC provider's ARN
+}
+
+const (
+	msgWebIdentityDenied = "Not authorized to perform sts:AssumeRoleWithWebIdentity"
+	actionWebIdentity    = "sts:AssumeRoleWithWebIdentity"
+)
+
+// AssumeRoleWithWebIdentity exchanges a token from a registered OIDC
+// provider of the role's account for a role session (aws-sts.md 4.2, 5.8).
+func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, req WebIdentityRequest) (WebIdentityResult, error) {
+	var res WebIdentityResult
+	if req.ProviderID != "" {
+		// ProviderId is for OAuth 2.0 access tokens of www.amazon.com and
+		// graph.facebook.com only; keyless accepts OIDC ID tokens.
+		return res, validation("provider_id_unsupported", "ProviderId is only for OAuth 2.0 access tokens from www.amazon.com and graph.facebook.com, which this service does not accept; leave it out for OpenID Connect tokens.")
+	}
+	account, path, name, ok := arn.ParseIAM(req.RoleARN, "role")
+	if !ok {
+		return res, validation("role_arn_invalid", req.RoleARN+" is invalid")
+	}
+	tok, err := idtoken.Parse(req.Token.Reveal())
+	if err != nil {
+		return res, tokenError(err)
+	}
+	provider, ok := s.o.Directory.OIDCProvider(account, tok.Issuer())
+	if !ok {
+		return res, &Error{Code: InvalidIdentityToken, Reason: "provider_unknown",
+			Msg: "No OpenIDConnect provider found in your account for " + quoteIssuer(tok.Issuer())}
+	}
+	claims, err := tok.Verify(ctx, provider.Verification(), s.o.ProviderKeys(provider), s.o.Clock.Now())
+	if err != nil {
+		return res, tokenError(err)
+	}
+	res.Subject, res.Audience, res.Provider = claims.Subject, claims.MatchedAudience, provider.ARN()
+
+	tags, err := claimTags(claims)
+	if err != nil {
+		return res, err
+	}
+	sourceIdentity, present, ok := claims.SourceIdentity()
+	if present && (!ok || !validSourceIdentity(sourceIdentity)) {
+		return res, &Error{Code: IDPRejectedClaim, Reason: "source_identity_claim_invalid", Msg: "The source identity claim is not valid."}
+	}
+	if req.Policy != "" {
+		if _, err := s.parseSessionPolicy(req.Policy); err != nil {
+			return res, err
+		}
+	}
+
+	// The trust policy alone decides: the caller has no identity policies
+	// of its own (IAM User Guide, id_roles_providers_oidc).
+	role, found := s.o.Directory.Role(account, name)
+	if !found || role.Name != name || role.Path != path {
+		return res, denied("policy_no_resource_policy_allow", msgWebIdentityDenied)
+	}
+	ctxKeys := s.webIdentityContext(provider, claims, req, tags, sourceIdentity)
+	set := &policy.Set{Resource: &policy.Named{Name: "trust policy of role/" + role.Name, Doc: role.Trust},
+		ResourceAccount: account, RequireResource: true}
+	principal := policy.Principal{Account: account, Federated: provider.ARN()}
+	decide := func(action string) error {
+		d := policy.Decide(set, &policy.Request{Principal: principal, Action: action, Resource: req.RoleARN, Context: ctxKeys})
+		if !d.Allowed {
+			return denied("policy_"+strings.ReplaceAll(string(d.Reason), "-", "_"), msgWebIdentityDenied)
+		}
+		if provider.MultiTenant && !role.BroadTrustIntended && !scopedGrant(role.Trust, provider, d.Matched) {
+			return denied("trust_not_scoped", msgWebIdentityDenied)
+		}
+		return nil
+	}
+	if err := decide(actionWebIdentity); err != nil {
+		return res, err
+	}
+	if len(tags) > 0 {
+		if err := decide("sts:TagSession"); err != nil {
+			return res, err
+		}
+	}
+	if sourceIdentity != "" {
+		if err := decide("sts:SetSourceIdentity"); err != nil {
+			return res, err
+		}
+	}
+
+	d := req.Duration
+	switch {
+	case d == 0:
+		d = defaultRoleSession
+	case d > role.MaxSessionDuration:
+		return res, validation("role_duration", msgRoleDuration)
+	}
+	if err := s.checkPolicyARNs(req.PolicyARNs, account); err != nil {
+		return res, err
+	}
+	packed := credential.Pack(credential.Attributes{Policy: req.Policy, PolicyARNs: req.PolicyARNs, Tags: tags})
+	if err := packedFits(packed); err != nil {
+		return res, err
+	}
+	now := s.o.Clock.Now().UTC().Truncate(time.Second)
+	sess := &credential.Session{
+		IssuedAt:       now,
+		Expiration:     now.Add(d),
+		Issuer:         credential.IssuerWebIdentity,
+		Principal:      role.Principal(),
+		Name:           req.SessionName,
+		SourceIdentity: sourceIdentity,
+		Packed:         packed,
+		Federation: &credential.Federation{Provider: provider.ARN(), Subject: claims.Subject,
+			Audience: claims.MatchedAudience, AMR: claims.AMR},
+	}
+	creds, err := s.issue(sess)
+	if err != nil {
+		return res, err
+	}
+	res.AssumeRoleResult = AssumeRoleResult{
+		Credentials:         creds,
+		AssumedRoleARN:      arn.AssumedRole(role.Account, role.Name, req.SessionName),
+		AssumedRoleID:       role.UniqueID + ":" + req.SessionName,
+		PackedPolicySize:    packed.Percent(),
+		HasPackedPolicySize: req.Policy != "" || len(req.PolicyARNs) > 0 || len(tags) > 0,
+		SourceIdentity:      sourceIdentity,
+	}
+	return res, nil
+}
+
+// tokenError maps a token refusal to its STS code.
+func tokenError(err error) error {
+	var e *idtoken.Error
+	if !errors.As(err, &e) {
+		return unavailable("token_verification", err)
+	}
+	switch e.Kind {
+	case idtoken.Expired:
+		return &Error{Code: ExpiredIdentityToken, Reason: e.Reason, Msg: e.Msg}
+	case idtoken.Unavailable:
+		return &Error{Code: IDPCommunicationError, Reason: e.Reason, Msg: e.Msg}
+	}
+	return &Error{Code: InvalidIdentityToken, Reason: e.Reason, Msg: e.Msg}
+}
+
+// quoteIssuer bounds an unverified issuer before it is echoed.
+func quoteIssuer(s string) string {
+	if len(s) > 255 || strings.ContainsFunc(s, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return "the token's issuer"
+	}
+	return s
+}
+
+// claimTags reads and checks the session tags claim like AssumeRole's Tags
+// (aws-sts.md 5.4): a claim that breaks the rules is rejected.
+func claimTags(c *idtoken.Claims) ([]credential.Tag, error) {
+	bad := func(reason string) error {
+		return &Error{Code: IDPRejectedClaim, Reason: reason, Msg: "The session tags claim (https://aws.amazon.com/tags) is not valid."}
+	}
+	list, err := c.SessionTags()
+	if err != nil {
+		return nil, bad("tags_claim_malformed")
+	}
+	if len(list) > 50 {
+		return nil, bad("tags_claim_too_many")
+	}
+	seen := map[string]bool{}
+	tags := make([]credential.Tag, 0, len(list))
+	for _, t := range list {
+		k := strings.ToLower(t.Key)
+		if !credential.ValidTag(t.Key, t.Value) || strings.HasPrefix(k, "aws:") {
+			return nil, bad("tags_claim_invalid_tag")
+		}
+		if seen[k] {
+			return nil, bad("tags_claim_duplicate_key")
+		}
+		seen[k] = true
+		tags = append(tags, credential.Tag{Key: t.Key, Value: t.Value, Transitive: t.Transitive})
+	}
+	return tags, nil
+}
+
+// validSourceIdentity checks sourceIdentityType: 2 to 64 of [\w+=,.@-].
+func validSourceIdentity(s string) bool {
+	return len(s) >= 2 && len(s) <= 64 && arn.IsNameChars(s) && !strings.HasPrefix(strings.ToLower(s), "aws:")
+}
+
+// webIdentityContext is the request's condition keys: the provider's keys
+// (PREFIX:sub, :aud, :azp, :amr, :oaud and configured claim keys), the
+// session's, and the global ones (aws-sts.md 5.8).
+func (s *Service) webIdentityContext(p *iam.OIDCProvider, c *idtoken.Claims, req WebIdentityRequest, tags []credential.Tag, sourceIdentity string) *policy.Context {
+	prefix := p.KeyPrefix() + ":"
+	now := s.o.Clock.Now().UTC()
+	ctx := policy.NewContext(16 + len(tags) + len(p.ClaimKeys))
+	ctx.Set(prefix+"sub", c.Subject)
+	ctx.Set(prefix+"aud", c.MatchedAudience)
+	ctx.Set(prefix+"oaud", c.Audience...)
+	if c.AuthorizedParty != "" {
+		ctx.Set(prefix+"azp", c.AuthorizedParty)
+	}
+	if len(c.AMR) > 0 {
+		ctx.Set(prefix+"amr", c.AMR...)
+	}
+	for _, name := range p.ClaimKeys {
+		if v, ok := c.Scalar(name); ok {
+			ctx.Set(prefix+name, v)
+		}
+	}
+	ctx.Set("aws:FederatedProvider", p.ARN())
+	ctx.Set("sts:RoleSessionName", req.SessionName)
+	if sourceIdentity != "" {
+		ctx.Set("sts:SourceIdentity", sourceIdentity)
+	}
+	if len(tags) > 0 {
+		keys := make([]string, 0, len(tags))
+		var transitive []string
+		for _, t := range tags {
+			ctx.Set("aws:RequestTag/"+t.Key, t.Value)
+			keys = append(keys, t.Key)
+			if t.Transitive {
+				transitive = append(transitive, t.Key)
+			}
+		}
+		ctx.Set("aws:TagKeys", keys...)
+		if len(transitive) > 0 {
+			ctx.Set("sts:TransitiveTagKeys", transitive...)
+		}
+	}
+	ctx.Set("aws:CurrentTime", now.Format(time.RFC3339))
+	ctx.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
+	ctx.Set("aws:SecureTransport", strconv.FormatBool(req.Origin.SecureTransport))
+	if req.Origin.SourceIP != "" {
+		ctx.Set("aws:SourceIp", req.Origin.SourceIP)
+	}
+	if req.Origin.Region != "" {
+		ctx.Set("aws:RequestedRegion", req.Origin.Region)
+	}
+	return ctx
+}
+
+// scopedGrant reports whether some statement that allowed the request
+// scopes trust in a multi-tenant provider to one tenant (security.md V-21,
+// JWT-28).
+func scopedGrant(trust *policy.Document, p *iam.OIDCProvider, matched []policy.Match) bool {
+	grants := trust.FederatedGrants(p.ARN())
+	for _, m := range matched {
+		for _, g := range grants {
+			if g.Index == m.Index && p.Scopes(g.Keys) {
+				return true
+			}
+		}
+	}
+	return false
+}
