@@ -424,6 +424,11 @@ func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration,
 		return err
 	}
 	defer tr.stop()
+	provider, err := startIDP()
+	if err != nil {
+		return err
+	}
+	defer provider.srv.Close()
 
 	gci := signed(kl.addr, "Action=GetCallerIdentity&Version=2011-06-15")
 	gst := signed(kl.addr, "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=900")
@@ -436,6 +441,8 @@ func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration,
 		{"keyless GetCallerIdentity", kl.addr, gci, kl.cmd.Process.Pid},
 		{"keyless GetSessionToken", kl.addr, gst, kl.cmd.Process.Pid},
 		{"keyless AssumeRole", kl.addr, ar, kl.cmd.Process.Pid},
+		// An RS256 token whose key keyless has cached after the warm-up.
+		{"keyless AssumeRoleWithWebIdentity", kl.addr, unsigned(kl.addr, webIdentityBody(provider.token("bench-1"))), kl.cmd.Process.Pid},
 	}
 	if only != "" {
 		loads = selectWorkloads(loads, strings.Split(only, ","))
@@ -444,6 +451,13 @@ func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration,
 		}
 	}
 	var gstRate float64
+	if len(loads) > 1 && strings.HasSuffix(loads[len(loads)-1].name, "WebIdentity") {
+		defer func() {
+			if err := kidFlood(kl.addr, provider, 4000); err != nil {
+				fmt.Fprintln(os.Stderr, "bench:", err)
+			}
+		}()
+	}
 	for _, conns := range levels {
 		rates, err := measure(loads, conns, rounds, d, warm)
 		if err != nil {

@@ -21,7 +21,7 @@ const (
 
 // webIdentity sets up a GitHub Actions provider (multi-tenant) and roles
 // that trust it, with a signer for its tokens.
-func webIdentity(t *testing.T) (*fixture, *idtokentest.Signer) {
+func webIdentity(t testing.TB) (*fixture, *idtokentest.Signer) {
 	t.Helper()
 	f := newFixture(t)
 	signer := idtokentest.NewRSA("gh-1")
@@ -153,5 +153,18 @@ func TestWebIdentityTenantTags(t *testing.T) {
 	tagged := s.Sign(ghClaims(f, map[string]any{"https://aws.amazon.com/tags": map[string]any{"principal_tags": map[string]any{"TenantID": []string{"A"}}}}))
 	if _, err := f.web(deployARN, tagged); err != nil {
 		t.Fatalf("Deploy allows sts:TagSession: %v", err)
+	}
+}
+
+// BenchmarkAssumeRoleWithWebIdentity: an RS256 token verified with a cached
+// key, trust decided, session sealed.
+func BenchmarkAssumeRoleWithWebIdentity(b *testing.B) {
+	f, s := webIdentity(b)
+	token := s.Sign(ghClaims(f, nil))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.web(deployARN, token); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
