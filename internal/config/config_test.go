@@ -42,8 +42,16 @@ func TestQuickstart(t *testing.T) {
 	if ids.Users[0].Tags["team"] != "platform" {
 		t.Errorf("tags: %v", ids.Users[0].Tags)
 	}
-	if len(ids.Roles) != 4 || len(ids.ManagedPolicies) != 3 {
+	if len(ids.Roles) != 5 || len(ids.ManagedPolicies) != 3 {
 		t.Fatalf("roles: %+v", ids.Roles)
+	}
+	if len(ids.OIDCProviders) != 1 {
+		t.Fatalf("OIDC providers: %+v", ids.OIDCProviders)
+	}
+	gh := ids.OIDCProviders[0]
+	if gh.ARN() != "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com" || !gh.MultiTenant ||
+		len(gh.ClientIDs) != 1 || gh.ClientIDs[0] != "sts.amazonaws.com" || len(gh.ClaimKeys) == 0 {
+		t.Errorf("GitHub Actions provider: %+v", gh)
 	}
 	demo := ids.Roles[0]
 	if demo.ARN() != "arn:aws:iam::111122223333:role/Demo" || demo.MaxSessionDuration != 4*time.Hour || demo.Tags["project"] != "quickstart" ||
