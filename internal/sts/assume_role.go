@@ -209,17 +209,7 @@ func assumeRoleKeys(req AssumeRoleRequest, sourceIdentity string, role *iam.Role
 		if sourceIdentity != "" {
 			ctx.Set("sts:SourceIdentity", sourceIdentity)
 		}
-		if len(req.Tags) > 0 {
-			keys := make([]string, 0, len(req.Tags))
-			for _, t := range req.Tags {
-				ctx.Set("aws:RequestTag/"+t.Key, t.Value)
-				keys = append(keys, t.Key)
-			}
-			ctx.Set("aws:TagKeys", keys...)
-		}
-		if len(req.TransitiveKeys) > 0 {
-			ctx.Set("sts:TransitiveTagKeys", req.TransitiveKeys...)
-		}
+		setRequestTags(ctx, req.Tags, req.TransitiveKeys)
 		if found {
 			// Inherited transitive tags replace the role's tags of the
 			// same key (IAM User Guide, id_session-tags).
@@ -234,6 +224,22 @@ func assumeRoleKeys(req AssumeRoleRequest, sourceIdentity string, role *iam.Role
 				ctx.Set("aws:ResourceTag/"+t.Key, t.Value)
 			}
 		}
+	}
+}
+
+// setRequestTags sets the keys of the tags a request asks for:
+// aws:RequestTag/KEY, aws:TagKeys and sts:TransitiveTagKeys.
+func setRequestTags(ctx *policy.Context, tags []credential.Tag, transitive []string) {
+	if len(tags) > 0 {
+		keys := make([]string, 0, len(tags))
+		for _, t := range tags {
+			ctx.Set("aws:RequestTag/"+t.Key, t.Value)
+			keys = append(keys, t.Key)
+		}
+		ctx.Set("aws:TagKeys", keys...)
+	}
+	if len(transitive) > 0 {
+		ctx.Set("sts:TransitiveTagKeys", transitive...)
 	}
 }
 

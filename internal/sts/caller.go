@@ -20,6 +20,20 @@ type Origin struct {
 	Region          string
 }
 
+// setKeys sets the global keys of the request itself: time, transport,
+// source address and region.
+func (o Origin) setKeys(ctx *policy.Context, now time.Time) {
+	ctx.Set("aws:CurrentTime", now.Format(time.RFC3339))
+	ctx.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
+	ctx.Set("aws:SecureTransport", strconv.FormatBool(o.SecureTransport))
+	if o.SourceIP != "" {
+		ctx.Set("aws:SourceIp", o.SourceIP)
+	}
+	if o.Region != "" {
+		ctx.Set("aws:RequestedRegion", o.Region)
+	}
+}
+
 // Caller is an authenticated requester.
 type Caller struct {
 	// Principal is the identity the credentials belong to: a user or root,
@@ -206,15 +220,7 @@ func (s *Service) callerContext(sub *subject) *policy.Context {
 	for _, t := range sub.tags {
 		ctx.Set("aws:PrincipalTag/"+t.Key, t.Value)
 	}
-	ctx.Set("aws:CurrentTime", now.Format(time.RFC3339))
-	ctx.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
-	ctx.Set("aws:SecureTransport", strconv.FormatBool(c.Origin.SecureTransport))
-	if c.Origin.SourceIP != "" {
-		ctx.Set("aws:SourceIp", c.Origin.SourceIP)
-	}
-	if c.Origin.Region != "" {
-		ctx.Set("aws:RequestedRegion", c.Origin.Region)
-	}
+	c.Origin.setKeys(ctx, now)
 	// MFA and token keys exist only for temporary credentials: long-term
 	// keys can never satisfy an MFA condition (IAM User Guide,
 	// id_credentials_mfa_configure-api-require).

@@ -3,7 +3,6 @@ package sts
 import (
 	"context"
 	"errors"
-	"strconv"
 	"strings"
 	"time"
 
@@ -243,30 +242,14 @@ func (s *Service) webIdentityContext(p *iam.OIDCProvider, c *idtoken.Claims, req
 	if sourceIdentity != "" {
 		ctx.Set("sts:SourceIdentity", sourceIdentity)
 	}
-	if len(tags) > 0 {
-		keys := make([]string, 0, len(tags))
-		var transitive []string
-		for _, t := range tags {
-			ctx.Set("aws:RequestTag/"+t.Key, t.Value)
-			keys = append(keys, t.Key)
-			if t.Transitive {
-				transitive = append(transitive, t.Key)
-			}
-		}
-		ctx.Set("aws:TagKeys", keys...)
-		if len(transitive) > 0 {
-			ctx.Set("sts:TransitiveTagKeys", transitive...)
+	var transitive []string
+	for _, t := range tags {
+		if t.Transitive {
+			transitive = append(transitive, t.Key)
 		}
 	}
-	ctx.Set("aws:CurrentTime", now.Format(time.RFC3339))
-	ctx.Set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
-	ctx.Set("aws:SecureTransport", strconv.FormatBool(req.Origin.SecureTransport))
-	if req.Origin.SourceIP != "" {
-		ctx.Set("aws:SourceIp", req.Origin.SourceIP)
-	}
-	if req.Origin.Region != "" {
-		ctx.Set("aws:RequestedRegion", req.Origin.Region)
-	}
+	setRequestTags(ctx, tags, transitive)
+	req.Origin.setKeys(ctx, now)
 	return ctx
 }
 

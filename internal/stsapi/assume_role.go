@@ -14,15 +14,7 @@ func assumeRole(h *Handler, x *exchange, d *awsquery.Decoder) ([]awsquery.Field,
 	var req sts.AssumeRoleRequest
 	params := map[string]any{}
 	x.event.RequestParameters = params
-	if v, ok := d.String(roleARN); ok {
-		req.RoleARN, params["roleArn"] = v, v
-	}
-	if v, ok := d.String(sessionName); ok {
-		req.SessionName, params["roleSessionName"] = v, v
-	}
-	if secs, present, ok := d.Int(roleDuration); present && ok {
-		req.Duration, params["durationSeconds"] = time.Duration(secs)*time.Second, secs
-	}
+	req.RoleARN, req.SessionName, req.Duration = roleParams(d, params)
 	req.Policy, req.PolicyARNs, req.Tags = sessionAttributes(d, params)
 	if keys, present, ok := d.StringList("TransitiveTagKeys", maxTags, transitiveKey); present && ok {
 		req.TransitiveKeys, params["transitiveTagKeys"] = keys, keys
@@ -46,11 +38,32 @@ func assumeRole(h *Handler, x *exchange, d *awsquery.Decoder) ([]awsquery.Field,
 	if err != nil {
 		return nil, err
 	}
+	return roleSession(x, res), nil
+}
+
+// roleParams decodes RoleArn, RoleSessionName and DurationSeconds.
+func roleParams(d *awsquery.Decoder, params map[string]any) (role, session string, duration time.Duration) {
+	if v, ok := d.String(roleARN); ok {
+		role, params["roleArn"] = v, v
+	}
+	if v, ok := d.String(sessionName); ok {
+		session, params["roleSessionName"] = v, v
+	}
+	if secs, present, ok := d.Int(roleDuration); present && ok {
+		duration, params["durationSeconds"] = time.Duration(secs)*time.Second, secs
+	}
+	return role, session, duration
+}
+
+// roleSession records a new role session in the audit event and returns
+// the members every AssumeRole* answer has: Credentials, AssumedRoleUser,
+// and PackedPolicySize and SourceIdentity when they apply.
+func roleSession(x *exchange, res sts.AssumeRoleResult, extra ...awsquery.Field) []awsquery.Field {
 	creds := sessionCredentials(x, res.Credentials)
 	x.event.ResponseElements["assumedRoleUser"] = map[string]string{"assumedRoleId": res.AssumedRoleID, "arn": res.AssumedRoleARN}
-	out := []awsquery.Field{creds, awsquery.Struct("AssumedRoleUser",
+	out := append([]awsquery.Field{creds, awsquery.Struct("AssumedRoleUser",
 		awsquery.Str("AssumedRoleId", res.AssumedRoleID),
-		awsquery.Str("Arn", res.AssumedRoleARN))}
+		awsquery.Str("Arn", res.AssumedRoleARN))}, extra...)
 	if res.HasPackedPolicySize {
 		x.event.ResponseElements["packedPolicySize"] = res.PackedPolicySize
 		out = append(out, awsquery.IntField("PackedPolicySize", int64(res.PackedPolicySize)))
@@ -59,5 +72,5 @@ func assumeRole(h *Handler, x *exchange, d *awsquery.Decoder) ([]awsquery.Field,
 		x.event.ResponseElements["sourceIdentity"] = res.SourceIdentity
 		out = append(out, awsquery.Str("SourceIdentity", res.SourceIdentity))
 	}
-	return out, nil
+	return out
 }

@@ -2,7 +2,6 @@ package stsapi
 
 import (
 	"strings"
-	"time"
 
 	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/awsquery"
@@ -16,20 +15,12 @@ func assumeRoleWithWebIdentity(h *Handler, x *exchange, d *awsquery.Decoder) ([]
 	req := sts.WebIdentityRequest{Origin: sts.Origin{SourceIP: RemoteIP(x.r), SecureTransport: x.r.TLS != nil, Region: h.o.Region}}
 	params := map[string]any{}
 	x.event.RequestParameters = params
-	if v, ok := d.String(roleARN); ok {
-		req.RoleARN, params["roleArn"] = v, v
-	}
-	if v, ok := d.String(sessionName); ok {
-		req.SessionName, params["roleSessionName"] = v, v
-	}
+	req.RoleARN, req.SessionName, req.Duration = roleParams(d, params)
 	if v, ok := d.String(webIdentityToken); ok {
 		req.Token = secret.NewString(v) // never recorded
 	}
 	if v, ok := d.String(providerID); ok {
 		req.ProviderID, params["providerId"] = v, v
-	}
-	if secs, present, ok := d.Int(roleDuration); present && ok {
-		req.Duration, params["durationSeconds"] = time.Duration(secs)*time.Second, secs
 	}
 	req.Policy, req.PolicyARNs = sessionPolicies(d, params)
 	if err := d.Finish(); err != nil {
@@ -43,26 +34,13 @@ func assumeRoleWithWebIdentity(h *Handler, x *exchange, d *awsquery.Decoder) ([]
 	if err != nil {
 		return nil, err
 	}
-	creds := sessionCredentials(x, res.Credentials)
+	out := roleSession(x, res.AssumeRoleResult,
+		awsquery.Str("SubjectFromWebIdentityToken", res.Subject),
+		awsquery.Str("Provider", res.Provider),
+		awsquery.Str("Audience", res.Audience))
 	x.event.ResponseElements["subjectFromWebIdentityToken"] = res.Subject
 	x.event.ResponseElements["audience"] = res.Audience
 	x.event.ResponseElements["provider"] = res.Provider
-	x.event.ResponseElements["assumedRoleUser"] = map[string]string{"assumedRoleId": res.AssumedRoleID, "arn": res.AssumedRoleARN}
-	out := []awsquery.Field{creds,
-		awsquery.Str("SubjectFromWebIdentityToken", res.Subject),
-		awsquery.Struct("AssumedRoleUser",
-			awsquery.Str("AssumedRoleId", res.AssumedRoleID),
-			awsquery.Str("Arn", res.AssumedRoleARN)),
-		awsquery.Str("Provider", res.Provider),
-		awsquery.Str("Audience", res.Audience)}
-	if res.HasPackedPolicySize {
-		x.event.ResponseElements["packedPolicySize"] = res.PackedPolicySize
-		out = append(out, awsquery.IntField("PackedPolicySize", int64(res.PackedPolicySize)))
-	}
-	if res.SourceIdentity != "" {
-		x.event.ResponseElements["sourceIdentity"] = res.SourceIdentity
-		out = append(out, awsquery.Str("SourceIdentity", res.SourceIdentity))
-	}
 	return out, nil
 }
 
