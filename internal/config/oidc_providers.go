@@ -215,7 +215,7 @@ func (v *validator) scopedFederation(path string, r *iam.RoleInfo, providers []i
 		if !p.MultiTenant {
 			continue
 		}
-		for _, g := range r.Trust.FederatedGrants(p.ARN()) {
+		for _, g := range r.Trust.FederatedGrants(p.Names()...) {
 			if !p.Scopes(g.Keys) {
 				v.at(path+".trust_policy", "statement %d trusts %s, which serves many tenants, without conditions on both %s:aud and %s:sub (or a claim naming your tenant); add them, or set broad_trust_intended: true",
 					g.Index+1, p.ARN(), p.KeyPrefix(), p.KeyPrefix())

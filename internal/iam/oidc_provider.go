@@ -45,8 +45,19 @@ type OIDCProvider struct {
 // ARN: the URL without its scheme (IAM User Guide,
 // reference_policies_iam-condition-keys, condition-keys-wif).
 func (p *OIDCProvider) KeyPrefix() string {
-	s := strings.TrimPrefix(strings.TrimPrefix(p.URL, "https://"), "http://")
-	return strings.TrimSuffix(s, "/")
+	// A trailing slash stays: Entra ID v1's issuer is
+	// https://sts.windows.net/TENANT/ and its keys are sts.windows.net/TENANT/:aud.
+	return strings.TrimPrefix(strings.TrimPrefix(p.URL, "https://"), "http://")
+}
+
+// Names are what a trust policy's Federated element may call the provider:
+// its ARN and, for Google, the built-in name accounts.google.com (IAM User
+// Guide, id_roles_providers_oidc_user-id).
+func (p *OIDCProvider) Names() []string {
+	if p.URL == "https://accounts.google.com" {
+		return []string{p.ARN(), "accounts.google.com"}
+	}
+	return []string{p.ARN()}
 }
 
 // ARN is arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH.

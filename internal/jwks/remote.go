@@ -269,19 +269,26 @@ func (r *Remote) discover(ctx context.Context) (string, error) {
 // ttl is how long a fetched set stays fresh: Cache-Control max-age (RFC
 // 9111 section 5.2.2.1) between MinTTL and MaxTTL.
 func (r *Remote) ttl(h http.Header) time.Duration {
-	ttl := r.o.DefaultTTL
+	ttl, noStore := r.o.DefaultTTL, false
 	for _, v := range h.Values("Cache-Control") {
 		for _, d := range strings.Split(v, ",") {
 			d = strings.ToLower(strings.TrimSpace(d))
 			switch {
 			case d == "no-store" || d == "no-cache":
-				ttl = 0
+				noStore = true
 			case strings.HasPrefix(d, "max-age="):
-				if n, err := strconv.ParseInt(d[len("max-age="):], 10, 64); err == nil && n >= 0 {
-					ttl = time.Duration(min(n, int64(r.o.MaxTTL/time.Second))) * time.Second
+				n, err := strconv.ParseUint(d[len("max-age="):], 10, 63)
+				switch {
+				case err == nil:
+					ttl = time.Duration(min(n, uint64(r.o.MaxTTL/time.Second))) * time.Second
+				case errors.Is(err, strconv.ErrRange):
+					ttl = r.o.MaxTTL // RFC 9111 section 1.2.2: overflow means "a very long time"
 				}
 			}
 		}
+	}
+	if noStore {
+		ttl = 0 // whatever else the header says
 	}
 	return min(max(ttl, r.o.MinTTL), r.o.MaxTTL)
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/keyless-dev/keyless/internal/arn"
@@ -21,9 +22,9 @@ type Principal struct {
 	ParentARN string
 	// UniqueID is a user's AIDA… id or a session's role AROA… id.
 	UniqueID string
-	// Federated is the identity provider of a web-identity or SAML
-	// request: a provider ARN or a well-known name.
-	Federated string
+	// Federated names the identity provider of a web-identity or SAML
+	// request: its ARN and any well-known name it also goes by.
+	Federated []string
 	// Service is an AWS-style service principal name.
 	Service string
 }
@@ -194,11 +195,9 @@ func (ps *principalSet) match(p *Principal) grant {
 		}
 		best = max(best, g)
 	}
-	if p.Federated != "" {
-		for _, s := range ps.federated {
-			if s == p.Federated {
-				return grantDirect
-			}
+	for _, s := range ps.federated {
+		if slices.Contains(p.Federated, s) {
+			return grantDirect
 		}
 	}
 	if p.Service != "" {
@@ -224,7 +223,7 @@ func (ps *principalSet) excludes(p *Principal) bool {
 		}
 	}
 	for _, s := range ps.federated {
-		if s == p.Federated && p.Federated != "" {
+		if slices.Contains(p.Federated, s) {
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/keyless-dev/keyless/internal/arn"
@@ -102,10 +103,11 @@ type FederatedGrant struct {
 	Keys []string
 }
 
-// FederatedGrants lists the Allow statements naming provider (an identity
-// provider ARN) as a Federated principal, for checking that a trust in a
-// provider shared by many tenants is scoped (security.md V-21).
-func (d *Document) FederatedGrants(provider string) []FederatedGrant {
+// FederatedGrants lists the Allow statements naming an identity provider,
+// by any of its names, as a Federated principal (or naming everyone), for
+// checking that a trust in a provider shared by many tenants is scoped
+// (security.md V-21).
+func (d *Document) FederatedGrants(names ...string) []FederatedGrant {
 	var out []FederatedGrant
 	for _, s := range d.Statements {
 		if s.Effect != Allow || s.principals == nil || s.notPrincipal {
@@ -113,7 +115,7 @@ func (d *Document) FederatedGrants(provider string) []FederatedGrant {
 		}
 		named := s.principals.anyone
 		for _, f := range s.principals.federated {
-			named = named || f == provider
+			named = named || slices.Contains(names, f)
 		}
 		if !named {
 			continue

@@ -93,7 +93,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, req WebIdentity
 	ctxKeys := s.webIdentityContext(provider, claims, req, tags, sourceIdentity)
 	set := &policy.Set{Resource: &policy.Named{Name: "trust policy of role/" + role.Name, Doc: role.Trust},
 		ResourceAccount: account, RequireResource: true}
-	principal := policy.Principal{Account: account, Federated: provider.ARN()}
+	principal := policy.Principal{Account: account, Federated: provider.Names()}
 	decide := func(action string) error {
 		d := policy.Decide(set, &policy.Request{Principal: principal, Action: action, Resource: req.RoleARN, Context: ctxKeys})
 		if !d.Allowed {
@@ -257,7 +257,7 @@ func (s *Service) webIdentityContext(p *iam.OIDCProvider, c *idtoken.Claims, req
 // scopes trust in a multi-tenant provider to one tenant (security.md V-21,
 // JWT-28).
 func scopedGrant(trust *policy.Document, p *iam.OIDCProvider, matched []policy.Match) bool {
-	grants := trust.FederatedGrants(p.ARN())
+	grants := trust.FederatedGrants(p.Names()...)
 	for _, m := range matched {
 		for _, g := range grants {
 			if g.Index == m.Index && p.Scopes(g.Keys) {
