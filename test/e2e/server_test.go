@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -81,15 +82,39 @@ type server struct {
 	endpoint string
 	dataDir  string
 	cmd      *exec.Cmd
-	logs     *strings.Builder
+	logs     *logBuffer
+	readDone chan struct{} // closed once stderr is read to its end
+	stopOnce sync.Once
+}
+
+// logBuffer is the server's stderr, written by the reader goroutine and
+// read by the test.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) write(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(s)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // startServer runs `keyless serve` with the quickstart configuration on a
 // free loopback port and a fresh data directory.
-func startServer(t *testing.T) *server {
+func startServer(t *testing.T) *server { return startConfig(t, quickstart) }
+
+// startConfig runs `keyless serve` with a configuration file.
+func startConfig(t *testing.T, configPath string) *server {
 	t.Helper()
-	s := &server{dataDir: t.TempDir(), logs: &strings.Builder{}}
-	s.cmd = exec.Command(binary, "serve", "--config", quickstart, "--addr", "127.0.0.1:0", "--data-dir", s.dataDir)
+	s := &server{dataDir: t.TempDir(), logs: &logBuffer{}, readDone: make(chan struct{})}
+	s.cmd = exec.Command(binary, "serve", "--config", configPath, "--addr", "127.0.0.1:0", "--data-dir", s.dataDir)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -99,11 +124,12 @@ func startServer(t *testing.T) *server {
 	}
 	addr := make(chan string, 1)
 	go func() {
+		defer close(s.readDone)
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
-			s.logs.WriteString(line + "\n")
+			s.logs.write(line + "\n")
 			var rec struct{ Msg, Addr string }
 			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
 				addr <- rec.Addr
@@ -113,34 +139,39 @@ func startServer(t *testing.T) *server {
 	select {
 	case a := <-addr:
 		s.endpoint = "http://" + a
+	case <-s.readDone:
+		_ = s.cmd.Wait()
+		t.Fatalf("keyless exited before listening:\n%s", s.logs.String())
 	case <-time.After(60 * time.Second):
 		_ = s.cmd.Process.Kill()
+		<-s.readDone
+		_ = s.cmd.Wait()
 		t.Fatalf("keyless did not start:\n%s", s.logs.String())
 	}
 	t.Cleanup(func() { s.stop(t) })
 	return s
 }
 
-// stop sends SIGTERM and expects a clean, prompt exit.
+// stop sends SIGTERM and expects a clean, prompt exit. stderr is read to
+// its end before the process is waited for (os/exec: Wait closes the pipe),
+// so the log is complete afterwards.
 func (s *server) stop(t *testing.T) {
-	if s.cmd.ProcessState != nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
+	s.stopOnce.Do(func() {
+		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.readDone:
+		case <-time.After(30 * time.Second):
+			_ = s.cmd.Process.Kill()
+			<-s.readDone
+			t.Errorf("keyless did not shut down on SIGTERM")
+		}
+		if err := s.cmd.Wait(); err != nil {
 			t.Errorf("keyless exited with %v:\n%s", err, s.logs.String())
 		}
-	case <-time.After(30 * time.Second):
-		_ = s.cmd.Process.Kill()
-		t.Errorf("keyless did not shut down on SIGTERM")
-	}
-	if strings.Contains(s.logs.String(), "DATA RACE") {
-		t.Errorf("the server reported a data race:\n%s", s.logs.String())
-	}
+		if strings.Contains(s.logs.String(), "DATA RACE") {
+			t.Errorf("the server reported a data race:\n%s", s.logs.String())
+		}
+	})
 }
 
 // code is bob's current TOTP code.

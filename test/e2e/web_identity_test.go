@@ -19,8 +19,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -45,57 +43,11 @@ import (
 // configuration file. stopped stops the server and returns its whole log.
 func startWith(t *testing.T, configPath string) (s *server, stopped func() string) {
 	t.Helper()
-	s = &server{dataDir: t.TempDir(), logs: &strings.Builder{}}
-	s.cmd = exec.Command(binary, "serve", "--config", configPath, "--addr", "127.0.0.1:0", "--data-dir", s.dataDir)
-	stderr, err := s.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	addr := make(chan string, 1)
-	exited := make(chan struct{})
-	go func() {
-		defer close(exited)
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			s.logs.WriteString(line + "\n")
-			var rec struct{ Msg, Addr string }
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
-				addr <- rec.Addr
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		s.endpoint = "http://" + a
-	case <-exited:
-		_ = s.cmd.Wait()
-		t.Fatalf("keyless exited before listening:\n%s", s.logs.String())
-	case <-time.After(60 * time.Second):
-		_ = s.cmd.Process.Kill()
-		t.Fatalf("keyless did not start:\n%s", s.logs.String())
-	}
-	// stop reads the log as soon as the process is waited for; the log is
-	// read to its end first, so that nothing still writes to it.
-	var once sync.Once
-	stopped = func() string {
-		once.Do(func() {
-			_ = s.cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(30 * time.Second):
-			}
-			s.stop(t)
-			<-exited
-		})
+	s = startConfig(t, configPath)
+	return s, func() string {
+		s.stop(t)
 		return s.logs.String()
 	}
-	t.Cleanup(func() { stopped() })
-	return s, stopped
 }
 
 // The configuration pieces the web identity tests write. JSON is YAML, so
