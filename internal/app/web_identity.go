@@ -30,6 +30,9 @@ func providerKeys(dir *iam.Directory, deps Deps, reg prometheus.Registerer) (fun
 	sets := map[*iam.OIDCProvider]idtoken.KeySource{}
 	for _, p := range dir.OIDCProviders() {
 		if len(p.StaticKeys) > 0 {
+			for _, why := range p.SkippedKeys {
+				deps.Logger.Warn("identity provider key ignored", "issuer", p.URL, "why", why)
+			}
 			sets[p] = jwks.Static(p.StaticKeys)
 			continue
 		}

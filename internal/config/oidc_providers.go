@@ -54,6 +54,14 @@ type OIDCProvider struct {
 	// (HOST/PATH:claim) in trust policies. Default for GitHub Actions:
 	// the claims AWS offers (repository, ref, job_workflow_ref, ...).
 	ClaimConditionKeys []string `yaml:"claim_condition_keys"`
+	// TenantClaimKeys are the claims that name a tenant (a repository, a
+	// project, an organisation): for a multi-tenant provider, a trust
+	// statement must restrict the audience and either sub or one of these.
+	// They are offered as condition keys too. Default for GitHub Actions:
+	// repository, repository_id, repository_owner, repository_owner_id,
+	// job_workflow_ref, workflow_ref, enterprise, enterprise_id; for
+	// gitlab.com: namespace_path, namespace_id, project_path, project_id.
+	TenantClaimKeys []string `yaml:"tenant_claim_keys"`
 	// AllowHTTPLoopback accepts an http:// issuer on a loopback address,
 	// for development only.
 	AllowHTTPLoopback bool `yaml:"allow_http_loopback"`
@@ -80,6 +88,15 @@ var multiTenantIssuers = []string{
 	"https://app.terraform.io",
 }
 
+// defaultTenantKeys are the claims that name a tenant at the well-known
+// multi-tenant issuers: a trust statement restricting one of them (or sub)
+// is scoped to that tenant.
+var defaultTenantKeys = map[string][]string{
+	"https://token.actions.githubusercontent.com": {"repository", "repository_id", "repository_owner", "repository_owner_id",
+		"job_workflow_ref", "workflow_ref", "enterprise", "enterprise_id"},
+	"https://gitlab.com": {"namespace_path", "namespace_id", "project_path", "project_id"},
+}
+
 // githubClaimKeys are the GitHub Actions claims AWS offers as condition
 // keys (AWS What's New 2026-01, provider-specific claim condition keys).
 var githubClaimKeys = []string{"actor", "actor_id", "base_ref", "enterprise", "enterprise_id", "environment",
@@ -97,6 +114,15 @@ func (v *validator) oidcProvider(path, account string, p OIDCProvider, seen map[
 	}
 	if p.URL == "https://token.actions.githubusercontent.com" && p.ClaimConditionKeys == nil {
 		out.ClaimKeys = githubClaimKeys
+	}
+	out.TenantKeys = p.TenantClaimKeys
+	if p.TenantClaimKeys == nil {
+		out.TenantKeys = defaultTenantKeys[p.URL]
+	}
+	for _, k := range out.TenantKeys {
+		if !slices.Contains(out.ClaimKeys, k) {
+			out.ClaimKeys = append(slices.Clip(out.ClaimKeys), k)
+		}
 	}
 	if !v.issuerURL(path+".url", p.URL, p.AllowHTTPLoopback) {
 		return out, false
@@ -131,9 +157,14 @@ func (v *validator) oidcProvider(path, account string, p OIDCProvider, seen map[
 	if p.JWKSURL != "" {
 		v.issuerURL(path+".jwks_url", p.JWKSURL, p.AllowHTTPLoopback)
 	}
-	for i, k := range out.ClaimKeys {
-		if k == "" || len(k) > 128 || strings.ContainsAny(k, ":/ ") {
-			v.at(idx(path+".claim_condition_keys", i), "must be a claim name without ':', '/' or spaces")
+	for _, f := range []struct {
+		field string
+		keys  []string
+	}{{"claim_condition_keys", p.ClaimConditionKeys}, {"tenant_claim_keys", p.TenantClaimKeys}} {
+		for i, k := range f.keys {
+			if k == "" || len(k) > 128 || strings.ContainsAny(k, ":/ ") {
+				v.at(idx(path+"."+f.field, i), "must be a claim name without ':', '/' or spaces")
+			}
 		}
 	}
 	if p.ClockSkew < 0 || p.ClockSkew > 5*time.Minute {
@@ -169,6 +200,7 @@ func (v *validator) oidcProvider(path, account string, p OIDCProvider, seen map[
 		case len(keys) == 0:
 			v.at(path+".jwks", "no usable key (%s)", strings.Join(skipped, "; "))
 		}
+		out.SkippedKeys = skipped
 		out.StaticKeys = keys
 	}
 	return out, true
@@ -203,9 +235,10 @@ func isLoopbackHost(h string) bool {
 }
 
 // scopedFederation refuses a trust policy that trusts a multi-tenant
-// provider in a statement that does not test both its audience and its
+// provider in a statement that does not restrict both its audience and its
 // subject (or a claim naming the tenant): any tenant could assume the role
-// (security.md V-21, JWT-28).
+// (security.md V-21, JWT-28). broad_trust_intended lets such a policy load
+// (for its other statements); the statement still admits no token.
 func (v *validator) scopedFederation(path string, r *iam.RoleInfo, providers []iam.OIDCProvider) {
 	if r.Trust == nil || r.BroadTrustIntended {
 		return
@@ -217,7 +250,7 @@ func (v *validator) scopedFederation(path string, r *iam.RoleInfo, providers []i
 		}
 		for _, g := range r.Trust.FederatedGrants(p.Names()...) {
 			if !p.Scopes(g.Keys) {
-				v.at(path+".trust_policy", "statement %d trusts %s, which serves many tenants, without conditions on both %s:aud and %s:sub (or a claim naming your tenant); add them, or set broad_trust_intended: true",
+				v.at(path+".trust_policy", "statement %d trusts %s, which serves many tenants, without restricting both %s:aud and %s:sub (or a claim naming your tenant); any tenant's token would pass it. Add the conditions, or mark the provider multi_tenant: false if every tenant of it is yours (broad_trust_intended: true lets the policy load, but this statement then admits no token)",
 					g.Index+1, p.ARN(), p.KeyPrefix(), p.KeyPrefix())
 			}
 		}

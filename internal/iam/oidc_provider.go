@@ -23,7 +23,10 @@ type OIDCProvider struct {
 	JWKSURL string
 	// StaticKeys, when set, are the provider's keys: nothing is fetched.
 	StaticKeys []idtoken.Key
-	Algorithms []string
+	// SkippedKeys describe the static set's entries that are not usable
+	// verification keys (logged when keyless starts).
+	SkippedKeys []string
+	Algorithms  []string
 	// AllowHTTPLoopback permits an http:// issuer on a loopback address
 	// (development); AllowPrivateNetwork permits fetching from private
 	// addresses (an in-cluster issuer).
@@ -35,7 +38,11 @@ type OIDCProvider struct {
 	MultiTenant bool
 	// ClaimKeys are claims offered as condition keys PREFIX:claim, beyond
 	// sub, aud, azp, amr and oaud.
-	ClaimKeys    []string
+	ClaimKeys []string
+	// TenantKeys are the claim keys that name a tenant (GitHub's
+	// repository or repository_owner, not ref or actor): a condition on
+	// one scopes trust in a multi-tenant provider as sub does.
+	TenantKeys   []string
 	Leeway       time.Duration
 	MaxLifetime  time.Duration
 	IDTokensOnly bool
@@ -87,9 +94,9 @@ func (d *Directory) OIDCProviders() []*OIDCProvider {
 	return out
 }
 
-// Scopes reports whether a trust statement testing these condition keys
-// (lower-cased) scopes trust in this provider to one tenant: it tests the
-// audience (aud, azp or oaud) and the subject or another claim key
+// Scopes reports whether a trust statement restricting these condition keys
+// (lower-cased) scopes trust in this provider to one tenant: it restricts
+// the audience (aud, azp or oaud) and the subject or a tenant key
 // (security.md V-21).
 func (p *OIDCProvider) Scopes(keys []string) bool {
 	prefix := strings.ToLower(p.KeyPrefix()) + ":"
@@ -105,7 +112,7 @@ func (p *OIDCProvider) Scopes(keys []string) bool {
 		case name == "sub":
 			sub = true
 		default:
-			for _, c := range p.ClaimKeys {
+			for _, c := range p.TenantKeys {
 				sub = sub || strings.EqualFold(c, name)
 			}
 		}

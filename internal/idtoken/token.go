@@ -3,6 +3,7 @@ package idtoken
 import (
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxLen bounds a token before any decoding (security.md JWT-22). AWS
@@ -41,6 +42,13 @@ func Parse(s string) (*Token, error) {
 		}
 		return nil, invalid("not_compact_jws", msgNotJWT)
 	}
+	// Only the base64url alphabet and the two dots: Go's decoder would skip
+	// CR and LF, giving one signed token many accepted spellings (JWT-21).
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return nil, invalid("not_base64url", msgNotJWT)
+		}
+	}
 	h64, rest, _ := strings.Cut(s, ".")
 	p64, sig64, _ := strings.Cut(rest, ".")
 	hb, errH := b64(h64)
@@ -48,6 +56,12 @@ func Parse(s string) (*Token, error) {
 	sig, errS := b64(sig64)
 	if errH != nil || errP != nil || errS != nil || len(sig) == 0 {
 		return nil, invalid("not_base64url", msgNotJWT)
+	}
+	// JSON text is UTF-8 (RFC 8259 section 8.1, RFC 7519 section 7.2); Go's
+	// decoder would turn invalid bytes into U+FFFD, merging distinct
+	// signed values into one (JWT-20).
+	if !utf8.Valid(hb) || !utf8.Valid(pb) {
+		return nil, invalid("not_utf8", msgNotJWT)
 	}
 	t := &Token{raw: s, payload: pb}
 	if err := t.header(hb); err != nil {

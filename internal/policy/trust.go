@@ -99,7 +99,8 @@ func CharCount(text string) int {
 type FederatedGrant struct {
 	Index int
 	Sid   string
-	// Keys are the condition keys the statement tests, lower-cased.
+	// Keys are the condition keys the statement restricts to values it
+	// names (see restricts), lower-cased.
 	Keys []string
 }
 
@@ -121,10 +122,48 @@ func (d *Document) FederatedGrants(names ...string) []FederatedGrant {
 			continue
 		}
 		g := FederatedGrant{Index: s.Index, Sid: s.Sid}
-		for _, c := range s.conditions {
-			g.Keys = append(g.Keys, c.key)
+		for i := range s.conditions {
+			if c := &s.conditions[i]; c.restricts() {
+				g.Keys = append(g.Keys, c.key)
+			}
 		}
 		out = append(out, g)
 	}
 	return out
+}
+
+// restricts reports whether the condition can only hold for a request whose
+// key has one of the values it names: a positive operator, not Null, not
+// ...IfExists, not ForAllValues (true when the key is absent), and, for
+// strings and ARNs, some value with literal text (a lone "*" names
+// nothing).
+func (c *condition) restricts() bool {
+	if c.negate || c.fam == famNull || c.ifExists || c.set == setAll {
+		return false
+	}
+	literal := func(p pattern) bool {
+		for _, sg := range p.segs {
+			if sg.kind == segLit && sg.text != "" {
+				return true
+			}
+		}
+		return false
+	}
+	for _, v := range c.values {
+		switch c.fam {
+		case famString, famStringIgnoreCase:
+			if literal(v.pat) {
+				return true
+			}
+		case famARN:
+			for _, p := range v.arn.parts {
+				if literal(p) {
+					return true
+				}
+			}
+		default:
+			return true // numbers, dates, booleans, bytes, addresses
+		}
+	}
+	return false
 }

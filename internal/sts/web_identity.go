@@ -99,7 +99,9 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, req WebIdentity
 		if !d.Allowed {
 			return denied("policy_"+strings.ReplaceAll(string(d.Reason), "-", "_"), msgWebIdentityDenied)
 		}
-		if provider.MultiTenant && !role.BroadTrustIntended && !scopedGrant(role.Trust, provider, d.Matched) {
+		// An unscoped statement never admits a multi-tenant provider's
+		// token, whatever broad_trust_intended let load (JWT-28).
+		if provider.MultiTenant && !scopedGrant(role.Trust, provider, d.Matched) {
 			return denied("trust_not_scoped", msgWebIdentityDenied)
 		}
 		return nil

@@ -44,7 +44,7 @@ func webIdentity(t testing.TB) (*fixture, *idtokentest.Signer) {
 	c := contents(t, alice, bob)
 	c.Roles = []iam.RoleInfo{deploy, unscoped, tenant}
 	c.OIDCProviders = []iam.OIDCProvider{{Account: account, URL: ghIssuer, ClientIDs: []string{"sts.amazonaws.com"},
-		MultiTenant: true, ClaimKeys: []string{"repository", "repository_owner"}}}
+		MultiTenant: true, ClaimKeys: []string{"repository", "repository_owner", "ref"}, TenantKeys: []string{"repository", "repository_owner"}}}
 	d, err := iam.NewDirectory(c)
 	if err != nil {
 		t.Fatal(err)
