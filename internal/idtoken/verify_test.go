@@ -125,6 +125,8 @@ func TestVerifyRefusals(t *testing.T) {
 		{"JWE", "a.b.c.d.e", idtoken.Invalid, "jwe_refused"},
 		{"padded base64", s.Sign(claims(nil)) + "=", idtoken.Invalid, "not_base64url"},
 		{"too large", strings.Repeat("a", idtoken.MaxLen+1), idtoken.Invalid, "token_too_large"},
+		{"line break inside (regression: Go's base64 skips CR/LF)", strings.Replace(s.Sign(claims(nil)), ".", ".\r\n", 1), idtoken.Invalid, "not_base64url"},
+		{"invalid UTF-8 in a claim (regression: it became U+FFFD)", s.Raw([]byte(hdr), []byte(strings.Replace(payload, `"abcdef"`, "\"abc\xffdef\"", 1))), idtoken.Invalid, "not_utf8"},
 		{"kid with NUL", s.Raw([]byte(`{"alg":"RS256","kid":"a\u0000b"}`), []byte(payload)), idtoken.Invalid, "kid_invalid"},
 	}
 	for _, c := range cases {
