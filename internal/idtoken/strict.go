@@ -1,11 +1,10 @@
 package idtoken
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 var errStrict = errors.New("idtoken: not strict JSON")
@@ -13,71 +12,247 @@ var errStrict = errors.New("idtoken: not strict JSON")
 // maxDepth bounds nesting in headers, claims and key sets.
 const maxDepth = 16
 
-// checkStrict accepts exactly one JSON object in which no object has two
-// members whose names are equal or equal under Unicode case folding
-// ("sub" and "Sub", or "ſub"): decoders disagree on which one wins
-// (security.md section 1.11, JWT-20).
+// parseObject reads exactly one JSON object (RFC 8259) and returns its
+// members' raw values. No object at any depth may have two members whose
+// names are equal or equal under Unicode case folding ("sub" and "Sub", or
+// "ſub"), names compared after their escapes are decoded: decoders disagree
+// on which one wins (security.md section 1.11, JWT-20).
+func parseObject(b []byte) (map[string]json.RawMessage, error) {
+	s := scanner{b: b}
+	s.space()
+	top := map[string]json.RawMessage{}
+	if err := s.object(0, top); err != nil {
+		return nil, err
+	}
+	s.space()
+	if s.i != len(s.b) {
+		return nil, errStrict
+	}
+	return top, nil
+}
+
+// checkStrict is parseObject without the members.
 func checkStrict(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
+	_, err := parseObject(b)
+	return err
+}
+
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) next(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// object reads an object at s.i; members, if not nil, receives its members.
+func (s *scanner) object(depth int, members map[string]json.RawMessage) error {
+	if depth >= maxDepth || !s.next('{') {
 		return errStrict
 	}
-	if err := walkObject(dec, 1); err != nil {
-		return err
+	seen := map[string]bool{}
+	s.space()
+	if s.next('}') {
+		return nil
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	for {
+		s.space()
+		start := s.i
+		if err := s.str(); err != nil {
+			return err
+		}
+		name, err := decodeName(s.b[start:s.i])
+		if err != nil {
+			return err
+		}
+		folded := strings.ToLower(strings.ToUpper(name))
+		if seen[folded] {
+			return errStrict
+		}
+		seen[folded] = true
+		s.space()
+		if !s.next(':') {
+			return errStrict
+		}
+		s.space()
+		vstart := s.i
+		if err := s.value(depth + 1); err != nil {
+			return err
+		}
+		if members != nil {
+			members[name] = json.RawMessage(s.b[vstart:s.i])
+		}
+		s.space()
+		if s.next('}') {
+			return nil
+		}
+		if !s.next(',') {
+			return errStrict
+		}
+	}
+}
+
+func (s *scanner) value(depth int) error {
+	if s.i >= len(s.b) {
 		return errStrict
+	}
+	switch c := s.b[s.i]; {
+	case c == '{':
+		return s.object(depth, nil)
+	case c == '[':
+		if depth >= maxDepth {
+			return errStrict
+		}
+		s.i++
+		s.space()
+		if s.next(']') {
+			return nil
+		}
+		for {
+			s.space()
+			if err := s.value(depth + 1); err != nil {
+				return err
+			}
+			s.space()
+			if s.next(']') {
+				return nil
+			}
+			if !s.next(',') {
+				return errStrict
+			}
+		}
+	case c == '"':
+		return s.str()
+	case c == '-' || c >= '0' && c <= '9':
+		return s.number()
+	}
+	for _, lit := range []string{"true", "false", "null"} {
+		if strings.HasPrefix(string(s.b[s.i:min(len(s.b), s.i+5)]), lit) {
+			s.i += len(lit)
+			return nil
+		}
+	}
+	return errStrict
+}
+
+// str reads a string: no raw control characters, only the escapes RFC 8259
+// section 7 defines.
+func (s *scanner) str() error {
+	if !s.next('"') {
+		return errStrict
+	}
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return nil
+		case c < 0x20:
+			return errStrict
+		case c == '\\':
+			if s.i+1 >= len(s.b) {
+				return errStrict
+			}
+			switch s.b[s.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i += 2
+			case 'u':
+				if s.i+6 > len(s.b) || !isHex(s.b[s.i+2:s.i+6]) {
+					return errStrict
+				}
+				s.i += 6
+			default:
+				return errStrict
+			}
+		default:
+			s.i++
+		}
+	}
+	return errStrict
+}
+
+func isHex(b []byte) bool {
+	for _, c := range b {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// number reads -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?.
+func (s *scanner) number() error {
+	s.next('-')
+	digits := func() int {
+		n := 0
+		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+			s.i++
+			n++
+		}
+		return n
+	}
+	if s.next('0') {
+		if s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+			return errStrict
+		}
+	} else if digits() == 0 {
+		return errStrict
+	}
+	if s.next('.') && digits() == 0 {
+		return errStrict
+	}
+	if s.next('e') || s.next('E') {
+		if !s.next('+') {
+			s.next('-')
+		}
+		if digits() == 0 {
+			return errStrict
+		}
 	}
 	return nil
 }
 
-func walkObject(dec *json.Decoder, depth int) error {
-	var names []string
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return errStrict
+// decodeName returns a member name without its quotes, escapes decoded.
+func decodeName(quoted []byte) (string, error) {
+	inner := quoted[1 : len(quoted)-1]
+	if !strings.ContainsRune(string(inner), '\\') {
+		if !utf8.Valid(inner) {
+			return "", errStrict
 		}
-		name, ok := tok.(string)
-		if !ok {
-			return errStrict
-		}
-		for _, n := range names {
-			if strings.EqualFold(n, name) {
-				return errStrict
-			}
-		}
-		names = append(names, name)
-		if err := walkValue(dec, depth); err != nil {
-			return err
-		}
+		return string(inner), nil
 	}
-	_, err := dec.Token()
-	return err
+	var name string
+	if err := json.Unmarshal(quoted, &name); err != nil {
+		return "", errStrict
+	}
+	return name, nil
 }
 
-func walkValue(dec *json.Decoder, depth int) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return errStrict
+// unquote decodes a JSON string value; ok is false for anything else.
+func unquote(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
 	}
-	d, ok := tok.(json.Delim)
-	if !ok {
-		return nil
+	inner := raw[1 : len(raw)-1]
+	if !strings.ContainsRune(string(inner), '\\') {
+		return string(inner), true
 	}
-	if depth >= maxDepth {
-		return errStrict
-	}
-	if d == '{' {
-		return walkObject(dec, depth+1)
-	}
-	for dec.More() {
-		if err := walkValue(dec, depth+1); err != nil {
-			return err
-		}
-	}
-	_, err = dec.Token()
-	return err
+	var v string
+	return v, json.Unmarshal(raw, &v) == nil
 }

@@ -12,13 +12,13 @@ const MaxLen = 16 << 10
 
 // Token is a parsed but not yet verified compact JWS.
 type Token struct {
-	raw     string
-	alg     string
-	kid     string
-	typ     string
-	payload []byte
-	claims  map[string]json.RawMessage
-	issuer  string
+	input  []byte // the signing input: header.payload (RFC 7515 section 5.1)
+	sig    []byte
+	alg    string
+	kid    string
+	typ    string
+	claims map[string]json.RawMessage
+	issuer string
 }
 
 // header parameters that would let the token choose its own key or change
@@ -63,16 +63,15 @@ func Parse(s string) (*Token, error) {
 	if !utf8.Valid(hb) || !utf8.Valid(pb) {
 		return nil, invalid("not_utf8", msgNotJWT)
 	}
-	t := &Token{raw: s, payload: pb}
+	t := &Token{input: []byte(s[:len(h64)+1+len(p64)]), sig: sig}
 	if err := t.header(hb); err != nil {
 		return nil, err
 	}
-	if checkStrict(pb) != nil {
+	claims, err := parseObject(pb)
+	if err != nil {
 		return nil, invalid("claims_not_strict_json", msgNotJWT)
 	}
-	if err := json.Unmarshal(pb, &t.claims); err != nil {
-		return nil, invalid("claims_not_json", msgNotJWT)
-	}
+	t.claims = claims
 	for name := range t.claims {
 		for _, r := range registered {
 			if name != r && strings.EqualFold(name, r) {
@@ -89,12 +88,9 @@ func Parse(s string) (*Token, error) {
 }
 
 func (t *Token) header(b []byte) error {
-	if checkStrict(b) != nil {
+	h, err := parseObject(b)
+	if err != nil {
 		return invalid("header_not_strict_json", msgNotJWT)
-	}
-	var h map[string]json.RawMessage
-	if err := json.Unmarshal(b, &h); err != nil {
-		return invalid("header_not_json", msgNotJWT)
 	}
 	for _, p := range refusedHeader {
 		if _, ok := h[p]; ok {
@@ -106,8 +102,7 @@ func (t *Token) header(b []byte) error {
 		if !ok {
 			return "", true
 		}
-		var v string
-		return v, json.Unmarshal(raw, &v) == nil
+		return unquote(raw)
 	}
 	var ok1, ok2, ok3 bool
 	t.alg, ok1 = str("alg")
@@ -153,9 +148,5 @@ func (t *Token) String(name string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	var v string
-	if json.Unmarshal(raw, &v) != nil {
-		return "", false
-	}
-	return v, true
+	return unquote(raw)
 }

@@ -30,7 +30,7 @@ func (s keySet) Keys(_ context.Context, kid string) ([]idtoken.Key, error) {
 	return out, nil
 }
 
-func keysOf(t *testing.T, signers ...*idtokentest.Signer) keySet {
+func keysOf(t testing.TB, signers ...*idtokentest.Signer) keySet {
 	t.Helper()
 	keys, skipped, err := idtoken.ParseKeySet(idtokentest.JWKS(signers...))
 	if err != nil || len(skipped) > 0 || len(keys) != len(signers) {
@@ -53,7 +53,7 @@ func claims(extra map[string]any) map[string]any {
 }
 
 var provider = &idtoken.Provider{Issuer: issuer, ClientIDs: []string{"sts.amazonaws.com", "other-client"},
-	Algorithms: []string{"RS256", "ES256", "EdDSA"}}
+	Algorithms: []string{"RS256", "PS256", "ES256", "EdDSA"}}
 
 func verify(t *testing.T, keys idtoken.KeySource, tok string) (*idtoken.Claims, error) {
 	t.Helper()
@@ -73,7 +73,9 @@ func wantKind(t *testing.T, err error, kind idtoken.Kind, reason string) {
 }
 
 func TestVerifyAlgorithms(t *testing.T) {
-	for _, s := range []*idtokentest.Signer{idtokentest.NewRSA("r1"), idtokentest.NewEC("e1"), idtokentest.NewEd25519("o1")} {
+	pss := idtokentest.NewRSA("p1")
+	pss.Alg = "PS256"
+	for _, s := range []*idtokentest.Signer{idtokentest.NewRSA("r1"), pss, idtokentest.NewEC("e1"), idtokentest.NewEd25519("o1")} {
 		c, err := verify(t, keysOf(t, s), s.Sign(claims(nil)))
 		if err != nil {
 			t.Fatalf("%s: %v", s.Alg, err)
@@ -114,7 +116,8 @@ func TestVerifyRefusals(t *testing.T) {
 		{"issuer differs", s.Sign(claims(map[string]any{"iss": issuer + "/"})), idtoken.Invalid, "iss_mismatch"},
 		{"alg none", noneToken(payload), idtoken.Invalid, "alg_none"},
 		{"HS256", s.Raw([]byte(`{"alg":"HS256","kid":"k1"}`), []byte(payload)), idtoken.Invalid, "alg_hmac"},
-		{"PS256 not allowed", s.Raw([]byte(`{"alg":"PS256","kid":"k1"}`), []byte(payload)), idtoken.Invalid, "alg_not_allowed"},
+		{"RS384 not allowed", s.Raw([]byte(`{"alg":"RS384","kid":"k1"}`), []byte(payload)), idtoken.Invalid, "alg_not_allowed"},
+		{"key published for RS256, header says PS256", psAsRS(s, hdr, payload), idtoken.Invalid, "key_unknown"},
 		{"jwk header", s.Raw([]byte(`{"alg":"RS256","kid":"k1","jwk":{}}`), []byte(payload)), idtoken.Invalid, "header_jwk_refused"},
 		{"jku header", s.Raw([]byte(`{"alg":"RS256","kid":"k1","jku":"https://x"}`), []byte(payload)), idtoken.Invalid, "header_jku_refused"},
 		{"crit header", s.Raw([]byte(`{"alg":"RS256","kid":"k1","crit":["b64"]}`), []byte(payload)), idtoken.Invalid, "header_crit_refused"},
@@ -191,4 +194,30 @@ func TestParseKeySetFilters(t *testing.T) {
 	if _, _, err := idtoken.ParseKeySet([]byte(`{"keys":[` + strings.Repeat(mustJSON(good)+",", idtoken.MaxKeys) + mustJSON(good) + `]}`)); err == nil {
 		t.Fatal("more than MaxKeys keys accepted")
 	}
+}
+
+// psAsRS is a PKCS #1 v1.5 signature under a header that says PS256.
+func psAsRS(s *idtokentest.Signer, hdr, payload string) string {
+	tok := s.Raw([]byte(hdr), []byte(payload))
+	sig := tok[strings.LastIndexByte(tok, '.'):]
+	ps := idtokentest.NewRSA("unused").Raw([]byte(strings.Replace(hdr, "RS256", "PS256", 1)), []byte(payload))
+	return ps[:strings.LastIndexByte(ps, '.')] + sig
+}
+
+func FuzzParse(f *testing.F) {
+	s := idtokentest.NewRSA("k1")
+	f.Add(s.Sign(claims(nil)))
+	f.Add(noneToken(`{"iss":"x"}`))
+	f.Add("a.b.c.d.e")
+	keys := keysOf(f, s)
+	f.Fuzz(func(t *testing.T, tok string) {
+		p, err := idtoken.Parse(tok)
+		if err != nil {
+			return
+		}
+		c, err := p.Verify(context.Background(), provider, keys, now)
+		if err == nil && c.Subject == "" {
+			t.Fatal("verified without a subject")
+		}
+	})
 }

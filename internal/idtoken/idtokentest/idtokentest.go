@@ -97,7 +97,7 @@ func (s *Signer) signature(input []byte) []byte {
 	switch k := s.key.(type) {
 	case *rsa.PrivateKey:
 		if s.Alg == "PS256" {
-			sig, err = rsa.SignPSS(rand.Reader, k, crypto.SHA256, sum[:], nil)
+			sig, err = rsa.SignPSS(rand.Reader, k, crypto.SHA256, sum[:], &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash}) // RFC 7518 section 3.5
 		} else {
 			sig, err = rsa.SignPKCS1v15(rand.Reader, k, crypto.SHA256, sum[:])
 		}
