@@ -88,6 +88,9 @@ var multiTenantIssuers = []string{
 	"https://app.terraform.io",
 }
 
+// reservedClaimKeys are the provider keys keyless sets itself.
+var reservedClaimKeys = []string{"sub", "aud", "azp", "amr", "oaud"}
+
 // defaultTenantKeys are the claims that name a tenant at the well-known
 // multi-tenant issuers: a trust statement restricting one of them (or sub)
 // is scoped to that tenant.
@@ -162,8 +165,13 @@ func (v *validator) oidcProvider(path, account string, p OIDCProvider, seen map[
 		keys  []string
 	}{{"claim_condition_keys", p.ClaimConditionKeys}, {"tenant_claim_keys", p.TenantClaimKeys}} {
 		for i, k := range f.keys {
-			if k == "" || len(k) > 128 || strings.ContainsAny(k, ":/ ") {
+			switch {
+			case k == "" || len(k) > 128 || strings.ContainsAny(k, ":/ "):
 				v.at(idx(path+"."+f.field, i), "must be a claim name without ':', '/' or spaces")
+			case slices.Contains(reservedClaimKeys, k):
+				// These keys hold validated values (aud is the matched
+				// client id), never the raw claim.
+				v.at(idx(path+"."+f.field, i), "%s is always a condition key, set by keyless from the verified token", k)
 			}
 		}
 	}

@@ -75,7 +75,8 @@ func (p *OIDCProvider) ARN() string {
 // Verification is how tokens of this provider are verified.
 func (p *OIDCProvider) Verification() *idtoken.Provider {
 	return &idtoken.Provider{Issuer: p.URL, ClientIDs: p.ClientIDs, Algorithms: p.Algorithms,
-		Leeway: p.Leeway, MaxLifetime: p.MaxLifetime, IDTokensOnly: p.IDTokensOnly}
+		Leeway: p.Leeway, MaxLifetime: p.MaxLifetime, IDTokensOnly: p.IDTokensOnly,
+		AZPIsAudience: p.URL == "https://accounts.google.com"}
 }
 
 // OIDCProvider finds the account's provider for an issuer, compared

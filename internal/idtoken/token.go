@@ -139,9 +139,6 @@ func printableID(s string) bool {
 // Issuer is the unverified iss claim, for choosing the provider.
 func (t *Token) Issuer() string { return t.issuer }
 
-// KeyID is the header's kid, possibly empty.
-func (t *Token) KeyID() string { return t.kid }
-
 // String returns a top-level string claim.
 func (t *Token) String(name string) (string, bool) {
 	raw, ok := t.claims[name]

@@ -28,6 +28,9 @@ type Provider struct {
 	MaxLifetime time.Duration
 	// IDTokensOnly refuses tokens typed as OAuth access tokens (RFC 9068).
 	IDTokensOnly bool
+	// AZPIsAudience: azp, when present, is the audience checked against
+	// ClientIDs (Google's ID tokens).
+	AZPIsAudience bool
 }
 
 // Defaults for Provider.
@@ -43,12 +46,10 @@ type Claims struct {
 	Audience []string
 	// AuthorizedParty is azp, if present.
 	AuthorizedParty string
-	// MatchedAudience is the client id the token was accepted for: azp
-	// when present, else the audience.
+	// MatchedAudience is the client id the token was accepted for.
 	MatchedAudience string
 	AMR             []string
 	Expiry          time.Time
-	IssuedAt        time.Time // zero without iat
 	raw             map[string]json.RawMessage
 }
 
@@ -109,7 +110,7 @@ func (t *Token) validate(p *Provider, now time.Time) (*Claims, error) {
 	if c.Subject, ok = t.String("sub"); !ok || c.Subject == "" || len(c.Subject) > 255 {
 		return nil, invalid("sub_invalid", msgClaims)
 	}
-	if err := c.audience(t, p.ClientIDs); err != nil {
+	if err := c.audience(t, p); err != nil {
 		return nil, err
 	}
 	if raw, has := t.claims["amr"]; has {
@@ -140,7 +141,7 @@ func (t *Token) validate(p *Provider, now time.Time) (*Claims, error) {
 	}
 	start := now
 	if hasIat {
-		start, c.IssuedAt = iat, iat
+		start = iat
 	}
 	if exp.Sub(start) > maxLife {
 		return nil, invalid("lifetime_too_long", msgClaims)
@@ -154,10 +155,12 @@ func (t *Token) validate(p *Provider, now time.Time) (*Claims, error) {
 	return c, nil
 }
 
-// audience applies OpenID Connect Core 3.1.3.7 steps 3-5 as AWS does: with
-// azp, azp must be a client id; without it, aud must be exactly one value
-// and a client id (security.md V-14, JWT-16).
-func (c *Claims) audience(t *Token, clientIDs []string) error {
+// audience applies OpenID Connect Core 3.1.3.7 steps 3-5: aud must contain
+// a client id, and a token for several audiences must name a client id in
+// azp (security.md V-14, JWT-16). With AZPIsAudience (Google, as AWS
+// documents for accounts.google.com), azp when present is the audience
+// instead, and aud is only the original audience (oaud).
+func (c *Claims) audience(t *Token, p *Provider) error {
 	raw, has := t.claims["aud"]
 	if !has {
 		return invalid("aud_missing", msgAudience)
@@ -169,13 +172,27 @@ func (c *Claims) audience(t *Token, clientIDs []string) error {
 	c.Audience = aud
 	if _, hasAzp := t.claims["azp"]; hasAzp {
 		azp, ok := t.String("azp")
-		if !ok || !slices.Contains(clientIDs, azp) {
+		if !ok || azp == "" {
+			return invalid("azp_invalid", msgAudience)
+		}
+		c.AuthorizedParty = azp
+	}
+	switch {
+	case p.AZPIsAudience && c.AuthorizedParty != "":
+		if !slices.Contains(p.ClientIDs, c.AuthorizedParty) {
 			return invalid("azp_not_client", msgAudience)
 		}
-		c.AuthorizedParty, c.MatchedAudience = azp, azp
+		c.MatchedAudience = c.AuthorizedParty
 		return nil
-	}
-	if len(aud) != 1 || !slices.Contains(clientIDs, aud[0]) {
+	case len(aud) > 1 && c.AuthorizedParty == "":
+		return invalid("azp_missing", msgAudience)
+	case len(aud) > 1:
+		if !slices.Contains(p.ClientIDs, c.AuthorizedParty) || !slices.Contains(aud, c.AuthorizedParty) {
+			return invalid("azp_not_client", msgAudience)
+		}
+		c.MatchedAudience = c.AuthorizedParty
+		return nil
+	case !slices.Contains(p.ClientIDs, aud[0]):
 		return invalid("aud_not_client", msgAudience)
 	}
 	c.MatchedAudience = aud[0]

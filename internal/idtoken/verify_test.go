@@ -100,8 +100,9 @@ func TestVerifyRefusals(t *testing.T) {
 		{"expired", s.Sign(claims(map[string]any{"exp": now.Add(-time.Hour).Unix(), "iat": now.Add(-2 * time.Hour).Unix()})), idtoken.Expired, "token_expired"},
 		{"expired and forged: the forgery is reported", other.Sign(claims(map[string]any{"exp": now.Add(-time.Hour).Unix(), "iat": now.Add(-2 * time.Hour).Unix()})), idtoken.Invalid, "signature_invalid"},
 		{"wrong audience", s.Sign(claims(map[string]any{"aud": "someone-else"})), idtoken.Invalid, "aud_not_client"},
-		{"two audiences without azp", s.Sign(claims(map[string]any{"aud": []string{"sts.amazonaws.com", "x"}})), idtoken.Invalid, "aud_not_client"},
-		{"azp not a client", s.Sign(claims(map[string]any{"azp": "x"})), idtoken.Invalid, "azp_not_client"},
+		{"two audiences without azp", s.Sign(claims(map[string]any{"aud": []string{"sts.amazonaws.com", "x"}})), idtoken.Invalid, "azp_missing"},
+		{"two audiences, azp not a client", s.Sign(claims(map[string]any{"aud": []string{"sts.amazonaws.com", "x"}, "azp": "x"})), idtoken.Invalid, "azp_not_client"},
+		{"another audience, azp ours (an access token for another API)", s.Sign(claims(map[string]any{"aud": "https://other-api.example", "azp": "sts.amazonaws.com"})), idtoken.Invalid, "aud_not_client"},
 		{"aud empty list", s.Sign(claims(map[string]any{"aud": []string{}})), idtoken.Invalid, "aud_invalid"},
 		{"aud number", s.Sign(claims(map[string]any{"aud": 123})), idtoken.Invalid, "aud_invalid"},
 		{"aud missing", s.Sign(claims(map[string]any{"aud": nil})), idtoken.Invalid, "aud_missing"},
@@ -138,6 +139,33 @@ func TestVerifyRefusals(t *testing.T) {
 			wantKind(t, err, c.kind, c.reason)
 		})
 	}
+}
+
+// TestAudienceAZP: azp stands for the audience only where the provider says
+// so (Google); elsewhere aud must name a client id, and azp is whoever asked
+// for the token (Entra ID v2's calling application).
+func TestAudienceAZP(t *testing.T) {
+	s := idtokentest.NewRSA("k1")
+	keys := keysOf(t, s)
+	google := *provider
+	google.AZPIsAudience = true
+	verifyWith := func(p *idtoken.Provider, c map[string]any) (*idtoken.Claims, error) {
+		tok, err := idtoken.Parse(s.Sign(claims(c)))
+		if err != nil {
+			return nil, err
+		}
+		return tok.Verify(context.Background(), p, keys, now)
+	}
+	c, err := verifyWith(provider, map[string]any{"azp": "calling-app"})
+	if err != nil || c.MatchedAudience != "sts.amazonaws.com" || c.AuthorizedParty != "calling-app" {
+		t.Fatalf("aud ours, azp another app: %+v %v", c, err)
+	}
+	c, err = verifyWith(&google, map[string]any{"aud": "server-client", "azp": "other-client"})
+	if err != nil || c.MatchedAudience != "other-client" || c.Audience[0] != "server-client" {
+		t.Fatalf("Google, azp a client id: %+v %v", c, err)
+	}
+	_, err = verifyWith(&google, map[string]any{"azp": "x"})
+	wantKind(t, err, idtoken.Invalid, "azp_not_client")
 }
 
 func TestKidAbsent(t *testing.T) {

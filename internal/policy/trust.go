@@ -132,38 +132,54 @@ func (d *Document) FederatedGrants(names ...string) []FederatedGrant {
 	return out
 }
 
-// restricts reports whether the condition can only hold for a request whose
-// key has one of the values it names: a positive operator, not Null, not
-// ...IfExists, not ForAllValues (true when the key is absent), and, for
-// strings and ARNs, some value with literal text (a lone "*" names
-// nothing).
+// restricts reports whether the condition holds only for values that name
+// one tenant: a positive operator (not Null, not ...IfExists, not
+// ForAllValues, which is true when the key is absent), and every value
+// narrow (values are ORed, so one broad value makes the condition broad).
+// A string is narrow when it is exact, or when the literal text before its
+// first wildcard or variable contains a "/" ("repo:org/*" is narrow;
+// "repo:*" and "repo:org*" are not). Numbers and dates are narrow only
+// with an Equals operator (security.md V-21).
 func (c *condition) restricts() bool {
-	if c.negate || c.fam == famNull || c.ifExists || c.set == setAll {
-		return false
-	}
-	literal := func(p pattern) bool {
-		for _, sg := range p.segs {
-			if sg.kind == segLit && sg.text != "" {
-				return true
-			}
-		}
+	if c.negate || c.fam == famNull || c.ifExists || c.set == setAll || len(c.values) == 0 {
 		return false
 	}
 	for _, v := range c.values {
 		switch c.fam {
-		case famString, famStringIgnoreCase:
-			if literal(v.pat) {
-				return true
+		case famString, famStringIgnoreCase, famStringLike:
+			if !narrow(v.pat) {
+				return false
 			}
 		case famARN:
+			if v.arn.any {
+				return false
+			}
 			for _, p := range v.arn.parts {
-				if literal(p) {
-					return true
+				if !narrow(p) {
+					return false
 				}
 			}
+		case famNumeric, famDate:
+			if c.cmp != cmpEq {
+				return false
+			}
+		case famBool, famBinary:
 		default:
-			return true // numbers, dates, booleans, bytes, addresses
+			return false
 		}
 	}
-	return false
+	return true
+}
+
+// narrow reports whether a pattern is exact, or fixes a prefix that ends a
+// path segment.
+func narrow(p pattern) bool {
+	prefix := ""
+	for _, sg := range p.segs {
+		if sg.kind != segLit {
+			return strings.Contains(prefix, "/")
+		}
+		prefix += sg.text
+	}
+	return true // exact
 }

@@ -68,3 +68,39 @@ func TestCharCount(t *testing.T) {
 		t.Errorf("CharCount = %d, want 10", n)
 	}
 }
+
+// TestFederatedGrantsScoping pins which conditions count as scoping trust
+// in a multi-tenant provider to one tenant (security.md V-21).
+func TestFederatedGrantsScoping(t *testing.T) {
+	const p = "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com"
+	cases := []struct {
+		cond string
+		want bool
+	}{
+		{`{"StringEquals": {"k:sub": "repo:org/app:ref:refs/heads/main"}}`, true},
+		{`{"StringLike": {"k:sub": "repo:org/app:*"}}`, true},
+		{`{"StringLike": {"k:sub": "repo:org/*"}}`, true},
+		{`{"StringLike": {"k:sub": "repo:*"}}`, false},
+		{`{"StringLike": {"k:sub": "repo:org*"}}`, false},
+		{`{"StringLike": {"k:sub": "*"}}`, false},
+		{`{"StringLike": {"k:sub": ["repo:org/*", "*"]}}`, false},
+		{`{"StringEquals": {"k:sub": "*"}}`, true}, // a literal asterisk
+		{`{"StringNotEquals": {"k:sub": "repo:org/app"}}`, false},
+		{`{"StringEqualsIfExists": {"k:sub": "repo:org/app"}}`, false},
+		{`{"ForAllValues:StringEquals": {"k:sub": "repo:org/app"}}`, false},
+		{`{"Null": {"k:sub": "false"}}`, false},
+		{`{"NumericEquals": {"k:repository_id": "123"}}`, true},
+		{`{"NumericGreaterThan": {"k:repository_id": "0"}}`, false},
+	}
+	for _, c := range cases {
+		doc, err := Parse(Trust, `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Federated":"`+p+
+			`"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":`+c.cond+`}}`)
+		if err != nil {
+			t.Fatalf("%s: %v", c.cond, err)
+		}
+		g := doc.FederatedGrants(p)
+		if len(g) != 1 || (len(g[0].Keys) == 1) != c.want {
+			t.Errorf("%s: grants %+v, want restricting=%v", c.cond, g, c.want)
+		}
+	}
+}

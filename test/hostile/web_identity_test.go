@@ -861,12 +861,12 @@ func TestWebIdentityAudience(t *testing.T) {
 		{"JWT-16/aud [\"\"] and client", "", w.idp(map[string]any{"aud": []string{"", wiClient}}), 400, wiInvalid, "aud_invalid"},
 		{"JWT-16/aud [other]", "", w.idp(map[string]any{"aud": []string{"other"}}), 400, wiInvalid, "aud_not_client"},
 		{"JWT-16/aud other", "", w.idp(map[string]any{"aud": "other"}), 400, wiInvalid, "aud_not_client"},
-		{"JWT-16/aud [ours, other] without azp", "", w.idp(map[string]any{"aud": []string{wiClient, "other"}}), 400, wiInvalid, "aud_not_client"},
-		{"JWT-16/aud [other, ours] without azp", "", w.idp(map[string]any{"aud": []string{"other", wiClient}}), 400, wiInvalid, "aud_not_client"},
-		{"JWT-16/aud [ours, ours] without azp", "", w.idp(map[string]any{"aud": []string{wiClient, wiClient}}), 400, wiInvalid, "aud_not_client"},
-		{"JWT-16/aud ours, azp other", "", w.idp(map[string]any{"azp": "other"}), 400, wiInvalid, "azp_not_client"},
+		{"JWT-16/aud [ours, other] without azp", "", w.idp(map[string]any{"aud": []string{wiClient, "other"}}), 400, wiInvalid, "azp_missing"},
+		{"JWT-16/aud [other, ours] without azp", "", w.idp(map[string]any{"aud": []string{"other", wiClient}}), 400, wiInvalid, "azp_missing"},
+		{"JWT-16/aud [ours, ours] without azp", "", w.idp(map[string]any{"aud": []string{wiClient, wiClient}}), 400, wiInvalid, "azp_missing"},
+		{"JWT-16/aud other, azp ours (another API's access token)", "", w.idp(map[string]any{"aud": "https://other-api.example", "azp": wiClient}), 400, wiInvalid, "aud_not_client"},
 		{"JWT-16/aud [ours, other], azp other", "", w.idp(map[string]any{"aud": []string{wiClient, "other"}, "azp": "other"}), 400, wiInvalid, "azp_not_client"},
-		{"JWT-16/azp a number", "", w.idp(map[string]any{"azp": 1}), 400, wiInvalid, "azp_not_client"},
+		{"JWT-16/azp a number", "", w.idp(map[string]any{"azp": 1}), 400, wiInvalid, "azp_invalid"},
 		{"JWT-16/aud case variant", "", w.idp(map[string]any{"aud": strings.ToUpper(wiClient)}), 400, wiInvalid, "aud_not_client"},
 		{"JWT-16/aud with a trailing space", "", w.idp(map[string]any{"aud": wiClient + " "}), 400, wiInvalid, "aud_not_client"},
 		{"JWT-16/aud of another provider", "", w.idp(map[string]any{"aud": wiGHAud}), 400, wiInvalid, "aud_not_client"},
@@ -880,6 +880,9 @@ func TestWebIdentityAudience(t *testing.T) {
 		{"JWT-16/control aud [ours]", w.idp(map[string]any{"aud": []string{wiClient}})},
 		{"JWT-16/control aud [ours, other], azp ours", w.idp(map[string]any{"aud": []string{wiClient, "other"}, "azp": wiClient})},
 		{"JWT-16/control aud [other, ours], azp ours", w.idp(map[string]any{"aud": []string{"other", wiClient}, "azp": wiClient})},
+		// azp names who asked for the token (Entra ID v2's calling
+		// application); only Google's azp stands for the audience.
+		{"JWT-16/control aud ours, azp another application", w.idp(map[string]any{"azp": "other"})},
 	}
 	for _, c := range controls {
 		w.accept(c.id, wiApp, c.token)
@@ -1199,6 +1202,13 @@ func TestWebIdentityTrustLoad(t *testing.T) {
 		{"JWT-28/aud of another provider", `{"StringEquals": {"idp.example.com:aud": "` + wiClient + `", "` + wiGHHost + `:sub": "` + wiMainSub + `"}}`},
 		{"JWT-28/aud and ref (names no tenant)", wiGHCond(`, "StringLike": {"` + wiGHHost + `:ref": "refs/heads/main"}`)},
 		{"JWT-28/aud and event_name (names no tenant)", `{"StringEquals": {"` + wiGHHost + `:aud": "` + wiGHAud + `", "` + wiGHHost + `:event_name": "push"}}`},
+		// Review findings: conditions that name no tenant in spite of a
+		// tenant key (regressions).
+		{"JWT-28/aud and sub repo:* (any repository)", wiGHCond(`, "StringLike": {"` + wiGHHost + `:sub": "repo:*"}`)},
+		{"JWT-28/aud and sub repo:org* (org, orgX, ...)", wiGHCond(`, "StringLike": {"` + wiGHHost + `:sub": "repo:org*"}`)},
+		{"JWT-28/aud and repository_id > 0", wiGHCond(`, "NumericGreaterThan": {"` + wiGHHost + `:repository_id": "0"}`)},
+		{"JWT-28/aud and job_workflow_ref */deploy.yml@*", wiGHCond(`, "StringLike": {"` + wiGHHost + `:job_workflow_ref": "*/deploy.yml@*"}`)},
+		{"JWT-28/aud and sub one narrow, one broad value", wiGHCond(`, "StringLike": {"` + wiGHHost + `:sub": ["repo:org/app:*", "*"]}`)},
 	}
 	for _, c := range cases {
 		t.Run(c.id, func(t *testing.T) {
