@@ -751,9 +751,13 @@ func issuerCases(now time.Time) []issuerCase {
 			{name: "application", role: "EntraApp", claims: entraV2Token},
 			{name: "another application's service principal", role: "EntraApp", code: "AccessDenied", status: 403, claims: with(entraV2Token, map[string]any{
 				"oid": randomUUID(), "sub": randomUUID()})},
-			// With azp, azp is the audience that must be a client id.
-			{name: "authorized party another application", role: "EntraApp", code: "InvalidIdentityToken", status: 400, claims: with(entraV2Token, map[string]any{
+			// azp names the calling application; outside Google it does not
+			// stand for the audience (docs/compatibility.md), so the token
+			// is judged by aud and by the trust policy's sub.
+			{name: "authorized party another application", role: "EntraApp", claims: with(entraV2Token, map[string]any{
 				"azp": randomUUID()})},
+			{name: "audience another API, azp our application", role: "EntraApp", code: "InvalidIdentityToken", status: 400, claims: with(entraV2Token, map[string]any{
+				"aud": "api://" + randomUUID(), "azp": appClientID})},
 		},
 	})
 
@@ -782,11 +786,15 @@ func issuerCases(now time.Time) []issuerCase {
 		tokens: []issuerToken{
 			{name: "user", role: "GoogleUser", claims: googleToken},
 			{name: "user, built-in provider name", role: "GoogleUserBuiltIn", claims: googleToken, aws: `AWS matches "Federated": "accounts.google.com" ` +
-				"to Google's tokens (IAM User Guide, reference_policies_elements_principal); keyless accepts the name in a trust policy but never matches it"},
+				"to Google's tokens (IAM User Guide, reference_policies_elements_principal); keyless matches it to a registered accounts.google.com provider"},
 			{name: "another user", role: "GoogleUser", code: "AccessDenied", status: 403, claims: with(googleToken, map[string]any{
 				"sub": "104424309812376498215", "email": "mallory@example.com"})},
 			{name: "another client", role: "GoogleUser", code: "InvalidIdentityToken", status: 400, claims: with(googleToken, map[string]any{
 				"aud": "407408718192.apps.googleusercontent.com", "azp": "407408718192.apps.googleusercontent.com"})},
+			// Google's azp stands for the audience (AWS, condition-keys-wif):
+			// our client in aud does not help a token authorized for another.
+			{name: "our client in aud, azp another client", role: "GoogleUser", code: "InvalidIdentityToken", status: 400, claims: with(googleToken, map[string]any{
+				"azp": "407408718192.apps.googleusercontent.com"})},
 		},
 	})
 	return cases
