@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"encoding/xml"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -29,32 +27,8 @@ func startProtectedService(t *testing.T, s *server) string {
 	if out, err := exec.Command("go", "build", "-o", bin, "../../examples/protected-service").CombinedOutput(); err != nil {
 		t.Fatalf("building the example: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "-keyless", s.endpoint, "-addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "KEYLESS_AUTHZ_ACCESS_KEY_ID=AKIAFILESSERVICE0001", "KEYLESS_AUTHZ_SECRET_ACCESS_KEY=filesServiceSecretFromTheQuickstart00001")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if _, a, ok := strings.Cut(sc.Text(), "listening on "); ok {
-				addr <- a
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		return "http://" + a
-	case <-time.After(60 * time.Second):
-		t.Fatal("the protected service did not start")
-	}
-	return ""
+	return startExampleServer(t, bin, []string{"KEYLESS_AUTHZ_ACCESS_KEY_ID=AKIAFILESSERVICE0001",
+		"KEYLESS_AUTHZ_SECRET_ACCESS_KEY=filesServiceSecretFromTheQuickstart00001"}, "-keyless", s.endpoint, "-addr", "127.0.0.1:0")
 }
 
 type fileResponse struct {

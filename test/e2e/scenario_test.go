@@ -228,8 +228,15 @@ func newScenario(t *testing.T) (*server, scenarioInput) {
 // returns its report.
 func runScenario(t *testing.T, in scenarioInput, cmd *exec.Cmd) map[string]step {
 	t.Helper()
+	return runScript(t, "KEYLESS_SCENARIO", in, cmd)
+}
+
+// runScript runs a client script with its input, as JSON, in the
+// environment variable env, and returns its report.
+func runScript(t *testing.T, env string, in any, cmd *exec.Cmd) map[string]step {
+	t.Helper()
 	raw, _ := json.Marshal(in)
-	cmd.Env = append(cmd.Env, "KEYLESS_SCENARIO="+string(raw))
+	cmd.Env = append(cmd.Env, env+"="+string(raw))
 	out, err := cmd.Output()
 	if err != nil {
 		stderr := ""

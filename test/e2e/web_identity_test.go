@@ -125,21 +125,7 @@ type wiInput struct {
 // runWebIdentityScript runs a client script and returns its report.
 func runWebIdentityScript(t *testing.T, in wiInput, cmd *exec.Cmd) map[string]step {
 	t.Helper()
-	raw, _ := json.Marshal(in)
-	cmd.Env = append(cmd.Env, "KEYLESS_WEB_IDENTITY="+string(raw))
-	out, err := cmd.Output()
-	if err != nil {
-		stderr := ""
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("%s: %v\n%s\n%s", cmd.Path, err, out, stderr)
-	}
-	var report map[string]step
-	if err := json.Unmarshal(out, &report); err != nil {
-		t.Fatalf("report is not JSON: %v\n%s", err, out)
-	}
-	return report
+	return runScript(t, "KEYLESS_WEB_IDENTITY", in, cmd)
 }
 
 // wiWant is what a successful AssumeRoleWithWebIdentity answers.
