@@ -27,6 +27,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/idtoken/idtokentest"
 	"github.com/keyless-dev/keyless/internal/jwks"
 	"github.com/keyless-dev/keyless/internal/outbound"
+	"github.com/keyless-dev/keyless/internal/outbound/outboundtest"
 )
 
 // Fault tests of security.md 3.M (F-05..F-10) and the network rows of 3.F
@@ -130,39 +131,6 @@ func (p *idp) block(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 	case <-p.stop:
 	}
-}
-
-// canary is a listener that counts connections: an address nothing may
-// reach (security.md 3.0 rule 3).
-type canary struct {
-	url   string
-	conns atomic.Int64
-}
-
-func newCanary(t *testing.T) *canary {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &canary{url: "http://" + ln.Addr().String()}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.conns.Add(1)
-			_ = conn.Close()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		<-done
-	})
-	return c
 }
 
 // observer records every fetch Remote reports, and its log.
@@ -988,9 +956,9 @@ func (d *dialLog) dialed() []string {
 // F-09, JWT-32: redirects from the key set or discovery are not followed;
 // neither the canary nor a metadata address is dialed.
 func TestRemoteRedirects(t *testing.T) {
-	cn := newCanary(t)
+	cn := outboundtest.NewCanary(t)
 	k1 := idtokentest.NewRSA("k1")
-	targets := []string{cn.url + "/jwks", "http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/", "http://10.0.0.1/jwks", "/jwks-elsewhere"}
+	targets := []string{cn.URL + "/jwks", "http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/", "http://10.0.0.1/jwks", "/jwks-elsewhere"}
 	for _, code := range []int{301, 302, 303, 307, 308} {
 		for _, target := range targets {
 			for _, where := range []string{"jwks", "discovery"} {
@@ -1015,16 +983,17 @@ func TestRemoteRedirects(t *testing.T) {
 							t.Fatalf("dialed %s", a)
 						}
 					}
-					cn.expectNone(t)
+					expectNone(t, cn)
 				})
 			}
 		}
 	}
 }
 
-func (c *canary) expectNone(t *testing.T) {
+// expectNone fails the test if anything reached the canary.
+func expectNone(t *testing.T, c *outboundtest.Canary) {
 	t.Helper()
-	if n := c.conns.Load(); n != 0 {
+	if n := c.Conns(); n != 0 {
 		t.Fatalf("the canary received %d connections", n)
 	}
 }
@@ -1033,13 +1002,13 @@ func (c *canary) expectNone(t *testing.T) {
 // names the issuer exactly and a jwks_uri on the issuer's own scheme and
 // host; nothing it names elsewhere is fetched.
 func TestRemoteDiscoveryRefusals(t *testing.T) {
-	cn := newCanary(t)
+	cn := outboundtest.NewCanary(t)
 	cases := []struct {
 		name string
 		doc  func(issuer string) string
 	}{
 		{"jwks_uri on another host", func(iss string) string {
-			return `{"issuer":"` + iss + `","jwks_uri":"` + cn.url + `/jwks"}`
+			return `{"issuer":"` + iss + `","jwks_uri":"` + cn.URL + `/jwks"}`
 		}},
 		{"jwks_uri on localhost, same port", func(iss string) string {
 			return `{"issuer":"` + iss + `","jwks_uri":"` + strings.Replace(iss, "127.0.0.1", "localhost", 1) + `/jwks"}`
@@ -1049,13 +1018,13 @@ func TestRemoteDiscoveryRefusals(t *testing.T) {
 		}},
 		{"jwks_uri relative", func(iss string) string { return `{"issuer":"` + iss + `","jwks_uri":"/jwks"}` }},
 		{"jwks_uri with userinfo", func(iss string) string {
-			return `{"issuer":"` + iss + `","jwks_uri":"http://` + strings.TrimPrefix(iss, "http://") + `@` + strings.TrimPrefix(cn.url, "http://") + `/jwks"}`
+			return `{"issuer":"` + iss + `","jwks_uri":"http://` + strings.TrimPrefix(iss, "http://") + `@` + strings.TrimPrefix(cn.URL, "http://") + `/jwks"}`
 		}},
 		{"jwks_uri missing", func(iss string) string { return `{"issuer":"` + iss + `"}` }},
 		{"jwks_uri not a string", func(iss string) string { return `{"issuer":"` + iss + `","jwks_uri":["` + iss + `/jwks"]}` }},
 		{"issuer with a trailing slash", func(iss string) string { return `{"issuer":"` + iss + `/","jwks_uri":"` + iss + `/jwks"}` }},
 		{"issuer of another host", func(iss string) string {
-			return `{"issuer":"` + cn.url + `","jwks_uri":"` + iss + `/jwks"}`
+			return `{"issuer":"` + cn.URL + `","jwks_uri":"` + iss + `/jwks"}`
 		}},
 		{"issuer missing", func(iss string) string { return `{"jwks_uri":"` + iss + `/jwks"}` }},
 		{"not JSON", func(string) string { return `<html>hello</html>` }},
@@ -1075,7 +1044,7 @@ func TestRemoteDiscoveryRefusals(t *testing.T) {
 			if f := p.fetches.Load(); f != 0 {
 				t.Fatalf("the key set was fetched %d times", f)
 			}
-			cn.expectNone(t)
+			expectNone(t, cn)
 			// The next refresh discovers again (nothing was kept).
 			c.Advance(time.Minute)
 			mustErr(t, r, "k1", idtoken.ErrUnavailable, tc.name+", again")

@@ -61,7 +61,7 @@ func (s *Service) deny(sub *subject, req *policy.Request, d policy.Decision, hid
 	if !hide {
 		msg += because(d, req.Action)
 	}
-	e := &Error{Code: AccessDenied, Msg: msg, Reason: "policy_" + strings.ReplaceAll(string(d.Reason), "-", "_")}
+	e := &Error{Code: AccessDenied, Msg: msg, Reason: decisionReason(d.Reason)}
 	plain, err := json.Marshal(newReport(sub.caller, req, d, hide))
 	if err != nil {
 		return unavailable("authorization_message", err)
@@ -70,6 +70,12 @@ func (s *Service) deny(sub *subject, req *policy.Request, d policy.Decision, hid
 		return unavailable("authorization_message", err)
 	}
 	return e
+}
+
+// decisionReason is the audit reason of a refusing decision
+// ("policy_no_resource_policy_allow").
+func decisionReason(r policy.Reason) string {
+	return "policy_" + strings.ReplaceAll(string(r), "-", "_")
 }
 
 // because is the clause AWS adds to say which kind of policy decided

@@ -88,7 +88,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, req WebIdentity
 	// of its own (IAM User Guide, id_roles_providers_oidc).
 	role, found := s.o.Directory.Role(account, name)
 	if !found || role.Name != name || role.Path != path {
-		return res, denied("policy_no_resource_policy_allow", msgWebIdentityDenied)
+		return res, denied(decisionReason(policy.NoResourceAllow), msgWebIdentityDenied)
 	}
 	ctxKeys := s.webIdentityContext(provider, claims, req, tags, sourceIdentity)
 	set := &policy.Set{Resource: &policy.Named{Name: "trust policy of role/" + role.Name, Doc: role.Trust},
@@ -97,7 +97,7 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, req WebIdentity
 	decide := func(action string) error {
 		d := policy.Decide(set, &policy.Request{Principal: principal, Action: action, Resource: req.RoleARN, Context: ctxKeys})
 		if !d.Allowed {
-			return denied("policy_"+strings.ReplaceAll(string(d.Reason), "-", "_"), msgWebIdentityDenied)
+			return denied(decisionReason(d.Reason), msgWebIdentityDenied)
 		}
 		// An unscoped statement never admits a multi-tenant provider's
 		// token, whatever broad_trust_intended let load (JWT-28).

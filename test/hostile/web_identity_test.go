@@ -36,6 +36,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/config"
 	"github.com/keyless-dev/keyless/internal/idtoken"
 	"github.com/keyless-dev/keyless/internal/idtoken/idtokentest"
+	"github.com/keyless-dev/keyless/internal/outbound/outboundtest"
 	"github.com/keyless-dev/keyless/internal/storage"
 	"github.com/keyless-dev/keyless/internal/storage/memory"
 )
@@ -579,7 +580,7 @@ func TestWebIdentityAlgorithms(t *testing.T) {
 
 	// JWT-05: keys the token carries or points at. The canary is what
 	// jku and x5u name; nothing may connect to it.
-	cn := newWICanary(t)
+	cn := outboundtest.NewCanary(t)
 	attackerJWK := k.attacker.JWK()
 	x5cKey, cert := wiSelfSigned(t)
 	rows = append(rows,
@@ -587,51 +588,19 @@ func TestWebIdentityAlgorithms(t *testing.T) {
 		wiRow{"JWT-05/jwk wiHeader and kid of the set", "", wiHeader(k.attacker, map[string]any{"alg": "RS256", "kid": "rsa-1", "jwk": attackerJWK}, cl), 400, wiInvalid, "header_jwk_refused"},
 		wiRow{"JWT-05/x5c chain", "", wiES256(x5cKey, map[string]any{"alg": "ES256", "x5c": []string{base64.StdEncoding.EncodeToString(cert)}}, cl), 400, wiInvalid, "header_x5c_refused"},
 		wiRow{"JWT-05/x5c chain and kid of the set", "", wiES256(x5cKey, map[string]any{"alg": "ES256", "kid": "ec-1", "x5c": []string{base64.StdEncoding.EncodeToString(cert)}}, cl), 400, wiInvalid, "header_x5c_refused"},
-		wiRow{"JWT-05/jku at the canary", "", wiHeader(k.attacker, map[string]any{"alg": "RS256", "kid": "rsa-1", "jku": cn.url + "/jwks"}, cl), 400, wiInvalid, "header_jku_refused"},
-		wiRow{"JWT-05/x5u at the canary", "", wiHeader(k.attacker, map[string]any{"alg": "RS256", "x5u": cn.url + "/cert.pem"}, cl), 400, wiInvalid, "header_x5u_refused"},
-		wiRow{"JWT-05/jku at the canary, signed by the provider", "", wiHeader(k.rsa1, map[string]any{"alg": "RS256", "kid": "rsa-1", "jku": cn.url}, cl), 400, wiInvalid, "header_jku_refused"},
+		wiRow{"JWT-05/jku at the canary", "", wiHeader(k.attacker, map[string]any{"alg": "RS256", "kid": "rsa-1", "jku": cn.URL + "/jwks"}, cl), 400, wiInvalid, "header_jku_refused"},
+		wiRow{"JWT-05/x5u at the canary", "", wiHeader(k.attacker, map[string]any{"alg": "RS256", "x5u": cn.URL + "/cert.pem"}, cl), 400, wiInvalid, "header_x5u_refused"},
+		wiRow{"JWT-05/jku at the canary, signed by the provider", "", wiHeader(k.rsa1, map[string]any{"alg": "RS256", "kid": "rsa-1", "jku": cn.URL}, cl), 400, wiInvalid, "header_jku_refused"},
 		wiRow{"JWT-05/attacker key with the provider's kid", "", k.attacker.Sign(cl), 400, wiInvalid, "signature_invalid"},
 	)
 	w.run(t, rows)
-	cn.expectNone(t, "JWT-05")
+	expectNone(t, cn, "JWT-05")
 }
 
-// wiCanary is a TCP listener that counts connections (security.md 3.0 rule
-// 3): a URL no request may make keyless reach.
-type wiCanary struct {
-	url   string
-	conns atomic.Int64
-}
-
-func newWICanary(t *testing.T) *wiCanary {
+// expectNone reports a connection that reached the canary.
+func expectNone(t *testing.T, c *outboundtest.Canary, id string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &wiCanary{url: "http://" + ln.Addr().String()}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.conns.Add(1)
-			_ = conn.Close()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		<-done
-	})
-	return c
-}
-
-func (c *wiCanary) expectNone(t *testing.T, id string) {
-	t.Helper()
-	if n := c.conns.Load(); n != 0 {
+	if n := c.Conns(); n != 0 {
 		t.Errorf("%s: the canary listener received %d connections", id, n)
 	}
 }
@@ -1329,7 +1298,7 @@ func TestWebIdentityRemoteProvider(t *testing.T) {
 		requests atomic.Int64
 	)
 	mode.Store("ok")
-	cn := newWICanary(t)
+	cn := outboundtest.NewCanary(t)
 	var issuer string
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
@@ -1343,7 +1312,7 @@ func TestWebIdentityRemoteProvider(t *testing.T) {
 		case mode.Load() == "empty":
 			_, _ = rw.Write([]byte(`{"keys":[]}`))
 		case mode.Load() == "redirect":
-			http.Redirect(rw, r, cn.url+"/jwks", http.StatusFound)
+			http.Redirect(rw, r, cn.URL+"/jwks", http.StatusFound)
 		default:
 			_, _ = rw.Write(idtokentest.JWKS(signer))
 		}
@@ -1408,7 +1377,7 @@ func TestWebIdentityRemoteProvider(t *testing.T) {
 		mode.Store("redirect")
 		w.clock.Advance(2 * time.Minute)
 		step(t, "JWT-32/redirect", tokenFor(issuer, "k3"), 400, "IDPCommunicationError", "jwks_unavailable")
-		cn.expectNone(t, "JWT-32")
+		expectNone(t, cn, "JWT-32")
 	})
 	t.Run("JWT-31/empty key set", func(t *testing.T) {
 		mode.Store("empty")

@@ -9,7 +9,7 @@ import os
 import re
 
 import boto3
-import botocore.exceptions
+from report import call
 
 cfg = json.loads(os.environ["KEYLESS_SCENARIO"])
 
@@ -24,19 +24,6 @@ def sts(creds, **extra):
         aws_session_token=creds.get("SessionToken") or None,
         **extra,
     )
-
-
-def call(fn):
-    try:
-        resp = fn()
-        resp.pop("ResponseMetadata", None)
-        return {"ok": resp}
-    except botocore.exceptions.ClientError as e:
-        return {
-            "error": e.response["Error"]["Code"],
-            "status": e.response["ResponseMetadata"]["HTTPStatusCode"],
-            "message": e.response["Error"]["Message"],
-        }
 
 
 def session(resp):

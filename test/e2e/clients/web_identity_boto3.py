@@ -18,22 +18,9 @@ import json
 import os
 
 import boto3
-import botocore.exceptions
+from report import call
 
 cfg = json.loads(os.environ["KEYLESS_WEB_IDENTITY"])
-
-
-def call(fn):
-    try:
-        resp = fn()
-        resp.pop("ResponseMetadata", None)
-        return {"ok": resp}
-    except botocore.exceptions.ClientError as e:
-        return {
-            "error": e.response["Error"]["Code"],
-            "status": e.response["ResponseMetadata"]["HTTPStatusCode"],
-            "message": e.response["Error"]["Message"],
-        }
 
 
 def sts(**creds):
