@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+
+	"github.com/keyless-dev/keyless/internal/strictjson"
 )
 
 // Key is a provider's public verification key.
@@ -64,7 +66,7 @@ func ParseKeySet(b []byte) (keys []Key, skipped []string, err error) {
 	if len(b) > MaxKeySetBytes {
 		return nil, nil, fmt.Errorf("key set larger than %d bytes", MaxKeySetBytes)
 	}
-	if err := checkStrict(b); err != nil {
+	if err := strictjson.Check(b); err != nil {
 		return nil, nil, errors.New("key set is not a strict JSON object")
 	}
 	var set struct {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/keyless-dev/keyless/internal/strictjson"
 )
 
 // MaxLen bounds a token before any decoding (security.md JWT-22). AWS
@@ -67,7 +69,7 @@ func Parse(s string) (*Token, error) {
 	if err := t.header(hb); err != nil {
 		return nil, err
 	}
-	claims, err := parseObject(pb)
+	claims, err := strictjson.ParseObject(pb)
 	if err != nil {
 		return nil, invalid("claims_not_strict_json", msgNotJWT)
 	}
@@ -88,7 +90,7 @@ func Parse(s string) (*Token, error) {
 }
 
 func (t *Token) header(b []byte) error {
-	h, err := parseObject(b)
+	h, err := strictjson.ParseObject(b)
 	if err != nil {
 		return invalid("header_not_strict_json", msgNotJWT)
 	}
@@ -102,7 +104,7 @@ func (t *Token) header(b []byte) error {
 		if !ok {
 			return "", true
 		}
-		return unquote(raw)
+		return strictjson.Unquote(raw)
 	}
 	var ok1, ok2, ok3 bool
 	t.alg, ok1 = str("alg")
@@ -145,5 +147,5 @@ func (t *Token) String(name string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	return unquote(raw)
+	return strictjson.Unquote(raw)
 }

@@ -1,4 +1,4 @@
-package idtoken
+package strictjson
 
 import (
 	"encoding/json"
@@ -7,17 +7,18 @@ import (
 	"unicode/utf8"
 )
 
-var errStrict = errors.New("idtoken: not strict JSON")
+// ErrStrict is every refusal: the input is not one strict JSON object.
+var ErrStrict = errors.New("strictjson: not strict JSON")
 
-// maxDepth bounds nesting in headers, claims and key sets.
+// maxDepth bounds nesting.
 const maxDepth = 16
 
-// parseObject reads exactly one JSON object (RFC 8259) and returns its
+// ParseObject reads exactly one JSON object (RFC 8259) and returns its
 // members' raw values. No object at any depth may have two members whose
 // names are equal or equal under Unicode case folding ("sub" and "Sub", or
 // "ſub"), names compared after their escapes are decoded: decoders disagree
 // on which one wins (security.md section 1.11, JWT-20).
-func parseObject(b []byte) (map[string]json.RawMessage, error) {
+func ParseObject(b []byte) (map[string]json.RawMessage, error) {
 	s := scanner{b: b}
 	s.space()
 	top := map[string]json.RawMessage{}
@@ -26,14 +27,14 @@ func parseObject(b []byte) (map[string]json.RawMessage, error) {
 	}
 	s.space()
 	if s.i != len(s.b) {
-		return nil, errStrict
+		return nil, ErrStrict
 	}
 	return top, nil
 }
 
-// checkStrict is parseObject without the members.
-func checkStrict(b []byte) error {
-	_, err := parseObject(b)
+// Check is ParseObject without the members.
+func Check(b []byte) error {
+	_, err := ParseObject(b)
 	return err
 }
 
@@ -64,7 +65,7 @@ func (s *scanner) next(c byte) bool {
 // object reads an object at s.i; members, if not nil, receives its members.
 func (s *scanner) object(depth int, members map[string]json.RawMessage) error {
 	if depth >= maxDepth || !s.next('{') {
-		return errStrict
+		return ErrStrict
 	}
 	seen := map[string]bool{}
 	s.space()
@@ -83,12 +84,12 @@ func (s *scanner) object(depth int, members map[string]json.RawMessage) error {
 		}
 		folded := strings.ToLower(strings.ToUpper(name))
 		if seen[folded] {
-			return errStrict
+			return ErrStrict
 		}
 		seen[folded] = true
 		s.space()
 		if !s.next(':') {
-			return errStrict
+			return ErrStrict
 		}
 		s.space()
 		vstart := s.i
@@ -103,21 +104,21 @@ func (s *scanner) object(depth int, members map[string]json.RawMessage) error {
 			return nil
 		}
 		if !s.next(',') {
-			return errStrict
+			return ErrStrict
 		}
 	}
 }
 
 func (s *scanner) value(depth int) error {
 	if s.i >= len(s.b) {
-		return errStrict
+		return ErrStrict
 	}
 	switch c := s.b[s.i]; {
 	case c == '{':
 		return s.object(depth, nil)
 	case c == '[':
 		if depth >= maxDepth {
-			return errStrict
+			return ErrStrict
 		}
 		s.i++
 		s.space()
@@ -134,7 +135,7 @@ func (s *scanner) value(depth int) error {
 				return nil
 			}
 			if !s.next(',') {
-				return errStrict
+				return ErrStrict
 			}
 		}
 	case c == '"':
@@ -148,14 +149,14 @@ func (s *scanner) value(depth int) error {
 			return nil
 		}
 	}
-	return errStrict
+	return ErrStrict
 }
 
 // str reads a string: no raw control characters, only the escapes RFC 8259
 // section 7 defines.
 func (s *scanner) str() error {
 	if !s.next('"') {
-		return errStrict
+		return ErrStrict
 	}
 	for s.i < len(s.b) {
 		c := s.b[s.i]
@@ -164,27 +165,27 @@ func (s *scanner) str() error {
 			s.i++
 			return nil
 		case c < 0x20:
-			return errStrict
+			return ErrStrict
 		case c == '\\':
 			if s.i+1 >= len(s.b) {
-				return errStrict
+				return ErrStrict
 			}
 			switch s.b[s.i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				s.i += 2
 			case 'u':
 				if s.i+6 > len(s.b) || !isHex(s.b[s.i+2:s.i+6]) {
-					return errStrict
+					return ErrStrict
 				}
 				s.i += 6
 			default:
-				return errStrict
+				return ErrStrict
 			}
 		default:
 			s.i++
 		}
 	}
-	return errStrict
+	return ErrStrict
 }
 
 func isHex(b []byte) bool {
@@ -209,20 +210,20 @@ func (s *scanner) number() error {
 	}
 	if s.next('0') {
 		if s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
-			return errStrict
+			return ErrStrict
 		}
 	} else if digits() == 0 {
-		return errStrict
+		return ErrStrict
 	}
 	if s.next('.') && digits() == 0 {
-		return errStrict
+		return ErrStrict
 	}
 	if s.next('e') || s.next('E') {
 		if !s.next('+') {
 			s.next('-')
 		}
 		if digits() == 0 {
-			return errStrict
+			return ErrStrict
 		}
 	}
 	return nil
@@ -233,19 +234,19 @@ func decodeName(quoted []byte) (string, error) {
 	inner := quoted[1 : len(quoted)-1]
 	if !strings.ContainsRune(string(inner), '\\') {
 		if !utf8.Valid(inner) {
-			return "", errStrict
+			return "", ErrStrict
 		}
 		return string(inner), nil
 	}
 	var name string
 	if err := json.Unmarshal(quoted, &name); err != nil {
-		return "", errStrict
+		return "", ErrStrict
 	}
 	return name, nil
 }
 
-// unquote decodes a JSON string value; ok is false for anything else.
-func unquote(raw json.RawMessage) (string, bool) {
+// Unquote decodes a JSON string value; ok is false for anything else.
+func Unquote(raw json.RawMessage) (string, bool) {
 	if len(raw) < 2 || raw[0] != '"' {
 		return "", false
 	}
