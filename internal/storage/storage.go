@@ -83,6 +83,20 @@ type Revocations interface {
 	SessionRevocations(ctx context.Context) (map[string]time.Time, error)
 }
 
+// SingleUse records values that may be accepted once: a signed request's
+// signature, a token's jti, a server challenge, a SAML assertion id.
+type SingleUse interface {
+	// UseOnce records key as used until until. If key is already recorded
+	// and its time is after now, it returns ErrConflict and changes
+	// nothing. Exactly one of any number of concurrent calls with the same
+	// key succeeds. Keys are at most MaxSingleUseKey bytes. Records whose
+	// time has passed may be deleted at any time.
+	UseOnce(ctx context.Context, key string, until, now time.Time) error
+}
+
+// MaxSingleUseKey bounds a SingleUse key.
+const MaxSingleUseKey = 256
+
 // AuditRecord is one stored audit event. The backend assigns Seq (1, 2, ...
 // without gaps) and Hash, chaining each record to the one before it.
 type AuditRecord struct {
@@ -123,6 +137,7 @@ type Store interface {
 	MFA
 	IDs
 	Revocations
+	SingleUse
 	AuditLog
 	// Ping reports whether the backend can serve requests.
 	Ping(ctx context.Context) error

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ type Store struct {
 	failures map[string]int
 	ids      map[string]string
 	revoked  map[string]time.Time
+	once     map[string]time.Time
 	audit    []storage.AuditRecord
 	head     [32]byte
 	closed   bool
@@ -33,6 +35,7 @@ func New() *Store {
 		failures: map[string]int{},
 		ids:      map[string]string{},
 		revoked:  map[string]time.Time{},
+		once:     map[string]time.Time{},
 	}
 }
 
@@ -111,6 +114,30 @@ func (s *Store) UseTOTPStep(_ context.Context, serial string, step int64) error 
 		return storage.ErrConflict
 	}
 	s.steps[serial] = step
+	return nil
+}
+
+// UseOnce implements storage.SingleUse; expired records are dropped when
+// the map has grown past 4096 entries.
+func (s *Store) UseOnce(_ context.Context, key string, until, now time.Time) error {
+	if len(key) == 0 || len(key) > storage.MaxSingleUseKey {
+		return fmt.Errorf("single-use key of %d bytes", len(key))
+	}
+	if err := s.lock(); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if t, ok := s.once[key]; ok && t.After(now) {
+		return storage.ErrConflict
+	}
+	if len(s.once) >= 4096 {
+		for k, t := range s.once {
+			if !t.After(now) {
+				delete(s.once, k)
+			}
+		}
+	}
+	s.once[key] = until
 	return nil
 }
 

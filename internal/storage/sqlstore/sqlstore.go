@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/secret"
@@ -35,12 +36,15 @@ type Store struct {
 	db *sql.DB
 	d  Dialect
 	q  map[string]string // rebound queries
+	// uses counts UseOnce calls, to prune expired records now and then.
+	uses atomic.Uint64
 }
 
 var (
 	_ storage.MasterKeys = (*Store)(nil)
 	_ storage.MFA        = (*Store)(nil)
 	_ storage.IDs        = (*Store)(nil)
+	_ storage.SingleUse  = (*Store)(nil)
 )
 
 // New migrates db to the current schema and returns the store.
@@ -98,6 +102,11 @@ var migrations = []string{
 		principal TEXT PRIMARY KEY,
 		before_time BIGINT NOT NULL
 	)`,
+	`CREATE TABLE single_use (
+		use_key TEXT PRIMARY KEY,
+		until_time BIGINT NOT NULL
+	);
+	CREATE INDEX single_use_until ON single_use (until_time)`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -180,6 +189,8 @@ var queries = map[string]string{
 	"listIDs":     `SELECT name, id FROM ids WHERE name >= ? ORDER BY name`,
 	"revoke":      `INSERT INTO revocations (principal, before_time) VALUES (?, ?) ON CONFLICT (principal) DO UPDATE SET before_time = excluded.before_time WHERE revocations.before_time < excluded.before_time`,
 	"revocations": `SELECT principal, before_time FROM revocations`,
+	"useOnce":     `INSERT INTO single_use (use_key, until_time) VALUES (?, ?) ON CONFLICT (use_key) DO UPDATE SET until_time = excluded.until_time WHERE single_use.until_time <= ?`,
+	"pruneOnce":   `DELETE FROM single_use WHERE until_time <= ?`,
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
@@ -268,6 +279,36 @@ func (s *Store) UseTOTPStep(ctx context.Context, serial string, step int64) erro
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, s.q["useStep"], serial, step)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return storage.ErrConflict
+	}
+	return nil
+}
+
+// UseOnce implements storage.SingleUse. Every 256th call also deletes
+// the expired records.
+func (s *Store) UseOnce(ctx context.Context, key string, until, now time.Time) error {
+	if len(key) == 0 || len(key) > storage.MaxSingleUseKey {
+		return fmt.Errorf("single-use key of %d bytes", len(key))
+	}
+	prune := s.uses.Add(1)%256 == 0
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if prune {
+			if _, err := tx.ExecContext(ctx, s.q["pruneOnce"], micros(now)); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, s.q["useOnce"], key, micros(until), micros(now))
 		if err != nil {
 			return err
 		}

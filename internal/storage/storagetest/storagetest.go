@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -36,6 +37,8 @@ func Run(t *testing.T, b Backend) {
 		{"IDs", testIDs},
 		{"IDsConcurrentClaim", testIDsConcurrent},
 		{"Revocations", testRevocations},
+		{"SingleUse", testSingleUse},
+		{"SingleUseConcurrent", testSingleUseConcurrent},
 		{"Audit", testAudit},
 		{"AuditConcurrentAppend", testAuditConcurrent},
 		{"Persistence", testPersistence},
@@ -454,5 +457,60 @@ func testRevocations(t *testing.T, b Backend) {
 	check(s)
 	if b.Reopen != nil {
 		check(b.Reopen(t, s))
+	}
+}
+
+func testSingleUse(t *testing.T, b Backend) {
+	s := open(t, b)
+	until := t0.Add(15 * time.Minute)
+	if err := s.UseOnce(ctx, "sig:a", until, t0); err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	if err := s.UseOnce(ctx, "sig:a", until.Add(time.Hour), t0.Add(time.Minute)); !errors.Is(err, storage.ErrConflict) {
+		t.Fatalf("second use before expiry: %v, want ErrConflict", err)
+	}
+	if err := s.UseOnce(ctx, "sig:b", until, t0); err != nil {
+		t.Fatalf("other key: %v", err)
+	}
+	// At its expiry the record no longer blocks, and the new use holds
+	// until its own time.
+	if err := s.UseOnce(ctx, "sig:a", until.Add(time.Hour), until); err != nil {
+		t.Fatalf("use after expiry: %v", err)
+	}
+	if err := s.UseOnce(ctx, "sig:a", until, until.Add(time.Minute)); !errors.Is(err, storage.ErrConflict) {
+		t.Fatalf("the renewed record was not kept: %v", err)
+	}
+	for _, k := range []string{"", strings.Repeat("k", storage.MaxSingleUseKey+1)} {
+		if err := s.UseOnce(ctx, k, until, t0); err == nil {
+			t.Errorf("key of %d bytes accepted", len(k))
+		}
+	}
+	// Many expired records do not block new ones (backends prune).
+	for i := range 600 {
+		if err := s.UseOnce(ctx, fmt.Sprintf("old:%d", i), t0.Add(time.Second), t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 600 {
+		if err := s.UseOnce(ctx, fmt.Sprintf("old:%d", i), t0.Add(time.Hour), t0.Add(time.Minute)); err != nil {
+			t.Fatalf("expired record %d still blocks: %v", i, err)
+		}
+	}
+	if b.Reopen != nil {
+		s = b.Reopen(t, s)
+		if err := s.UseOnce(ctx, "sig:b", until, t0.Add(time.Minute)); !errors.Is(err, storage.ErrConflict) {
+			t.Fatalf("a use was forgotten across a restart: %v", err)
+		}
+	}
+}
+
+// 50 concurrent uses of one value: exactly one succeeds (security.md F-16).
+func testSingleUseConcurrent(t *testing.T, b Backend) {
+	s := open(t, b)
+	for round := range 3 {
+		k := fmt.Sprintf("sig:%d", round)
+		if wins := race(t, 50, func(int) error { return s.UseOnce(ctx, k, t0.Add(time.Hour), t0) }); wins != 1 {
+			t.Fatalf("round %d: %d successes, want 1", round, wins)
+		}
 	}
 }
