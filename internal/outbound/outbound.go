@@ -1,6 +1,7 @@
 package outbound
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha1"
 	"crypto/tls"
@@ -24,12 +25,17 @@ import (
 // error is a network or upstream failure.
 var ErrRefused = errors.New("refused by outbound policy")
 
+// ErrRedirect is wrapped by the refusal of a 3xx answer (it wraps
+// ErrRefused), so that a caller can tell it from other refusals.
+var ErrRedirect = fmt.Errorf("%w: redirect", ErrRefused)
+
 const (
 	defaultTimeout  = 5 * time.Second
 	defaultMaxBytes = 1 << 20
 	maxMaxBytes     = 1 << 30 // bodies are held in memory
 	maxURLBytes     = 2048
 	maxHeaderBytes  = 64 << 10
+	maxRequestBytes = 1 << 20 // a POST body
 )
 
 // Options configure a Client. Zero values give the safe defaults.
@@ -53,6 +59,10 @@ type Options struct {
 	// Dialer, for tests only, replaces the network dial. It is called with
 	// an IP literal that has already passed the address check.
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Resolver, for tests only, replaces DNS resolution of host names (IP
+	// literals are not resolved). Its answers pass the same address check
+	// as real ones, so a test can make a name resolve to 127.0.0.1.
+	Resolver func(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
 // Client fetches operator-configured URLs. It is safe for concurrent use.
@@ -107,9 +117,9 @@ func New(o Options) (*Client, error) {
 		}
 	}
 	p := policy{allowPrivate: o.AllowPrivate, allowLoopback: o.AllowLoopback}
-	c.secure = newHTTPClient(dialer(p, o.Dialer), tlsConf)
+	c.secure = newHTTPClient(dialer(p, o.Dialer, o.Resolver), tlsConf)
 	if o.AllowLoopback {
-		c.plain = newHTTPClient(dialer(policy{loopbackOnly: true}, o.Dialer), nil)
+		c.plain = newHTTPClient(dialer(policy{loopbackOnly: true}, o.Dialer, o.Resolver), nil)
 	}
 	return c, nil
 }
@@ -143,21 +153,36 @@ func newHTTPClient(dial func(context.Context, string, string) (net.Conn, error),
 
 // dialer checks the resolved peer address at dial time, so that DNS
 // rebinding cannot slip past a check done on the name.
-func dialer(p policy, custom func(context.Context, string, string) (net.Conn, error)) func(context.Context, string, string) (net.Conn, error) {
-	if custom == nil {
-		d := &net.Dialer{
-			ControlContext: func(_ context.Context, network, address string, _ syscall.RawConn) error {
-				return p.checkPeer(network, address)
-			},
-		}
+func dialer(p policy, custom func(context.Context, string, string) (net.Conn, error), resolve func(context.Context, string) ([]netip.Addr, error)) func(context.Context, string, string) (net.Conn, error) {
+	d := &net.Dialer{
+		ControlContext: func(_ context.Context, network, address string, _ syscall.RawConn) error {
+			return p.checkPeer(network, address)
+		},
+	}
+	if custom == nil && resolve == nil {
 		return d.DialContext
+	}
+	dial := custom
+	if dial == nil {
+		dial = d.DialContext // the control hook checks again
+	}
+	lookup := func(ctx context.Context, host string) ([]netip.Addr, error) {
+		return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	}
+	if resolve != nil {
+		lookup = func(ctx context.Context, host string) ([]netip.Addr, error) {
+			if ip, err := netip.ParseAddr(host); err == nil {
+				return []netip.Addr{ip}, nil
+			}
+			return resolve(ctx, host)
+		}
 	}
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(addr)
 		if err != nil {
 			return nil, err
 		}
-		ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		ips, err := lookup(ctx, host)
 		if err != nil {
 			return nil, err
 		}
@@ -165,7 +190,7 @@ func dialer(p policy, custom func(context.Context, string, string) (net.Conn, er
 		for _, ip := range ips {
 			ip = ip.Unmap()
 			if err = p.check(ip); err == nil {
-				return custom(ctx, network, net.JoinHostPort(ip.String(), port))
+				return dial(ctx, network, net.JoinHostPort(ip.String(), port))
 			}
 		}
 		return nil, err
@@ -188,12 +213,87 @@ func (p policy) checkPeer(network, address string) error {
 // a 3xx is a refusal, since redirects are never followed. Errors never
 // contain the response body.
 func (c *Client) Get(ctx context.Context, rawURL string) (Response, error) {
+	return c.send(ctx, http.MethodGet, rawURL, http.Header{"Accept": {"application/json"}}, nil)
+}
+
+// Post sends body to rawURL with the caller's header fields, under the same
+// checks, caps and redirect rule as Get. User-Agent is always keyless's;
+// Host, framing and hop-by-hop fields (RFC 9110 section 7.6.1, RFC 9112
+// section 6) are refused, since the transport sets them. The request is
+// sent once: the caller decides whether a failure may be retried.
+func (c *Client) Post(ctx context.Context, rawURL string, header http.Header, body []byte) (Response, error) {
+	if len(body) > maxRequestBytes {
+		return Response{}, fmt.Errorf("outbound: %w: request body longer than %d bytes", ErrRefused, maxRequestBytes)
+	}
+	if err := checkRequestHeader(header); err != nil {
+		return Response{}, fmt.Errorf("outbound: %w", err)
+	}
+	return c.send(ctx, http.MethodPost, rawURL, header, body)
+}
+
+// reservedHeaders are set by the transport, never by a caller of Post.
+var reservedHeaders = []string{
+	"Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive",
+	"Te", "Trailer", "Upgrade", "Proxy-Connection", "Proxy-Authorization", "Expect",
+}
+
+// checkRequestHeader refuses reserved names, malformed names and values
+// that are not a single line of visible text (RFC 9110 section 5.5).
+func checkRequestHeader(h http.Header) error {
+	total := 0
+	seen := make(map[string]bool, len(h))
+	for name, values := range h {
+		if !isToken(name) {
+			return fmt.Errorf("%w: malformed header name", ErrRefused)
+		}
+		canon := http.CanonicalHeaderKey(name)
+		if slices.Contains(reservedHeaders, canon) {
+			return fmt.Errorf("%w: header %s is set by the transport", ErrRefused, canon)
+		}
+		if seen[canon] {
+			return fmt.Errorf("%w: header %s given under two spellings", ErrRefused, canon)
+		}
+		seen[canon] = true
+		for _, v := range values {
+			total += len(name) + len(v) + 4
+			for i := 0; i < len(v); i++ {
+				if b := v[i]; b < 0x20 && b != '\t' || b == 0x7f {
+					return fmt.Errorf("%w: control character in header %s", ErrRefused, canon)
+				}
+			}
+		}
+	}
+	if total > maxHeaderBytes {
+		return fmt.Errorf("%w: request header longer than %d bytes", ErrRefused, maxHeaderBytes)
+	}
+	return nil
+}
+
+// isToken reports whether s is an RFC 9110 section 5.6.2 token.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Client) send(ctx context.Context, method, rawURL string, header http.Header, body []byte) (Response, error) {
 	if len(rawURL) > maxURLBytes {
 		return Response{}, fmt.Errorf("outbound: %w: URL longer than %d bytes", ErrRefused, maxURLBytes)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	var rd io.Reader
+	if method != http.MethodGet {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
 	if err != nil {
 		return Response{}, fmt.Errorf("outbound: %w: malformed URL", ErrRefused)
 	}
@@ -202,14 +302,16 @@ func (c *Client) Get(ctx context.Context, rawURL string) (Response, error) {
 		if host == "" {
 			return Response{}, fmt.Errorf("outbound: %w", err)
 		}
-		return Response{}, fmt.Errorf("outbound: GET %s: %w", host, err)
+		return Response{}, fmt.Errorf("outbound: %s %s: %w", method, host, err)
 	}
 	hc, err := c.pick(req.URL)
 	if err != nil {
 		return fail(err)
 	}
+	for name, values := range header {
+		req.Header[http.CanonicalHeaderKey(name)] = slices.Clone(values)
+	}
 	req.Header.Set("User-Agent", "keyless")
-	req.Header.Set("Accept", "application/json")
 
 	resp, err := c.do(hc, req)
 	if err != nil {
@@ -250,7 +352,7 @@ func (c *Client) do(hc *http.Client, req *http.Request) (Response, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
-		return Response{}, fmt.Errorf("%w: redirect (status %d) not followed", ErrRefused, resp.StatusCode)
+		return Response{}, fmt.Errorf("%w (status %d) not followed", ErrRedirect, resp.StatusCode)
 	}
 	if resp.ContentLength > c.maxBytes {
 		return Response{}, fmt.Errorf("%w: body longer than %d bytes", ErrRefused, c.maxBytes)

@@ -573,3 +573,148 @@ func TestCheckPeer(t *testing.T) {
 		}
 	}
 }
+
+func TestPost(t *testing.T) {
+	type seen struct {
+		method, path, query, body, host string
+		header                          http.Header
+		contentLength                   int64
+	}
+	got := make(chan seen, 1)
+	srv, cl := server(t, true, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{r.Method, r.URL.Path, r.URL.RawQuery, string(b), r.Host, r.Header.Clone(), r.ContentLength}
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, "<x/>")
+	})
+	c := newClient(t, Options{RootCAs: pool(srv), AllowLoopback: true})
+	h := http.Header{
+		"x-amz-date":   {"20240101T000000Z"},
+		"Content-Type": {"application/x-www-form-urlencoded"},
+		"User-Agent":   {"spoofed"},
+	}
+	const body = "Action=GetCallerIdentity&Version=2011-06-15"
+	resp, err := c.Post(t.Context(), srv.URL+"/?a=b", h, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Status != http.StatusForbidden || string(resp.Body) != "<x/>" || resp.Header.Get("Content-Type") != "text/xml" {
+		t.Fatalf("resp = %d %q %v", resp.Status, resp.Body, resp.Header)
+	}
+	r := <-got
+	if r.method != http.MethodPost || r.path != "/" || r.query != "a=b" || r.body != body || r.contentLength != int64(len(body)) {
+		t.Errorf("server saw %+v", r)
+	}
+	if r.header.Get("X-Amz-Date") != "20240101T000000Z" || r.header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+		t.Errorf("caller headers not sent: %v", r.header)
+	}
+	if ua := r.header.Values("User-Agent"); len(ua) != 1 || ua[0] != "keyless" {
+		t.Errorf("User-Agent = %q, want keyless only", ua)
+	}
+	if a := r.header.Get("Accept"); a != "" {
+		t.Errorf("Post sent Accept %q; only Get sets one", a)
+	}
+	if h.Get("User-Agent") != "spoofed" || len(h) != 3 {
+		t.Errorf("Post modified the caller's header: %v", h)
+	}
+	// An empty body is sent as Content-Length: 0.
+	if _, err := c.Post(t.Context(), srv.URL, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r := <-got; r.body != "" || r.contentLength != 0 || r.method != http.MethodPost {
+		t.Errorf("empty POST: server saw %+v", r)
+	}
+	if n := cl.n.Load(); n != 2 {
+		t.Fatalf("connections = %d, want 2", n)
+	}
+}
+
+func TestPostRefusals(t *testing.T) {
+	srv, cl := server(t, true, okHandler)
+	c := newClient(t, Options{RootCAs: pool(srv), AllowLoopback: true})
+	for name, tc := range map[string]struct {
+		url  string
+		h    http.Header
+		body []byte
+	}{
+		"host header":       {srv.URL, http.Header{"Host": {"evil.example"}}, nil},
+		"content-length":    {srv.URL, http.Header{"content-length": {"5"}}, nil},
+		"transfer-encoding": {srv.URL, http.Header{"Transfer-Encoding": {"chunked"}}, nil},
+		"connection":        {srv.URL, http.Header{"Connection": {"close"}}, nil},
+		"te":                {srv.URL, http.Header{"TE": {"trailers"}}, nil},
+		"two spellings":     {srv.URL, http.Header{"x-a": {"1"}, "X-A": {"2"}}, nil},
+		"crlf value":        {srv.URL, http.Header{"X-A": {"1\r\nX-B: 2"}}, nil},
+		"nul value":         {srv.URL, http.Header{"X-A": {"1\x00"}}, nil},
+		"bad name":          {srv.URL, http.Header{"X A": {"1"}}, nil},
+		"huge header":       {srv.URL, http.Header{"X-A": {strings.Repeat("a", 64<<10)}}, nil},
+		"huge body":         {srv.URL, nil, make([]byte, 1<<20+1)},
+		"ftp":               {"ftp://127.0.0.1/", nil, nil},
+		"userinfo":          {"https://u:p@127.0.0.1/", nil, nil},
+	} {
+		_, err := c.Post(t.Context(), tc.url, tc.h, tc.body)
+		if !errors.Is(err, ErrRefused) {
+			t.Errorf("%s: err = %v, want ErrRefused", name, err)
+		}
+	}
+	if n := cl.n.Load(); n != 0 {
+		t.Fatalf("refused posts reached the server: %d connections", n)
+	}
+}
+
+func TestPostRedirect(t *testing.T) {
+	target, tcl := server(t, true, okHandler)
+	for _, code := range []int{301, 302, 307, 308} {
+		srv, _ := server(t, true, func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, target.URL+"/x", code)
+		})
+		c := newClient(t, Options{RootCAs: pool(srv), AllowLoopback: true})
+		_, err := c.Post(t.Context(), srv.URL, nil, []byte("a=b"))
+		if !errors.Is(err, ErrRedirect) || !errors.Is(err, ErrRefused) {
+			t.Errorf("%d: err = %v, want ErrRedirect wrapping ErrRefused", code, err)
+		}
+	}
+	if n := tcl.n.Load(); n != 0 {
+		t.Fatalf("redirect target got %d connections", n)
+	}
+}
+
+// TestResolver: a test resolver's answers meet the same address check as
+// DNS answers (security.md GCIX-24), and IP literals bypass it.
+func TestResolver(t *testing.T) {
+	srv, cl := server(t, true, okHandler)
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	var asked atomic.Int64
+	resolve := func(_ context.Context, host string) ([]netip.Addr, error) {
+		asked.Add(1)
+		if host != "rebound.example" {
+			return nil, errors.New("no such host")
+		}
+		return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+	}
+	c := newClient(t, Options{RootCAs: pool(srv), Resolver: resolve})
+	_, err := c.Post(t.Context(), fmt.Sprintf("https://rebound.example:%d/", port), nil, nil)
+	wantRefused(t, err)
+	if !strings.Contains(err.Error(), "loopback") {
+		t.Errorf("err = %v, want it to say loopback", err)
+	}
+	if n := cl.n.Load(); n != 0 {
+		t.Fatalf("refused dial reached the server: %d connections", n)
+	}
+	if asked.Load() != 1 {
+		t.Fatalf("resolver asked %d times, want 1", asked.Load())
+	}
+
+	// With loopback allowed, the same answer is dialed, without a Dialer,
+	// and an IP literal is not sent to the resolver.
+	c = newClient(t, Options{RootCAs: pool(srv), Resolver: resolve, AllowLoopback: true})
+	if _, err := c.Get(t.Context(), srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	if n := cl.n.Load(); n != 1 {
+		t.Fatalf("connections = %d, want 1", n)
+	}
+	if asked.Load() != 1 {
+		t.Fatalf("resolver asked for an IP literal")
+	}
+}

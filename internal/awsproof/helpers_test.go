@@ -1,0 +1,496 @@
+package awsproof
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"math/big"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/storage"
+)
+
+// Test credentials (AWS documentation examples) and fixed values.
+const (
+	testAKID     = "AKIAIOSFODNN7EXAMPLE"
+	testSecret   = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	testToken    = "FwoGZXIvYXdzEXAMPLESESSIONTOKENxyz"
+	testAudience = "https://keyless.example/exchange"
+	testARN      = "arn:aws:iam::123456789012:user/Alice"
+	testAccount  = "123456789012"
+	testUserID   = "AIDAEXAMPLEUSERID"
+)
+
+// signTime is when test envelopes are signed; the fake clock starts there.
+var signTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// fakeAWSIP is the public address the test resolver gives AWS host names;
+// the test dialer sends it to the mock STS.
+var fakeAWSIP = netip.MustParseAddr("52.94.0.1")
+
+// awsTestHosts are the names the test certificate and resolver know.
+var awsTestHosts = []string{
+	"sts.amazonaws.com", "sts.us-east-2.amazonaws.com", "sts.eu-west-1.amazonaws.com",
+	"sts-fips.us-east-1.amazonaws.com", "sts.us-gov-west-1.amazonaws.com",
+	"sts.cn-north-1.amazonaws.com.cn",
+}
+
+// testCert is a self-signed certificate for the AWS test names and
+// 127.0.0.1, so TLS is verified for real against a pool holding it.
+var testCert = sync.OnceValues(func() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "awsproof test"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              awsTestHosts,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+})
+
+// countingListener counts accepted connections.
+type countingListener struct {
+	net.Listener
+	n atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+// seenRequest is what the mock STS received.
+type seenRequest struct {
+	method, requestURI, host, body string
+	header                         http.Header
+}
+
+// mockSTS is an httptest TLS server that counts connections and records
+// requests.
+type mockSTS struct {
+	srv   *httptest.Server
+	ln    *countingListener
+	mu    sync.Mutex
+	reqs  []seenRequest
+	hits  atomic.Int64
+	valid atomic.Int64 // requests whose signature the mock verified
+}
+
+func newMockSTS(t testing.TB, tlsOn bool, h func(m *mockSTS, w http.ResponseWriter, r *http.Request)) *mockSTS {
+	t.Helper()
+	m := &mockSTS{}
+	m.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		m.mu.Lock()
+		m.reqs = append(m.reqs, seenRequest{r.Method, r.RequestURI, r.Host, string(body), r.Header.Clone()})
+		m.mu.Unlock()
+		m.hits.Add(1)
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
+		h(m, w, r)
+	}))
+	m.ln = &countingListener{Listener: m.srv.Listener}
+	m.srv.Listener = m.ln
+	m.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	if tlsOn {
+		cert, err := testCert()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+		m.srv.StartTLS()
+	} else {
+		m.srv.Start()
+	}
+	t.Cleanup(m.srv.Close)
+	return m
+}
+
+func (m *mockSTS) conns() int64 { return m.ln.n.Load() }
+
+func (m *mockSTS) requests() []seenRequest {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.reqs)
+}
+
+func (m *mockSTS) addr() string { return m.srv.Listener.Addr().String() }
+
+func (m *mockSTS) pool() *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(m.srv.Certificate())
+	return p
+}
+
+// identityXML is a GetCallerIdentityResponse as AWS sends it.
+func identityXML(arn, userID, account string) string {
+	return `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <GetCallerIdentityResult>
+    <Arn>` + arn + `</Arn>
+    <UserId>` + userID + `</UserId>
+    <Account>` + account + `</Account>
+  </GetCallerIdentityResult>
+  <ResponseMetadata>
+    <RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId>
+  </ResponseMetadata>
+</GetCallerIdentityResponse>
+`
+}
+
+func writeXML(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(status)
+	io.WriteString(w, body)
+}
+
+// stsOK verifies the forwarded request's signature as AWS would, by
+// signing the received request again with the test secret, and answers
+// the test identity; a wrong signature gets AWS's 403.
+func stsOK(m *mockSTS, w http.ResponseWriter, r *http.Request) {
+	if !verifySignature(r) {
+		writeXML(w, 403, `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>mock: signature mismatch</Message></Error><RequestId>x</RequestId></ErrorResponse>`)
+		return
+	}
+	m.valid.Add(1)
+	writeXML(w, 200, identityXML(testARN, testUserID, testAccount))
+}
+
+func verifySignature(r *http.Request) bool {
+	a, err := parseAuthorization(r.Header.Get("Authorization"))
+	if err != nil {
+		return false
+	}
+	at, ok := parseAmzDate(r.Header.Get("X-Amz-Date"))
+	if !ok {
+		return false
+	}
+	body, _ := io.ReadAll(r.Body)
+	req, err := http.NewRequest(r.Method, "https://"+r.Host+r.RequestURI, nil)
+	if err != nil {
+		return false
+	}
+	for _, name := range a.signed {
+		if name == "host" {
+			continue
+		}
+		vals := r.Header.Values(name)
+		if len(vals) != 1 {
+			return false
+		}
+		req.Header.Set(name, vals[0])
+	}
+	hash := sha256.Sum256(body)
+	creds := aws.Credentials{AccessKeyID: a.accessKeyID, SecretAccessKey: testSecret}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(hash[:]), a.service, a.region, at); err != nil {
+		return false
+	}
+	return req.Header.Get("Authorization") == r.Header.Get("Authorization")
+}
+
+// spec describes an envelope to sign.
+type spec struct {
+	host     string // default sts.amazonaws.com
+	region   string // default us-east-1
+	service  string // default sts
+	bodyForm bool
+	audName  string // default X-Keyless-Audience; "-" for none
+	aud      string // default testAudience
+	noToken  bool
+	extra    map[string]string // more signed headers
+	at       time.Time         // default signTime
+	scheme   string            // default https
+}
+
+// sign signs a GetCallerIdentity request for real with aws-sdk-go-v2 and
+// serializes it with Marshal.
+func sign(t testing.TB, s spec) []byte {
+	t.Helper()
+	e := signEnv(t, s)
+	return e.bytes()
+}
+
+func signEnv(t testing.TB, s spec) env {
+	t.Helper()
+	if s.host == "" {
+		s.host = "sts.amazonaws.com"
+	}
+	if s.region == "" {
+		s.region = "us-east-1"
+	}
+	if s.service == "" {
+		s.service = "sts"
+	}
+	if s.audName == "" {
+		s.audName = AudienceHeader
+	}
+	if s.aud == "" {
+		s.aud = testAudience
+	}
+	if s.at.IsZero() {
+		s.at = signTime
+	}
+	if s.scheme == "" {
+		s.scheme = "https"
+	}
+	u := s.scheme + "://" + s.host + "/?" + Body
+	body := ""
+	if s.bodyForm {
+		u, body = s.scheme+"://"+s.host+"/", Body
+	}
+	// No body on the http.Request: with ContentLength > 0 the SDK would
+	// sign Content-Length, which the envelope may not carry. The payload
+	// hash still covers Body.
+	req, err := http.NewRequest(http.MethodPost, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.audName != "-" {
+		req.Header.Set(s.audName, s.aud)
+	}
+	if s.bodyForm {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	}
+	for k, v := range s.extra {
+		req.Header.Set(k, v)
+	}
+	creds := aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: testSecret}
+	if !s.noToken {
+		creds.SessionToken = testToken
+	}
+	hash := sha256.Sum256([]byte(body))
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(hash[:]), s.service, s.region, s.at); err != nil {
+		t.Fatal(err)
+	}
+	b, err := Marshal(req.Method, req.URL.String(), req.Header, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeEnv(t, b)
+}
+
+// env is an envelope as a test manipulates it: headers keep their order
+// and may repeat, body may be absent.
+type env struct {
+	URL, Method string
+	Headers     [][2]string
+	Body        *string
+}
+
+func decodeEnv(t testing.TB, b []byte) env {
+	t.Helper()
+	var raw struct {
+		URL     string `json:"url"`
+		Method  string `json:"method"`
+		Headers []struct {
+			Key   string `json:"key"`
+			Value string `json:"value"`
+		} `json:"headers"`
+		Body *string `json:"body"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		t.Fatal(err)
+	}
+	e := env{URL: raw.URL, Method: raw.Method, Body: raw.Body}
+	for _, h := range raw.Headers {
+		e.Headers = append(e.Headers, [2]string{h.Key, h.Value})
+	}
+	return e
+}
+
+func (e env) bytes() []byte {
+	q := func(s string) string {
+		b, _ := json.Marshal(s)
+		return string(b)
+	}
+	var hs []string
+	for _, h := range e.Headers {
+		hs = append(hs, `{"key":`+q(h[0])+`,"value":`+q(h[1])+`}`)
+	}
+	s := `{"url":` + q(e.URL) + `,"method":` + q(e.Method) + `,"headers":[` + strings.Join(hs, ",") + `]`
+	if e.Body != nil {
+		s += `,"body":` + q(*e.Body)
+	}
+	return []byte(s + "}")
+}
+
+func (e env) get(name string) string {
+	for _, h := range e.Headers {
+		if strings.EqualFold(h[0], name) {
+			return h[1]
+		}
+	}
+	return ""
+}
+
+// set replaces the value of name (every spelling), or adds it.
+func (e env) set(name, value string) env {
+	e.Headers = slices.Clone(e.Headers)
+	for i, h := range e.Headers {
+		if strings.EqualFold(h[0], name) {
+			e.Headers[i][1] = value
+			return e
+		}
+	}
+	e.Headers = append(e.Headers, [2]string{name, value})
+	return e
+}
+
+func (e env) add(name, value string) env {
+	e.Headers = append(slices.Clone(e.Headers), [2]string{name, value})
+	return e
+}
+
+func (e env) del(name string) env {
+	e.Headers = slices.DeleteFunc(slices.Clone(e.Headers), func(h [2]string) bool { return strings.EqualFold(h[0], name) })
+	return e
+}
+
+func (e env) withBody(b string) env {
+	e.Body = &b
+	return e
+}
+
+// harness is a Verifier wired to a mock STS through the test resolver and
+// dialer, with a fake clock and an in-memory single-use store.
+type harness struct {
+	v     *Verifier
+	sts   *mockSTS
+	clock *clock.Fake
+	dials atomic.Int64
+
+	mu     sync.Mutex
+	used   map[string]time.Time
+	keys   []string // every UseOnce call
+	untils []time.Time
+}
+
+func newHarness(t testing.TB, h func(*mockSTS, http.ResponseWriter, *http.Request), opt func(*Options)) *harness {
+	t.Helper()
+	if h == nil {
+		h = stsOK
+	}
+	hs := &harness{sts: newMockSTS(t, true, h), clock: clock.NewFake(signTime), used: map[string]time.Time{}}
+	o := Options{
+		Clock:    hs.clock,
+		UseOnce:  hs.useOnce,
+		RootCAs:  hs.sts.pool(),
+		Random:   mrand.NewChaCha8([32]byte{1}),
+		Timeout:  2 * time.Second,
+		Resolver: testResolver,
+		Dialer:   hs.dial,
+	}
+	if opt != nil {
+		opt(&o)
+	}
+	v, err := New(o)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	hs.v = v
+	return hs
+}
+
+func testResolver(_ context.Context, host string) ([]netip.Addr, error) {
+	if slices.Contains(awsTestHosts, strings.ToLower(host)) {
+		return []netip.Addr{fakeAWSIP}, nil
+	}
+	return nil, fmt.Errorf("test resolver: no such host %q", host)
+}
+
+// dial sends the fake AWS address to the mock STS and anything else (a
+// loopback upstream) where it asks to go.
+func (h *harness) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	h.dials.Add(1)
+	if addr == netip.AddrPortFrom(fakeAWSIP, 443).String() {
+		addr = h.sts.addr()
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+func (h *harness) useOnce(_ context.Context, key string, until time.Time) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.keys, h.untils = append(h.keys, key), append(h.untils, until)
+	if _, ok := h.used[key]; ok {
+		return fmt.Errorf("use once: %w", storage.ErrConflict)
+	}
+	h.used[key] = until
+	return nil
+}
+
+func (h *harness) usedKeys() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.used)
+}
+
+// wantReason asserts err is an *Error with reason and availability, and
+// that its text holds no secret.
+func wantReason(t testing.TB, err error, reason string, unavail bool) *Error {
+	t.Helper()
+	e, ok := errors.AsType[*Error](err)
+	if !ok {
+		t.Fatalf("err = %v (%T), want *Error %s", err, err, reason)
+	}
+	if e.Reason() != reason || e.Unavailable() != unavail {
+		t.Fatalf("err = %v: reason %q unavailable %v, want %q %v", err, e.Reason(), e.Unavailable(), reason, unavail)
+	}
+	noSecrets(t, err.Error())
+	return e
+}
+
+func noSecrets(t testing.TB, s string) {
+	t.Helper()
+	for _, secret := range []string{testToken, testSecret, "Signature=", "AWS4-HMAC-SHA256", testAudience} {
+		if strings.Contains(s, secret) {
+			t.Fatalf("error text %q contains %q", s, secret)
+		}
+	}
+	if hex64.MatchString(s) {
+		t.Fatalf("error text %q contains a 64-digit hex string", s)
+	}
+}
+
+var hex64 = regexp.MustCompile(`[0-9a-f]{64}`)
