@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -252,3 +253,7 @@ func (c *Claims) Scalar(name string) (string, bool) {
 	}
 	return string(raw), true
 }
+
+// Members returns the verified token's claims, undecoded: the token
+// exchange conditions on any of them, nested ones included.
+func (c *Claims) Members() map[string]json.RawMessage { return maps.Clone(c.raw) }

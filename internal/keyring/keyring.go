@@ -28,6 +28,8 @@ const (
 	// AuthorizationMessage seals the encoded messages of AccessDenied
 	// answers (DecodeAuthorizationMessage).
 	AuthorizationMessage Purpose = "authorization-message"
+	// ExchangeChallenge seals the token exchange's challenges.
+	ExchangeChallenge Purpose = "exchange-challenge"
 )
 
 // ErrUnknownKey means no key with that id exists (or it was deleted).

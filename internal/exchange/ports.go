@@ -1,0 +1,32 @@
+package exchange
+
+import (
+	"context"
+	"time"
+)
+
+// AWSIdentity is what an upstream STS answered to a workload's signed
+// GetCallerIdentity request (STS API reference, GetCallerIdentity).
+type AWSIdentity struct {
+	ARN     string // arn:aws:iam::123456789012:user/Name, arn:aws:sts::123456789012:assumed-role/Role/Session
+	Account string // 12 digits, the ARN's account
+	UserID  string // AIDA..., AROA...:Session
+	// AccessKeyID is the key the workload signed with, from the request's
+	// credential scope.
+	AccessKeyID string
+	// Endpoint is the host the request was sent to.
+	Endpoint string
+	// SignedAt is the request's X-Amz-Date.
+	SignedAt time.Time
+}
+
+// AWSVerifier checks a serialized, signed GetCallerIdentity request bound
+// to audience and has an upstream STS execute it.
+//
+// An error that has a method Unavailable() bool returning true means the
+// upstream could not be reached or answered 5xx: the caller should retry
+// later. Any other error is a refusal. An error with a method
+// Reason() string names the failed check for the audit log and explain.
+type AWSVerifier interface {
+	VerifyAWS(ctx context.Context, envelope []byte, audience string) (AWSIdentity, error)
+}

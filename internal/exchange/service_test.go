@@ -1,0 +1,355 @@
+package exchange_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/exchange"
+	"github.com/keyless-dev/keyless/internal/iam"
+	"github.com/keyless-dev/keyless/internal/idtoken"
+	"github.com/keyless-dev/keyless/internal/idtoken/idtokentest"
+	"github.com/keyless-dev/keyless/internal/jwks"
+	"github.com/keyless-dev/keyless/internal/secret"
+	"github.com/keyless-dev/keyless/internal/storage"
+	"github.com/keyless-dev/keyless/internal/storage/memory"
+	"github.com/keyless-dev/keyless/internal/sts"
+)
+
+const (
+	account  = "111122223333"
+	ghIssuer = "https://token.actions.githubusercontent.com"
+	audience = "keyless-test"
+)
+
+var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+// sessions records what the exchange asked for instead of sealing tokens.
+type sessions struct{ got []sts.RoleSessionRequest }
+
+func (s *sessions) IssueRoleSession(_ context.Context, req sts.RoleSessionRequest) (sts.AssumeRoleResult, error) {
+	s.got = append(s.got, req)
+	return sts.AssumeRoleResult{AssumedRoleARN: "arn:aws:sts::" + req.Account + ":assumed-role/" + req.Role + "/" + req.SessionName,
+		Credentials: sts.Credentials{AccessKeyID: "ASIAEXAMPLE", Expiration: now.Add(time.Hour)}}, nil
+}
+
+// awsStub answers as an upstream STS would, or fails with err.
+type awsStub struct {
+	id    exchange.AWSIdentity
+	err   error
+	calls int
+}
+
+func (a *awsStub) VerifyAWS(_ context.Context, envelope []byte, aud string) (exchange.AWSIdentity, error) {
+	a.calls++
+	if aud != audience || !strings.HasPrefix(string(envelope), "{") {
+		return exchange.AWSIdentity{}, errors.New("stub: unexpected call")
+	}
+	return a.id, a.err
+}
+
+type verifierError struct {
+	reason, upstream string
+	down             bool
+}
+
+func (e verifierError) Error() string     { return e.reason }
+func (e verifierError) Reason() string    { return e.reason }
+func (e verifierError) Unavailable() bool { return e.down }
+func (e verifierError) Upstream() string  { return e.upstream }
+
+type fixture struct {
+	svc      *exchange.Service
+	sessions *sessions
+	aws      *awsStub
+	signer   *idtokentest.Signer
+	store    *memory.Store
+}
+
+func provider(t *testing.T, name, issuer, subject string, conds ...exchange.Condition) exchange.Provider {
+	t.Helper()
+	p, err := exchange.CompilePattern(subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kind := exchange.OIDC
+	if issuer == exchange.AWSIssuer {
+		kind = exchange.AWS
+	}
+	return exchange.Provider{Account: account, Name: name, Issuer: issuer, Kind: kind, Subject: p,
+		Audiences: []string{audience}, Conditions: conds, Role: "Deploy"}
+}
+
+func newFixture(t *testing.T, providers ...exchange.Provider) *fixture {
+	t.Helper()
+	dir, err := iam.NewDirectory(iam.Contents{
+		Accounts:      []iam.Account{{ID: account}},
+		OIDCProviders: []iam.OIDCProvider{{Account: account, URL: ghIssuer, MultiTenant: true}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{sessions: &sessions{}, aws: &awsStub{}, signer: idtokentest.NewRSA("k1"), store: memory.New()}
+	keys := jwks.Static(mustKeys(t, f.signer))
+	c := clock.NewFake(now)
+	f.svc = exchange.New(exchange.Options{
+		Providers: providers, Directory: dir, ProviderKeys: func(*iam.OIDCProvider) idtoken.KeySource { return keys },
+		AWS: f.aws, Sessions: f.sessions, Clock: c,
+		UseOnce: func(ctx context.Context, key string, until time.Time) error {
+			if exchange.IsDryRun(ctx) {
+				return nil
+			}
+			return f.store.UseOnce(ctx, key, until, c.Now())
+		},
+	})
+	return f
+}
+
+func mustKeys(t *testing.T, s *idtokentest.Signer) []idtoken.Key {
+	keys, _, err := idtoken.ParseKeySet(idtokentest.JWKS(s))
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("key set: %v", err)
+	}
+	return keys
+}
+
+// ghToken is a GitHub Actions token of octo-org/app's main branch.
+func (f *fixture) ghToken(edit func(map[string]any)) string {
+	claims := map[string]any{"iss": ghIssuer, "aud": audience, "sub": "repo:octo-org/app:ref:refs/heads/main",
+		"repository": "octo-org/app", "repository_owner": "octo-org", "run_id": "4242", "jti": "j-1",
+		"iat": now.Add(-time.Minute).Unix(), "exp": now.Add(5 * time.Minute).Unix(),
+		"nested": map[string]any{"team": "deploy"}}
+	if edit != nil {
+		edit(claims)
+	}
+	return f.signer.Sign(claims)
+}
+
+func request(proof string) exchange.Request {
+	return exchange.Request{Audience: audience, Issuer: ghIssuer, Proof: secret.NewString(proof)}
+}
+
+func code(t *testing.T, err error) (exchange.Code, string) {
+	t.Helper()
+	e, ok := errors.AsType[*exchange.Error](err)
+	if !ok {
+		t.Fatalf("error %v is not an *exchange.Error", err)
+	}
+	return e.Code, e.Reason
+}
+
+func mustCondition(t *testing.T, claim string, op exchange.Operator, values ...string) exchange.Condition {
+	t.Helper()
+	c, err := exchange.NewCondition(claim, op, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestExchangeOIDC(t *testing.T) {
+	p := provider(t, "main", ghIssuer, "repo:octo-org/app:ref:refs/heads/*", mustCondition(t, "nested.team", exchange.Equals, "deploy"))
+	name, err := exchange.CompileTemplate("gha-{{ run_id }}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, err := exchange.CompileTemplate("{{repository}}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SessionName, p.SessionTags, p.TransitiveTagKeys = &name, []exchange.TagTemplate{{Key: "repo", Value: tag}}, []string{"repo"}
+	f := newFixture(t, p)
+	res, err := f.svc.Exchange(context.Background(), request(f.ghToken(nil)))
+	if err != nil {
+		t.Fatalf("Exchange: %v (trace %+v)", err, res.Trace)
+	}
+	if len(f.sessions.got) != 1 {
+		t.Fatalf("%d sessions issued, want 1", len(f.sessions.got))
+	}
+	got := f.sessions.got[0]
+	if got.Role != "Deploy" || got.Account != account || got.SessionName != "gha-4242" {
+		t.Errorf("session request %+v", got)
+	}
+	if len(got.Tags) != 1 || got.Tags[0].Key != "repo" || got.Tags[0].Value != "octo-org/app" || !got.Tags[0].Transitive {
+		t.Errorf("tags %+v", got.Tags)
+	}
+	if got.Federation.Provider != "arn:aws:iam::"+account+":oidc-provider/token.actions.githubusercontent.com" ||
+		got.Federation.Subject != "repo:octo-org/app:ref:refs/heads/main" || got.Federation.Audience != audience {
+		t.Errorf("federation %+v", got.Federation)
+	}
+	if res.Provider.Name != "main" || res.Identity.JTI != "j-1" || res.RoleARN != "arn:aws:iam::"+account+":role/Deploy" {
+		t.Errorf("result %+v", res)
+	}
+
+	// The same token again: single use (security.md JWT-29).
+	_, err = f.svc.Exchange(context.Background(), request(f.ghToken(nil)))
+	if c, reason := code(t, err); c != exchange.InvalidRequest || reason != "token_replayed" {
+		t.Errorf("replay: %v %s", c, reason)
+	}
+	// RFC 8693 requests name no issuer: the token's iss is used.
+	req := request(f.ghToken(func(m map[string]any) { m["jti"] = "j-2" }))
+	req.Issuer, req.Kind = "", exchange.ProofJWT
+	if _, err := f.svc.Exchange(context.Background(), req); err != nil {
+		t.Errorf("issuer from the token: %v", err)
+	}
+}
+
+func TestExchangeOIDCRefusals(t *testing.T) {
+	main := provider(t, "main", ghIssuer, "repo:octo-org/app:ref:refs/heads/main", mustCondition(t, "repository_owner", exchange.Equals, "octo-org"))
+	for _, tc := range []struct {
+		name   string
+		edit   func(*exchange.Request, *fixture)
+		code   exchange.Code
+		reason string
+	}{
+		{"unknown issuer", func(r *exchange.Request, _ *fixture) { r.Issuer = "https://gitlab.com" }, exchange.InvalidRequest, "issuer_unknown"},
+		{"audience not served", func(r *exchange.Request, _ *fixture) { r.Audience = "other" }, exchange.InvalidTarget, "audience_unknown"},
+		{"token for another audience", func(r *exchange.Request, f *fixture) {
+			r.Proof = secret.NewString(f.ghToken(func(m map[string]any) { m["aud"] = "sts.amazonaws.com" }))
+		}, exchange.InvalidRequest, "token_aud_not_client"},
+		{"subject of another branch", func(r *exchange.Request, f *fixture) {
+			r.Proof = secret.NewString(f.ghToken(func(m map[string]any) { m["sub"] = "repo:octo-org/app:ref:refs/heads/main-evil" }))
+		}, exchange.InvalidRequest, "no_provider_matched"},
+		{"condition fails", func(r *exchange.Request, f *fixture) {
+			r.Proof = secret.NewString(f.ghToken(func(m map[string]any) { m["repository_owner"] = "evil-org" }))
+		}, exchange.InvalidRequest, "no_provider_matched"},
+		{"expired", func(r *exchange.Request, f *fixture) {
+			r.Proof = secret.NewString(f.ghToken(func(m map[string]any) { m["exp"] = now.Add(-time.Hour).Unix() }))
+		}, exchange.InvalidRequest, "token_token_expired"},
+		{"forged", func(r *exchange.Request, f *fixture) {
+			r.Proof = secret.NewString(idtokentest.NewRSA("k1").Sign(map[string]any{"iss": ghIssuer, "aud": audience,
+				"sub": "repo:octo-org/app:ref:refs/heads/main", "exp": now.Add(time.Minute).Unix(), "iat": now.Unix()}))
+		}, exchange.InvalidRequest, "token_signature_invalid"},
+		{"token issuer is not issuer_uri", func(r *exchange.Request, f *fixture) {
+			r.Proof = secret.NewString(f.ghToken(func(m map[string]any) { m["iss"] = "https://evil.example" }))
+		}, exchange.InvalidRequest, "token_issuer_mismatch"},
+		{"JWT declared as an AWS request", func(r *exchange.Request, _ *fixture) { r.Kind = exchange.ProofAWS }, exchange.InvalidRequest, "proof_kind_mismatch"},
+		{"empty proof", func(r *exchange.Request, _ *fixture) { r.Proof = secret.NewString("") }, exchange.InvalidRequest, "proof_size"},
+		{"oversized proof", func(r *exchange.Request, _ *fixture) {
+			r.Proof = secret.NewString(strings.Repeat("a", exchange.MaxProof+1))
+		}, exchange.InvalidRequest, "proof_size"},
+		{"audience with a control character", func(r *exchange.Request, _ *fixture) { r.Audience = audience + "\n" }, exchange.InvalidRequest, "request_malformed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, main)
+			req := request(f.ghToken(nil))
+			tc.edit(&req, f)
+			res, err := f.svc.Exchange(context.Background(), req)
+			c, reason := code(t, err)
+			if c != tc.code || reason != tc.reason {
+				t.Errorf("got %v %q, want %v %q (trace %+v)", c, reason, tc.code, tc.reason, res.Trace)
+			}
+			if len(f.sessions.got) != 0 {
+				t.Errorf("a session was issued")
+			}
+		})
+	}
+}
+
+func TestExchangeAmbiguousAndDryRun(t *testing.T) {
+	a := provider(t, "a", ghIssuer, "repo:octo-org/app:**")
+	b := provider(t, "b", ghIssuer, "repo:octo-org/app:ref:refs/heads/main")
+	f := newFixture(t, a, b)
+	res, err := f.svc.Exchange(context.Background(), request(f.ghToken(nil)))
+	if c, reason := code(t, err); c != exchange.InvalidRequest || reason != "ambiguous_match" {
+		t.Fatalf("got %v %q", c, reason)
+	}
+	last := res.Trace[len(res.Trace)-1]
+	if last.Check != "one_match" || !strings.Contains(last.Detail, account+"/a") || !strings.Contains(last.Detail, account+"/b") {
+		t.Errorf("trace does not name both providers: %+v", last)
+	}
+
+	f = newFixture(t, b)
+	req := request(f.ghToken(nil))
+	req.DryRun = true
+	for range 2 { // a dry run records no single use
+		res, err := f.svc.Exchange(context.Background(), req)
+		if err != nil || res.Provider == nil || res.Provider.Name != "b" {
+			t.Fatalf("dry run: %v %+v", err, res)
+		}
+	}
+	if len(f.sessions.got) != 0 {
+		t.Fatal("a dry run issued a session")
+	}
+	req.DryRun = false
+	if _, err := f.svc.Exchange(context.Background(), req); err != nil {
+		t.Fatalf("the real exchange after dry runs: %v", err)
+	}
+}
+
+func TestExchangeTokenReuse(t *testing.T) {
+	p := provider(t, "k8s", ghIssuer, "repo:octo-org/app:ref:refs/heads/main")
+	p.AllowTokenReuse = true
+	f := newFixture(t, p)
+	tok := f.ghToken(nil)
+	for i := range 3 {
+		if _, err := f.svc.Exchange(context.Background(), request(tok)); err != nil {
+			t.Fatalf("exchange %d with allow_token_reuse: %v", i, err)
+		}
+	}
+}
+
+func TestExchangeAWS(t *testing.T) {
+	role := provider(t, "deployers", exchange.AWSIssuer, "arn:aws:iam::123456789012:role/Deployer")
+	tag, _ := exchange.CompileTemplate("{{ aws_claims.account }}")
+	role.SessionTags = []exchange.TagTemplate{{Key: "source-account", Value: tag}}
+	user := provider(t, "alice", exchange.AWSIssuer, "arn:aws:iam::123456789012:user/alice")
+	id := exchange.AWSIdentity{ARN: "arn:aws:sts::123456789012:assumed-role/Deployer/ci-run", Account: "123456789012",
+		UserID: "AROAEXAMPLE:ci-run", AccessKeyID: "ASIAUPSTREAM", Endpoint: "sts.amazonaws.com"}
+	envelope := secret.NewString(`{"url":"https://sts.amazonaws.com/"}`)
+	req := exchange.Request{Audience: audience, Issuer: exchange.AWSIssuer, Proof: envelope, Kind: exchange.ProofAWS}
+
+	f := newFixture(t, role, user)
+	f.aws.id = id
+	res, err := f.svc.Exchange(context.Background(), req)
+	if err != nil {
+		t.Fatalf("Exchange: %v (trace %+v)", err, res.Trace)
+	}
+	got := f.sessions.got[0]
+	if res.Provider.Name != "deployers" || got.SessionName != "arn-aws-sts--123456789012-assumed-role-Deployer-ci-run" ||
+		got.Tags[0].Value != "123456789012" || got.Federation.Provider != role.ARN() || got.Federation.Subject != id.ARN {
+		t.Errorf("result %+v, session %+v", res, got)
+	}
+	if res.Identity.AWS == nil || res.Identity.AWS.AccessKeyID != "ASIAUPSTREAM" {
+		t.Errorf("identity %+v", res.Identity)
+	}
+
+	// Another account's role of the same name (security.md V-03).
+	f = newFixture(t, role, user)
+	f.aws.id = id
+	f.aws.id.ARN, f.aws.id.Account = "arn:aws:sts::210987654321:assumed-role/Deployer/ci-run", "210987654321"
+	_, err = f.svc.Exchange(context.Background(), req)
+	if _, reason := code(t, err); reason != "no_provider_matched" {
+		t.Errorf("other account: %q", reason)
+	}
+
+	for _, tc := range []struct {
+		name     string
+		err      error
+		code     exchange.Code
+		upstream string
+	}{
+		{"upstream refused", verifierError{reason: "upstream_refused", upstream: "SignatureDoesNotMatch"}, exchange.InvalidRequest, "SignatureDoesNotMatch"},
+		{"upstream down", verifierError{reason: "upstream_unavailable", down: true}, exchange.Unavailable, ""},
+	} {
+		f := newFixture(t, role)
+		f.aws.err = tc.err
+		_, err := f.svc.Exchange(context.Background(), req)
+		e, ok := errors.AsType[*exchange.Error](err)
+		if !ok || e.Code != tc.code || e.Upstream != tc.upstream || e.Reason != "aws_"+tc.err.(verifierError).reason {
+			t.Errorf("%s: %+v", tc.name, err)
+		}
+	}
+
+	// A JWT sent with the AWS issuer never reaches the verifier.
+	f = newFixture(t, role)
+	_, err = f.svc.Exchange(context.Background(), exchange.Request{Audience: audience, Issuer: exchange.AWSIssuer, Proof: secret.NewString(f.ghToken(nil))})
+	if _, reason := code(t, err); reason != "proof_kind_mismatch" || f.aws.calls != 0 {
+		t.Errorf("JWT as AWS proof: %q, %d verifier calls", reason, f.aws.calls)
+	}
+}
+
+var _ storage.SingleUse = (*memory.Store)(nil)
