@@ -236,12 +236,15 @@ func (s *Service) callerContext(sub *subject) *policy.Context {
 		if f := sess.Federation; f != nil {
 			// The web identity keys that stay with the session: amr, aud
 			// and sub (IAM User Guide, condition-keys-wif).
-			prefix := strings.TrimPrefix(f.Provider, "arn:aws:iam::"+c.Principal.Account+":oidc-provider/") + ":"
+			// A session from the token exchange whose provider is not an
+			// OIDC provider (an AWS identity) has no such keys.
 			ctx.Set("aws:FederatedProvider", f.Provider)
-			ctx.Set(prefix+"sub", f.Subject)
-			ctx.Set(prefix+"aud", f.Audience)
-			if len(f.AMR) > 0 {
-				ctx.Set(prefix+"amr", f.AMR...)
+			if prefix, ok := strings.CutPrefix(f.Provider, "arn:aws:iam::"+c.Principal.Account+":oidc-provider/"); ok {
+				ctx.Set(prefix+":sub", f.Subject)
+				ctx.Set(prefix+":aud", f.Audience)
+				if len(f.AMR) > 0 {
+					ctx.Set(prefix+":amr", f.AMR...)
+				}
 			}
 		}
 	}
