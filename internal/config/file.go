@@ -8,6 +8,7 @@ type File struct {
 	Server   Server    `yaml:"server"`
 	STS      STS       `yaml:"sts"`
 	Keys     Keys      `yaml:"keys"`
+	Exchange Exchange  `yaml:"exchange"`
 	Accounts []Account `yaml:"accounts"`
 }
 
@@ -68,6 +69,10 @@ type Account struct {
 	// OIDCProviders are the identity providers roles of this account may
 	// trust for AssumeRoleWithWebIdentity.
 	OIDCProviders []OIDCProvider `yaml:"oidc_providers"`
+	// IdentityProviders admit workloads to the token exchange
+	// (POST /SecureTokenService/ExchangeExternalToken, /v1/token): each
+	// matches proofs from one issuer and grants a role of this account.
+	IdentityProviders []IdentityProvider `yaml:"identity_providers"`
 }
 
 // ManagedPolicy is a customer managed policy. Give the IAM JSON policy

@@ -19,6 +19,7 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/arn"
 	"github.com/keyless-dev/keyless/internal/credential"
+	"github.com/keyless-dev/keyless/internal/exchange"
 	"github.com/keyless-dev/keyless/internal/iam"
 	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/secret"
@@ -53,6 +54,9 @@ type Config struct {
 	// empty UniqueID, in the user and in every Owner that names them; the
 	// caller assigns ids and binds trust policies to them.
 	Identities iam.Contents
+	// IdentityProviders admit workloads to the token exchange.
+	IdentityProviders []exchange.Provider
+	Exchange          ExchangeConfig
 }
 
 // Load reads, decodes, validates and converts the file at path. Secrets
@@ -107,6 +111,7 @@ type validator struct {
 	dir       string
 	env       func(string) (string, bool)
 	undecoded map[string]bool
+	idps      []exchange.Provider // the token exchange's, from every account
 }
 
 // at records a problem at path, placed at the nearest recorded position.
@@ -191,6 +196,8 @@ func (v *validator) convert(f *File) *Config {
 		}
 	}
 	c.Identities = v.identities(f.Accounts)
+	c.IdentityProviders = v.idps
+	c.Exchange = v.exchange(f.Exchange, c.Addr, c.TLSCertFile != "")
 	return c
 }
 
@@ -273,6 +280,7 @@ func (v *validator) identities(accounts []Account) iam.Contents {
 			out.Roles = append(out.Roles, role)
 			rolePaths = append(rolePaths, rpath)
 		}
+		v.idps = append(v.idps, v.identityProviders(path+".identity_providers", a.ID, a.IdentityProviders, providers, out.Roles)...)
 	}
 	// Trust policies may name principals of any account in the file.
 	exists := map[string]bool{}

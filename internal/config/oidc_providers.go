@@ -24,7 +24,9 @@ type OIDCProvider struct {
 	// URL is the issuer, exactly as tokens carry it in iss: https://,
 	// at most 255 characters, no query or fragment.
 	URL string `yaml:"url"`
-	// ClientIDs are the audiences accepted (1 to 100).
+	// ClientIDs are the audiences AssumeRoleWithWebIdentity accepts (at
+	// most 100). A provider declared only for the token exchange's
+	// identity_providers, whose audiences they name, may have none.
 	ClientIDs []string `yaml:"client_ids"`
 	// Thumbprints, when set, pin the provider's TLS chain: some
 	// certificate of it must have one of these SHA-1 fingerprints (40 hex
@@ -135,8 +137,8 @@ func (v *validator) oidcProvider(path, account string, p OIDCProvider, seen map[
 		return out, false
 	}
 	seen[p.URL] = true
-	if len(p.ClientIDs) < 1 || len(p.ClientIDs) > 100 {
-		v.at(path+".client_ids", "give 1 to 100 client ids (the audiences accepted)")
+	if len(p.ClientIDs) > 100 {
+		v.at(path+".client_ids", "give at most 100 client ids (the audiences accepted)")
 	}
 	for i, c := range p.ClientIDs {
 		if c == "" || len(c) > 255 {
