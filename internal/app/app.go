@@ -19,9 +19,12 @@ import (
 	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/authmsg"
 	"github.com/keyless-dev/keyless/internal/authzapi"
+	"github.com/keyless-dev/keyless/internal/awsproof"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/config"
 	"github.com/keyless-dev/keyless/internal/credential"
+	"github.com/keyless-dev/keyless/internal/exchange"
+	"github.com/keyless-dev/keyless/internal/exchangeapi"
 	"github.com/keyless-dev/keyless/internal/iam"
 	"github.com/keyless-dev/keyless/internal/keyring"
 	"github.com/keyless-dev/keyless/internal/sigauth"
@@ -108,6 +111,32 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 		Metrics: stsapi.NewMetrics(reg),
 		Region:  cfg.Region,
 	})
+	useOnce := func(ctx context.Context, key string, until time.Time) error {
+		if exchange.IsDryRun(ctx) {
+			return nil // an operator's explain leaves no trace
+		}
+		return deps.Store.UseOnce(ctx, key, until, deps.Clock.Now())
+	}
+	challenges := exchange.NewChallenges(ring, deps.Clock, deps.Random, useOnce)
+	awsProofs, err := awsproof.New(awsproof.Options{
+		Partitions:       cfg.Exchange.Partitions,
+		Upstreams:        upstreams(cfg.Exchange.Upstreams),
+		RequireChallenge: cfg.Exchange.RequireChallenge,
+		Challenges:       challenges,
+		UseOnce:          useOnce,
+		Clock:            deps.Clock,
+		MaxAge:           cfg.Exchange.MaxRequestAge,
+		Random:           deps.Random,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("token exchange: %w", err)
+	}
+	exchangeHandler := exchangeapi.New(exchangeapi.Options{
+		Exchange: exchange.New(exchange.Options{Providers: cfg.IdentityProviders, Directory: dir, ProviderKeys: keys,
+			AWS: awsProofs, Sessions: svc, UseOnce: useOnce, Clock: deps.Clock}),
+		Challenges: challenges, Service: svc, Auth: auth, Audit: writer, Clock: deps.Clock, Random: deps.Random,
+		Logger: deps.Logger, Endpoint: cfg.Exchange.Endpoint, Region: cfg.Region,
+	})
 	authzHandler := authzapi.New(authzapi.Options{Service: svc, Auth: auth, Audit: writer, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger})
 	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	// An explicit switch rather than http.ServeMux, which would redirect
@@ -123,17 +152,21 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 			metrics.ServeHTTP(w, r)
 		case authzapi.Path:
 			authzHandler.ServeHTTP(w, r)
+		case exchangeapi.PathExchange, exchangeapi.PathToken, exchangeapi.PathChallenge, exchangeapi.PathExplain:
+			exchangeHandler.ServeHTTP(w, r)
 		default:
 			stsHandler.ServeHTTP(w, r)
 		}
 	})
 	deps.Logger.Info("keyless ready to serve", "accounts", len(cfg.Identities.Accounts), "users", len(cfg.Identities.Users),
-		"roles", len(cfg.Identities.Roles), "access_keys", len(cfg.Identities.AccessKeys), "mfa_devices", len(cfg.Identities.MFADevices))
+		"roles", len(cfg.Identities.Roles), "access_keys", len(cfg.Identities.AccessKeys), "mfa_devices", len(cfg.Identities.MFADevices),
+		"identity_providers", len(cfg.IdentityProviders))
 	return a, nil
 }
 
 // Handler is the whole HTTP surface: STS at "/", the authorization API at
-// /v1/authorize, plus /healthz, /readyz and /metrics.
+// /v1/authorize, the token exchange (exchangeapi.Paths), plus /healthz,
+// /readyz and /metrics.
 func (a *App) Handler() http.Handler { return a.handler }
 
 func (a *App) ready(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/keyless-dev/keyless/internal/awsproof"
+	"github.com/keyless-dev/keyless/internal/config"
 	"github.com/keyless-dev/keyless/internal/iam"
 	"github.com/keyless-dev/keyless/internal/idtoken"
 	"github.com/keyless-dev/keyless/internal/jwks"
@@ -53,4 +55,14 @@ func providerKeys(dir *iam.Directory, deps Deps, reg prometheus.Registerer) (fun
 		}
 		return jwks.Static(nil) // not a provider of this directory: no keys
 	}, nil
+}
+
+// upstreams converts the configured STS upstreams.
+func upstreams(list []config.AWSUpstream) []awsproof.Upstream {
+	out := make([]awsproof.Upstream, len(list))
+	for i, u := range list {
+		out[i] = awsproof.Upstream{URL: u.URL, Region: u.Region, Partition: u.Partition,
+			AllowHTTPLoopback: u.AllowHTTPLoopback, AllowPrivateNetwork: u.AllowPrivateNetwork}
+	}
+	return out
 }

@@ -26,7 +26,8 @@ func configValidate(_ context.Context, env Env, args []string) int {
 		return 1
 	}
 	ids := cfg.Identities
-	fmt.Fprintf(env.Stdout, "%s: OK (%d accounts, %d users, %d roles, %d access keys, %d MFA devices, %d OIDC providers)\n",
-		fs.Arg(0), len(ids.Accounts), len(ids.Users), len(ids.Roles), len(ids.AccessKeys), len(ids.MFADevices), len(ids.OIDCProviders))
+	fmt.Fprintf(env.Stdout, "%s: OK (%d accounts, %d users, %d roles, %d access keys, %d MFA devices, %d OIDC providers, %d identity providers)\n",
+		fs.Arg(0), len(ids.Accounts), len(ids.Users), len(ids.Roles), len(ids.AccessKeys), len(ids.MFADevices), len(ids.OIDCProviders),
+		len(cfg.IdentityProviders))
 	return 0
 }
