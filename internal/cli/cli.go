@@ -31,6 +31,8 @@ func commands() map[string]command {
 		"keys rotate":     {"make a new active master key for sealing session tokens", keysRotate},
 		"keys list":       {"list the master keys", keysList},
 		"sessions revoke": {"revoke every current session of a role or user", sessionsRevoke},
+		"exchange":        {"trade an AWS, GitHub, Azure or Kubernetes identity for keyless credentials", exchangeCmd},
+		"credentials":     {"print the credential of $KEYLESS_CONFIG_BASE64 (for credential_process)", credentialsCmd},
 	}
 }
 
