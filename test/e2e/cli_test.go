@@ -39,7 +39,7 @@ func TestCommandVersionAndHelp(t *testing.T) {
 
 func TestCommandConfigValidate(t *testing.T) {
 	out, _, code := keyless(t, nil, "config", "validate", quickstart)
-	if code != 0 || !strings.Contains(out, "OK (1 accounts, 3 users, 5 roles, 3 access keys, 1 MFA devices, 1 OIDC providers)") {
+	if code != 0 || !strings.Contains(out, "OK (1 accounts, 3 users, 5 roles, 3 access keys, 1 MFA devices, 1 OIDC providers, 2 identity providers)") {
 		t.Errorf("quickstart: %d %q", code, out)
 	}
 	_, errOut, code := keyless(t, nil, "config", "validate", "../../internal/config/testdata/invalid.yaml")
