@@ -4,6 +4,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/keyless-dev/keyless/internal/outbound"
 )
 
 const (
@@ -75,7 +77,7 @@ func parseAuthorization(v string) (authorization, error) {
 	}
 	a.signed = strings.Split(signed, ";")
 	for i, n := range a.signed {
-		if !isToken(n) || strings.ToLower(n) != n || len(n) > maxHeaderName || i > 0 && a.signed[i-1] >= n {
+		if !outbound.IsToken(n) || strings.ToLower(n) != n || len(n) > maxHeaderName || i > 0 && a.signed[i-1] >= n {
 			return authorization{}, refuse("signed_headers_malformed")
 		}
 	}

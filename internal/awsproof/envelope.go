@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/keyless-dev/keyless/internal/outbound"
 	"github.com/keyless-dev/keyless/internal/strictjson"
 )
 
@@ -99,7 +100,7 @@ func parseEnvelope(b []byte) (*envelope, error) {
 		if !ok1 || !ok2 {
 			return nil, refuse("envelope_malformed")
 		}
-		if !isToken(name) || len(name) > maxHeaderName {
+		if !outbound.IsToken(name) || len(name) > maxHeaderName {
 			return nil, refuse("header_malformed")
 		}
 		name = strings.ToLower(name)
@@ -125,20 +126,6 @@ func str(members map[string]json.RawMessage, k string) (string, bool) {
 		return "", false
 	}
 	return strictjson.Unquote(raw)
-}
-
-// isToken: an RFC 9110 section 5.6.2 token.
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // goodValue: non-empty, at most 8 KiB, no control characters (C0, DEL,

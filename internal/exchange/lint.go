@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/keyless-dev/keyless/internal/arn"
 )
 
 // awsSubjectForms lists the AWS subject shapes BroadAWS accepts.
@@ -101,7 +103,7 @@ func awsSubjectProblem(p Pattern) string {
 		return "IAM and STS caller ARNs have no region"
 	case strings.Contains(account, "*"):
 		return "a wildcard in the account"
-	case !isTwelveDigits(account):
+	case !arn.IsAccountID(account):
 		return "the account is not 12 digits"
 	}
 	switch service {

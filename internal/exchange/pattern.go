@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/keyless-dev/keyless/internal/arn"
 )
 
 // maxPatternLen is the longest pattern CompilePattern accepts, in bytes.
@@ -210,7 +212,7 @@ func (m *patternMachine) closure(state []uint64) {
 func AWSSubjects(callerARN string) []string {
 	out := []string{callerARN}
 	parts := strings.SplitN(callerARN, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "sts" || parts[3] != "" || !isTwelveDigits(parts[4]) {
+	if len(parts) != 6 || parts[0] != "arn" || parts[1] == "" || parts[2] != "sts" || parts[3] != "" || !arn.IsAccountID(parts[4]) {
 		return out
 	}
 	rest, ok := strings.CutPrefix(parts[5], "assumed-role/")
@@ -222,17 +224,4 @@ func AWSSubjects(callerARN string) []string {
 		return out
 	}
 	return append(out, "arn:"+parts[1]+":iam::"+parts[4]+":role/"+role)
-}
-
-// isTwelveDigits reports whether s is a 12-digit AWS account id.
-func isTwelveDigits(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }

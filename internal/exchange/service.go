@@ -1,11 +1,9 @@
 package exchange
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -238,7 +236,7 @@ func (s *Service) Exchange(ctx context.Context, req Request) (Result, error) {
 		if claims == nil {
 			return res, tokenError(lastErr)
 		}
-		doc, err = claimsDocument(claims)
+		doc, err = DecodeDocument(claims.JSON())
 		if err != nil {
 			return res, refuse("claims_undecodable")
 		}
@@ -380,21 +378,6 @@ func (s *Service) sessionRequest(p *Provider, doc Document, id Identity, audienc
 	}
 	req.Federation = fed
 	return req, nil
-}
-
-// claimsDocument decodes the verified claims for conditions and templates.
-func claimsDocument(c *idtoken.Claims) (Document, error) {
-	doc := Document{}
-	for name, raw := range c.Members() {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber()
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return nil, err
-		}
-		doc[name] = v
-	}
-	return doc, nil
 }
 
 // tokenKey is a token's single-use key: its issuer and jti, or, without a

@@ -14,13 +14,14 @@ const MaxLen = 16 << 10
 
 // Token is a parsed but not yet verified compact JWS.
 type Token struct {
-	input  []byte // the signing input: header.payload (RFC 7515 section 5.1)
-	sig    []byte
-	alg    string
-	kid    string
-	typ    string
-	claims map[string]json.RawMessage
-	issuer string
+	input   []byte // the signing input: header.payload (RFC 7515 section 5.1)
+	sig     []byte
+	alg     string
+	kid     string
+	typ     string
+	claims  map[string]json.RawMessage
+	payload []byte // the claims JSON, decoded from base64url
+	issuer  string
 }
 
 // header parameters that would let the token choose its own key or change
@@ -73,7 +74,7 @@ func Parse(s string) (*Token, error) {
 	if err != nil {
 		return nil, invalid("claims_not_strict_json", msgNotJWT)
 	}
-	t.claims = claims
+	t.claims, t.payload = claims, pb
 	for name := range t.claims {
 		for _, r := range registered {
 			if name != r && strings.EqualFold(name, r) {

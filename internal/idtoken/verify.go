@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,6 +51,7 @@ type Claims struct {
 	AMR             []string
 	Expiry          time.Time
 	raw             map[string]json.RawMessage
+	payload         []byte
 }
 
 // Verify checks the signature first, then the claims, so that a token that
@@ -100,7 +100,7 @@ func (t *Token) checkSignature(ctx context.Context, src KeySource) error {
 }
 
 func (t *Token) validate(p *Provider, now time.Time) (*Claims, error) {
-	c := &Claims{Issuer: t.issuer, raw: t.claims}
+	c := &Claims{Issuer: t.issuer, raw: t.claims, payload: t.payload}
 	if t.issuer != p.Issuer {
 		return nil, invalid("iss_mismatch", msgClaims)
 	}
@@ -254,6 +254,6 @@ func (c *Claims) Scalar(name string) (string, bool) {
 	return string(raw), true
 }
 
-// Members returns the verified token's claims, undecoded: the token
-// exchange conditions on any of them, nested ones included.
-func (c *Claims) Members() map[string]json.RawMessage { return maps.Clone(c.raw) }
+// JSON returns the verified token's claims object as it was signed: the
+// token exchange conditions on any claim, nested ones included.
+func (c *Claims) JSON() []byte { return slices.Clone(c.payload) }

@@ -243,7 +243,7 @@ func checkRequestHeader(h http.Header) error {
 	total := 0
 	seen := make(map[string]bool, len(h))
 	for name, values := range h {
-		if !isToken(name) {
+		if !IsToken(name) {
 			return fmt.Errorf("%w: malformed header name", ErrRefused)
 		}
 		canon := http.CanonicalHeaderKey(name)
@@ -269,8 +269,9 @@ func checkRequestHeader(h http.Header) error {
 	return nil
 }
 
-// isToken reports whether s is an RFC 9110 section 5.6.2 token.
-func isToken(s string) bool {
+// IsToken reports whether s is an RFC 9110 section 5.6.2 token (a valid
+// header name).
+func IsToken(s string) bool {
 	if s == "" {
 		return false
 	}

@@ -276,9 +276,17 @@ func (s *Store) DeleteMasterKey(ctx context.Context, id uint32) error {
 
 // UseTOTPStep implements storage.MFA.
 func (s *Store) UseTOTPStep(ctx context.Context, serial string, step int64) error {
+	return s.claim(ctx, func(tx *sql.Tx) (sql.Result, error) {
+		return tx.ExecContext(ctx, s.q["useStep"], serial, step)
+	})
+}
+
+// claim runs a conditional write and reports ErrConflict when it changed
+// no row: someone else's claim stands.
+func (s *Store) claim(ctx context.Context, exec func(*sql.Tx) (sql.Result, error)) error {
 	var n int64
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q["useStep"], serial, step)
+		res, err := exec(tx)
 		if err != nil {
 			return err
 		}
@@ -301,27 +309,14 @@ func (s *Store) UseOnce(ctx context.Context, key string, until, now time.Time) e
 		return fmt.Errorf("single-use key of %d bytes", len(key))
 	}
 	prune := s.uses.Add(1)%256 == 0
-	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	return s.claim(ctx, func(tx *sql.Tx) (sql.Result, error) {
 		if prune {
 			if _, err := tx.ExecContext(ctx, s.q["pruneOnce"], micros(now)); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		res, err := tx.ExecContext(ctx, s.q["useOnce"], key, micros(until), micros(now))
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
+		return tx.ExecContext(ctx, s.q["useOnce"], key, micros(until), micros(now))
 	})
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return storage.ErrConflict
-	}
-	return nil
 }
 
 // AddMFAFailure implements storage.MFA.
