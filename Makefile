@@ -39,7 +39,8 @@ bench: build
 fuzz:
 	@for t in FuzzParse:./internal/sigv4 FuzzCanonicalURI:./internal/sigv4 FuzzDecodeClaims:./internal/credential \
 	          FuzzEncodeRoundTrip:./internal/audit FuzzEncodeMatchesEncodingJSON:./internal/audit \
-	          FuzzParse:./internal/policy FuzzParse:./internal/idtoken; do \
+	          FuzzParse:./internal/policy FuzzParse:./internal/idtoken \
+	          FuzzEnvelope:./internal/awsproof FuzzPatternMatch:./internal/exchange; do \
 		$(GO) test -run='^$$' -fuzz="^$${t%%:*}$$" -fuzztime=30s $${t#*:} || exit 1; done
 
 clean:
