@@ -50,15 +50,24 @@ func serve(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return fail(env, "open data directory %s: %v", cfg.DataDir, err)
 	}
-	a, err := app.New(ctx, cfg, app.Deps{Store: store, Clock: clock.System{}, Random: rand.Reader, Logger: log})
-	if err != nil {
-		store.Close()
-		return fail(env, "%v", err)
-	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		a.Close()
+		store.Close()
 		return fail(env, "listen on %s: %v", cfg.Addr, err)
+	}
+	if cfg.Exchange.Endpoint == "" {
+		// The address actually bound (--addr 127.0.0.1:0 picks a port).
+		scheme := "http://"
+		if cfg.TLSCertFile != "" {
+			scheme = "https://"
+		}
+		cfg.Exchange.Endpoint = scheme + ln.Addr().String()
+	}
+	a, err := app.New(ctx, cfg, app.Deps{Store: store, Clock: clock.System{}, Random: rand.Reader, Logger: log})
+	if err != nil {
+		ln.Close()
+		store.Close()
+		return fail(env, "%v", err)
 	}
 	if err := a.Serve(ctx, ln); err != nil {
 		return fail(env, "serve: %v", err)

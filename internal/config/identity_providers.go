@@ -18,7 +18,7 @@ import (
 type Exchange struct {
 	// Endpoint is keyless's URL as workloads reach it; it is written into
 	// the credential documents the exchange returns. Default: http:// (or
-	// https:// with TLS) followed by server.addr.
+	// https:// with TLS) followed by the address keyless listens on.
 	Endpoint string `yaml:"endpoint"`
 	// AWS configures the verification of signed GetCallerIdentity
 	// requests.
@@ -122,16 +122,14 @@ type ExchangeConfig struct {
 	MaxRequestAge    time.Duration
 }
 
-func (v *validator) exchange(e Exchange, addr string, tls bool) ExchangeConfig {
+func (v *validator) exchange(e Exchange) ExchangeConfig {
 	out := ExchangeConfig{Endpoint: e.Endpoint, Partitions: e.AWS.Partitions, Upstreams: e.AWS.Upstreams,
 		RequireChallenge: e.AWS.RequireChallenge, MaxRequestAge: e.AWS.MaxRequestAge}
-	if out.Endpoint == "" {
-		out.Endpoint = "http://" + addr
-		if tls {
-			out.Endpoint = "https://" + addr
+	// Empty: keyless serve fills it in from the address it listens on.
+	if out.Endpoint != "" {
+		if u, err := url.Parse(out.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			v.at("exchange.endpoint", "must be an http:// or https:// URL without query or fragment")
 		}
-	} else if u, err := url.Parse(out.Endpoint); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		v.at("exchange.endpoint", "must be an http:// or https:// URL without query or fragment")
 	}
 	if out.Partitions == nil {
 		out.Partitions = []string{"aws"}

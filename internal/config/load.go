@@ -197,7 +197,7 @@ func (v *validator) convert(f *File) *Config {
 	}
 	c.Identities = v.identities(f.Accounts)
 	c.IdentityProviders = v.idps
-	c.Exchange = v.exchange(f.Exchange, c.Addr, c.TLSCertFile != "")
+	c.Exchange = v.exchange(f.Exchange)
 	return c
 }
 
