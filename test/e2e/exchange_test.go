@@ -185,7 +185,7 @@ func checkIssued(t *testing.T, name string, s *server, c xcCredential, role, ses
 		c.SessionToken == "" || c.Account != xAccount || c.ARN != xSessionARN(role, session) || c.Region != "us-east-1" {
 		t.Errorf("%s: credential document %+v; want a session %s in region us-east-1", name, redact(c), xSessionARN(role, session))
 	}
-	if exp, err := time.Parse(time.RFC3339, c.Expiration); err != nil || exp.Sub(time.Now()) < duration-2*time.Minute || exp.Sub(time.Now()) > duration+time.Minute {
+	if exp, err := time.Parse(time.RFC3339, c.Expiration); err != nil || time.Until(exp) < duration-2*time.Minute || time.Until(exp) > duration+time.Minute {
 		t.Errorf("%s: expiration %q, want about %s from now", name, c.Expiration, duration)
 	}
 	// The document tells `keyless credentials` (and users) where keyless is.
@@ -692,11 +692,14 @@ func TestExchangeAWSTemporaryCredentials(t *testing.T) {
 			if err != nil {
 				t.Fatalf("boto3 get_session_token: %v %s", err, stderrOf(err))
 			}
-			var c struct{ AccessKeyId, SecretAccessKey, SessionToken string }
+			var c struct {
+				AccessKeyID                   string `json:"AccessKeyId"`
+				SecretAccessKey, SessionToken string
+			}
 			if err := json.Unmarshal(out, &c); err != nil {
 				t.Fatalf("boto3 get_session_token printed %s", out)
 			}
-			return tempCreds{c.AccessKeyId, c.SecretAccessKey, c.SessionToken}
+			return tempCreds{c.AccessKeyID, c.SecretAccessKey, c.SessionToken}
 		}},
 	}
 
