@@ -111,6 +111,10 @@ type Verifier struct {
 	clock            clock.Clock
 	maxAge           time.Duration
 	maxFuture        time.Duration
+	// inflight bounds concurrent upstream calls: a flood of well-formed
+	// envelopes with made-up signatures must not become a flood of
+	// outbound connections (or get keyless's address throttled by AWS).
+	inflight chan struct{}
 
 	mu     sync.Mutex // guards random
 	random io.Reader
@@ -122,6 +126,7 @@ var _ exchange.AWSVerifier = (*Verifier)(nil)
 // endpoints and one per upstream.
 func New(o Options) (*Verifier, error) {
 	v := &Verifier{
+		inflight:         make(chan struct{}, MaxInflight),
 		requireChallenge: o.RequireChallenge,
 		challenges:       o.Challenges,
 		useOnce:          o.UseOnce,
@@ -204,6 +209,10 @@ type checked struct {
 	header   http.Header // the outbound header, from the template
 }
 
+// MaxInflight is how many upstream calls may be under way at once; more
+// are answered Unavailable at once.
+const MaxInflight = 64
+
 // VerifyAWS checks envelope, has the endpoint's STS execute the rebuilt
 // request and returns the identity it answered. Every refusal of the
 // envelope happens before any connection.
@@ -217,7 +226,7 @@ func (v *Verifier) VerifyAWS(ctx context.Context, envelope []byte, audience stri
 		return exchange.AWSIdentity{}, err
 	}
 	id.AccessKeyID = c.auth.accessKeyID
-	id.Endpoint = c.ep.host
+	id.Endpoint, id.Upstream = c.ep.host, c.ep.upstream
 	id.SignedAt = c.signedAt
 	return id, nil
 }
@@ -347,12 +356,21 @@ func (v *Verifier) check(ctx context.Context, b []byte, audience string) (*check
 	if ct, ok := h["content-type"]; ok {
 		out["Content-Type"] = []string{ct}
 	}
+	// Our own Accept: STS answers XML, and nothing the client sent may
+	// ask for another format (V-01).
+	out["Accept"] = []string{"text/xml"}
 	return &checked{target: t, auth: a, signedAt: signedAt.UTC(), header: out}, nil
 }
 
 // call sends the rebuilt request, retrying network failures, timeouts and
 // 5xx twice with jittered backoff (GCIX-18). A success is never cached.
 func (v *Verifier) call(ctx context.Context, c *checked) (exchange.AWSIdentity, error) {
+	select {
+	case v.inflight <- struct{}{}:
+		defer func() { <-v.inflight }()
+	default:
+		return exchange.AWSIdentity{}, unavailable("upstream_busy", errors.New("too many upstream calls in flight"))
+	}
 	var body []byte
 	if c.bodyForm {
 		body = []byte(Body)

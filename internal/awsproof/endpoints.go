@@ -37,6 +37,7 @@ type endpoint struct {
 	host      string // lower-case, with port if any
 	region    string // the credential scope's region must be this one (V-06)
 	partition string // the answered ARN's partition must be this one
+	upstream  bool   // configured by the operator, not a public AWS endpoint
 	client    *outbound.Client
 }
 
@@ -135,5 +136,5 @@ func parseUpstream(u Upstream) (endpoint, error) {
 	if !slices.Contains(knownPartitions, part) {
 		return endpoint{}, fmt.Errorf("awsproof: upstream %q: unknown partition %q", u.URL, part)
 	}
-	return endpoint{scheme: pu.Scheme, host: strings.ToLower(pu.Host), region: u.Region, partition: part}, nil
+	return endpoint{scheme: pu.Scheme, host: strings.ToLower(pu.Host), region: u.Region, partition: part, upstream: true}, nil
 }

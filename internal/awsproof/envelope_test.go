@@ -399,8 +399,8 @@ func TestValidEnvelopes(t *testing.T) {
 				t.Errorf("STS saw %s %s host %q body %q", r.method, r.requestURI, r.host, r.body)
 			}
 			// Exactly the envelope's headers (less Host, which Go moves to
-			// r.Host) plus our User-Agent and the transport's Content-Length
-			// and Connection: close.
+			// r.Host) plus our User-Agent and Accept and the transport's
+			// Content-Length and Connection: close.
 			var got, wantNames []string
 			for k := range r.header {
 				got = append(got, strings.ToLower(k))
@@ -413,14 +413,14 @@ func TestValidEnvelopes(t *testing.T) {
 					t.Errorf("header %s forwarded as %q, want %q", kv[0], r.header.Get(kv[0]), kv[1])
 				}
 			}
-			wantNames = append(wantNames, "user-agent", "content-length", "connection")
+			wantNames = append(wantNames, "user-agent", "accept", "content-length", "connection")
 			slices.Sort(got)
 			slices.Sort(wantNames)
 			if !slices.Equal(got, wantNames) {
 				t.Errorf("STS saw headers %q, want %q", got, wantNames)
 			}
-			if r.header.Get("User-Agent") != "keyless" {
-				t.Errorf("User-Agent = %q", r.header.Get("User-Agent"))
+			if r.header.Get("User-Agent") != "keyless" || r.header.Get("Accept") != "text/xml" {
+				t.Errorf("User-Agent = %q, Accept = %q", r.header.Get("User-Agent"), r.header.Get("Accept"))
 			}
 			if h.usedKeys() != 1 {
 				t.Errorf("signatures consumed = %d, want 1", h.usedKeys())

@@ -90,6 +90,11 @@ type IdentityProvider struct {
 	// repo: "{{ repository }}" or account: "{{ aws_claims.account }}".
 	SessionTags       map[string]string `yaml:"session_tags"`
 	TransitiveTagKeys []string          `yaml:"transitive_tag_keys"`
+	// STSEndpoints, for an AWS provider, are the STS endpoints whose
+	// answers it believes: configured upstreams' URLs, or public hosts
+	// such as https://sts.eu-west-1.amazonaws.com. Default: every public
+	// AWS endpoint of the enabled partitions, and no upstream.
+	STSEndpoints []string `yaml:"sts_endpoints"`
 	// AllowTokenReuse lets one OIDC token be exchanged more than once.
 	AllowTokenReuse bool `yaml:"allow_token_reuse"`
 	// BroadTrustIntended lets a provider load that could match anyone:
@@ -153,6 +158,9 @@ func (v *validator) exchange(e Exchange) ExchangeConfig {
 		} else if pu.Scheme != "https" && !(pu.Scheme == "http" && u.AllowHTTPLoopback && isLoopbackHost(pu.Hostname())) {
 			v.at(path+".url", "must be https:// (http:// only on a loopback address with allow_http_loopback: true)")
 		}
+		if pu, err := url.Parse(u.URL); err == nil {
+			v.upstreams = append(v.upstreams, strings.ToLower(pu.Host))
+		}
 		if !IsRegion(u.Region) {
 			v.at(path+".region", "must be a region name")
 		}
@@ -205,7 +213,17 @@ func (v *validator) identityProvider(path, account string, c IdentityProvider, o
 		if c.AllowTokenReuse {
 			bad(".allow_token_reuse", "applies to OIDC tokens only; a signed AWS request is always accepted once")
 		}
+		for i, e := range c.STSEndpoints {
+			host, ok := v.stsEndpoint(e)
+			if !ok {
+				bad(idx(".sts_endpoints", i), "must be the URL of one of exchange.aws.upstreams, or https://sts[.REGION].amazonaws.com[.cn]")
+			}
+			p.Endpoints = append(p.Endpoints, host)
+		}
 	} else {
+		if len(c.STSEndpoints) > 0 {
+			bad(".sts_endpoints", "applies to AWS identities only")
+		}
 		for i := range oidc {
 			if oidc[i].URL == c.Issuer {
 				op = &oidc[i]
@@ -347,4 +365,20 @@ func repositoryKeys(tenant []string) []string {
 		}
 	}
 	return out
+}
+
+// stsEndpoint turns a configured endpoint URL into the host the verifier
+// reports: a configured upstream's, or a public AWS STS host.
+func (v *validator) stsEndpoint(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+		return "", false
+	}
+	host := strings.ToLower(u.Host)
+	if slices.Contains(v.upstreams, host) {
+		return host, true
+	}
+	public := u.Scheme == "https" && u.Port() == "" && strings.HasPrefix(host, "sts") &&
+		(strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn"))
+	return host, public
 }

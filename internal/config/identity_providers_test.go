@@ -52,6 +52,7 @@ func TestIdentityProviders(t *testing.T) {
         subject: "arn:aws:sts::123456789012:assumed-role/CI/*"
         audiences: [keyless]
         role: Deploy
+        sts_endpoints: ["http://127.0.0.1:9911", "https://sts.eu-west-1.amazonaws.com"]
 `)
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +67,9 @@ func TestIdentityProviders(t *testing.T) {
 	}
 	if ci.Kind != exchange.AWS || !ci.Subject.Match("arn:aws:sts::123456789012:assumed-role/CI/run-1") || ci.Subject.Match("arn:aws:sts::123456789012:assumed-role/CI/a/b") {
 		t.Errorf("ci-role: %+v", ci)
+	}
+	if len(ci.Endpoints) != 2 || ci.Endpoints[0] != "127.0.0.1:9911" || ci.Endpoints[1] != "sts.eu-west-1.amazonaws.com" {
+		t.Errorf("ci-role endpoints: %q", ci.Endpoints)
 	}
 	if len(c.Exchange.Partitions) != 1 || c.Exchange.Partitions[0] != "aws" || c.Exchange.MaxRequestAge != 5*time.Minute ||
 		c.Exchange.Upstreams[0].Partition != "aws" || c.Exchange.Endpoint != "" {
@@ -105,6 +109,12 @@ func TestIdentityProviderRefusals(t *testing.T) {
       - {name: a, issuer: "https://k8s.example.com", subject: "x", audiences: [k], role: Deploy, transitive_tag_keys: [t]}`, "not one of session_tags"},
 		{"token reuse on AWS", `
       - {name: a, issuer: "https://sts.amazonaws.com", subject: "arn:aws:iam::123456789012:user/a", audiences: [k], role: Deploy, allow_token_reuse: true}`, "OIDC tokens only"},
+		{"endpoint that is not an upstream", `
+      - {name: a, issuer: "https://sts.amazonaws.com", subject: "arn:aws:iam::123456789012:user/a", audiences: [k], role: Deploy, sts_endpoints: ["http://127.0.0.1:1"]}`, "exchange.aws.upstreams"},
+		{"endpoint that is not AWS", `
+      - {name: a, issuer: "https://sts.amazonaws.com", subject: "arn:aws:iam::123456789012:user/a", audiences: [k], role: Deploy, sts_endpoints: ["https://sts.evil.example"]}`, "exchange.aws.upstreams"},
+		{"endpoints on an OIDC provider", `
+      - {name: a, issuer: "https://k8s.example.com", subject: "x", audiences: [k], role: Deploy, sts_endpoints: ["https://sts.amazonaws.com"]}`, "AWS identities only"},
 		{"duplicate name", `
       - {name: a, issuer: "https://k8s.example.com", subject: "x", audiences: [k], role: Deploy}
       - {name: A, issuer: "https://k8s.example.com", subject: "y", audiences: [k], role: Deploy}`, "declared twice"},

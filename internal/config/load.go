@@ -112,6 +112,7 @@ type validator struct {
 	env       func(string) (string, bool)
 	undecoded map[string]bool
 	idps      []exchange.Provider // the token exchange's, from every account
+	upstreams []string            // hosts of the exchange's configured STS upstreams
 }
 
 // at records a problem at path, placed at the nearest recorded position.
@@ -195,9 +196,9 @@ func (v *validator) convert(f *File) *Config {
 			v.at("keys.rotate_every", "must be 0s (never) or at least 1h")
 		}
 	}
+	c.Exchange = v.exchange(f.Exchange) // first: identity providers name its upstreams
 	c.Identities = v.identities(f.Accounts)
 	c.IdentityProviders = v.idps
-	c.Exchange = v.exchange(f.Exchange)
 	return c
 }
 

@@ -32,7 +32,7 @@ func BroadOIDC(subject Pattern, conditions []Condition, tenantClaims []string) s
 		what = fmt.Sprintf("subject %q", subject.String())
 	}
 	reason := what + " can match workloads of any tenant of this multi-tenant issuer: make the subject exact, " +
-		`or end its literal part after a name and a ':' or '/' (like "repo:org/app:*")`
+		`or end its literal part after a name and a ':' or '/' (like "repo:org/app:**" or "repo:org/app:ref:refs/heads/*")`
 	if len(tenantClaims) > 0 {
 		reason += ", or add an equals or any_of condition with literal values on " + strings.Join(tenantClaims, ", ")
 	}

@@ -14,8 +14,12 @@ type AWSIdentity struct {
 	// AccessKeyID is the key the workload signed with, from the request's
 	// credential scope.
 	AccessKeyID string
-	// Endpoint is the host the request was sent to.
+	// Endpoint is the host (and port, if any) the request was sent to,
+	// lower-case.
 	Endpoint string
+	// Upstream reports that Endpoint is an STS the operator configured,
+	// not a public AWS endpoint: its answers are only as good as it is.
+	Upstream bool
 	// SignedAt is the request's X-Amz-Date.
 	SignedAt time.Time
 }

@@ -56,6 +56,12 @@ type Provider struct {
 	SessionName       *Template
 	SessionTags       []TagTemplate
 	TransitiveTagKeys []string
+	// Endpoints, for an AWS provider, are the STS hosts (host[:port],
+	// lower-case) whose answers it believes. Empty means the public AWS
+	// endpoints only: an identity vouched for by a configured upstream
+	// (another keyless, moto, a private STS) must be named here, or any
+	// account on any upstream could claim the provider's ARNs.
+	Endpoints []string
 	// AllowTokenReuse lets one OIDC token be exchanged more than once
 	// (a Kubernetes service account token reread from its file); by
 	// default each token is accepted once (security.md JWT-29).

@@ -15,6 +15,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/iam"
 	"github.com/keyless-dev/keyless/internal/idtoken"
 	"github.com/keyless-dev/keyless/internal/secret"
+	"github.com/keyless-dev/keyless/internal/storage"
 	"github.com/keyless-dev/keyless/internal/sts"
 )
 
@@ -87,6 +88,9 @@ type Request struct {
 	// DryRun verifies and matches but records no single use and issues
 	// nothing: the operator's explain.
 	DryRun bool
+	// Account, if set, limits the candidates to one account's providers:
+	// an operator explains only their own account's.
+	Account string
 }
 
 // Identity is the external identity a proof established.
@@ -195,6 +199,10 @@ func (s *Service) Exchange(ctx context.Context, req Request) (Result, error) {
 		verified func(account string) bool
 		expiry   time.Time
 		claims   *idtoken.Claims
+		// signingInput identifies an OIDC token for single use: the
+		// signature is left out, so re-encoding it (ECDSA's s and n-s)
+		// does not make a new token.
+		signingInput []byte
 	)
 	if isAWS {
 		id, err := s.o.AWS.VerifyAWS(ctx, []byte(proof), req.Audience)
@@ -204,7 +212,7 @@ func (s *Service) Exchange(ctx context.Context, req Request) (Result, error) {
 		}
 		res.Trace.add("", "aws_request", true, "upstream "+id.Endpoint+" answered "+id.ARN)
 		res.Identity.Subject, res.Identity.AWS = id.ARN, &id
-		doc = Document{"sub": id.ARN, "aws_claims": map[string]any{"account": id.Account, "arn": id.ARN, "userid": id.UserID}}
+		doc = Document{"sub": id.ARN, "aws_claims": map[string]any{"account": id.Account, "arn": id.ARN, "userid": id.UserID, "endpoint": id.Endpoint}}
 		subjects = AWSSubjects(id.ARN)
 		verified = func(string) bool { return true }
 	} else {
@@ -213,6 +221,7 @@ func (s *Service) Exchange(ctx context.Context, req Request) (Result, error) {
 			res.Trace.add("", "token", false, reasonOf(err))
 			return res, refuse("token_invalid")
 		}
+		signingInput = tok.SigningInput()
 		if tok.Issuer() != req.Issuer {
 			res.Trace.add("", "token_issuer", false, "the token's iss is not issuer_uri")
 			return res, refuse("token_issuer_mismatch")
@@ -249,7 +258,7 @@ func (s *Service) Exchange(ctx context.Context, req Request) (Result, error) {
 
 	var matched []*Provider
 	for _, p := range candidates {
-		if verified(p.Account) && s.match(p, subjects, doc, &res.Trace) {
+		if verified(p.Account) && s.match(p, res.Identity, subjects, doc, &res.Trace) {
 			matched = append(matched, p)
 		}
 	}
@@ -278,9 +287,14 @@ func (s *Service) Exchange(ctx context.Context, req Request) (Result, error) {
 		return res, nil
 	}
 	if !isAWS && !p.AllowTokenReuse {
-		if err := s.o.UseOnce(ctx, tokenKey(req.Issuer, res.Identity.JTI, proof), expiry.Add(time.Minute)); err != nil {
+		// Kept past exp by more than any leeway verification allows.
+		err := s.o.UseOnce(ctx, tokenKey(req.Issuer, res.Identity.JTI, signingInput), expiry.Add(maxLeeway+time.Minute))
+		switch {
+		case errors.Is(err, storage.ErrConflict):
 			res.Trace.add(p.Account+"/"+p.Name, "single_use", false, "the token was exchanged before")
-			return res, &Error{Code: InvalidRequest, Reason: "token_replayed", Cause: err}
+			return res, &Error{Code: InvalidRequest, Reason: "token_replayed"}
+		case err != nil:
+			return res, &Error{Code: Unavailable, Reason: "single_use_unavailable", Cause: err}
 		}
 	}
 	res.Session, err = s.o.Sessions.IssueRoleSession(ctx, sreq)
@@ -303,6 +317,9 @@ func (s *Service) candidates(req Request, trace *Trace) ([]*Provider, error) {
 	}
 	var out []*Provider
 	for _, p := range byIssuer {
+		if req.Account != "" && p.Account != req.Account {
+			continue
+		}
 		if slices.Contains(p.Audiences, req.Audience) {
 			out = append(out, p)
 		} else {
@@ -328,9 +345,14 @@ func (s *Service) verifyToken(ctx context.Context, tok *idtoken.Token, account s
 	return tok.Verify(ctx, &v, s.o.ProviderKeys(op), s.o.Clock.Now())
 }
 
-// match evaluates the provider's subject pattern and claim conditions.
-func (s *Service) match(p *Provider, subjects []string, doc Document, trace *Trace) bool {
+// match evaluates the provider's endpoints (AWS), subject pattern and
+// claim conditions.
+func (s *Service) match(p *Provider, id Identity, subjects []string, doc Document, trace *Trace) bool {
 	name := p.Account + "/" + p.Name
+	if a := id.AWS; a != nil && !trustsEndpoint(p, a) {
+		trace.add(name, "endpoint", false, "the provider does not trust answers from "+quote(a.Endpoint))
+		return false
+	}
 	subjectOK := slices.ContainsFunc(subjects, p.Subject.Match)
 	if !subjectOK {
 		trace.add(name, "subject", false, fmt.Sprintf("%s does not match %s", quote(subjects[0]), quote(p.Subject.String())))
@@ -347,6 +369,15 @@ func (s *Service) match(p *Provider, subjects []string, doc Document, trace *Tra
 		trace.add(name, "conditions", true, "")
 	}
 	return true
+}
+
+// trustsEndpoint: an AWS identity counts only if it came from an endpoint
+// the provider believes (public AWS unless it names others).
+func trustsEndpoint(p *Provider, a *AWSIdentity) bool {
+	if len(p.Endpoints) == 0 {
+		return !a.Upstream
+	}
+	return slices.Contains(p.Endpoints, a.Endpoint)
 }
 
 // sessionRequest fills the provider's templates.
@@ -380,14 +411,18 @@ func (s *Service) sessionRequest(p *Provider, doc Document, id Identity, audienc
 	return req, nil
 }
 
+// maxLeeway is the most clock skew an OIDC provider may allow.
+const maxLeeway = 5 * time.Minute
+
 // tokenKey is a token's single-use key: its issuer and jti, or, without a
-// jti, the whole token.
-func tokenKey(issuer, jti, token string) string {
+// jti, its signed header and claims.
+func tokenKey(issuer, jti string, signingInput []byte) string {
 	h := sha256.New()
 	if jti != "" {
 		h.Write([]byte("jti\x00" + issuer + "\x00" + jti))
 	} else {
-		h.Write([]byte("jwt\x00" + token))
+		h.Write([]byte("jws\x00"))
+		h.Write(signingInput)
 	}
 	return "oidc:" + hex.EncodeToString(h.Sum(nil))
 }

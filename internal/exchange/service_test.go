@@ -62,11 +62,13 @@ func (e verifierError) Unavailable() bool { return e.down }
 func (e verifierError) Upstream() string  { return e.upstream }
 
 type fixture struct {
-	svc      *exchange.Service
-	sessions *sessions
-	aws      *awsStub
-	signer   *idtokentest.Signer
-	store    *memory.Store
+	providers []exchange.Provider
+	dir       *iam.Directory
+	svc       *exchange.Service
+	sessions  *sessions
+	aws       *awsStub
+	signer    *idtokentest.Signer
+	store     *memory.Store
 }
 
 func provider(t *testing.T, name, issuer, subject string, conds ...exchange.Condition) exchange.Provider {
@@ -92,11 +94,17 @@ func newFixture(t *testing.T, providers ...exchange.Provider) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{sessions: &sessions{}, aws: &awsStub{}, signer: idtokentest.NewRSA("k1"), store: memory.New()}
-	keys := jwks.Static(mustKeys(t, f.signer))
+	f := &fixture{sessions: &sessions{}, aws: &awsStub{}, signer: idtokentest.NewRSA("k1"), store: memory.New(),
+		providers: providers, dir: dir}
+	f.svc = f.build(t, jwks.Static(mustKeys(t, f.signer)))
+	return f
+}
+
+func (f *fixture) build(t *testing.T, keys idtoken.KeySource) *exchange.Service {
+	t.Helper()
 	c := clock.NewFake(now)
-	f.svc = exchange.New(exchange.Options{
-		Providers: providers, Directory: dir, ProviderKeys: func(*iam.OIDCProvider) idtoken.KeySource { return keys },
+	return exchange.New(exchange.Options{
+		Providers: f.providers, Directory: f.dir, ProviderKeys: func(*iam.OIDCProvider) idtoken.KeySource { return keys },
 		AWS: f.aws, Sessions: f.sessions, Clock: c,
 		UseOnce: func(ctx context.Context, key string, until time.Time) error {
 			if exchange.IsDryRun(ctx) {
@@ -105,7 +113,12 @@ func newFixture(t *testing.T, providers ...exchange.Provider) *fixture {
 			return f.store.UseOnce(ctx, key, until, c.Now())
 		},
 	})
-	return f
+}
+
+// rebuild makes the fixture's service with another key set.
+func rebuild(t *testing.T, f *fixture, keys []idtoken.Key) *exchange.Service {
+	t.Helper()
+	return f.build(t, jwks.Static(keys))
 }
 
 func mustKeys(t *testing.T, s *idtokentest.Signer) []idtoken.Key {
@@ -280,6 +293,58 @@ func TestExchangeAmbiguousAndDryRun(t *testing.T) {
 	}
 }
 
+// A token without jti is single-use by its signed header and claims: an
+// ECDSA signature made again over the same claims (or re-encoded as n-s)
+// is the same token.
+func TestExchangeTokenWithoutJTI(t *testing.T) {
+	f := newFixture(t, provider(t, "main", ghIssuer, "repo:octo-org/app:ref:refs/heads/main"))
+	ec := idtokentest.NewEC("e1")
+	keys := append(mustKeys(t, f.signer), mustKeys(t, ec)...)
+	f.svc = rebuild(t, f, keys)
+	claims := map[string]any{"iss": ghIssuer, "aud": audience, "sub": "repo:octo-org/app:ref:refs/heads/main",
+		"iat": now.Add(-time.Minute).Unix(), "exp": now.Add(5 * time.Minute).Unix()}
+	first, second := ec.Sign(claims), ec.Sign(claims)
+	if first == second {
+		t.Fatal("ECDSA signed the same claims twice to the same token")
+	}
+	if _, err := f.svc.Exchange(context.Background(), request(first)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.svc.Exchange(context.Background(), request(second))
+	if _, reason := code(t, err); reason != "token_replayed" {
+		t.Errorf("same claims, new signature: %q", reason)
+	}
+}
+
+// A single-use store that fails is an outage, not a replay.
+func TestExchangeSingleUseStoreDown(t *testing.T) {
+	f := newFixture(t, provider(t, "main", ghIssuer, "repo:octo-org/app:ref:refs/heads/main"))
+	f.store.Close()
+	_, err := f.svc.Exchange(context.Background(), request(f.ghToken(nil)))
+	if c, reason := code(t, err); c != exchange.Unavailable || reason != "single_use_unavailable" || len(f.sessions.got) != 0 {
+		t.Errorf("got %v %q, %d sessions", c, reason, len(f.sessions.got))
+	}
+}
+
+// Explain for one account sees only that account's providers.
+func TestExchangeAccountScope(t *testing.T) {
+	mine := provider(t, "main", ghIssuer, "repo:octo-org/app:ref:refs/heads/main")
+	theirs := provider(t, "theirs", ghIssuer, "repo:octo-org/app:ref:refs/heads/main")
+	theirs.Account = "444455556666"
+	f := newFixture(t, mine, theirs)
+	req := request(f.ghToken(nil))
+	req.DryRun, req.Account = true, account
+	res, err := f.svc.Exchange(context.Background(), req)
+	if err != nil || res.Provider.Name != "main" {
+		t.Fatalf("%v %+v", err, res)
+	}
+	for _, st := range res.Trace {
+		if strings.Contains(st.Provider, "444455556666") || strings.Contains(st.Detail, "444455556666") {
+			t.Errorf("the trace shows another account: %+v", st)
+		}
+	}
+}
+
 func TestExchangeTokenReuse(t *testing.T) {
 	p := provider(t, "k8s", ghIssuer, "repo:octo-org/app:ref:refs/heads/main")
 	p.AllowTokenReuse = true
@@ -315,6 +380,29 @@ func TestExchangeAWS(t *testing.T) {
 	}
 	if res.Identity.AWS == nil || res.Identity.AWS.AccessKeyID != "ASIAUPSTREAM" {
 		t.Errorf("identity %+v", res.Identity)
+	}
+
+	// An identity vouched for by a configured upstream (another keyless,
+	// moto) is not believed by a provider that does not name it: anyone
+	// can make any ARN there.
+	f = newFixture(t, role, user)
+	f.aws.id = id
+	f.aws.id.Upstream, f.aws.id.Endpoint = true, "127.0.0.1:9000"
+	res, err = f.svc.Exchange(context.Background(), req)
+	if _, reason := code(t, err); reason != "no_provider_matched" || res.Trace[len(res.Trace)-1].Check != "endpoint" {
+		t.Errorf("upstream identity for a public-AWS provider: %q, trace %+v", reason, res.Trace)
+	}
+	pinned := role
+	pinned.Endpoints = []string{"127.0.0.1:9000"}
+	f = newFixture(t, pinned)
+	f.aws.id = id
+	f.aws.id.Upstream, f.aws.id.Endpoint = true, "127.0.0.1:9000"
+	if _, err := f.svc.Exchange(context.Background(), req); err != nil {
+		t.Errorf("provider naming the upstream: %v", err)
+	}
+	f.aws.id.Upstream, f.aws.id.Endpoint = false, "sts.amazonaws.com"
+	if _, err := f.svc.Exchange(context.Background(), req); err == nil {
+		t.Error("a provider pinned to an upstream believed public AWS")
 	}
 
 	// Another account's role of the same name (security.md V-03).

@@ -453,7 +453,8 @@ func (h *Handler) explain(r *http.Request, raw []byte, ev *audit.Event) (any, *f
 	}
 	ev.RequestParameters["audience"] = fields["audience"]
 	ev.RequestParameters["issuerUri"] = fields["issuer_uri"]
-	req := exchange.Request{Audience: fields["audience"], Issuer: fields["issuer_uri"], Proof: secret.NewString(fields["jwt_token"]), DryRun: true}
+	req := exchange.Request{Audience: fields["audience"], Issuer: fields["issuer_uri"], Proof: secret.NewString(fields["jwt_token"]),
+		DryRun: true, Account: auth.Caller.Principal.Account}
 	switch fields["subject_token_type"] {
 	case "":
 	case TokenTypeJWT, TokenTypeIDToken:
@@ -464,6 +465,9 @@ func (h *Handler) explain(r *http.Request, raw []byte, ev *audit.Event) (any, *f
 		return nil, fail("invalid_request", http.StatusBadRequest, "subject_token_type_unsupported")
 	}
 	res, err := h.o.Exchange.Exchange(r.Context(), req)
+	caller := ev.UserIdentity
+	record(ev, res)
+	ev.UserIdentity = caller // the operator asked; the explained identity is in additionalEventData
 	out := map[string]any{"granted": err == nil, "trace": res.Trace}
 	if res.Provider != nil {
 		out["provider"] = res.Provider.ARN()

@@ -2,6 +2,7 @@ package idtoken
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -138,6 +139,10 @@ func printableID(s string) bool {
 	}
 	return true
 }
+
+// SigningInput returns header.payload, what the signature covers (RFC
+// 7515 section 5.1).
+func (t *Token) SigningInput() []byte { return slices.Clone(t.input) }
 
 // Issuer is the unverified iss claim, for choosing the provider.
 func (t *Token) Issuer() string { return t.issuer }

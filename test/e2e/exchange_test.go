@@ -525,7 +525,7 @@ func TestExchangeAWSKeylessUpstream(t *testing.T) {
 		Upstreams: []map[string]any{loopbackUpstream(upstream.endpoint)},
 		Providers: []map[string]any{{
 			"name": "alice-aws", "issuer": awsIssuer, "subject": aliceARN, "audiences": []string{aud},
-			"role": xWorkload, "session_name": "alice-{{ aws_claims.account }}",
+			"sts_endpoints": []string{upstream.endpoint}, "role": xWorkload, "session_name": "alice-{{ aws_claims.account }}",
 			"session_tags": map[string]string{"aws-account": "{{ aws_claims.account }}"},
 		}},
 		ReaderTag: [2]string{"aws-account", account},
@@ -639,7 +639,7 @@ func TestExchangeAWSTemporaryCredentials(t *testing.T) {
 		Providers: []map[string]any{{
 			// GetCallerIdentity of a GetSessionToken session names the user.
 			"name": "alice-session", "issuer": awsIssuer, "subject": aliceARN, "audiences": []string{aud},
-			"role": xWorkload, "session_name": "temp-alice", "session_duration": "30m",
+			"sts_endpoints": []string{upstream.endpoint}, "role": xWorkload, "session_name": "temp-alice", "session_duration": "30m",
 			"session_tags": map[string]string{"aws-account": "{{ aws_claims.account }}"},
 		}},
 		ReaderTag: [2]string{"aws-account", account},
@@ -980,11 +980,11 @@ func TestExchangeAWSMotoUpstream(t *testing.T) {
 		Providers: []map[string]any{{
 			// moto's ARN is not a real IAM or STS caller ARN (sts with
 			// user/...), which the scoping lint cannot judge.
-			"name": "moto", "issuer": awsIssuer, "subject": motoARN, "broad_trust_intended": true,
+			"name": "moto", "issuer": awsIssuer, "subject": motoARN, "broad_trust_intended": true, "sts_endpoints": []string{moto},
 			"audiences": []string{"e2e-moto"}, "role": xWorkload, "session_name": "moto-{{ aws_claims.userid }}",
 			"session_tags": map[string]string{"aws-account": "{{ aws_claims.account }}"},
 		}, {
-			"name": "someone-else", "issuer": awsIssuer, "subject": "arn:aws:iam::123456789012:user/someone-else",
+			"name": "someone-else", "issuer": awsIssuer, "subject": "arn:aws:iam::123456789012:user/someone-else", "sts_endpoints": []string{moto},
 			"audiences": []string{"e2e-moto-other"}, "role": xWorkload,
 		}},
 		ReaderTag: [2]string{"aws-account", "123456789012"},

@@ -21,6 +21,7 @@ var forbidden = map[string]map[string]string{
 	"internal/arn":        domain(),
 	"internal/accesskey":  domain(),
 	"internal/authmsg":    domain(),
+	"internal/exchange":   domain(),
 	"internal/policy": merge(domain(), map[string]string{
 		module + "internal/iam":     "the policy language knows no identities, only the request it is given",
 		module + "internal/storage": "policy evaluation is pure",

@@ -20,6 +20,7 @@ type Store struct {
 	ids      map[string]string
 	revoked  map[string]time.Time
 	once     map[string]time.Time
+	sweepAt  int // UseOnce drops expired records when once reaches this size
 	audit    []storage.AuditRecord
 	head     [32]byte
 	closed   bool
@@ -36,6 +37,7 @@ func New() *Store {
 		ids:      map[string]string{},
 		revoked:  map[string]time.Time{},
 		once:     map[string]time.Time{},
+		sweepAt:  4096,
 	}
 }
 
@@ -118,7 +120,7 @@ func (s *Store) UseTOTPStep(_ context.Context, serial string, step int64) error 
 }
 
 // UseOnce implements storage.SingleUse; expired records are dropped when
-// the map has grown past 4096 entries.
+// the map has grown to twice its size after the last sweep.
 func (s *Store) UseOnce(_ context.Context, key string, until, now time.Time) error {
 	if len(key) == 0 || len(key) > storage.MaxSingleUseKey {
 		return fmt.Errorf("single-use key of %d bytes", len(key))
@@ -130,12 +132,14 @@ func (s *Store) UseOnce(_ context.Context, key string, until, now time.Time) err
 	if t, ok := s.once[key]; ok && t.After(now) {
 		return storage.ErrConflict
 	}
-	if len(s.once) >= 4096 {
+	if len(s.once) >= s.sweepAt {
 		for k, t := range s.once {
 			if !t.After(now) {
 				delete(s.once, k)
 			}
 		}
+		// Amortized: the next sweep waits until the map has doubled.
+		s.sweepAt = max(4096, 2*len(s.once))
 	}
 	s.once[key] = until
 	return nil
