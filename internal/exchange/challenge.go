@@ -12,6 +12,7 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/keyring"
+	"github.com/keyless-dev/keyless/internal/storage"
 )
 
 // Challenges issues and checks server challenges: a workload signs one into
@@ -90,8 +91,23 @@ func (c *Challenges) CheckChallenge(ctx context.Context, value, audience string)
 		return ErrChallenge
 	}
 	sum := sha256.Sum256(raw)
-	if err := c.useOnce(ctx, "challenge:"+hex.EncodeToString(sum[:]), expires); err != nil {
+	err = c.useOnce(ctx, "challenge:"+hex.EncodeToString(sum[:]), expires)
+	switch {
+	case errors.Is(err, storage.ErrConflict):
 		return ErrChallenge
+	case err != nil:
+		// An outage, not a bad challenge: the client should retry.
+		return challengeUnavailable{err}
 	}
 	return nil
 }
+
+// challengeUnavailable is a single-use store failure (Unavailable() for
+// the AWS verifier's classification).
+type challengeUnavailable struct{ cause error }
+
+func (e challengeUnavailable) Error() string {
+	return "exchange: challenge store unavailable: " + e.cause.Error()
+}
+func (e challengeUnavailable) Unwrap() error     { return e.cause }
+func (e challengeUnavailable) Unavailable() bool { return true }

@@ -219,7 +219,7 @@ func (s *Service) Exchange(ctx context.Context, req Request) (Result, error) {
 		tok, err := idtoken.Parse(proof)
 		if err != nil {
 			res.Trace.add("", "token", false, reasonOf(err))
-			return res, refuse("token_invalid")
+			return res, tokenError(err)
 		}
 		signingInput = tok.SigningInput()
 		if tok.Issuer() != req.Issuer {
@@ -445,7 +445,16 @@ func tokenError(err error) error {
 	if e, ok := errors.AsType[*idtoken.Error](err); ok && e.Kind == idtoken.Unavailable {
 		return &Error{Code: Unavailable, Reason: "idp_unavailable", Cause: err}
 	}
-	return &Error{Code: InvalidRequest, Reason: "token_" + reasonOf(err)}
+	return &Error{Code: InvalidRequest, Reason: tokenReason(reasonOf(err))}
+}
+
+// tokenReason prefixes an idtoken reason once ("token_expired", not
+// "token_token_expired").
+func tokenReason(r string) string {
+	if strings.HasPrefix(r, "token_") {
+		return r
+	}
+	return "token_" + r
 }
 
 func reasonOf(err error) string {

@@ -231,7 +231,7 @@ func TestExchangeOIDCRefusals(t *testing.T) {
 		}, exchange.InvalidRequest, "no_provider_matched"},
 		{"expired", func(r *exchange.Request, f *fixture) {
 			r.Proof = secret.NewString(f.ghToken(func(m map[string]any) { m["exp"] = now.Add(-time.Hour).Unix() }))
-		}, exchange.InvalidRequest, "token_token_expired"},
+		}, exchange.InvalidRequest, "token_expired"},
 		{"forged", func(r *exchange.Request, f *fixture) {
 			r.Proof = secret.NewString(idtokentest.NewRSA("k1").Sign(map[string]any{"iss": ghIssuer, "aud": audience,
 				"sub": "repo:octo-org/app:ref:refs/heads/main", "exp": now.Add(time.Minute).Unix(), "iat": now.Unix()}))

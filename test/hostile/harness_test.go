@@ -106,6 +106,9 @@ func checkNoSecrets() int {
 type faultyStore struct {
 	storage.Store
 	failAudit, failMFA, panicMFA atomic.Bool
+	// failUseOnce makes UseOnce fail as an unreachable store would (an
+	// error that is not storage.ErrConflict).
+	failUseOnce atomic.Bool
 }
 
 var errInjected = errors.New("injected storage failure")
@@ -125,6 +128,13 @@ func (f *faultyStore) MFAFailures(ctx context.Context, s string, w time.Time) (i
 		panic("injected panic")
 	}
 	return f.Store.MFAFailures(ctx, s, w)
+}
+
+func (f *faultyStore) UseOnce(ctx context.Context, key string, until, now time.Time) error {
+	if f.failUseOnce.Load() {
+		return errInjected
+	}
+	return f.Store.UseOnce(ctx, key, until, now)
 }
 
 // Close is a no-op so that a test can build a second app ("a restart with
