@@ -91,7 +91,7 @@ func kidFlood(addr string, p *idp, n int) error {
 					failed.Add(1)
 					continue
 				}
-				ok, err := c.do()
+				ok, err := c.do(c.req)
 				_ = c.c.Close()
 				switch {
 				case err != nil:

@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,7 +37,8 @@ func main() {
 	warm := flag.Duration("warmup", 2*time.Second, "unmeasured warm-up before each peak run")
 	memDur := flag.Duration("memory", 60*time.Second, "length of the memory run (0 to skip)")
 	rounds := flag.Int("rounds", 3, "interleaved rounds of every workload; medians are reported")
-	only := flag.String("workloads", "", "comma-separated keyless workloads to run (GetCallerIdentity, GetSessionToken, AssumeRole); empty runs all")
+	only := flag.String("workloads", "", "comma-separated keyless workloads to run (GetCallerIdentity, GetSessionToken, AssumeRole, "+
+		"AssumeRoleWithWebIdentity, ExchangeAWS, ExchangeOIDC); empty runs all")
 	flag.Parse()
 	if *trivial != "" {
 		serveTrivial(*trivial)
@@ -152,11 +155,13 @@ func signed(host, body string) []byte {
 	return b.Bytes()
 }
 
-// client is one keep-alive connection replaying a request.
+// client is one keep-alive connection replaying a request, or sending
+// the ones next builds.
 type client struct {
-	c   net.Conn
-	r   *bufio.Reader
-	req []byte
+	c    net.Conn
+	r    *bufio.Reader
+	req  []byte
+	next func() []byte
 }
 
 func dial(addr string, req []byte) (*client, error) {
@@ -167,10 +172,20 @@ func dial(addr string, req []byte) (*client, error) {
 	return &client{c: c, r: bufio.NewReaderSize(c, 16<<10), req: req}, nil
 }
 
-// do sends the request and reads the whole response; it reports whether
-// the status was 200.
-func (c *client) do() (bool, error) {
-	if _, err := c.c.Write(c.req); err != nil {
+// request is the next request to send: the fixed one, or a fresh one for
+// the workloads whose requests keyless accepts once. The loops call it
+// outside the timed part.
+func (c *client) request() []byte {
+	if c.next != nil {
+		return c.next()
+	}
+	return c.req
+}
+
+// do sends req and reads the whole response; it reports whether the
+// status was 200.
+func (c *client) do(req []byte) (bool, error) {
+	if _, err := c.c.Write(req); err != nil {
 		return false, err
 	}
 	status, err := c.r.ReadString('\n')
@@ -193,10 +208,32 @@ func (c *client) do() (bool, error) {
 	if length < 0 {
 		return false, errors.New("response without Content-Length")
 	}
+	ok := strings.HasPrefix(status, "HTTP/1.1 200")
+	if !ok && firstRefusal.Load() == nil {
+		body := make([]byte, min(length, 512))
+		if _, err := io.ReadFull(c.r, body); err != nil {
+			return false, err
+		}
+		length -= len(body)
+		answer := strings.TrimSpace(status) + " " + strings.TrimSpace(string(body))
+		firstRefusal.CompareAndSwap(nil, &answer)
+	}
 	if _, err := c.r.Discard(length); err != nil {
 		return false, err
 	}
-	return strings.HasPrefix(status, "HTTP/1.1 200"), nil
+	return ok, nil
+}
+
+// firstRefusal is the first answer other than 200, for the error message.
+var firstRefusal atomic.Pointer[string]
+
+// refused describes n answers other than 200.
+func refused(name string, n int) error {
+	msg := fmt.Sprintf("%s: %d non-200 answers", name, n)
+	if a := firstRefusal.Load(); a != nil {
+		msg += "; the first: " + *a
+	}
+	return errors.New(msg)
 }
 
 type stats struct {
@@ -247,14 +284,15 @@ func (s stats) pct(p float64) time.Duration {
 	return s.lat[min(len(s.lat)-1, int(p*float64(len(s.lat))))]
 }
 
-// spawn dials n connections and runs loop on each in its own goroutine,
-// merging each connection's stats into col when its loop ends.
-func spawn(addr string, req []byte, n int, wg *sync.WaitGroup, col *collector, loop func(*client, *stats) error) error {
+// spawn dials n connections to w and runs loop on each in its own
+// goroutine, merging each connection's stats into col when its loop ends.
+func spawn(w workload, n int, wg *sync.WaitGroup, col *collector, loop func(*client, *stats) error) error {
 	for range n {
-		c, err := dial(addr, req)
+		c, err := dial(w.addr, w.req)
 		if err != nil {
 			return err
 		}
+		c.next = w.next
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -270,17 +308,18 @@ func spawn(addr string, req []byte, n int, wg *sync.WaitGroup, col *collector, l
 }
 
 // closedLoop runs conns connections flat out for d after warm-up.
-func closedLoop(addr string, req []byte, conns int, warm, d time.Duration) (stats, error) {
+func closedLoop(w workload, conns int, warm, d time.Duration) (stats, error) {
 	var (
 		wg      sync.WaitGroup
 		measure atomic.Bool
 		stop    atomic.Bool
 		col     collector
 	)
-	err := spawn(addr, req, conns, &wg, &col, func(c *client, local *stats) error {
+	err := spawn(w, conns, &wg, &col, func(c *client, local *stats) error {
 		for !stop.Load() {
+			req := c.request()
 			t0 := time.Now()
-			ok, err := c.do()
+			ok, err := c.do(req)
 			if err != nil {
 				return err
 			}
@@ -306,7 +345,7 @@ func closedLoop(addr string, req []byte, conns int, warm, d time.Duration) (stat
 
 // openLoop sends rate requests per second for d, spread over enough
 // connections, and measures each latency from its scheduled send time.
-func openLoop(addr string, req []byte, rate float64, d time.Duration, sample func()) (stats, error) {
+func openLoop(w workload, rate float64, d time.Duration, sample func()) (stats, error) {
 	const conns = 64
 	interval := time.Duration(float64(time.Second) / rate)
 	due := make(chan time.Time, 4096)
@@ -314,18 +353,20 @@ func openLoop(addr string, req []byte, rate float64, d time.Duration, sample fun
 		wg  sync.WaitGroup
 		col collector
 	)
-	err := spawn(addr, req, conns, &wg, &col, func(c *client, local *stats) error {
+	err := spawn(w, conns, &wg, &col, func(c *client, local *stats) error {
+		req := c.request() // built before its send time comes
 		for at := range due {
 			if w := time.Until(at); w > 0 {
 				time.Sleep(w)
 			}
-			ok, err := c.do()
+			ok, err := c.do(req)
 			if err != nil {
 				for range due { // keep the pacer from blocking
 				}
 				return err
 			}
 			local.record(time.Since(at), ok)
+			req = c.request()
 		}
 		return nil
 	})
@@ -390,11 +431,20 @@ type workload struct {
 	addr string
 	req  []byte
 	pid  int
+	// next, if set, builds each request instead of replaying req: the
+	// exchange's proofs are accepted once.
+	next func() []byte
+	// pool, if set, holds next's requests, signed before each run.
+	pool *tokenPool
+	// upstream, if set, is loaded directly at the half-peak rate after
+	// the half-peak run, to subtract its latency (the exchange).
+	upstream *workload
 }
 
 type outcome struct {
 	workload
 	peak, half stats
+	up         stats         // the upstream alone, at the half-peak rate
 	serverCPU  time.Duration // per request, during the peak run
 	clientCPU  time.Duration
 }
@@ -429,6 +479,13 @@ func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration,
 		return err
 	}
 	defer provider.srv.Close()
+	upSrv, err := startUpstream()
+	if err != nil {
+		return err
+	}
+	defer upSrv.Close()
+	upstream := &workload{name: "fake upstream STS", addr: upstreamAddr, req: upstreamRequest(), pid: os.Getpid()}
+	tokens := newTokenPool(kl.addr, provider)
 
 	gci := signed(kl.addr, "Action=GetCallerIdentity&Version=2011-06-15")
 	gst := signed(kl.addr, "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=900")
@@ -437,12 +494,17 @@ func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration,
 	ar := signed(kl.addr, "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FBench&RoleSessionName=bench-1"+
 		"&Tags.member.1.Key=project&Tags.member.1.Value=bench&Tags.member.2.Key=team&Tags.member.2.Value=perf&DurationSeconds=900")
 	loads := []workload{
-		{"trivial net/http handler", tr.addr, gci, tr.cmd.Process.Pid},
-		{"keyless GetCallerIdentity", kl.addr, gci, kl.cmd.Process.Pid},
-		{"keyless GetSessionToken", kl.addr, gst, kl.cmd.Process.Pid},
-		{"keyless AssumeRole", kl.addr, ar, kl.cmd.Process.Pid},
+		{name: "trivial net/http handler", addr: tr.addr, req: gci, pid: tr.cmd.Process.Pid},
+		{name: "keyless GetCallerIdentity", addr: kl.addr, req: gci, pid: kl.cmd.Process.Pid},
+		{name: "keyless GetSessionToken", addr: kl.addr, req: gst, pid: kl.cmd.Process.Pid},
+		{name: "keyless AssumeRole", addr: kl.addr, req: ar, pid: kl.cmd.Process.Pid},
 		// An RS256 token whose key keyless has cached after the warm-up.
-		{"keyless AssumeRoleWithWebIdentity", kl.addr, unsigned(kl.addr, webIdentityBody(provider.token("bench-1"))), kl.cmd.Process.Pid},
+		{name: "keyless AssumeRoleWithWebIdentity", addr: kl.addr, req: unsigned(kl.addr, webIdentityBody(provider.token("bench-1"))), pid: kl.cmd.Process.Pid},
+		// The token exchange: a GetCallerIdentity signed per request, which
+		// the fake upstream STS answers, and an RS256 token with its own jti
+		// per request, from a pool signed before each run.
+		{name: "keyless ExchangeAWS", addr: kl.addr, pid: kl.cmd.Process.Pid, next: newAWSProofs(kl.addr).next, upstream: upstream},
+		{name: "keyless ExchangeOIDC", addr: kl.addr, pid: kl.cmd.Process.Pid, next: tokens.next, pool: tokens, upstream: upstream},
 	}
 	if only != "" {
 		loads = selectWorkloads(loads, strings.Split(only, ","))
@@ -451,7 +513,7 @@ func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration,
 		}
 	}
 	var gstRate float64
-	if len(loads) > 1 && strings.HasSuffix(loads[len(loads)-1].name, "WebIdentity") {
+	if slices.ContainsFunc(loads, func(w workload) bool { return w.name == "keyless AssumeRoleWithWebIdentity" }) {
 		defer func() {
 			if err := kidFlood(kl.addr, provider, 4000); err != nil {
 				fmt.Fprintln(os.Stderr, "bench:", err)
@@ -463,6 +525,11 @@ func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration,
 		if err != nil {
 			return err
 		}
+		if tokens.signed.Load() > 0 {
+			fmt.Printf("ExchangeOIDC: every token has its own jti and is exchanged once (no allow_token_reuse); %d tokens (RS256)\n"+
+				"signed before the runs so far, in %v on %d cores; %d signed during the reported runs because the pool was empty\n\n",
+				tokens.signed.Load(), time.Duration(tokens.fillT.Load()).Round(time.Millisecond), runtime.GOMAXPROCS(0), tokens.measured)
+		}
 		for i, w := range loads {
 			if w.name == "keyless GetSessionToken" {
 				gstRate = rates[i]
@@ -472,7 +539,7 @@ func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration,
 	if memDur <= 0 || gstRate == 0 {
 		return nil
 	}
-	return memoryRun(kl, gst, gstRate, memDur)
+	return memoryRun(kl, workload{addr: kl.addr, req: gst}, gstRate, memDur)
 }
 
 // selectWorkloads keeps the trivial handler (every ratio is to it) and the
@@ -496,28 +563,40 @@ func measure(loads []workload, conns, rounds int, d, warm time.Duration) ([]floa
 	all := make([][]outcome, len(loads))
 	for round := 1; round <= rounds; round++ {
 		for i, w := range loads {
-			s0, c0 := cpuTime(w.pid), cpuTime(os.Getpid())
-			peak, err := closedLoop(w.addr, w.req, conns, warm, d)
+			peak, serverCPU, clientCPU, err := peakRun(w, conns, warm, d)
 			if err != nil {
-				return nil, fmt.Errorf("%s peak: %w", w.name, err)
+				return nil, err
 			}
-			s1, c1 := cpuTime(w.pid), cpuTime(os.Getpid())
-			half, err := openLoop(w.addr, w.req, peak.rps()/2, d, nil)
+			half, err := halfRun(w, peak.rps()/2, d)
 			if err != nil {
-				return nil, fmt.Errorf("%s half load: %w", w.name, err)
+				return nil, err
 			}
 			if peak.errors+half.errors > 0 {
-				return nil, fmt.Errorf("%s: %d non-200 answers", w.name, peak.errors+half.errors)
+				return nil, refused(w.name, peak.errors+half.errors)
+			}
+			var up stats
+			if w.upstream != nil {
+				// The upstream alone, at the rate keyless called it.
+				if up, err = openLoop(*w.upstream, peak.rps()/2, d, nil); err != nil {
+					return nil, fmt.Errorf("%s alone: %w", w.upstream.name, err)
+				}
+				if up.errors > 0 {
+					return nil, refused(w.upstream.name, up.errors)
+				}
 			}
 			// CPU is sampled across warm-up and run; scale to the run's share.
 			share := float64(d) / float64(d+warm)
 			perReq := func(t time.Duration) time.Duration {
 				return time.Duration(float64(t) * share / float64(peak.n))
 			}
-			o := outcome{w, peak, half, perReq(s1 - s0), perReq(c1 - c0)}
+			o := outcome{w, peak, half, up, perReq(serverCPU), perReq(clientCPU)}
 			all[i] = append(all[i], o)
-			fmt.Printf("  round %d %-26s %8.0f req/s  server %5.1f us/req  client %5.1f us/req\n", round, w.name, peak.rps(),
+			fmt.Printf("  round %d %-33s %8.0f req/s  server %5.1f us/req  client %5.1f us/req\n", round, w.name, peak.rps(),
 				float64(o.serverCPU)/1e3, float64(o.clientCPU)/1e3)
+			if w.upstream != nil {
+				fmt.Printf("  round %d   at half peak, %.0f req/s: p50 %.2f ms, p99 %.2f ms; %s alone at that rate: p50 %.2f ms, p99 %.2f ms\n",
+					round, half.rps(), ms(half.pct(0.50)), ms(half.pct(0.99)), w.upstream.name, ms(up.pct(0.50)), ms(up.pct(0.99)))
+			}
 		}
 	}
 	med := func(i int, f func(outcome) float64) float64 {
@@ -543,6 +622,7 @@ func measure(loads []workload, conns, rounds int, d, warm time.Duration) ([]floa
 			med(i, msf(func(o outcome) time.Duration { return o.half.pct(0.99) })))
 	}
 	fmt.Println()
+	printAdded(loads, med)
 	rates := make([]float64, len(loads))
 	for i := range loads {
 		rates[i] = med(i, func(o outcome) float64 { return o.peak.rps() })
@@ -550,12 +630,64 @@ func measure(loads []workload, conns, rounds int, d, warm time.Duration) ([]floa
 	return rates, nil
 }
 
+// peakRun is the closed-loop run, with the CPU time the server and the
+// bench used in it. A workload whose token pool ran dry gets a second run
+// with a pool sized by the first.
+func peakRun(w workload, conns int, warm, d time.Duration) (peak stats, server, client time.Duration, err error) {
+	for attempt := 1; ; attempt++ {
+		var misses int64
+		if w.pool != nil {
+			if err := fillForPeak(w, conns, warm, d); err != nil {
+				return peak, 0, 0, fmt.Errorf("%s calibration: %w", w.name, err)
+			}
+			misses = w.pool.misses.Load()
+		}
+		s0, c0 := cpuTime(w.pid), cpuTime(os.Getpid())
+		if peak, err = closedLoop(w, conns, warm, d); err != nil {
+			return peak, 0, 0, fmt.Errorf("%s peak: %w", w.name, err)
+		}
+		server, client = cpuTime(w.pid)-s0, cpuTime(os.Getpid())-c0
+		if w.pool == nil {
+			return peak, server, client, nil
+		}
+		w.pool.rate = max(w.pool.rate, peak.rps())
+		m := w.pool.misses.Load() - misses
+		switch {
+		case m == 0:
+			return peak, server, client, nil
+		case attempt == 2:
+			w.pool.measured += m
+			fmt.Printf("  (%s: the token pool ran dry again; %d tokens were signed during the peak run, which slowed it)\n", w.name, m)
+			return peak, server, client, nil
+		}
+		fmt.Printf("  (%s: the token pool ran dry; %d tokens signed during the peak run; running it again with a larger pool)\n", w.name, m)
+	}
+}
+
+// halfRun is the open-loop run at rate; a token pool is filled for it
+// first.
+func halfRun(w workload, rate float64, d time.Duration) (stats, error) {
+	var misses int64
+	if w.pool != nil {
+		w.pool.fill(int(rate*d.Seconds()) + 256)
+		misses = w.pool.misses.Load()
+	}
+	half, err := openLoop(w, rate, d, nil)
+	if err != nil {
+		return half, fmt.Errorf("%s half load: %w", w.name, err)
+	}
+	if w.pool != nil {
+		w.pool.measured += w.pool.misses.Load() - misses
+	}
+	return half, nil
+}
+
 // memoryRun holds GetSessionToken at rate for d, sampling keyless's RSS
 // every second.
-func memoryRun(kl *proc, gst []byte, rate float64, d time.Duration) error {
+func memoryRun(kl *proc, gst workload, rate float64, d time.Duration) error {
 	var samples []int
 	gstRate := rate / 2
-	_, err := openLoop(kl.addr, gst, gstRate, d, func() { samples = append(samples, rss(kl.cmd.Process.Pid)) })
+	_, err := openLoop(gst, gstRate, d, func() { samples = append(samples, rss(kl.cmd.Process.Pid)) })
 	if err != nil {
 		return err
 	}

@@ -171,11 +171,13 @@ func New(o Options) (*Verifier, error) {
 		}
 	}
 	base := outbound.Options{
-		Timeout:  timeout,
-		MaxBytes: maxResponseBytes,
-		RootCAs:  o.RootCAs,
-		Dialer:   o.Dialer,
-		Resolver: o.Resolver,
+		// Every exchange calls the same few STS hosts: reuse connections.
+		KeepAlive: true,
+		Timeout:   timeout,
+		MaxBytes:  maxResponseBytes,
+		RootCAs:   o.RootCAs,
+		Dialer:    o.Dialer,
+		Resolver:  o.Resolver,
 	}
 	var err error
 	if v.aws, err = outbound.New(base); err != nil {

@@ -36,6 +36,7 @@ const (
 	maxURLBytes     = 2048
 	maxHeaderBytes  = 64 << 10
 	maxRequestBytes = 1 << 20 // a POST body
+	maxIdlePerHost  = 16
 )
 
 // Options configure a Client. Zero values give the safe defaults.
@@ -56,6 +57,9 @@ type Options struct {
 	// characters); some certificate of the verified chain must match one,
 	// as for an IAM OIDC provider.
 	Thumbprints []string
+	// KeepAlive reuses connections (each was checked when it was dialed):
+	// for a client that calls the same few hosts on every request.
+	KeepAlive bool
 	// Dialer, for tests only, replaces the network dial. It is called with
 	// an IP literal that has already passed the address check.
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -117,9 +121,9 @@ func New(o Options) (*Client, error) {
 		}
 	}
 	p := policy{allowPrivate: o.AllowPrivate, allowLoopback: o.AllowLoopback}
-	c.secure = newHTTPClient(dialer(p, o.Dialer, o.Resolver), tlsConf)
+	c.secure = newHTTPClient(dialer(p, o.Dialer, o.Resolver), tlsConf, o.KeepAlive)
 	if o.AllowLoopback {
-		c.plain = newHTTPClient(dialer(policy{loopbackOnly: true}, o.Dialer, o.Resolver), nil)
+		c.plain = newHTTPClient(dialer(policy{loopbackOnly: true}, o.Dialer, o.Resolver), nil, o.KeepAlive)
 	}
 	return c, nil
 }
@@ -136,14 +140,16 @@ func validThumbprint(t string) bool {
 	return true
 }
 
-func newHTTPClient(dial func(context.Context, string, string) (net.Conn, error), tlsConf *tls.Config) *http.Client {
+func newHTTPClient(dial func(context.Context, string, string) (net.Conn, error), tlsConf *tls.Config, keepAlive bool) *http.Client {
 	return &http.Client{
 		Transport: &http.Transport{
 			Proxy:                  nil, // never via a proxy: the check is on the peer we dial
 			DialContext:            dial,
 			TLSClientConfig:        tlsConf,
 			TLSNextProto:           map[string]func(string, *tls.Conn) http.RoundTripper{}, // HTTP/1.1 only
-			DisableKeepAlives:      true,
+			DisableKeepAlives:      !keepAlive,
+			MaxIdleConnsPerHost:    maxIdlePerHost,
+			IdleConnTimeout:        30 * time.Second,
 			DisableCompression:     true, // MaxBytes counts bytes on the wire
 			MaxResponseHeaderBytes: maxHeaderBytes,
 		},

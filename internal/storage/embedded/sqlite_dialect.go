@@ -23,4 +23,5 @@ var dialect = sqlstore.Dialect{
 	WriteTx: func(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
 		return db.BeginTx(ctx, nil) // _txlock=immediate
 	},
+	OneWriter: true,
 }

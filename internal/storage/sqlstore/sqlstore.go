@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +30,10 @@ type Dialect struct {
 	Retryable func(error) bool
 	// WriteTx starts a transaction that will write.
 	WriteTx func(ctx context.Context, db *sql.DB) (*sql.Tx, error)
+	// OneWriter makes this process's writes queue on a mutex: SQLite has
+	// one write lock, and a writer that finds it taken sleeps in its busy
+	// handler (1, 2, 5 ... 100 ms) instead of queueing.
+	OneWriter bool
 }
 
 // Store is the shared SQL backend.
@@ -38,6 +43,12 @@ type Store struct {
 	q  map[string]string // rebound queries
 	// uses counts UseOnce calls, to prune expired records now and then.
 	uses atomic.Uint64
+	wmu  sync.Mutex // held around each write when the dialect has OneWriter
+	// Group commit of UseOnce (OneWriter only): the waiting uses, and
+	// whether some caller is committing.
+	omu      sync.Mutex
+	opending []*onceReq
+	oleading bool
 }
 
 var (
@@ -161,6 +172,10 @@ func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func (s *Store) writeOnce(ctx context.Context, fn func(*sql.Tx) error) error {
+	if s.d.OneWriter {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+	}
 	tx, err := s.d.WriteTx(ctx, s.db)
 	if err != nil {
 		return err
@@ -302,21 +317,101 @@ func (s *Store) claim(ctx context.Context, exec func(*sql.Tx) (sql.Result, error
 	return nil
 }
 
-// UseOnce implements storage.SingleUse. Every 256th call also deletes
-// the expired records.
+// UseOnce implements storage.SingleUse. With one writer (SQLite), calls
+// that arrive while a commit is under way are committed together in the
+// next transaction: one fsync for many uses (group commit), each use still
+// decided on its own row. Every 256th use also deletes expired records.
 func (s *Store) UseOnce(ctx context.Context, key string, until, now time.Time) error {
 	if len(key) == 0 || len(key) > storage.MaxSingleUseKey {
 		return fmt.Errorf("single-use key of %d bytes", len(key))
 	}
-	prune := s.uses.Add(1)%256 == 0
-	return s.claim(ctx, func(tx *sql.Tx) (sql.Result, error) {
+	r := &onceReq{key: key, until: until, now: now, done: make(chan onceResult, 1)}
+	if !s.d.OneWriter {
+		s.commitOnce(ctx, []*onceReq{r})
+		return (<-r.done).err
+	}
+	s.omu.Lock()
+	s.opending = append(s.opending, r)
+	lead := !s.oleading
+	s.oleading = true
+	s.omu.Unlock()
+	if lead {
+		s.leadOnce(ctx)
+	}
+	for {
+		res := <-r.done
+		if !res.lead {
+			return res.err
+		}
+		s.leadOnce(ctx)
+	}
+}
+
+// onceReq is one UseOnce call waiting for its commit.
+type onceReq struct {
+	key        string
+	until, now time.Time
+	done       chan onceResult
+}
+
+// onceResult is a use's outcome, or (lead) the turn to commit the next
+// batch.
+type onceResult struct {
+	err  error
+	lead bool
+}
+
+// leadOnce commits every waiting use, then hands the lead to the first
+// use that arrived meanwhile, or gives it up.
+func (s *Store) leadOnce(ctx context.Context) {
+	s.omu.Lock()
+	batch := s.opending
+	s.opending = nil
+	s.omu.Unlock()
+	// One caller giving up must not fail the others' commit.
+	s.commitOnce(context.WithoutCancel(ctx), batch)
+	s.omu.Lock()
+	if len(s.opending) > 0 {
+		s.opending[0].done <- onceResult{lead: true}
+	} else {
+		s.oleading = false
+	}
+	s.omu.Unlock()
+}
+
+// commitOnce records batch in one transaction and answers each use.
+func (s *Store) commitOnce(ctx context.Context, batch []*onceReq) {
+	used := make([]bool, len(batch))
+	prune := s.uses.Add(uint64(len(batch)))%256 < uint64(len(batch))
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		if prune {
-			if _, err := tx.ExecContext(ctx, s.q["pruneOnce"], micros(now)); err != nil {
-				return nil, err
+			if _, err := tx.ExecContext(ctx, s.q["pruneOnce"], micros(batch[0].now)); err != nil {
+				return err
 			}
 		}
-		return tx.ExecContext(ctx, s.q["useOnce"], key, micros(until), micros(now))
+		for i, r := range batch {
+			res, err := tx.ExecContext(ctx, s.q["useOnce"], r.key, micros(r.until), micros(r.now))
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			used[i] = n == 0
+		}
+		return nil
 	})
+	for i, r := range batch {
+		switch {
+		case err != nil:
+			r.done <- onceResult{err: err}
+		case used[i]:
+			r.done <- onceResult{err: storage.ErrConflict}
+		default:
+			r.done <- onceResult{}
+		}
+	}
 }
 
 // AddMFAFailure implements storage.MFA.
