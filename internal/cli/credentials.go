@@ -186,6 +186,7 @@ func writeEnv(w io.Writer, c exchangeapi.Credential) error {
 	export("AWS_SESSION_TOKEN", c.SessionToken)
 	export("AWS_ENDPOINT_URL", c.Endpoint)
 	export("AWS_REGION", c.Region)
+	export("AWS_DEFAULT_REGION", c.Region) // AWS CLI v1 and boto3 read this one
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -257,7 +257,8 @@ func TestExchangeAWSOutputs(t *testing.T) {
 		"export AWS_SECRET_ACCESS_KEY=issued/Secret+Key=\n" +
 		"export AWS_SESSION_TOKEN=issued-session-token\n" +
 		"export AWS_ENDPOINT_URL=https://keyless.example.com\n" +
-		"export AWS_REGION=eu-west-1\n"
+		"export AWS_REGION=eu-west-1\n" +
+		"export AWS_DEFAULT_REGION=eu-west-1\n"
 	if got := exchange("env"); got != wantEnv {
 		t.Errorf("env:\n%s\nwant:\n%s", got, wantEnv)
 	}
