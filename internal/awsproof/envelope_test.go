@@ -46,10 +46,10 @@ func hostileCases(t testing.TB) []hostileCase {
 	q := signEnv(t, spec{})                 // query form
 	b := signEnv(t, spec{bodyForm: true})   // body form
 	noAud := signEnv(t, spec{audName: "-"}) // no audience header
-	auth := q.get("authorization")
-	withURL := func(e env, u string) []byte { e.URL = u; return e.bytes() }
-	withAuth := func(a string) []byte { return q.set("authorization", a).bytes() }
-	withMethod := func(m string) []byte { e := q; e.Method = m; return e.bytes() }
+	auth := q.Get("authorization")
+	withURL := func(e env, u string) []byte { e.URL = u; return e.Bytes() }
+	withAuth := func(a string) []byte { return q.Set("authorization", a).Bytes() }
+	withMethod := func(m string) []byte { e := q; e.Method = m; return e.Bytes() }
 	const base = "https://sts.amazonaws.com"
 	requireChallenge := func(o *Options) { o.RequireChallenge, o.Challenges = true, &challenges{} }
 	withChallenges := func(o *Options) { o.Challenges = &challenges{} }
@@ -64,8 +64,8 @@ func hostileCases(t testing.TB) []hostileCase {
 		{id: "GCIX-02", name: "file", env: withURL(q, "file:///etc/passwd"), reason: "scheme_not_allowed"},
 		{id: "GCIX-02", name: "scheme-relative", env: withURL(q, "//sts.amazonaws.com/?"+Body), reason: "scheme_not_allowed"},
 		{id: "GCIX-02", name: "upper-case scheme", env: withURL(q, "HTTPS://sts.amazonaws.com/?"+Body), reason: "scheme_not_allowed"},
-		{id: "GCIX-02", name: "port 443", env: withURL(q.set("host", "sts.amazonaws.com:443"), base+":443/?"+Body), reason: "port_not_allowed"},
-		{id: "GCIX-02", name: "port 8443", env: withURL(q.set("host", "sts.amazonaws.com:8443"), base+":8443/?"+Body), reason: "port_not_allowed"},
+		{id: "GCIX-02", name: "port 443", env: withURL(q.Set("host", "sts.amazonaws.com:443"), base+":443/?"+Body), reason: "port_not_allowed"},
+		{id: "GCIX-02", name: "port 8443", env: withURL(q.Set("host", "sts.amazonaws.com:8443"), base+":8443/?"+Body), reason: "port_not_allowed"},
 		{id: "GCIX-02", name: "empty port", env: withURL(q, base+":/?"+Body), reason: "port_not_allowed"},
 		{id: "GCIX-02", name: "userinfo", env: withURL(q, "https://user:pass@sts.amazonaws.com/?"+Body), reason: "url_userinfo"},
 		{id: "GCIX-02", name: "userinfo to another host", env: withURL(q, "https://sts.amazonaws.com@evil.example/?"+Body), reason: "url_userinfo"},
@@ -79,7 +79,7 @@ func hostileCases(t testing.TB) []hostileCase {
 		{id: "GCIX-02", name: "subdomain", env: withURL(q, "https://xyz.sts.amazonaws.com/?"+Body), reason: "host_not_allowed"},
 		{id: "GCIX-02", name: "no dot", env: withURL(q, "https://stsamazonaws.com/?"+Body), reason: "host_not_allowed"},
 		{id: "GCIX-02", name: "other domain", env: withURL(q, "https://sts.notamazonaws.com/?"+Body), reason: "host_not_allowed"},
-		{id: "GCIX-02", name: "trailing dot", env: withURL(q.set("host", "sts.amazonaws.com."), "https://sts.amazonaws.com./?"+Body), reason: "host_not_allowed"},
+		{id: "GCIX-02", name: "trailing dot", env: withURL(q.Set("host", "sts.amazonaws.com."), "https://sts.amazonaws.com./?"+Body), reason: "host_not_allowed"},
 		{id: "GCIX-02", name: "other service", env: withURL(q, "https://iam.amazonaws.com/?"+Body), reason: "host_not_allowed"},
 		{id: "GCIX-02", name: "fips outside the list", env: withURL(q, "https://sts-fips.eu-west-1.amazonaws.com/?"+Body), reason: "host_not_allowed"},
 
@@ -102,59 +102,59 @@ func hostileCases(t testing.TB) []hostileCase {
 		{id: "GCIX-04", name: "PUT", env: withMethod("PUT"), reason: "method_not_post"},
 
 		// Body.
-		{id: "GCIX-05", name: "other action", env: b.withBody("Action=AssumeRole&Version=2011-06-15").bytes(), reason: "body_not_allowed"},
-		{id: "GCIX-05", name: "extra parameter", env: b.withBody(Body + "&RoleArn=x").bytes(), reason: "body_not_allowed"},
-		{id: "GCIX-05", name: "duplicate Action", env: b.withBody(Body + "&Action=AssumeRole").bytes(), reason: "body_not_allowed"},
-		{id: "GCIX-05", name: "two actions", env: b.withBody("Action=GetCallerIdentity&Action=AssumeRole").bytes(), reason: "body_not_allowed"},
-		{id: "GCIX-05", name: "leading &", env: b.withBody("&" + Body).bytes(), reason: "body_not_allowed"},
-		{id: "GCIX-05", name: "reordered", env: b.withBody("Version=2011-06-15&Action=GetCallerIdentity").bytes(), reason: "body_not_allowed"},
-		{id: "GCIX-05", name: "trailing newline", env: b.withBody(Body + "\n").bytes(), reason: "body_not_allowed"},
-		{id: "GCIX-05", name: "absent in body form", env: env{URL: b.URL, Method: b.Method, Headers: b.Headers}.bytes(), reason: "body_not_allowed"},
-		{id: "GCIX-05", name: "body with query form", env: q.withBody(Body).bytes(), reason: "body_not_allowed"},
+		{id: "GCIX-05", name: "other action", env: b.WithBody("Action=AssumeRole&Version=2011-06-15").Bytes(), reason: "body_not_allowed"},
+		{id: "GCIX-05", name: "extra parameter", env: b.WithBody(Body + "&RoleArn=x").Bytes(), reason: "body_not_allowed"},
+		{id: "GCIX-05", name: "duplicate Action", env: b.WithBody(Body + "&Action=AssumeRole").Bytes(), reason: "body_not_allowed"},
+		{id: "GCIX-05", name: "two actions", env: b.WithBody("Action=GetCallerIdentity&Action=AssumeRole").Bytes(), reason: "body_not_allowed"},
+		{id: "GCIX-05", name: "leading &", env: b.WithBody("&" + Body).Bytes(), reason: "body_not_allowed"},
+		{id: "GCIX-05", name: "reordered", env: b.WithBody("Version=2011-06-15&Action=GetCallerIdentity").Bytes(), reason: "body_not_allowed"},
+		{id: "GCIX-05", name: "trailing newline", env: b.WithBody(Body + "\n").Bytes(), reason: "body_not_allowed"},
+		{id: "GCIX-05", name: "absent in body form", env: env{URL: b.URL, Method: b.Method, Headers: b.Headers}.Bytes(), reason: "body_not_allowed"},
+		{id: "GCIX-05", name: "body with query form", env: q.WithBody(Body).Bytes(), reason: "body_not_allowed"},
 
 		// Header allow-list.
-		{id: "GCIX-06", name: "Accept", env: q.add("Accept", "application/json").bytes(), reason: "header_not_allowed"},
-		{id: "GCIX-06", name: "signed Accept", env: signEnv(t, spec{extra: map[string]string{"Accept": "application/json"}}).bytes(), reason: "header_not_allowed"},
-		{id: "GCIX-06", name: "TE", env: q.add("TE", "trailers").bytes(), reason: "header_not_allowed"},
-		{id: "GCIX-06", name: "Content-Encoding", env: b.add("Content-Encoding", "gzip").bytes(), reason: "header_not_allowed"},
-		{id: "GCIX-06", name: "Transfer-Encoding", env: b.add("Transfer-Encoding", "chunked").bytes(), reason: "header_not_allowed"},
-		{id: "GCIX-06", name: "Content-Length", env: b.add("Content-Length", "5").bytes(), reason: "header_not_allowed"},
-		{id: "GCIX-06", name: "X-Forwarded-For", env: q.add("X-Forwarded-For", "10.0.0.1").bytes(), reason: "header_not_allowed"},
-		{id: "GCIX-06", name: "X-Forwarded-Host", env: q.add("X-Forwarded-Host", "evil.example").bytes(), reason: "header_not_allowed"},
-		{id: "GCIX-06", name: "X-Amz-Target", env: q.add("X-Amz-Target", "AWSSecurityTokenServiceV20110615.AssumeRole").bytes(), reason: "header_not_allowed"},
-		{id: "GCIX-06", name: "Connection", env: q.add("Connection", "close, X-Amz-Date").bytes(), reason: "header_not_allowed"},
-		{id: "GCIX-06", name: "X-Amz-Content-Sha256", env: q.add("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD").bytes(), reason: "header_not_allowed"},
-		{id: "GCIX-06", name: "X-Amz-User-Agent", env: q.add("X-Amz-User-Agent", "x").bytes(), reason: "header_not_allowed"},
-		{id: "GCIX-06", name: "User-Agent", env: q.add("User-Agent", "x").bytes(), reason: "header_not_allowed"},
-		{id: "GCIX-06", name: "Content-Type in query form", env: q.add("Content-Type", "application/x-www-form-urlencoded").bytes(), reason: "content_type_not_allowed"},
-		{id: "GCIX-06", name: "Content-Type JSON", env: b.set("content-type", "application/json").bytes(), reason: "content_type_not_allowed"},
-		{id: "GCIX-06", name: "Content-Type other charset", env: b.set("content-type", "application/x-www-form-urlencoded; charset=latin1").bytes(), reason: "content_type_not_allowed"},
+		{id: "GCIX-06", name: "Accept", env: q.Add("Accept", "application/json").Bytes(), reason: "header_not_allowed"},
+		{id: "GCIX-06", name: "signed Accept", env: signEnv(t, spec{extra: map[string]string{"Accept": "application/json"}}).Bytes(), reason: "header_not_allowed"},
+		{id: "GCIX-06", name: "TE", env: q.Add("TE", "trailers").Bytes(), reason: "header_not_allowed"},
+		{id: "GCIX-06", name: "Content-Encoding", env: b.Add("Content-Encoding", "gzip").Bytes(), reason: "header_not_allowed"},
+		{id: "GCIX-06", name: "Transfer-Encoding", env: b.Add("Transfer-Encoding", "chunked").Bytes(), reason: "header_not_allowed"},
+		{id: "GCIX-06", name: "Content-Length", env: b.Add("Content-Length", "5").Bytes(), reason: "header_not_allowed"},
+		{id: "GCIX-06", name: "X-Forwarded-For", env: q.Add("X-Forwarded-For", "10.0.0.1").Bytes(), reason: "header_not_allowed"},
+		{id: "GCIX-06", name: "X-Forwarded-Host", env: q.Add("X-Forwarded-Host", "evil.example").Bytes(), reason: "header_not_allowed"},
+		{id: "GCIX-06", name: "X-Amz-Target", env: q.Add("X-Amz-Target", "AWSSecurityTokenServiceV20110615.AssumeRole").Bytes(), reason: "header_not_allowed"},
+		{id: "GCIX-06", name: "Connection", env: q.Add("Connection", "close, X-Amz-Date").Bytes(), reason: "header_not_allowed"},
+		{id: "GCIX-06", name: "X-Amz-Content-Sha256", env: q.Add("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD").Bytes(), reason: "header_not_allowed"},
+		{id: "GCIX-06", name: "X-Amz-User-Agent", env: q.Add("X-Amz-User-Agent", "x").Bytes(), reason: "header_not_allowed"},
+		{id: "GCIX-06", name: "User-Agent", env: q.Add("User-Agent", "x").Bytes(), reason: "header_not_allowed"},
+		{id: "GCIX-06", name: "Content-Type in query form", env: q.Add("Content-Type", "application/x-www-form-urlencoded").Bytes(), reason: "content_type_not_allowed"},
+		{id: "GCIX-06", name: "Content-Type JSON", env: b.Set("content-type", "application/json").Bytes(), reason: "content_type_not_allowed"},
+		{id: "GCIX-06", name: "Content-Type other charset", env: b.Set("content-type", "application/x-www-form-urlencoded; charset=latin1").Bytes(), reason: "content_type_not_allowed"},
 
 		// Header names and values.
-		{id: "GCIX-07", name: "Authorization twice, two cases", env: q.add("Authorization", auth).bytes(), reason: "header_duplicate"},
-		{id: "GCIX-07", name: "host and HOST", env: q.add("HOST", "sts.amazonaws.com").bytes(), reason: "header_duplicate"},
-		{id: "GCIX-07", name: "X-Amz-Date twice", env: q.add("x-amz-date", "20240101T000000Z").bytes(), reason: "header_duplicate"},
-		{id: "GCIX-07", name: "CRLF", env: q.set("x-amz-security-token", testToken+"\r\nX-Evil: 1").bytes(), reason: "header_malformed"},
-		{id: "GCIX-07", name: "LF", env: q.set("x-amz-security-token", testToken+"\nX-Evil: 1").bytes(), reason: "header_malformed"},
-		{id: "GCIX-07", name: "NUL", env: q.set("x-amz-security-token", testToken+"\x00").bytes(), reason: "header_malformed"},
-		{id: "GCIX-07", name: "TAB", env: q.set("x-amz-security-token", "a\tb").bytes(), reason: "header_malformed"},
-		{id: "GCIX-07", name: "DEL", env: q.set("x-amz-security-token", "a\x7fb").bytes(), reason: "header_malformed"},
-		{id: "GCIX-07", name: "C1 NEL", env: q.set("x-amz-security-token", "a\u0085b").bytes(), reason: "header_malformed"},
-		{id: "GCIX-07", name: "leading space", env: q.set("x-amz-date", " 20240101T000000Z").bytes(), reason: "header_malformed"},
-		{id: "GCIX-07", name: "empty value", env: q.set("x-amz-security-token", "").bytes(), reason: "header_malformed"},
-		{id: "GCIX-07", name: "name with colon", env: q.add("x-amz-date:", "x").bytes(), reason: "header_malformed"},
-		{id: "GCIX-07", name: "name with CRLF", env: q.add("X-Evil\r\nHost", "x").bytes(), reason: "header_malformed"},
-		{id: "GCIX-07", name: "value over 8 KiB", env: q.set("x-amz-security-token", strings.Repeat("A", 8<<10+1)).bytes(), reason: "header_malformed"},
+		{id: "GCIX-07", name: "Authorization twice, two cases", env: q.Add("Authorization", auth).Bytes(), reason: "header_duplicate"},
+		{id: "GCIX-07", name: "host and HOST", env: q.Add("HOST", "sts.amazonaws.com").Bytes(), reason: "header_duplicate"},
+		{id: "GCIX-07", name: "X-Amz-Date twice", env: q.Add("x-amz-date", "20240101T000000Z").Bytes(), reason: "header_duplicate"},
+		{id: "GCIX-07", name: "CRLF", env: q.Set("x-amz-security-token", testToken+"\r\nX-Evil: 1").Bytes(), reason: "header_malformed"},
+		{id: "GCIX-07", name: "LF", env: q.Set("x-amz-security-token", testToken+"\nX-Evil: 1").Bytes(), reason: "header_malformed"},
+		{id: "GCIX-07", name: "NUL", env: q.Set("x-amz-security-token", testToken+"\x00").Bytes(), reason: "header_malformed"},
+		{id: "GCIX-07", name: "TAB", env: q.Set("x-amz-security-token", "a\tb").Bytes(), reason: "header_malformed"},
+		{id: "GCIX-07", name: "DEL", env: q.Set("x-amz-security-token", "a\x7fb").Bytes(), reason: "header_malformed"},
+		{id: "GCIX-07", name: "C1 NEL", env: q.Set("x-amz-security-token", "a\u0085b").Bytes(), reason: "header_malformed"},
+		{id: "GCIX-07", name: "leading space", env: q.Set("x-amz-date", " 20240101T000000Z").Bytes(), reason: "header_malformed"},
+		{id: "GCIX-07", name: "empty value", env: q.Set("x-amz-security-token", "").Bytes(), reason: "header_malformed"},
+		{id: "GCIX-07", name: "name with colon", env: q.Add("x-amz-date:", "x").Bytes(), reason: "header_malformed"},
+		{id: "GCIX-07", name: "name with CRLF", env: q.Add("X-Evil\r\nHost", "x").Bytes(), reason: "header_malformed"},
+		{id: "GCIX-07", name: "value over 8 KiB", env: q.Set("x-amz-security-token", strings.Repeat("A", 8<<10+1)).Bytes(), reason: "header_malformed"},
 		{id: "GCIX-07", name: "17 headers", env: func() []byte {
 			e := q
 			for len(e.Headers) < 17 {
-				e = e.add("accept", "x")
+				e = e.Add("accept", "x")
 			}
-			return e.bytes()
+			return e.Bytes()
 		}(), reason: "too_many_headers"},
-		{id: "GCIX-07", name: "host header differs", env: q.set("host", "sts.us-east-2.amazonaws.com").bytes(), reason: "host_header_mismatch"},
-		{id: "GCIX-07", name: "host header other case", env: q.set("host", "STS.amazonaws.com").bytes(), reason: "host_header_mismatch"},
-		{id: "GCIX-07", name: "host header missing", env: q.del("host").bytes(), reason: "host_header_missing"},
+		{id: "GCIX-07", name: "host header differs", env: q.Set("host", "sts.us-east-2.amazonaws.com").Bytes(), reason: "host_header_mismatch"},
+		{id: "GCIX-07", name: "host header other case", env: q.Set("host", "STS.amazonaws.com").Bytes(), reason: "host_header_mismatch"},
+		{id: "GCIX-07", name: "host header missing", env: q.Del("host").Bytes(), reason: "host_header_missing"},
 
 		// Authorization.
 		{id: "GCIX-08", name: "two SignedHeaders", env: withAuth(auth + ", SignedHeaders=host;x-amz-date"), reason: "authorization_malformed"},
@@ -177,7 +177,7 @@ func hostileCases(t testing.TB) []hostileCase {
 		{id: "GCIX-08", name: "repeated SignedHeaders entry", env: withAuth(strings.Replace(auth, "host;", "host;host;", 1)), reason: "signed_headers_malformed"},
 		{id: "GCIX-08", name: "upper-case SignedHeaders", env: withAuth(strings.Replace(auth, "host;", "Host;", 1)), reason: "signed_headers_malformed"},
 		{id: "GCIX-08", name: "authorization signed", env: withAuth(strings.Replace(auth, "SignedHeaders=host", "SignedHeaders=authorization;host", 1)), reason: "signed_headers_malformed"},
-		{id: "GCIX-08", name: "missing", env: q.del("authorization").bytes(), reason: "authorization_missing"},
+		{id: "GCIX-08", name: "missing", env: q.Del("authorization").Bytes(), reason: "authorization_missing"},
 
 		// Scope: service, region, partition (Infisical #7546).
 		{id: "GCIX-09", name: "service iam", env: sign(t, spec{service: "iam"}), reason: "credential_service"},
@@ -188,39 +188,39 @@ func hostileCases(t testing.TB) []hostileCase {
 		{id: "GCIX-09", name: "China host, partition not enabled", env: sign(t, spec{host: "sts.cn-north-1.amazonaws.com.cn", region: "cn-north-1"}), reason: "host_not_allowed"},
 		{id: "GCIX-09", name: "GovCloud region as a commercial host", env: sign(t, spec{host: "sts.us-gov-west-1.amazonaws.com", region: "us-gov-west-1"}), reason: "host_not_allowed",
 			opt: func(o *Options) { o.Partitions = []string{"aws", "aws-cn"} }},
-		{id: "GCIX-09", name: "commercial host, only GovCloud enabled", env: q.bytes(), reason: "host_not_allowed",
+		{id: "GCIX-09", name: "commercial host, only GovCloud enabled", env: q.Bytes(), reason: "host_not_allowed",
 			opt: func(o *Options) { o.Partitions = []string{"aws-us-gov"} }},
-		{id: "GCIX-09", name: "scope date differs", env: q.set("x-amz-date", "20240102T000000Z").bytes(), reason: "credential_date_mismatch"},
+		{id: "GCIX-09", name: "scope date differs", env: q.Set("x-amz-date", "20240102T000000Z").Bytes(), reason: "credential_date_mismatch"},
 
 		// Audience (V-08).
-		{id: "GCIX-10", name: "missing", env: noAud.bytes(), reason: "audience_missing"},
-		{id: "GCIX-10", name: "not signed", env: noAud.add(AudienceHeader, testAudience).bytes(), reason: "header_unsigned"},
-		{id: "GCIX-10", name: "Google header not signed", env: noAud.add("X-Goog-Cloud-Target-Resource", testAudience).bytes(), reason: "header_unsigned"},
+		{id: "GCIX-10", name: "missing", env: noAud.Bytes(), reason: "audience_missing"},
+		{id: "GCIX-10", name: "not signed", env: noAud.Add(AudienceHeader, testAudience).Bytes(), reason: "header_unsigned"},
+		{id: "GCIX-10", name: "Google header not signed", env: noAud.Add("X-Goog-Cloud-Target-Resource", testAudience).Bytes(), reason: "header_unsigned"},
 		{id: "GCIX-10", name: "wrong value", env: sign(t, spec{aud: "https://other.example/exchange"}), reason: "audience_mismatch"},
 		{id: "GCIX-10", name: "prefix of the value", env: sign(t, spec{aud: testAudience[:len(testAudience)-1]}), reason: "audience_mismatch"},
 		{id: "GCIX-10", name: "wrong Google value", env: sign(t, spec{audName: "X-Goog-Cloud-Target-Resource", aud: "//iam.googleapis.com/x"}), reason: "audience_mismatch"},
-		{id: "GCIX-10", name: "two values", env: q.add("x-keyless-audience", "https://other.example/exchange").bytes(), reason: "header_duplicate"},
-		{id: "GCIX-10", name: "trailing space", env: q.set(AudienceHeader, testAudience+" ").bytes(), reason: "header_malformed"},
+		{id: "GCIX-10", name: "two values", env: q.Add("x-keyless-audience", "https://other.example/exchange").Bytes(), reason: "header_duplicate"},
+		{id: "GCIX-10", name: "trailing space", env: q.Set(AudienceHeader, testAudience+" ").Bytes(), reason: "header_malformed"},
 		{id: "GCIX-10", name: "both audience headers", env: sign(t, spec{extra: map[string]string{"X-Goog-Cloud-Target-Resource": testAudience}}), reason: "audience_ambiguous"},
-		{id: "GCIX-10", name: "empty expected audience", env: q.bytes(), reason: "audience_mismatch", audience: &empty},
-		{id: "GCIX-10", name: "signed header removed", env: q.del("x-amz-security-token").bytes(), reason: "signed_header_missing"},
+		{id: "GCIX-10", name: "empty expected audience", env: q.Bytes(), reason: "audience_mismatch", audience: &empty},
+		{id: "GCIX-10", name: "signed header removed", env: q.Del("x-amz-security-token").Bytes(), reason: "signed_header_missing"},
 		{id: "GCIX-10", name: "audience in query", env: withURL(q, base+"/?"+Body+"&X-Amz-SignedHeaders=host%3Bx-keyless-audience"), reason: "query_not_allowed"},
 
 		// Challenge.
-		{id: "GCIX-11", name: "missing", env: q.bytes(), reason: "challenge_missing", opt: requireChallenge},
+		{id: "GCIX-11", name: "missing", env: q.Bytes(), reason: "challenge_missing", opt: requireChallenge},
 		{id: "GCIX-11", name: "expired or foreign", env: sign(t, spec{extra: map[string]string{ChallengeHeader: "expired-challenge"}}), reason: "challenge_invalid", opt: requireChallenge},
 		{id: "GCIX-11", name: "optional but invalid", env: sign(t, spec{extra: map[string]string{ChallengeHeader: "expired-challenge"}}), reason: "challenge_invalid", opt: withChallenges},
-		{id: "GCIX-11", name: "not signed", env: q.add(ChallengeHeader, "good-challenge").bytes(), reason: "header_unsigned", opt: requireChallenge},
+		{id: "GCIX-11", name: "not signed", env: q.Add(ChallengeHeader, "good-challenge").Bytes(), reason: "header_unsigned", opt: requireChallenge},
 		{id: "GCIX-11", name: "not enabled", env: sign(t, spec{extra: map[string]string{ChallengeHeader: "good-challenge"}}), reason: "challenge_not_enabled"},
 
 		// Freshness (our 5 min / 1 min window).
 		{id: "GCIX-12", name: "older than 5 min", env: sign(t, spec{at: signTime.Add(-5*time.Minute - time.Second)}), reason: "date_stale"},
 		{id: "GCIX-12", name: "14 min old", env: sign(t, spec{at: signTime.Add(-14 * time.Minute)}), reason: "date_stale"},
 		{id: "GCIX-12", name: "more than 1 min ahead", env: sign(t, spec{at: signTime.Add(time.Minute + time.Second)}), reason: "date_future"},
-		{id: "GCIX-12", name: "no Z", env: q.set("x-amz-date", "20240101T000000").bytes(), reason: "date_malformed"},
-		{id: "GCIX-12", name: "extended format", env: q.set("x-amz-date", "2024-01-01T00:00:00Z").bytes(), reason: "date_malformed"},
-		{id: "GCIX-12", name: "impossible date", env: q.set("x-amz-date", "20240231T000000Z").bytes(), reason: "date_malformed"},
-		{id: "GCIX-12", name: "missing", env: q.del("x-amz-date").bytes(), reason: "date_missing"},
+		{id: "GCIX-12", name: "no Z", env: q.Set("x-amz-date", "20240101T000000").Bytes(), reason: "date_malformed"},
+		{id: "GCIX-12", name: "extended format", env: q.Set("x-amz-date", "2024-01-01T00:00:00Z").Bytes(), reason: "date_malformed"},
+		{id: "GCIX-12", name: "impossible date", env: q.Set("x-amz-date", "20240231T000000Z").Bytes(), reason: "date_malformed"},
+		{id: "GCIX-12", name: "missing", env: q.Del("x-amz-date").Bytes(), reason: "date_missing"},
 
 		// Presigned (query) forms (CVE-2022-2385).
 		{id: "GCIX-19", name: "presigned GET", env: withMethod("GET"), reason: "method_not_post"},
@@ -232,7 +232,7 @@ func hostileCases(t testing.TB) []hostileCase {
 	}
 
 	// Envelope JSON.
-	quoted := string(q.bytes())
+	quoted := string(q.Bytes())
 	headersJSON := quoted[strings.Index(quoted, `"headers":`)+len(`"headers":`) : strings.LastIndex(quoted, "]")+1]
 	obj := func(members string) []byte { return []byte("{" + members + "}") }
 	u := `"url":"` + base + `/?` + Body + `"`
@@ -261,7 +261,7 @@ func hostileCases(t testing.TB) []hostileCase {
 		{"url null", "envelope_malformed", obj(`"url":null,` + m + "," + h)},
 		{"body null", "envelope_malformed", obj(u + "," + m + "," + h + `,"body":null`)},
 		{"body number", "envelope_malformed", obj(u + "," + m + "," + h + `,"body":0`)},
-		{"body base64", "body_not_allowed", b.withBody("QWN0aW9uPUdldENhbGxlcklkZW50aXR5JlZlcnNpb249MjAxMS0wNi0xNQ==").bytes()},
+		{"body base64", "body_not_allowed", b.WithBody("QWN0aW9uPUdldENhbGxlcklkZW50aXR5JlZlcnNpb249MjAxMS0wNi0xNQ==").Bytes()},
 		{"non-UTF-8", "envelope_malformed", []byte(strings.Replace(quoted, "POST", "PO\xffST", 1))},
 		{"lone surrogate", "header_malformed", []byte(strings.Replace(quoted, testToken, testToken+`\ud800`, 1))},
 		{"escaped NUL", "header_malformed", []byte(strings.Replace(quoted, testToken, testToken+`\u0000`, 1))},
@@ -327,7 +327,7 @@ func TestGoogleEmptyPath(t *testing.T) {
 	if !strings.HasSuffix(strings.SplitN(e.URL, "?", 2)[0], ".com") {
 		t.Fatalf("URL %q still has a path", e.URL)
 	}
-	if _, err := h.v.VerifyAWS(t.Context(), e.bytes(), testAudience); err != nil {
+	if _, err := h.v.VerifyAWS(t.Context(), e.Bytes(), testAudience); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -370,7 +370,7 @@ func TestValidEnvelopes(t *testing.T) {
 				writeXML(w, 200, identityXML(arn, testUserID, testAccount))
 			}, tc.opt)
 			e := signEnv(t, tc.s)
-			id, err := h.v.VerifyAWS(t.Context(), e.bytes(), testAudience)
+			id, err := h.v.VerifyAWS(t.Context(), e.Bytes(), testAudience)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -447,8 +447,8 @@ func TestReplay(t *testing.T) {
 	}
 	// A different spelling of the same Authorization is the same signature.
 	d := decodeEnv(t, e)
-	auth := d.get("authorization")
-	_, err := h.v.VerifyAWS(t.Context(), d.set("authorization", strings.ReplaceAll(auth, ", ", ",")).bytes(), testAudience)
+	auth := d.Get("authorization")
+	_, err := h.v.VerifyAWS(t.Context(), d.Set("authorization", strings.ReplaceAll(auth, ", ", ",")).Bytes(), testAudience)
 	wantReason(t, err, "replayed", false)
 	if n := h.sts.conns(); n != 1 {
 		t.Fatalf("connections after replays = %d, want 1", n)

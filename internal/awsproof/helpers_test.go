@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +31,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
+	"github.com/keyless-dev/keyless/internal/awsproof/awsprooftest"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
@@ -247,7 +247,7 @@ type spec struct {
 func sign(t testing.TB, s spec) []byte {
 	t.Helper()
 	e := signEnv(t, s)
-	return e.bytes()
+	return e.Bytes()
 }
 
 func signEnv(t testing.TB, s spec) env {
@@ -311,83 +311,15 @@ func signEnv(t testing.TB, s spec) env {
 
 // env is an envelope as a test manipulates it: headers keep their order
 // and may repeat, body may be absent.
-type env struct {
-	URL, Method string
-	Headers     [][2]string
-	Body        *string
-}
+// env is a serialized request as a test manipulates it.
+type env = awsprooftest.Envelope
 
 func decodeEnv(t testing.TB, b []byte) env {
 	t.Helper()
-	var raw struct {
-		URL     string `json:"url"`
-		Method  string `json:"method"`
-		Headers []struct {
-			Key   string `json:"key"`
-			Value string `json:"value"`
-		} `json:"headers"`
-		Body *string `json:"body"`
-	}
-	if err := json.Unmarshal(b, &raw); err != nil {
+	e, err := awsprooftest.Decode(b)
+	if err != nil {
 		t.Fatal(err)
 	}
-	e := env{URL: raw.URL, Method: raw.Method, Body: raw.Body}
-	for _, h := range raw.Headers {
-		e.Headers = append(e.Headers, [2]string{h.Key, h.Value})
-	}
-	return e
-}
-
-func (e env) bytes() []byte {
-	q := func(s string) string {
-		b, _ := json.Marshal(s)
-		return string(b)
-	}
-	var hs []string
-	for _, h := range e.Headers {
-		hs = append(hs, `{"key":`+q(h[0])+`,"value":`+q(h[1])+`}`)
-	}
-	s := `{"url":` + q(e.URL) + `,"method":` + q(e.Method) + `,"headers":[` + strings.Join(hs, ",") + `]`
-	if e.Body != nil {
-		s += `,"body":` + q(*e.Body)
-	}
-	return []byte(s + "}")
-}
-
-func (e env) get(name string) string {
-	for _, h := range e.Headers {
-		if strings.EqualFold(h[0], name) {
-			return h[1]
-		}
-	}
-	return ""
-}
-
-// set replaces the value of name (every spelling), or adds it.
-func (e env) set(name, value string) env {
-	e.Headers = slices.Clone(e.Headers)
-	for i, h := range e.Headers {
-		if strings.EqualFold(h[0], name) {
-			e.Headers[i][1] = value
-			return e
-		}
-	}
-	e.Headers = append(e.Headers, [2]string{name, value})
-	return e
-}
-
-func (e env) add(name, value string) env {
-	e.Headers = append(slices.Clone(e.Headers), [2]string{name, value})
-	return e
-}
-
-func (e env) del(name string) env {
-	e.Headers = slices.DeleteFunc(slices.Clone(e.Headers), func(h [2]string) bool { return strings.EqualFold(h[0], name) })
-	return e
-}
-
-func (e env) withBody(b string) env {
-	e.Body = &b
 	return e
 }
 

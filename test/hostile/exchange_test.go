@@ -30,6 +30,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/keyless-dev/keyless/internal/audit"
+	"github.com/keyless-dev/keyless/internal/awsproof/awsprooftest"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/idtoken/idtokentest"
 	"github.com/keyless-dev/keyless/internal/outbound/outboundtest"
@@ -111,7 +112,7 @@ func newXUpstream(t *testing.T, h func(*xUpstream, http.ResponseWriter, *http.Re
 
 func (u *xUpstream) host() string { return u.srv.Listener.Addr().String() }
 
-func (u *xUpstream) set(h func(*xUpstream, http.ResponseWriter, *http.Request)) {
+func (u *xUpstream) answer(h func(*xUpstream, http.ResponseWriter, *http.Request)) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.h = h
@@ -312,90 +313,8 @@ func (x *xEnv) sub(t *testing.T) *xEnv {
 // ---------------------------------------------------------------------------
 // Envelopes.
 
-// xEnvelope is a serialized request as a test manipulates it: headers keep
-// their order and may repeat, the body may be absent.
-type xEnvelope struct {
-	URL, Method string
-	Headers     [][2]string
-	Body        *string
-}
-
-func xQuote(s string) string {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	return strings.TrimSuffix(buf.String(), "\n")
-}
-
-func (e xEnvelope) bytes() []byte {
-	var hs []string
-	for _, h := range e.Headers {
-		hs = append(hs, `{"key":`+xQuote(h[0])+`,"value":`+xQuote(h[1])+`}`)
-	}
-	s := `{"url":` + xQuote(e.URL) + `,"method":` + xQuote(e.Method) + `,"headers":[` + strings.Join(hs, ",") + `]`
-	if e.Body != nil {
-		s += `,"body":` + xQuote(*e.Body)
-	}
-	return []byte(s + "}")
-}
-
-func (e xEnvelope) get(name string) string {
-	for _, h := range e.Headers {
-		if strings.EqualFold(h[0], name) {
-			return h[1]
-		}
-	}
-	return ""
-}
-
-// set replaces the value of name (its first spelling), or adds it.
-func (e xEnvelope) set(name, value string) xEnvelope {
-	e.Headers = slices.Clone(e.Headers)
-	for i, h := range e.Headers {
-		if strings.EqualFold(h[0], name) {
-			e.Headers[i][1] = value
-			return e
-		}
-	}
-	e.Headers = append(e.Headers, [2]string{name, value})
-	return e
-}
-
-func (e xEnvelope) add(name, value string) xEnvelope {
-	e.Headers = append(slices.Clone(e.Headers), [2]string{name, value})
-	return e
-}
-
-func (e xEnvelope) del(name string) xEnvelope {
-	e.Headers = slices.DeleteFunc(slices.Clone(e.Headers), func(h [2]string) bool { return strings.EqualFold(h[0], name) })
-	return e
-}
-
-func (e xEnvelope) withBody(b string) xEnvelope {
-	e.Body = &b
-	return e
-}
-
-func (e xEnvelope) noBody() xEnvelope {
-	e.Body = nil
-	return e
-}
-
-func (e xEnvelope) withURL(u string) xEnvelope {
-	e.URL = u
-	return e
-}
-
-func (e xEnvelope) withMethod(m string) xEnvelope {
-	e.Method = m
-	return e
-}
-
-// authz edits the Authorization value.
-func (e xEnvelope) authz(edit func(string) string) xEnvelope {
-	return e.set("authorization", edit(e.get("authorization")))
-}
+// xEnvelope is a serialized request as a test manipulates it.
+type xEnvelope = awsprooftest.Envelope
 
 // xSpec describes an envelope to sign.
 type xSpec struct {
@@ -705,7 +624,7 @@ func (x *xEnv) deny(id string, r xResult, status int, code, reason string) {
 		x.t.Errorf("%s: audit error code %q, want %q", id, r.ev.ErrorCode, code)
 	}
 	x.t.Logf("%s: %d %s, audit reason %s", id, r.status, r.code, got)
-	xOracle.add(id, code, strings.ReplaceAll(r.desc, r.requestID, "<request id>"), got)
+	xOracle.record(id, code, strings.ReplaceAll(r.desc, r.requestID, "<request id>"), got)
 }
 
 // accept checks a granted exchange.
@@ -751,7 +670,7 @@ type xOracleSet struct {
 
 var xOracle = &xOracleSet{desc: map[string]map[string][]string{}, reasons: map[string]map[string]int{}}
 
-func (o *xOracleSet) add(id, code, desc, reason string) {
+func (o *xOracleSet) record(id, code, desc, reason string) {
 	o.Lock()
 	defer o.Unlock()
 	if o.desc[code] == nil {
@@ -782,8 +701,8 @@ func (x *xEnv) runRows(t *testing.T, rows []xRow) {
 		t.Run(row.id, func(t *testing.T) {
 			s := x.sub(t)
 			if row.mock != nil {
-				s.up.set(row.mock)
-				defer s.up.set(xSTSAlice)
+				s.up.answer(row.mock)
+				defer s.up.answer(xSTSAlice)
 			}
 			status, code := row.status, row.code
 			if status == 0 {
@@ -806,17 +725,17 @@ func (x *xEnv) runRows(t *testing.T, rows []xRow) {
 
 // e wraps an envelope edit of a freshly signed valid envelope.
 func xE(edit func(s *xEnv, v xEnvelope) xEnvelope) func(*xEnv) []byte {
-	return func(s *xEnv) []byte { return edit(s, s.sign(xSpec{})).bytes() }
+	return func(s *xEnv) []byte { return edit(s, s.sign(xSpec{})).Bytes() }
 }
 
 // signed is a freshly signed envelope of spec s.
 func xSigned(spec xSpec) func(*xEnv) []byte {
-	return func(s *xEnv) []byte { return s.sign(spec).bytes() }
+	return func(s *xEnv) []byte { return s.sign(spec).Bytes() }
 }
 
 // rawEnv edits the JSON text of a freshly signed valid envelope.
 func xRawEnv(edit func(s *xEnv, b string) string) func(*xEnv) []byte {
-	return func(s *xEnv) []byte { return []byte(edit(s, string(s.sign(xSpec{}).bytes()))) }
+	return func(s *xEnv) []byte { return []byte(edit(s, string(s.sign(xSpec{}).Bytes()))) }
 }
 
 // ---------------------------------------------------------------------------
@@ -828,7 +747,7 @@ func TestExchangeAWSAccepted(t *testing.T) {
 	x := newXEnv(t, false)
 
 	m := x.up.mark()
-	r := x.aws(x.sign(xSpec{}).bytes())
+	r := x.aws(x.sign(xSpec{}).Bytes())
 	x.accept("valid envelope at /v1/token", r)
 	x.upstream("valid envelope", m, 1)
 	if r.fields["issued_token_type"] != "urn:keyless:params:oauth:token-type:aws-credentials" || r.fields["token_type"] != "N_A" ||
@@ -865,19 +784,19 @@ func TestExchangeAWSAccepted(t *testing.T) {
 	// The query form, ExchangeExternalToken, and Google's format (the
 	// JSON URL-encoded once more inside the form).
 	m = x.up.mark()
-	x.accept("query form", x.aws(x.sign(xSpec{query: true}).bytes()))
-	x.accept("ExchangeExternalToken", x.external(xAud, "https://sts.amazonaws.com", string(x.sign(xSpec{}).bytes())))
-	g := x.sign(xSpec{}).bytes()
+	x.accept("query form", x.aws(x.sign(xSpec{query: true}).Bytes()))
+	x.accept("ExchangeExternalToken", x.external(xAud, "https://sts.amazonaws.com", string(x.sign(xSpec{}).Bytes())))
+	g := x.sign(xSpec{}).Bytes()
 	x.accept("Google format", x.call(xPathToken, formType, xForm("grant_type", xGrant, "audience", xAud, "subject_token_type", xTypeAWS,
 		"subject_token", url.QueryEscape(string(g))), 0, xEnvelopeSecrets(g)...))
 	// An empty path is "/" (RFC 3986 section 6.2.3; Google's clients send
 	// it): accepted by design.
-	x.accept("GCIX-03/control empty path", x.aws(x.sign(xSpec{}).withURL("http://"+x.up.host()).bytes()))
+	x.accept("GCIX-03/control empty path", x.aws(x.sign(xSpec{}).WithURL("http://"+x.up.host()).Bytes()))
 	x.upstream("four more", m, 4)
 	// Boundaries of GCIX-12 and GCIX-23.
-	x.accept("GCIX-12/control signed 4m59s ago", x.aws(x.sign(xSpec{at: x.clock.Now().Add(-4*time.Minute - 59*time.Second)}).bytes()))
-	x.accept("GCIX-12/control signed 59s ahead", x.aws(x.sign(xSpec{at: x.clock.Now().Add(59 * time.Second)}).bytes()))
-	b := x.sign(xSpec{}).bytes()
+	x.accept("GCIX-12/control signed 4m59s ago", x.aws(x.sign(xSpec{at: x.clock.Now().Add(-4*time.Minute - 59*time.Second)}).Bytes()))
+	x.accept("GCIX-12/control signed 59s ahead", x.aws(x.sign(xSpec{at: x.clock.Now().Add(59 * time.Second)}).Bytes()))
+	b := x.sign(xSpec{}).Bytes()
 	padded := "{" + strings.Repeat(" ", 64<<10-len(b)) + string(b[1:])
 	x.accept("GCIX-23/control envelope of exactly 64 KiB", x.aws([]byte(padded)))
 	// OIDC.
@@ -896,11 +815,11 @@ func TestExchangeAWSEnvelope(t *testing.T) {
 	mock := func(s *xEnv) string { return s.up.host() }
 	port := func(s *xEnv) string { _, p, _ := net.SplitHostPort(s.up.host()); return p }
 	at := func(u func(s *xEnv) string) func(*xEnv) []byte {
-		return xE(func(s *xEnv, v xEnvelope) xEnvelope { return v.withURL(u(s)) })
+		return xE(func(s *xEnv, v xEnvelope) xEnvelope { return v.WithURL(u(s)) })
 	}
 	// An envelope for another host, with a matching host header.
 	to := func(u func(s *xEnv) string, host string) func(*xEnv) []byte {
-		return xE(func(s *xEnv, v xEnvelope) xEnvelope { return v.withURL(u(s)).set("host", host) })
+		return xE(func(s *xEnv, v xEnvelope) xEnvelope { return v.WithURL(u(s)).Set("host", host) })
 	}
 	rows := []xRow{
 		// GCIX-02: scheme, port, userinfo.
@@ -937,22 +856,22 @@ func TestExchangeAWSEnvelope(t *testing.T) {
 		{id: "GCIX-03/other query", env: at(func(s *xEnv) string { return "http://" + mock(s) + "/?foo=bar" }), reason: "aws_query_not_allowed"},
 		{id: "GCIX-03/empty query", env: at(func(s *xEnv) string { return "http://" + mock(s) + "/?" }), reason: "aws_query_not_allowed"},
 		{id: "GCIX-03/query with a second Action", env: xE(func(s *xEnv, v xEnvelope) xEnvelope {
-			return v.withURL("http://" + mock(s) + "/?" + gciBody + "&Action=AssumeRole").noBody().del("content-type")
+			return v.WithURL("http://" + mock(s) + "/?" + gciBody + "&Action=AssumeRole").WithoutBody().Del("content-type")
 		}), reason: "aws_query_not_allowed"},
 		{id: "GCIX-03/fragment", env: at(func(s *xEnv) string { return "http://" + mock(s) + "/#frag" }), reason: "aws_url_fragment"},
 		{id: "GCIX-03/empty fragment", env: at(func(s *xEnv) string { return "http://" + mock(s) + "/#" }), reason: "aws_url_fragment"},
 		{id: "GCIX-03/query and fragment", env: at(func(s *xEnv) string { return "http://" + mock(s) + "/?" + gciBody + "#x" }), reason: "aws_url_fragment"},
 
 		// GCIX-04: method.
-		{id: "GCIX-04/GET", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.withMethod("GET") }), reason: "aws_method_not_post"},
-		{id: "GCIX-04/lower-case post", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.withMethod("post") }), reason: "aws_method_not_post"},
-		{id: "GCIX-04/PUT", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.withMethod("PUT") }), reason: "aws_method_not_post"},
-		{id: "GCIX-04/empty", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.withMethod("") }), reason: ""},
-		{id: "GCIX-04/POST with a trailing space", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.withMethod("POST ") }), reason: "aws_method_not_post"},
-		{id: "GCIX-04/CONNECT", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.withMethod("CONNECT") }), reason: "aws_method_not_post"},
+		{id: "GCIX-04/GET", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.WithMethod("GET") }), reason: "aws_method_not_post"},
+		{id: "GCIX-04/lower-case post", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.WithMethod("post") }), reason: "aws_method_not_post"},
+		{id: "GCIX-04/PUT", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.WithMethod("PUT") }), reason: "aws_method_not_post"},
+		{id: "GCIX-04/empty", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.WithMethod("") }), reason: ""},
+		{id: "GCIX-04/POST with a trailing space", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.WithMethod("POST ") }), reason: "aws_method_not_post"},
+		{id: "GCIX-04/CONNECT", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.WithMethod("CONNECT") }), reason: "aws_method_not_post"},
 	}
 	body := func(b string) func(*xEnv) []byte {
-		return xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.withBody(b) })
+		return xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.WithBody(b) })
 	}
 	// GCIX-05: the body must be exactly the action.
 	for _, c := range []struct{ label, body string }{
@@ -974,7 +893,7 @@ func TestExchangeAWSEnvelope(t *testing.T) {
 	} {
 		rows = append(rows, xRow{id: "GCIX-05/" + c.label, env: body(c.body), reason: "aws_body_not_allowed"})
 	}
-	rows = append(rows, xRow{id: "GCIX-05/body absent", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.noBody() }), reason: "aws_body_not_allowed"})
+	rows = append(rows, xRow{id: "GCIX-05/body absent", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.WithoutBody() }), reason: "aws_body_not_allowed"})
 
 	// GCIX-06: headers outside the allow-list, signed or not.
 	for _, h := range [][2]string{
@@ -987,18 +906,18 @@ func TestExchangeAWSEnvelope(t *testing.T) {
 	} {
 		rows = append(rows,
 			xRow{id: "GCIX-06/" + h[0] + " signed", env: xSigned(xSpec{extra: map[string]string{h[0]: h[1]}}), reason: "aws_header_not_allowed"},
-			xRow{id: "GCIX-06/" + h[0] + " unsigned", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.add(h[0], h[1]) }), reason: "aws_header_not_allowed"})
+			xRow{id: "GCIX-06/" + h[0] + " unsigned", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Add(h[0], h[1]) }), reason: "aws_header_not_allowed"})
 	}
 	rows = append(rows,
-		xRow{id: "GCIX-06/a second Host", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.add("Host", "evil.example") }), reason: "aws_header_duplicate"},
-		xRow{id: "GCIX-06/Host of another server", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.set("host", "evil.example") }), reason: "aws_host_header_mismatch"},
-		xRow{id: "GCIX-06/Host missing", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.del("host") }), reason: "aws_host_header_missing"},
+		xRow{id: "GCIX-06/a second Host", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Add("Host", "evil.example") }), reason: "aws_header_duplicate"},
+		xRow{id: "GCIX-06/Host of another server", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Set("host", "evil.example") }), reason: "aws_host_header_mismatch"},
+		xRow{id: "GCIX-06/Host missing", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Del("host") }), reason: "aws_host_header_missing"},
 		xRow{id: "GCIX-06/Content-Type application/json", env: xSigned(xSpec{extra: map[string]string{"Content-Type": "application/json"}}), reason: "aws_content_type_not_allowed"},
 		xRow{id: "GCIX-06/Content-Type text/xml", env: xSigned(xSpec{extra: map[string]string{"Content-Type": "text/xml"}}), reason: "aws_content_type_not_allowed"},
 		xRow{id: "GCIX-06/Content-Type on the query form", env: xSigned(xSpec{query: true, extra: map[string]string{"Content-Type": xFormCT}}), reason: "aws_content_type_not_allowed"},
 		xRow{id: "GCIX-06/17 headers", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope {
 			for i := 0; len(v.Headers) < 17; i++ {
-				v = v.add("x-keyless-challenge", "c"+strconv.Itoa(i))
+				v = v.Add("x-keyless-challenge", "c"+strconv.Itoa(i))
 			}
 			return v
 		}), reason: ""},
@@ -1006,11 +925,11 @@ func TestExchangeAWSEnvelope(t *testing.T) {
 
 	// GCIX-07: spellings and values.
 	rows = append(rows,
-		xRow{id: "GCIX-07/authorization and Authorization", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.add("Authorization", v.get("authorization")) }), reason: "aws_header_duplicate"},
-		xRow{id: "GCIX-07/X-Amz-Date twice", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.add("X-AMZ-DATE", v.get("x-amz-date")) }), reason: "aws_header_duplicate"},
-		xRow{id: "GCIX-07/audience twice", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.add("x-keyless-audience", xAud) }), reason: "aws_header_duplicate"},
+		xRow{id: "GCIX-07/authorization and Authorization", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Add("Authorization", v.Get("authorization")) }), reason: "aws_header_duplicate"},
+		xRow{id: "GCIX-07/X-Amz-Date twice", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Add("X-AMZ-DATE", v.Get("x-amz-date")) }), reason: "aws_header_duplicate"},
+		xRow{id: "GCIX-07/audience twice", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Add("x-keyless-audience", xAud) }), reason: "aws_header_duplicate"},
 		xRow{id: "GCIX-07/security token twice", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope {
-			return v.add("X-Amz-Security-Token", "FwoGZXIvYXdzEHostileOther"+xRandomHex(16))
+			return v.Add("X-Amz-Security-Token", "FwoGZXIvYXdzEHostileOther"+xRandomHex(16))
 		}), reason: "aws_header_duplicate"},
 		xRow{id: "GCIX-07/two values in one", env: xSigned(xSpec{aud: xAud + ", " + xAud}), reason: "aws_audience_mismatch"},
 	)
@@ -1019,18 +938,18 @@ func TestExchangeAWSEnvelope(t *testing.T) {
 		{"DEL", xAud + "\x7f"}, {"tab", xAud + "\t"}, {"C1 NEL", xAud + "\u0085"}, {"leading space", " " + xAud},
 		{"trailing space", xAud + " "}, {"empty", ""}, {"9 KiB", strings.Repeat("a", 9<<10)},
 	} {
-		rows = append(rows, xRow{id: "GCIX-07/audience value with " + c.label, env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.set("x-keyless-audience", c.value) }), reason: "aws_header_malformed"})
+		rows = append(rows, xRow{id: "GCIX-07/audience value with " + c.label, env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Set("x-keyless-audience", c.value) }), reason: "aws_header_malformed"})
 	}
 	for _, c := range []struct{ label, name string }{
 		{"a space", "x-keyless-audience "}, {"a colon", "x-keyless-audience:"}, {"no name", ""}, {"a non-ASCII letter", "x-keyless-audiénce"},
 		{"CRLF", "x-a\r\nx-b"}, {"NUL", "x-keyless\x00-audience"},
 	} {
-		rows = append(rows, xRow{id: "GCIX-07/header name with " + c.label, env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.add(c.name, "v") }), reason: "aws_header_malformed"})
+		rows = append(rows, xRow{id: "GCIX-07/header name with " + c.label, env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Add(c.name, "v") }), reason: "aws_header_malformed"})
 	}
 
 	// GCIX-08: the Authorization header.
 	az := func(edit func(string) string) func(*xEnv) []byte {
-		return xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.authz(edit) })
+		return xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.EditAuthorization(edit) })
 	}
 	part := func(a, name string) string {
 		i := strings.Index(a, name+"=")
@@ -1075,7 +994,7 @@ func TestExchangeAWSEnvelope(t *testing.T) {
 		xRow{id: "GCIX-08/Credential lower-case key id", env: az(func(a string) string { return strings.Replace(a, alice.id, strings.ToLower(alice.id), 1) }), reason: "aws_credential_malformed"},
 		xRow{id: "GCIX-08/Credential of 6 parts", env: az(func(a string) string { return strings.Replace(a, "/aws4_request", "/x/aws4_request", 1) }), reason: "aws_credential_malformed"},
 		xRow{id: "GCIX-08/Credential terminator", env: az(func(a string) string { return strings.Replace(a, "/aws4_request", "/aws4_requesx", 1) }), reason: "aws_credential_malformed"},
-		xRow{id: "GCIX-08/Authorization missing", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.del("authorization") }), reason: "aws_authorization_missing"},
+		xRow{id: "GCIX-08/Authorization missing", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Del("authorization") }), reason: "aws_authorization_missing"},
 	)
 
 	// GCIX-09: credential scope.
@@ -1092,26 +1011,26 @@ func TestExchangeAWSEnvelope(t *testing.T) {
 	rows = append(rows,
 		xRow{id: "GCIX-10/missing", env: xSigned(xSpec{audName: "-"}), reason: "aws_audience_missing"},
 		xRow{id: "GCIX-10/not signed", env: func(s *xEnv) []byte {
-			return s.sign(xSpec{audName: "-"}).add("x-keyless-audience", xAud).bytes()
+			return s.sign(xSpec{audName: "-"}).Add("x-keyless-audience", xAud).Bytes()
 		}, reason: "aws_header_unsigned"},
-		xRow{id: "GCIX-10/signed but removed", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.del("x-keyless-audience") }), reason: "aws_signed_header_missing"},
+		xRow{id: "GCIX-10/signed but removed", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Del("x-keyless-audience") }), reason: "aws_signed_header_missing"},
 		xRow{id: "GCIX-10/wrong value", env: xSigned(xSpec{aud: "other-aud"}), reason: "aws_audience_mismatch"},
 		xRow{id: "GCIX-10/case variant", env: xSigned(xSpec{aud: strings.ToUpper(xAud)}), reason: "aws_audience_mismatch"},
 		xRow{id: "GCIX-10/prefix", env: xSigned(xSpec{aud: xAud[:len(xAud)-1]}), reason: "aws_audience_mismatch"},
 		xRow{id: "GCIX-10/extension", env: xSigned(xSpec{aud: xAud + "-2"}), reason: "aws_audience_mismatch"},
-		xRow{id: "GCIX-10/two values", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.add("X-Keyless-Audience", "other-aud") }), reason: "aws_header_duplicate"},
-		xRow{id: "GCIX-10/trailing space", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.set("x-keyless-audience", xAud+" ") }), reason: "aws_header_malformed"},
+		xRow{id: "GCIX-10/two values", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Add("X-Keyless-Audience", "other-aud") }), reason: "aws_header_duplicate"},
+		xRow{id: "GCIX-10/trailing space", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Set("x-keyless-audience", xAud+" ") }), reason: "aws_header_malformed"},
 		xRow{id: "GCIX-10/Google header with another value", env: xSigned(xSpec{audName: "X-Goog-Cloud-Target-Resource", aud: "other-aud"}), reason: "aws_audience_mismatch"},
 		xRow{id: "GCIX-10/both headers", env: xSigned(xSpec{extra: map[string]string{"X-Goog-Cloud-Target-Resource": xAud}}), reason: "aws_audience_ambiguous"},
 		xRow{id: "GCIX-10/only in the query", env: func(s *xEnv) []byte {
 			v := s.sign(xSpec{audName: "-", query: true})
-			return v.withURL(v.URL + "&X-Keyless-Audience=" + xAud).bytes()
+			return v.WithURL(v.URL + "&X-Keyless-Audience=" + xAud).Bytes()
 		}, reason: "aws_query_not_allowed"},
 	)
 
 	// GCIX-12: freshness, by the server's clock.
 	ago := func(d time.Duration) func(*xEnv) []byte {
-		return func(s *xEnv) []byte { return s.sign(xSpec{at: s.clock.Now().Add(d)}).bytes() }
+		return func(s *xEnv) []byte { return s.sign(xSpec{at: s.clock.Now().Add(d)}).Bytes() }
 	}
 	rows = append(rows,
 		xRow{id: "GCIX-12/5m1s old", env: ago(-5*time.Minute - time.Second), reason: "aws_date_stale"},
@@ -1119,21 +1038,21 @@ func TestExchangeAWSEnvelope(t *testing.T) {
 		xRow{id: "GCIX-12/a day old", env: ago(-24 * time.Hour), reason: "aws_date_stale"},
 		xRow{id: "GCIX-12/61s ahead", env: ago(61 * time.Second), reason: "aws_date_future"},
 		xRow{id: "GCIX-12/a day ahead", env: ago(24 * time.Hour), reason: "aws_date_future"},
-		xRow{id: "GCIX-12/2099", env: func(s *xEnv) []byte { return s.sign(xSpec{at: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)}).bytes() }, reason: "aws_date_future"},
+		xRow{id: "GCIX-12/2099", env: func(s *xEnv) []byte { return s.sign(xSpec{at: time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)}).Bytes() }, reason: "aws_date_future"},
 		xRow{id: "GCIX-12/X-Amz-Date without Z", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope {
-			return v.set("x-amz-date", strings.TrimSuffix(v.get("x-amz-date"), "Z"))
+			return v.Set("x-amz-date", strings.TrimSuffix(v.Get("x-amz-date"), "Z"))
 		}), reason: "aws_date_malformed"},
 		xRow{id: "GCIX-12/X-Amz-Date extended form", env: xE(func(s *xEnv, v xEnvelope) xEnvelope {
-			return v.set("x-amz-date", s.clock.Now().UTC().Format(time.RFC3339))
+			return v.Set("x-amz-date", s.clock.Now().UTC().Format(time.RFC3339))
 		}), reason: "aws_date_malformed"},
-		xRow{id: "GCIX-12/X-Amz-Date missing", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.del("x-amz-date") }), reason: ""},
+		xRow{id: "GCIX-12/X-Amz-Date missing", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Del("x-amz-date") }), reason: ""},
 		xRow{id: "GCIX-12/X-Amz-Date a day after the credential date", env: xE(func(s *xEnv, v xEnvelope) xEnvelope {
-			return v.set("x-amz-date", s.clock.Now().UTC().Add(24*time.Hour).Format("20060102T150405Z"))
+			return v.Set("x-amz-date", s.clock.Now().UTC().Add(24*time.Hour).Format("20060102T150405Z"))
 		}), reason: "aws_credential_date_mismatch"},
 		xRow{id: "GCIX-12/credential date of yesterday, X-Amz-Date now", env: xE(func(s *xEnv, v xEnvelope) xEnvelope {
 			today := s.clock.Now().UTC().Format("20060102")
 			yesterday := s.clock.Now().UTC().Add(-24 * time.Hour).Format("20060102")
-			return v.authz(func(a string) string { return strings.Replace(a, "/"+today+"/", "/"+yesterday+"/", 1) })
+			return v.EditAuthorization(func(a string) string { return strings.Replace(a, "/"+today+"/", "/"+yesterday+"/", 1) })
 		}), reason: "aws_credential_date_mismatch"},
 	)
 
@@ -1144,7 +1063,7 @@ func TestExchangeAWSEnvelope(t *testing.T) {
 			if edit != nil {
 				v.URL = edit(v.URL)
 			}
-			return v.withMethod(method).bytes()
+			return v.WithMethod(method).Bytes()
 		}
 	}
 	rows = append(rows,
@@ -1163,12 +1082,12 @@ func TestExchangeAWSEnvelope(t *testing.T) {
 		xRow{id: "GCIX-19/Action twice, GET", env: pre("60", "&Action=AssumeRole", "GET", nil), reason: "aws_method_not_post"},
 		xRow{id: "GCIX-19/signature in the query and the header", env: func(s *xEnv) []byte {
 			v := s.sign(xSpec{query: true})
-			return v.withURL(v.URL + "&X-Amz-Signature=" + fakeSig).bytes()
+			return v.WithURL(v.URL + "&X-Amz-Signature=" + fakeSig).Bytes()
 		}, reason: "aws_query_not_allowed"},
-		xRow{id: "GCIX-19/query form with a body", env: func(s *xEnv) []byte { return s.sign(xSpec{query: true}).withBody(gciBody).bytes() }, reason: "aws_body_not_allowed"},
+		xRow{id: "GCIX-19/query form with a body", env: func(s *xEnv) []byte { return s.sign(xSpec{query: true}).WithBody(gciBody).Bytes() }, reason: "aws_body_not_allowed"},
 		xRow{id: "GCIX-19/query form reordered", env: func(s *xEnv) []byte {
 			v := s.sign(xSpec{query: true})
-			return v.withURL(strings.Replace(v.URL, gciBody, "Version=2011-06-15&Action=GetCallerIdentity", 1)).bytes()
+			return v.WithURL(strings.Replace(v.URL, gciBody, "Version=2011-06-15&Action=GetCallerIdentity", 1)).Bytes()
 		}, reason: "aws_query_not_allowed"},
 	)
 
@@ -1234,11 +1153,13 @@ func TestExchangeAWSEnvelope(t *testing.T) {
 		}), reason: "aws_envelope_malformed"},
 		xRow{id: "GCIX-23/method an array", env: obj(func(_ *xEnv, b string) string { return strings.Replace(b, `"method":"POST"`, `"method":["POST"]`, 1) }), reason: "aws_envelope_malformed"},
 		xRow{id: "GCIX-23/body an object", env: obj(func(_ *xEnv, b string) string {
-			return strings.Replace(b, `"body":`+xQuote(gciBody), `"body":{"Action":"GetCallerIdentity"}`, 1)
+			return strings.Replace(b, `"body":`+strconv.Quote(gciBody), `"body":{"Action":"GetCallerIdentity"}`, 1)
 		}), reason: "aws_envelope_malformed"},
-		xRow{id: "GCIX-23/body null", env: obj(func(_ *xEnv, b string) string { return strings.Replace(b, `"body":`+xQuote(gciBody), `"body":null`, 1) }), reason: "aws_envelope_malformed"},
+		xRow{id: "GCIX-23/body null", env: obj(func(_ *xEnv, b string) string {
+			return strings.Replace(b, `"body":`+strconv.Quote(gciBody), `"body":null`, 1)
+		}), reason: "aws_envelope_malformed"},
 		xRow{id: "GCIX-23/body base64", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope {
-			return v.withBody(base64.StdEncoding.EncodeToString([]byte(gciBody)))
+			return v.WithBody(base64.StdEncoding.EncodeToString([]byte(gciBody)))
 		}), reason: "aws_body_not_allowed"},
 		xRow{id: "GCIX-23/non-UTF-8 in a value", env: obj(func(_ *xEnv, b string) string {
 			return strings.Replace(b, `"value":"`+xAud, `"value":"`+xAud+"\xff", 1)
@@ -1282,7 +1203,7 @@ func TestExchangeAWSEnvelope(t *testing.T) {
 func TestExchangeAWSReplay(t *testing.T) {
 	x := newXEnv(t, false)
 	v := x.sign(xSpec{})
-	b := v.bytes()
+	b := v.Bytes()
 	x.accept("GCIX-13/first use", x.aws(b))
 	rows := []xRow{
 		{id: "GCIX-13/the same bytes", env: func(*xEnv) []byte { return b }, reason: "aws_replayed"},
@@ -1290,7 +1211,7 @@ func TestExchangeAWSReplay(t *testing.T) {
 			w := v
 			w.Headers = slices.Clone(v.Headers)
 			slices.Reverse(w.Headers)
-			return w.bytes()
+			return w.Bytes()
 		}, reason: "aws_replayed"},
 		{id: "GCIX-13/header names upper-case", env: func(*xEnv) []byte {
 			w := v
@@ -1298,7 +1219,7 @@ func TestExchangeAWSReplay(t *testing.T) {
 			for i := range w.Headers {
 				w.Headers[i][0] = http.CanonicalHeaderKey(w.Headers[i][0])
 			}
-			return w.bytes()
+			return w.Bytes()
 		}, reason: "aws_replayed"},
 		{id: "GCIX-13/JSON white space", env: func(*xEnv) []byte {
 			var buf bytes.Buffer
@@ -1306,7 +1227,7 @@ func TestExchangeAWSReplay(t *testing.T) {
 			return buf.Bytes()
 		}, reason: "aws_replayed"},
 		{id: "GCIX-13/as the query form", env: func(*xEnv) []byte {
-			return v.withURL(v.URL + "?" + gciBody).noBody().del("content-type").bytes()
+			return v.WithURL(v.URL + "?" + gciBody).WithoutBody().Del("content-type").Bytes()
 		}, reason: ""},
 	}
 	x.runRows(t, rows)
@@ -1320,10 +1241,10 @@ func TestExchangeAWSReplay(t *testing.T) {
 	// the upstream refused does: it was sent.
 	t.Run("GCIX-13/after an upstream refusal", func(t *testing.T) {
 		s := x.sub(t)
-		s.up.set(xAnswer(403, "text/xml", xAWSError("ExpiredToken", "expired")))
-		b := s.sign(xSpec{}).bytes()
+		s.up.answer(xAnswer(403, "text/xml", xAWSError("ExpiredToken", "expired")))
+		b := s.sign(xSpec{}).Bytes()
 		s.deny("GCIX-13/upstream refusal", s.aws(b), 400, "invalid_request", "aws_upstream_refused")
-		s.up.set(xSTSAlice)
+		s.up.answer(xSTSAlice)
 		m := s.up.mark()
 		s.deny("GCIX-13/replay after an upstream refusal", s.aws(b), 400, "invalid_request", "aws_replayed")
 		s.upstream("GCIX-13/replay after an upstream refusal", m, 0)
@@ -1331,17 +1252,17 @@ func TestExchangeAWSReplay(t *testing.T) {
 	t.Run("GCIX-13/a local refusal does not consume", func(t *testing.T) {
 		s := x.sub(t)
 		v := s.sign(xSpec{})
-		s.deny("GCIX-13/with an extra header", s.aws(v.add("Accept", "application/json").bytes()), 400, "invalid_request", "aws_header_not_allowed")
-		s.accept("GCIX-13/then as signed", s.aws(v.bytes()))
+		s.deny("GCIX-13/with an extra header", s.aws(v.Add("Accept", "application/json").Bytes()), 400, "invalid_request", "aws_header_not_allowed")
+		s.accept("GCIX-13/then as signed", s.aws(v.Bytes()))
 	})
 	// After an outage the same envelope is not good again: the client must
 	// sign a new one (recorded, not judged, here).
 	t.Run("GCIX-13/retry after a 503", func(t *testing.T) {
 		s := x.sub(t)
-		b := s.sign(xSpec{}).bytes()
-		s.up.set(xAnswer(503, "text/xml", ""))
+		b := s.sign(xSpec{}).Bytes()
+		s.up.answer(xAnswer(503, "text/xml", ""))
 		s.deny("GCIX-13/503", s.aws(b), 503, "temporarily_unavailable", "aws_upstream_unavailable")
-		s.up.set(xSTSAlice)
+		s.up.answer(xSTSAlice)
 		r := s.aws(b)
 		if r.status == 200 {
 			s.accept("GCIX-13/retry after a 503", r)
@@ -1516,9 +1437,9 @@ func TestExchangeAWSUpstream(t *testing.T) {
 	for _, c := range []struct{ label, code string }{{"403 SignatureDoesNotMatch", "SignatureDoesNotMatch"}, {"403 ExpiredToken", "ExpiredToken"}} {
 		t.Run("GCIX-17/"+c.label+" audit", func(t *testing.T) {
 			s := x.sub(t)
-			s.up.set(xAnswer(403, "text/xml", xAWSError(c.code, xMarker+" details")))
-			defer s.up.set(xSTSAlice)
-			r := s.aws(s.sign(xSpec{}).bytes())
+			s.up.answer(xAnswer(403, "text/xml", xAWSError(c.code, xMarker+" details")))
+			defer s.up.answer(xSTSAlice)
+			r := s.aws(s.sign(xSpec{}).Bytes())
 			s.deny("GCIX-17/"+c.label, r, 400, "invalid_request", "aws_upstream_refused")
 			if got := r.ev.AdditionalEventData["upstreamErrorCode"]; got != c.code {
 				t.Errorf("audit upstreamErrorCode %q, want %q: %s", got, c.code, r.raw)
@@ -1533,9 +1454,9 @@ func TestExchangeAWSUpstream(t *testing.T) {
 	}
 	t.Run("GCIX-17/no code for a malformed one", func(t *testing.T) {
 		s := x.sub(t)
-		s.up.set(xAnswer(403, "text/xml", xAWSError("Bad&lt;x&gt;", xMarker)))
-		defer s.up.set(xSTSAlice)
-		r := s.aws(s.sign(xSpec{}).bytes())
+		s.up.answer(xAnswer(403, "text/xml", xAWSError("Bad&lt;x&gt;", xMarker)))
+		defer s.up.answer(xSTSAlice)
+		r := s.aws(s.sign(xSpec{}).Bytes())
 		s.deny("GCIX-17/malformed code", r, 400, "invalid_request", "aws_upstream_refused")
 		if got, ok := r.ev.AdditionalEventData["upstreamErrorCode"]; ok {
 			t.Errorf("audit upstreamErrorCode %q recorded from a malformed code", got)
@@ -1545,20 +1466,20 @@ func TestExchangeAWSUpstream(t *testing.T) {
 	t.Run("GCIX-18/500 then 200", func(t *testing.T) {
 		s := x.sub(t)
 		var n atomic.Int64
-		s.up.set(func(u *xUpstream, w http.ResponseWriter, r *http.Request) {
+		s.up.answer(func(u *xUpstream, w http.ResponseWriter, r *http.Request) {
 			if n.Add(1) == 1 {
 				xWrite(w, 500, "text/xml", "")
 				return
 			}
 			xSTSAlice(u, w, r)
 		})
-		defer s.up.set(xSTSAlice)
+		defer s.up.answer(xSTSAlice)
 		m := s.up.mark()
-		s.accept("GCIX-18/500 then 200", s.aws(s.sign(xSpec{}).bytes()))
+		s.accept("GCIX-18/500 then 200", s.aws(s.sign(xSpec{}).Bytes()))
 		s.upstream("GCIX-18/500 then 200", m, 2)
-		s.up.set(xAnswer(503, "text/xml", ""))
+		s.up.answer(xAnswer(503, "text/xml", ""))
 		m = s.up.mark()
-		s.deny("GCIX-18/503 after a success", s.aws(s.sign(xSpec{}).bytes()), 503, "temporarily_unavailable", "aws_upstream_unavailable")
+		s.deny("GCIX-18/503 after a success", s.aws(s.sign(xSpec{}).Bytes()), 503, "temporarily_unavailable", "aws_upstream_unavailable")
 		s.upstream("GCIX-18/503 after a success", m, 3)
 	})
 	// V-06, V-07: an identity vouched for by an upstream the identity
@@ -1566,7 +1487,7 @@ func TestExchangeAWSUpstream(t *testing.T) {
 	t.Run("GCIX-09/answer of an untrusted upstream", func(t *testing.T) {
 		s := x.sub(t)
 		m := s.other.mark()
-		r := s.aws(s.sign(xSpec{host: s.other.host()}).bytes())
+		r := s.aws(s.sign(xSpec{host: s.other.host()}).Bytes())
 		s.deny("GCIX-09/untrusted upstream", r, 400, "invalid_request", "no_provider_matched")
 		if n := s.other.mark(); n.reqs-m.reqs != 1 || s.other.valid.Load() != 1 {
 			t.Errorf("the untrusted upstream saw %d requests (%d verified), want 1", n.reqs-m.reqs, s.other.valid.Load())
@@ -1574,9 +1495,9 @@ func TestExchangeAWSUpstream(t *testing.T) {
 	})
 	t.Run("GCIX-20/control answer of exactly 64 KiB", func(t *testing.T) {
 		s := x.sub(t)
-		s.up.set(xAnswer(200, "text/xml", aliceXML+strings.Repeat(" ", 64<<10-len(aliceXML))))
-		defer s.up.set(xSTSAlice)
-		s.accept("GCIX-20/64 KiB", s.aws(s.sign(xSpec{}).bytes()))
+		s.up.answer(xAnswer(200, "text/xml", aliceXML+strings.Repeat(" ", 64<<10-len(aliceXML))))
+		defer s.up.answer(xSTSAlice)
+		s.accept("GCIX-20/64 KiB", s.aws(s.sign(xSpec{}).Bytes()))
 	})
 }
 
@@ -1612,8 +1533,8 @@ func TestExchangeAWSUpstreamSlow(t *testing.T) {
 		t.Run(c.id, func(t *testing.T) {
 			t.Parallel()
 			x := newXEnv(t, false)
-			x.up.set(c.mock)
-			b := x.sign(xSpec{}).bytes()
+			x.up.answer(c.mock)
+			b := x.sign(xSpec{}).Bytes()
 			began := time.Now()
 			r := x.call(xPathToken, formType, xForm("grant_type", xGrant, "audience", xAud, "subject_token_type", xTypeAWS,
 				"subject_token", string(b)), 60*time.Second, xEnvelopeSecrets(b)...)
@@ -1650,7 +1571,7 @@ func TestExchangeAWSChallenge(t *testing.T) {
 
 	c := x.challenge(xAud)
 	m := x.up.mark()
-	x.accept("GCIX-11/control with a challenge", x.aws(x.sign(with(c)).bytes()))
+	x.accept("GCIX-11/control with a challenge", x.aws(x.sign(with(c)).Bytes()))
 	x.upstream("GCIX-11/control", m, 1)
 
 	other := x.challenge("other-aud")
@@ -1666,21 +1587,21 @@ func TestExchangeAWSChallenge(t *testing.T) {
 		{id: "GCIX-11/issued for another audience", env: xSigned(with(other)), reason: "aws_challenge_invalid"},
 		{id: "GCIX-11/tampered", env: xSigned(with(string(flipped))), reason: "aws_challenge_invalid"},
 		{id: "GCIX-11/garbage", env: xSigned(with("AAAA")), reason: "aws_challenge_invalid"},
-		{id: "GCIX-11/not signed", env: func(s *xEnv) []byte { return s.sign(xSpec{}).add("x-keyless-challenge", fresh).bytes() }, reason: "aws_header_unsigned"},
-		{id: "GCIX-11/twice", env: func(s *xEnv) []byte { return s.sign(with(fresh)).add("X-Keyless-Challenge", fresh).bytes() }, reason: "aws_header_duplicate"},
+		{id: "GCIX-11/not signed", env: func(s *xEnv) []byte { return s.sign(xSpec{}).Add("x-keyless-challenge", fresh).Bytes() }, reason: "aws_header_unsigned"},
+		{id: "GCIX-11/twice", env: func(s *xEnv) []byte { return s.sign(with(fresh)).Add("X-Keyless-Challenge", fresh).Bytes() }, reason: "aws_header_duplicate"},
 	}
 	x.runRows(t, rows)
 	// The fresh challenge was never consumed by the refusals above.
-	x.accept("GCIX-11/control after refusals", x.aws(x.sign(with(fresh)).bytes()))
+	x.accept("GCIX-11/control after refusals", x.aws(x.sign(with(fresh)).Bytes()))
 
 	t.Run("GCIX-11/expired", func(t *testing.T) {
 		s := x.sub(t)
 		almost, expired := s.challenge(xAud), s.challenge(xAud)
 		s.clock.Advance(2*time.Minute - time.Second) // the TTL is 2 min
-		s.accept("GCIX-11/control 1m59s old", s.aws(s.sign(with(almost)).bytes()))
+		s.accept("GCIX-11/control 1m59s old", s.aws(s.sign(with(almost)).Bytes()))
 		s.clock.Advance(time.Minute) // 2m59s: expired
 		m := s.up.mark()
-		s.deny("GCIX-11/expired", s.aws(s.sign(with(expired)).bytes()), 400, "invalid_request", "aws_challenge_invalid")
+		s.deny("GCIX-11/expired", s.aws(s.sign(with(expired)).Bytes()), 400, "invalid_request", "aws_challenge_invalid")
 		s.upstream("GCIX-11/expired", m, 0)
 	})
 	t.Run("GCIX-11/store failing", func(t *testing.T) {
@@ -1688,7 +1609,7 @@ func TestExchangeAWSChallenge(t *testing.T) {
 		ch := s.challenge(xAud)
 		s.store.failUseOnce.Store(true)
 		m := s.up.mark()
-		r := s.aws(s.sign(with(ch)).bytes())
+		r := s.aws(s.sign(with(ch)).Bytes())
 		s.store.failUseOnce.Store(false)
 		if r.status == 200 || (r.status != 400 && r.status != 503) {
 			t.Errorf("the challenge store failing: %d %s", r.status, r.code)
@@ -1711,7 +1632,7 @@ func TestExchangeTokenEndpoint(t *testing.T) {
 		code   string
 		reason string
 	}
-	envelope := func(s *xEnv) string { return string(s.sign(xSpec{}).bytes()) }
+	envelope := func(s *xEnv) string { return string(s.sign(xSpec{}).Bytes()) }
 	form := func(kv ...string) func(*xEnv) string { return func(*xEnv) string { return xForm(kv...) } }
 	awsWith := func(kv ...string) func(*xEnv) string {
 		return func(s *xEnv) string {
@@ -1811,13 +1732,13 @@ func TestExchangeTokenEndpoint(t *testing.T) {
 	t.Run("TX-02/envelope with the OIDC issuer_uri", func(t *testing.T) {
 		s := x.sub(t)
 		m := s.up.mark()
-		s.deny("TX-02/envelope as OIDC", s.external(xAud, xIssuer, string(s.sign(xSpec{}).bytes())), 400, "invalid_request", "proof_kind_mismatch")
+		s.deny("TX-02/envelope as OIDC", s.external(xAud, xIssuer, string(s.sign(xSpec{}).Bytes())), 400, "invalid_request", "proof_kind_mismatch")
 		s.upstream("TX-02/envelope as OIDC", m, 0)
 	})
 	t.Run("TX-03/ExchangeExternalToken audience not served", func(t *testing.T) {
 		s := x.sub(t)
 		s.deny("TX-03/external", s.external("other-aud", xIssuer, s.jwt(nil)), 400, "invalid_target", "audience_unknown")
-		s.deny("TX-03/external AWS", s.external("other-aud", "https://sts.amazonaws.com", string(s.sign(xSpec{}).bytes())), 400, "invalid_target", "audience_unknown")
+		s.deny("TX-03/external AWS", s.external("other-aud", "https://sts.amazonaws.com", string(s.sign(xSpec{}).Bytes())), 400, "invalid_target", "audience_unknown")
 	})
 	t.Run("TX/issuer_uri unknown", func(t *testing.T) {
 		s := x.sub(t)
@@ -2062,13 +1983,13 @@ func TestExchangeFaults(t *testing.T) {
 	t.Run("upstream unreachable", func(t *testing.T) {
 		s := x.sub(t)
 		m := s.up.mark()
-		r := s.aws(s.sign(xSpec{host: s.closed}).bytes())
+		r := s.aws(s.sign(xSpec{host: s.closed}).Bytes())
 		s.deny("upstream unreachable", r, 503, "temporarily_unavailable", "aws_upstream_unavailable")
 		s.upstream("upstream unreachable", m, 0)
 	})
 	t.Run("single-use store failing, AWS", func(t *testing.T) {
 		s := x.sub(t)
-		b := s.sign(xSpec{}).bytes()
+		b := s.sign(xSpec{}).Bytes()
 		s.store.failUseOnce.Store(true)
 		m := s.up.mark()
 		r := s.aws(b)
@@ -2092,7 +2013,7 @@ func TestExchangeFaults(t *testing.T) {
 	})
 	t.Run("audit store failing on a grant", func(t *testing.T) {
 		s := x.sub(t)
-		b := s.sign(xSpec{}).bytes()
+		b := s.sign(xSpec{}).Bytes()
 		noteSecret(xEnvelopeSecrets(b)...)
 		s.store.failAudit.Store(true)
 		r := s.raw(xPathToken, formType, xForm("grant_type", xGrant, "audience", xAud, "subject_token_type", xTypeAWS, "subject_token", string(b)), 0)
@@ -2116,10 +2037,10 @@ func TestExchangeOracle(t *testing.T) {
 	// A sample of every family, so that this test stands on its own.
 	x := newXEnv(t, false)
 	samples := []xRow{
-		{id: "oracle/stale", env: func(s *xEnv) []byte { return s.sign(xSpec{at: s.clock.Now().Add(-time.Hour)}).bytes() }},
+		{id: "oracle/stale", env: func(s *xEnv) []byte { return s.sign(xSpec{at: s.clock.Now().Add(-time.Hour)}).Bytes() }},
 		{id: "oracle/header", env: xSigned(xSpec{extra: map[string]string{"Accept": "application/json"}})},
 		{id: "oracle/audience", env: xSigned(xSpec{aud: "other-aud"})},
-		{id: "oracle/host", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.withURL("http://127.0.0.1:1/") })},
+		{id: "oracle/host", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.WithURL("http://127.0.0.1:1/") })},
 		{id: "oracle/json", env: func(*xEnv) []byte { return []byte("{}") }},
 		{id: "oracle/upstream 403", env: xSigned(xSpec{}), reqs: 1, mock: xAnswer(403, "text/xml", xAWSError("SignatureDoesNotMatch", xMarker))},
 		{id: "oracle/upstream XML", env: xSigned(xSpec{}), reqs: 1, mock: xAnswer(200, "text/xml", "x"+xAliceXML)},
