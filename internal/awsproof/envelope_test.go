@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyless-dev/keyless/internal/awsproof/awsprooftest"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/exchange"
 )
@@ -320,7 +321,7 @@ func TestGoogleEmptyPath(t *testing.T) {
 			writeXML(w, 403, "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code></Error></ErrorResponse>")
 			return
 		}
-		writeXML(w, 200, identityXML(testARN, testUserID, testAccount))
+		writeXML(w, 200, awsprooftest.IdentityXML(testARN, testUserID, testAccount))
 	}, nil)
 	e := signEnv(t, spec{audName: "X-Goog-Cloud-Target-Resource"})
 	e.URL = strings.Replace(e.URL, ".com/?", ".com?", 1)
@@ -367,7 +368,7 @@ func TestValidEnvelopes(t *testing.T) {
 					return
 				}
 				m.valid.Add(1)
-				writeXML(w, 200, identityXML(arn, testUserID, testAccount))
+				writeXML(w, 200, awsprooftest.IdentityXML(arn, testUserID, testAccount))
 			}, tc.opt)
 			e := signEnv(t, tc.s)
 			id, err := h.v.VerifyAWS(t.Context(), e.Bytes(), testAudience)
@@ -530,7 +531,7 @@ func TestUpstreams(t *testing.T) {
 			writeXML(w, 403, "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code></Error></ErrorResponse>")
 			return
 		}
-		writeXML(w, 200, identityXML("arn:aws:sts::123456789012:user/moto", "AKIAIOSFODNN7EXAMPLE", testAccount))
+		writeXML(w, 200, awsprooftest.IdentityXML("arn:aws:sts::123456789012:user/moto", "AKIAIOSFODNN7EXAMPLE", testAccount))
 	})
 	motoHost := moto.addr()
 	h := newHarness(t, nil, func(o *Options) {
@@ -580,7 +581,7 @@ func TestUpstreams(t *testing.T) {
 // for its address, and answers for its declared partition.
 func TestHTTPSUpstream(t *testing.T) {
 	gov := newMockSTS(t, true, func(m *mockSTS, w http.ResponseWriter, r *http.Request) {
-		writeXML(w, 200, identityXML("arn:aws-us-gov:iam::123456789012:user/Gov", testUserID, testAccount))
+		writeXML(w, 200, awsprooftest.IdentityXML("arn:aws-us-gov:iam::123456789012:user/Gov", testUserID, testAccount))
 	})
 	host := gov.addr()
 	mk := func(allow bool) *Verifier {

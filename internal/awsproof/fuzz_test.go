@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/keyless-dev/keyless/internal/awsproof/awsprooftest"
 )
 
 // FuzzEnvelope: no input panics, every failure is an *Error, and even an
@@ -26,7 +28,7 @@ func FuzzEnvelope(f *testing.F) {
 		if !form {
 			bad.Add(1)
 		}
-		writeXML(w, 200, identityXML(testARN, testUserID, testAccount))
+		writeXML(w, 200, awsprooftest.IdentityXML(testARN, testUserID, testAccount))
 	}, func(o *Options) {
 		o.UseOnce = func(context.Context, string, time.Time) error { return nil }
 	})

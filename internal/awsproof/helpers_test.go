@@ -163,21 +163,6 @@ func (m *mockSTS) pool() *x509.CertPool {
 	return p
 }
 
-// identityXML is a GetCallerIdentityResponse as AWS sends it.
-func identityXML(arn, userID, account string) string {
-	return `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-  <GetCallerIdentityResult>
-    <Arn>` + arn + `</Arn>
-    <UserId>` + userID + `</UserId>
-    <Account>` + account + `</Account>
-  </GetCallerIdentityResult>
-  <ResponseMetadata>
-    <RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId>
-  </ResponseMetadata>
-</GetCallerIdentityResponse>
-`
-}
-
 func writeXML(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(status)
@@ -193,7 +178,7 @@ func stsOK(m *mockSTS, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.valid.Add(1)
-	writeXML(w, 200, identityXML(testARN, testUserID, testAccount))
+	writeXML(w, 200, awsprooftest.IdentityXML(testARN, testUserID, testAccount))
 }
 
 func verifySignature(r *http.Request) bool {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyless-dev/keyless/internal/awsproof/awsprooftest"
 )
 
 const nsAttr = `xmlns="https://sts.amazonaws.com/doc/2011-06-15/"`
@@ -40,11 +42,11 @@ const (
 // TestResponses (security.md V-01, GCIX-16): only one well-formed
 // GetCallerIdentityResponse in an XML content type is an identity.
 func TestResponses(t *testing.T) {
-	valid := identityXML(testARN, testUserID, testAccount)
+	valid := awsprooftest.IdentityXML(testARN, testUserID, testAccount)
 	xmlCT := []string{"text/xml"}
 	// The Vault CVE-2020-16250 payload: JSON carrying an XML fragment.
 	vaultJSON := `{"Error":{"Code":"InvalidAction","Message":"Could not find operation ` +
-		strings.ReplaceAll(identityXML("arn:aws:iam::111111111111:role/admin", "AROAADMIN", "111111111111"), `"`, `\"`) + `"}}`
+		strings.ReplaceAll(awsprooftest.IdentityXML("arn:aws:iam::111111111111:role/admin", "AROAADMIN", "111111111111"), `"`, `\"`) + `"}}`
 	for _, c := range []struct {
 		name   string
 		status int
@@ -228,7 +230,7 @@ func TestUnavailable(t *testing.T) {
 	}{
 		{"500", answerWith(500, []string{"text/xml"}, "<x/>")},
 		{"503", answerWith(503, []string{"text/xml"}, "<x/>")},
-		{"502 with an identity", answerWith(502, []string{"text/xml"}, identityXML(testARN, testUserID, testAccount))},
+		{"502 with an identity", answerWith(502, []string{"text/xml"}, awsprooftest.IdentityXML(testARN, testUserID, testAccount))},
 		{"reset", func(_ *mockSTS, w http.ResponseWriter, _ *http.Request) {
 			conn, _, err := http.NewResponseController(w).Hijack()
 			if err == nil {
@@ -300,7 +302,7 @@ func TestContextBoundsRetries(t *testing.T) {
 // TestBodyLimits (GCIX-20): an answer over 64 KiB is refused while read,
 // and a trickled one ends at the timeout.
 func TestBodyLimits(t *testing.T) {
-	valid := identityXML(testARN, testUserID, testAccount)
+	valid := awsprooftest.IdentityXML(testARN, testUserID, testAccount)
 	pad := func(n int) string { return valid + strings.Repeat(" ", n-len(valid)) }
 
 	h := newHarness(t, answerWith(200, []string{"text/xml"}, pad(64<<10)), nil)

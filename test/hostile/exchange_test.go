@@ -132,22 +132,7 @@ func (u *xUpstream) mark() xMark {
 	return xMark{u.conns.Load(), int64(len(u.reqs))}
 }
 
-// xIdentity is a GetCallerIdentityResponse as AWS writes it.
-func xIdentity(arn, userID, account string) string {
-	return `<GetCallerIdentityResponse xmlns="` + xSTSNS + `">
-  <GetCallerIdentityResult>
-    <Arn>` + arn + `</Arn>
-    <UserId>` + userID + `</UserId>
-    <Account>` + account + `</Account>
-  </GetCallerIdentityResult>
-  <ResponseMetadata>
-    <RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId>
-  </ResponseMetadata>
-</GetCallerIdentityResponse>
-`
-}
-
-var xAliceXML = xIdentity(xAliceARN, xAliceUID, xAccount)
+var xAliceXML = awsprooftest.IdentityXML(xAliceARN, xAliceUID, xAccount)
 
 func xWrite(w http.ResponseWriter, status int, ctype, body string) {
 	if ctype == "" {
@@ -1309,7 +1294,7 @@ func TestExchangeAWSUpstream(t *testing.T) {
 		{"leading garbage", "text/xml", "garbage" + aliceXML, "aws_response_malformed"},
 		{"leading JSON", "text/xml", `{"a":1}` + aliceXML, "aws_response_malformed"},
 		{"leading white space and garbage", "text/xml", "\n \t x" + aliceXML, "aws_response_malformed"},
-		{"trailing second document", "text/xml", aliceXML + xIdentity("arn:aws:iam::111122223333:user/bob", "AIDABOB", xAccount), "aws_response_malformed"},
+		{"trailing second document", "text/xml", aliceXML + awsprooftest.IdentityXML("arn:aws:iam::111122223333:user/bob", "AIDABOB", xAccount), "aws_response_malformed"},
 		{"trailing garbage", "text/xml", aliceXML + "junk", "aws_response_malformed"},
 		{"DOCTYPE", "text/xml", `<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "` + xAliceARN + `">]>` + res("<Arn>&a;</Arn>"+uid+acct), "aws_response_malformed"},
 		{"DOCTYPE without entities", "text/xml", `<!DOCTYPE GetCallerIdentityResponse>` + aliceXML, "aws_response_malformed"},
@@ -1325,16 +1310,16 @@ func TestExchangeAWSUpstream(t *testing.T) {
 		{"wrong namespace", "text/xml", strings.Replace(aliceXML, "2011-06-15", "2011-06-16", 1), "aws_response_malformed"},
 		{"no namespace", "text/xml", strings.Replace(aliceXML, ` xmlns="`+xSTSNS+`"`, "", 1), "aws_response_malformed"},
 		{"prefixed foreign namespace on Arn", "text/xml", res(`<e:Arn xmlns:e="urn:evil">` + xAliceARN + `</e:Arn>` + arn + uid + acct), "aws_response_malformed"},
-		{"Arn and Account disagree", "text/xml", xIdentity(xAliceARN, xAliceUID, "444455556666"), "aws_account_mismatch"},
+		{"Arn and Account disagree", "text/xml", awsprooftest.IdentityXML(xAliceARN, xAliceUID, "444455556666"), "aws_account_mismatch"},
 		{"Arn with a comment node", "text/xml", res("<Arn>arn:aws:iam::111122223333:user/<!-- x -->alice</Arn>" + uid + acct), "aws_response_malformed"},
 		{"Arn with a processing instruction", "text/xml", res("<Arn>arn:aws:iam::111122223333:user/<?x y?>alice</Arn>" + uid + acct), "aws_response_malformed"},
 		{"Arn with an attribute", "text/xml", res(`<Arn role="admin">` + xAliceARN + `</Arn>` + uid + acct), "aws_response_malformed"},
 		{"Arn with a child element", "text/xml", res("<Arn><x/>" + xAliceARN + "</Arn>" + uid + acct), "aws_response_malformed"},
 		{"unknown element in the result", "text/xml", res(arn + uid + acct + "<Admin>true</Admin>"), "aws_response_malformed"},
-		{"Arn of another partition", "text/xml", xIdentity("arn:aws-us-gov:iam::111122223333:user/alice", xAliceUID, xAccount), "aws_arn_partition_mismatch"},
+		{"Arn of another partition", "text/xml", awsprooftest.IdentityXML("arn:aws-us-gov:iam::111122223333:user/alice", xAliceUID, xAccount), "aws_arn_partition_mismatch"},
 		{"Arn with white space", "text/xml", res("<Arn> " + xAliceARN + " </Arn>" + uid + acct), "aws_arn_malformed"},
-		{"Arn of another service", "text/xml", xIdentity("arn:aws:s3::111122223333:user/alice", xAliceUID, xAccount), "aws_arn_malformed"},
-		{"Account not 12 digits", "text/xml", xIdentity("arn:aws:iam::11112222333:user/alice", xAliceUID, "11112222333"), "aws_account_malformed"},
+		{"Arn of another service", "text/xml", awsprooftest.IdentityXML("arn:aws:s3::111122223333:user/alice", xAliceUID, xAccount), "aws_arn_malformed"},
+		{"Account not 12 digits", "text/xml", awsprooftest.IdentityXML("arn:aws:iam::11112222333:user/alice", xAliceUID, "11112222333"), "aws_account_malformed"},
 		{"an error document with 200", "text/xml", xAWSError("AccessDenied", "x"), "aws_response_malformed"},
 		{"empty body", "text/xml", "", "aws_response_malformed"},
 		{"UTF-16 declaration", "text/xml", `<?xml version="1.0" encoding="UTF-16"?>` + aliceXML, "aws_response_malformed"},
@@ -1343,9 +1328,9 @@ func TestExchangeAWSUpstream(t *testing.T) {
 		{"no Content-Type", "", aliceXML, "aws_response_content_type"},
 		{"text/xml; charset=iso-8859-1", "text/xml; charset=iso-8859-1", aliceXML, "aws_response_content_type"},
 		{"text/xml with another parameter", "text/xml; boundary=x", aliceXML, "aws_response_content_type"},
-		{"another principal (bob)", "text/xml", xIdentity("arn:aws:iam::111122223333:user/bob", "AIDABOB0000000000001", xAccount), "no_provider_matched"},
-		{"alice of another account", "text/xml", xIdentity("arn:aws:iam::444455556666:user/alice", xAliceUID, "444455556666"), "no_provider_matched"},
-		{"a role session of alice's account", "text/xml", xIdentity("arn:aws:sts::111122223333:assumed-role/Demo/alice", "AROADEMO:alice", xAccount), "no_provider_matched"},
+		{"another principal (bob)", "text/xml", awsprooftest.IdentityXML("arn:aws:iam::111122223333:user/bob", "AIDABOB0000000000001", xAccount), "no_provider_matched"},
+		{"alice of another account", "text/xml", awsprooftest.IdentityXML("arn:aws:iam::444455556666:user/alice", xAliceUID, "444455556666"), "no_provider_matched"},
+		{"a role session of alice's account", "text/xml", awsprooftest.IdentityXML("arn:aws:sts::111122223333:assumed-role/Demo/alice", "AROADEMO:alice", xAccount), "no_provider_matched"},
 	} {
 		rows = append(rows, xRow{id: "GCIX-16/" + c.label, env: xSigned(xSpec{}), reason: c.reason, reqs: 1, mock: xAnswer(200, c.ctype, c.body)})
 	}
@@ -2044,7 +2029,7 @@ func TestExchangeOracle(t *testing.T) {
 		{id: "oracle/json", env: func(*xEnv) []byte { return []byte("{}") }},
 		{id: "oracle/upstream 403", env: xSigned(xSpec{}), reqs: 1, mock: xAnswer(403, "text/xml", xAWSError("SignatureDoesNotMatch", xMarker))},
 		{id: "oracle/upstream XML", env: xSigned(xSpec{}), reqs: 1, mock: xAnswer(200, "text/xml", "x"+xAliceXML)},
-		{id: "oracle/upstream bob", env: xSigned(xSpec{}), reqs: 1, mock: xAnswer(200, "text/xml", xIdentity("arn:aws:iam::111122223333:user/bob", "AIDABOB", xAccount))},
+		{id: "oracle/upstream bob", env: xSigned(xSpec{}), reqs: 1, mock: xAnswer(200, "text/xml", awsprooftest.IdentityXML("arn:aws:iam::111122223333:user/bob", "AIDABOB", xAccount))},
 	}
 	x.runRows(t, samples)
 	t.Run("oracle/JWT", func(t *testing.T) {

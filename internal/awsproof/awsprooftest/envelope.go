@@ -122,3 +122,18 @@ func (e Envelope) WithMethod(m string) Envelope {
 func (e Envelope) EditAuthorization(edit func(string) string) Envelope {
 	return e.Set("authorization", edit(e.Get("authorization")))
 }
+
+// IdentityXML is a GetCallerIdentityResponse as AWS writes it.
+func IdentityXML(arn, userID, account string) string {
+	return `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <GetCallerIdentityResult>
+    <Arn>` + arn + `</Arn>
+    <UserId>` + userID + `</UserId>
+    <Account>` + account + `</Account>
+  </GetCallerIdentityResult>
+  <ResponseMetadata>
+    <RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId>
+  </ResponseMetadata>
+</GetCallerIdentityResponse>
+`
+}
