@@ -320,12 +320,8 @@ func (o *exchangeOpts) awsProof(ctx context.Context) (string, error) {
 	if err := v4.NewSigner().SignHTTP(ctx, creds, req, sha256Hex(nil), "sts", region, time.Now()); err != nil {
 		return "", fmt.Errorf("signing the AWS request: %w", err)
 	}
-	h := req.Header.Clone()
-	h.Set("Host", req.Host)
-	if req.Host == "" {
-		h.Set("Host", req.URL.Host)
-	}
-	env, err := awsproof.Marshal(req.Method, stsURL.String(), h, "")
+	// Marshal adds the host the URL names, which is what was signed.
+	env, err := awsproof.Marshal(req.Method, stsURL.String(), req.Header, "")
 	if err != nil {
 		return "", err
 	}

@@ -26,7 +26,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/keyless-dev/keyless/internal/awsproof"
+	"github.com/keyless-dev/keyless/internal/awsproof/awsprooftest"
 )
 
 // The token exchange end to end ("Real end to end"): a workload proves who
@@ -341,32 +341,14 @@ func countEvents(t *testing.T, s *server, eventName, key string) int {
 // serializes it. It returns the envelope and the request's signature.
 func awsEnvelope(t *testing.T, stsEndpoint, audience string, c tempCreds, bodyForm bool) (string, string) {
 	t.Helper()
-	u, body := stsEndpoint+"/?"+gciBody, ""
-	if bodyForm {
-		u, body = stsEndpoint+"/", gciBody
-	}
-	// No body on the request signed: the signer would sign its
-	// Content-Length, which an envelope does not carry. The payload hash
-	// is the body's all the same.
-	req, err := http.NewRequest(http.MethodPost, u, nil)
+	e, err := awsprooftest.Sign(awsprooftest.SignSpec{Endpoint: stsEndpoint, BodyForm: bodyForm,
+		Headers:     map[string]string{"X-Keyless-Audience": audience},
+		Credentials: aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken},
+		At:          time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("X-Keyless-Audience", audience)
-	if bodyForm {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	}
-	sum := sha256.Sum256([]byte(body))
-	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey,
-		SessionToken: c.SessionToken}, req, hex.EncodeToString(sum[:]), "sts", "us-east-1", time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	env, err := awsproof.Marshal(http.MethodPost, u, req.Header, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(env), signatureOf(t, req.Header.Get("Authorization"))
+	return string(e.Bytes()), signatureOf(t, e.Get("authorization"))
 }
 
 var signatureRE = regexp.MustCompile(`Signature=([0-9a-f]{64})$`)
