@@ -133,42 +133,11 @@ func parseHeader(req *Request) (*Signed, error) {
 	if len(values) != 1 {
 		return nil, incomplete("Only one Authorization header may be sent.")
 	}
-	alg, rest, ok := strings.Cut(values[0], " ")
-	if !ok || alg != Algorithm {
-		return nil, incomplete("Unsupported authorization type; only " + Algorithm + " is accepted.")
-	}
-	var cred, signed, sig string
-	var seenCred, seenSigned, seenSig bool
-	for _, part := range strings.Split(rest, ",") {
-		part = strings.TrimLeft(part, " ")
-		k, v, ok := strings.Cut(part, "=")
-		if !ok {
-			return nil, incomplete("Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.")
-		}
-		var dst *string
-		var seen *bool
-		switch k {
-		case "Credential":
-			dst, seen = &cred, &seenCred
-		case "SignedHeaders":
-			dst, seen = &signed, &seenSigned
-		case "Signature":
-			dst, seen = &sig, &seenSig
-		default:
-			return nil, incomplete("Authorization header has an unknown parameter '" + quoteShort(k) + "'.")
-		}
-		if *seen {
-			return nil, incomplete("Authorization header repeats the '" + k + "' parameter.")
-		}
-		*dst, *seen = v, true
-	}
-	if cred == "" || signed == "" || sig == "" {
-		return nil, incomplete("Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.")
-	}
-	s := &Signed{}
-	if err := parseCredential(cred, s); err != nil {
+	a, err := ParseAuthorization(values[0])
+	if err != nil {
 		return nil, err
 	}
+	s := &Signed{AccessKeyID: a.AccessKeyID, Scope: a.Scope, signedHeaders: a.SignedHeaders, signature: a.Signature}
 	dates := req.Header.Values(headerDate)
 	switch {
 	case len(dates) > 1:
@@ -190,19 +159,73 @@ func parseHeader(req *Request) (*Signed, error) {
 	if len(tokens) == 1 {
 		s.SecurityToken = tokens[0]
 	}
-	if s.signedHeaders, err = parseSignedHeaders(signed); err != nil {
-		return nil, err
-	}
 	if !contains(s.signedHeaders, "x-amz-date") {
 		return nil, incomplete("The X-Amz-Date header must be signed.")
-	}
-	if s.signature, err = parseSignature(sig); err != nil {
-		return nil, err
 	}
 	if err := checkContentSHA256(req); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// Authorization is a parsed Authorization header value.
+type Authorization struct {
+	AccessKeyID   string
+	Scope         Scope
+	SignedHeaders []string // lower-case, sorted, unique, host included
+	Signature     []byte
+}
+
+// ParseAuthorization reads "AWS4-HMAC-SHA256 Credential=..., SignedHeaders=...,
+// Signature=...", each component exactly once (IAM User Guide, "Elements of
+// an AWS API request signature"). It looks at no other header: the token
+// exchange parses the Authorization of a request it does not receive.
+func ParseAuthorization(v string) (Authorization, error) {
+	alg, rest, ok := strings.Cut(v, " ")
+	if !ok || alg != Algorithm {
+		return Authorization{}, incomplete("Unsupported authorization type; only " + Algorithm + " is accepted.")
+	}
+	var cred, signed, sig string
+	var seenCred, seenSigned, seenSig bool
+	for _, part := range strings.Split(rest, ",") {
+		part = strings.TrimLeft(part, " ")
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			return Authorization{}, incomplete("Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.")
+		}
+		var dst *string
+		var seen *bool
+		switch k {
+		case "Credential":
+			dst, seen = &cred, &seenCred
+		case "SignedHeaders":
+			dst, seen = &signed, &seenSigned
+		case "Signature":
+			dst, seen = &sig, &seenSig
+		default:
+			return Authorization{}, incomplete("Authorization header has an unknown parameter '" + quoteShort(k) + "'.")
+		}
+		if *seen {
+			return Authorization{}, incomplete("Authorization header repeats the '" + k + "' parameter.")
+		}
+		*dst, *seen = v, true
+	}
+	if cred == "" || signed == "" || sig == "" {
+		return Authorization{}, incomplete("Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.")
+	}
+	var s Signed
+	if err := parseCredential(cred, &s); err != nil {
+		return Authorization{}, err
+	}
+	a := Authorization{AccessKeyID: s.AccessKeyID, Scope: s.Scope}
+	var err error
+	if a.SignedHeaders, err = parseSignedHeaders(signed); err != nil {
+		return Authorization{}, err
+	}
+	if a.Signature, err = parseSignature(sig); err != nil {
+		return Authorization{}, err
+	}
+	return a, nil
 }
 
 func parseQuery(req *Request) (*Signed, error) {

@@ -937,21 +937,21 @@ func TestExchangeAWSEnvelope(t *testing.T) {
 		xRow{id: "GCIX-08/Signature upper-case hex", env: az(func(a string) string {
 			p := part(a, "Signature")
 			return strings.Replace(a, p, "Signature="+strings.ToUpper(strings.TrimPrefix(p, "Signature=")), 1)
-		}), reason: "aws_signature_malformed"},
-		xRow{id: "GCIX-08/Signature 63 digits", env: az(func(a string) string { return a[:len(a)-1] }), reason: "aws_signature_malformed"},
+		}), reason: "aws_authorization_malformed"},
+		xRow{id: "GCIX-08/Signature 63 digits", env: az(func(a string) string { return a[:len(a)-1] }), reason: "aws_authorization_malformed"},
 		xRow{id: "GCIX-08/SignedHeaders unsorted", env: az(func(a string) string {
 			p := part(a, "SignedHeaders")
 			hs := strings.Split(strings.TrimPrefix(p, "SignedHeaders="), ";")
 			slices.Reverse(hs)
 			return strings.Replace(a, p, "SignedHeaders="+strings.Join(hs, ";"), 1)
-		}), reason: "aws_signed_headers_malformed"},
+		}), reason: "aws_authorization_malformed"},
 		xRow{id: "GCIX-08/SignedHeaders names authorization", env: az(func(a string) string {
 			return strings.Replace(a, "SignedHeaders=", "SignedHeaders=authorization;", 1)
 		}), reason: "aws_signed_headers_malformed"},
-		xRow{id: "GCIX-08/SignedHeaders upper-case", env: az(func(a string) string { return strings.Replace(a, ";host;", ";Host;", 1) }), reason: "aws_signed_headers_malformed"},
+		xRow{id: "GCIX-08/SignedHeaders upper-case", env: az(func(a string) string { return strings.Replace(a, ";host;", ";Host;", 1) }), reason: "aws_authorization_malformed"},
 		xRow{id: "GCIX-08/Credential lower-case key id", env: az(func(a string) string { return strings.Replace(a, alice.id, strings.ToLower(alice.id), 1) }), reason: "aws_credential_malformed"},
-		xRow{id: "GCIX-08/Credential of 6 parts", env: az(func(a string) string { return strings.Replace(a, "/aws4_request", "/x/aws4_request", 1) }), reason: "aws_credential_malformed"},
-		xRow{id: "GCIX-08/Credential terminator", env: az(func(a string) string { return strings.Replace(a, "/aws4_request", "/aws4_requesx", 1) }), reason: "aws_credential_malformed"},
+		xRow{id: "GCIX-08/Credential of 6 parts", env: az(func(a string) string { return strings.Replace(a, "/aws4_request", "/x/aws4_request", 1) }), reason: "aws_authorization_malformed"},
+		xRow{id: "GCIX-08/Credential terminator", env: az(func(a string) string { return strings.Replace(a, "/aws4_request", "/aws4_requesx", 1) }), reason: "aws_authorization_malformed"},
 		xRow{id: "GCIX-08/Authorization missing", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Del("authorization") }), reason: "aws_authorization_missing"},
 	)
 
@@ -960,7 +960,7 @@ func TestExchangeAWSEnvelope(t *testing.T) {
 		{"service s3", "s3", "", "aws_credential_service"}, {"service iam", "iam", "", "aws_credential_service"},
 		{"service STS", "STS", "", "aws_credential_service"}, {"region us-west-2", "", "us-west-2", "aws_region_mismatch"},
 		{"region us-gov-west-1", "", "us-gov-west-1", "aws_region_mismatch"}, {"region cn-north-1", "", "cn-north-1", "aws_region_mismatch"},
-		{"region aws-global", "", "aws-global", "aws_region_mismatch"}, {"region upper-case", "", "US-EAST-1", "aws_credential_malformed"},
+		{"region aws-global", "", "aws-global", "aws_region_mismatch"}, {"region upper-case", "", "US-EAST-1", "aws_region_mismatch"},
 	} {
 		rows = append(rows, xRow{id: "GCIX-09/" + c.label, env: xSigned(xSpec{service: c.service, region: c.region}), reason: c.reason})
 	}
