@@ -4,13 +4,9 @@ import (
 	"encoding/hex"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/keyless-dev/keyless/internal/sigv4"
 )
-
-// timeFormat is X-Amz-Date's: ISO 8601 basic.
-const timeFormat = "20060102T150405Z"
 
 // authorization is a parsed SigV4 Authorization header (IAM User Guide,
 // "Elements of an AWS API request signature").
@@ -72,13 +68,4 @@ func digits(s string, n int) bool {
 		}
 	}
 	return true
-}
-
-// parseAmzDate reads X-Amz-Date, YYYYMMDD'T'HHMMSS'Z'.
-func parseAmzDate(v string) (time.Time, bool) {
-	if len(v) != len(timeFormat) {
-		return time.Time{}, false
-	}
-	t, err := time.Parse(timeFormat, v)
-	return t, err == nil && t.Format(timeFormat) == v
 }

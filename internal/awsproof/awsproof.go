@@ -21,6 +21,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/exchange"
 	"github.com/keyless-dev/keyless/internal/outbound"
+	"github.com/keyless-dev/keyless/internal/sigv4"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
 
@@ -272,9 +273,9 @@ func (v *Verifier) check(ctx context.Context, b []byte, audience string) (*check
 	if !ok {
 		return nil, refuse("date_missing")
 	}
-	signedAt, ok := parseAmzDate(rawDate)
+	signedAt, err := sigv4.ParseTime(rawDate)
 	switch {
-	case !ok:
+	case err != nil:
 		return nil, refuse("date_malformed")
 	case a.date != rawDate[:8]:
 		return nil, refuse("credential_date_mismatch")

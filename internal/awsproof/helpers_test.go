@@ -34,6 +34,7 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/awsproof/awsprooftest"
 	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/sigv4"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
 
@@ -187,8 +188,8 @@ func verifySignature(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	at, ok := parseAmzDate(r.Header.Get("X-Amz-Date"))
-	if !ok {
+	at, err := sigv4.ParseTime(r.Header.Get("X-Amz-Date"))
+	if err != nil {
 		return false
 	}
 	body, _ := io.ReadAll(r.Body)

@@ -147,7 +147,7 @@ func parseHeader(req *Request) (*Signed, error) {
 		// X-Amz-Date, so keyless requires it (see docs/compatibility.md).
 		return nil, incomplete("Authorization header requires existence of a 'X-Amz-Date' header.")
 	}
-	t, err := parseTime(dates[0])
+	t, err := ParseTime(dates[0])
 	if err != nil {
 		return nil, err
 	}
@@ -260,7 +260,7 @@ func parseQuery(req *Request) (*Signed, error) {
 	if err := parseCredential(get[QueryCredential], s); err != nil {
 		return nil, err
 	}
-	t, err := parseTime(get[QueryDate])
+	t, err := ParseTime(get[QueryDate])
 	if err != nil {
 		return nil, err
 	}
@@ -309,9 +309,11 @@ func isAccessKeyID(s string) bool {
 	return len(s) >= 1 && len(s) <= 128 && arn.IsWordChars(s)
 }
 
-func parseTime(v string) (time.Time, error) {
+// ParseTime reads X-Amz-Date: ISO 8601 basic, YYYYMMDD'T'HHMMSS'Z', and
+// nothing that merely parses as it.
+func ParseTime(v string) (time.Time, error) {
 	t, err := time.Parse(timeFormat, v)
-	if err != nil || len(v) != len(timeFormat) {
+	if err != nil || len(v) != len(timeFormat) || t.Format(timeFormat) != v {
 		return time.Time{}, incomplete("X-Amz-Date must be in the ISO 8601 basic format YYYYMMDD'T'HHMMSS'Z'.")
 	}
 	return t, nil
