@@ -22,6 +22,13 @@ var forbidden = map[string]map[string]string{
 	"internal/accesskey":  domain(),
 	"internal/authmsg":    domain(),
 	"internal/exchange":   domain(),
+	"internal/saml":       domain(),
+	"internal/samlxml": {
+		"net/http":                   "verifying a SAML Response never reaches the network",
+		module + "internal/sts":      "the XML edge hands typed assertions to the domain, not the reverse",
+		module + "internal/storage":  "verification is pure; replay is the domain's business",
+		module + "internal/outbound": "no URL in a document is ever fetched",
+	},
 	"internal/policy": merge(domain(), map[string]string{
 		module + "internal/iam":     "the policy language knows no identities, only the request it is given",
 		module + "internal/storage": "policy evaluation is pure",
