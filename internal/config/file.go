@@ -9,6 +9,7 @@ type File struct {
 	STS      STS       `yaml:"sts"`
 	Keys     Keys      `yaml:"keys"`
 	Exchange Exchange  `yaml:"exchange"`
+	SAML     SAML      `yaml:"saml"`
 	Accounts []Account `yaml:"accounts"`
 }
 
@@ -73,6 +74,9 @@ type Account struct {
 	// (POST /SecureTokenService/ExchangeExternalToken, /v1/token): each
 	// matches proofs from one issuer and grants a role of this account.
 	IdentityProviders []IdentityProvider `yaml:"identity_providers"`
+	// SAMLProviders are the SAML identity providers roles of this account
+	// may trust for AssumeRoleWithSAML.
+	SAMLProviders []SAMLProvider `yaml:"saml_providers"`
 }
 
 // ManagedPolicy is a customer managed policy. Give the IAM JSON policy

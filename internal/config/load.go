@@ -57,6 +57,7 @@ type Config struct {
 	// IdentityProviders admit workloads to the token exchange.
 	IdentityProviders []exchange.Provider
 	Exchange          ExchangeConfig
+	SAML              SAMLConfig
 }
 
 // Load reads, decodes, validates and converts the file at path. Secrets
@@ -95,7 +96,7 @@ func Parse(name string, data []byte, dir string, lookupEnv func(string) (string,
 	d.decode(&root, reflect.ValueOf(&file).Elem(), "")
 	// Validate what did decode, so that one run reports everything, but
 	// say nothing more about fields that already failed to decode.
-	v := &validator{decoder: d, dir: dir, env: lookupEnv, undecoded: map[string]bool{}}
+	v := &validator{decoder: d, dir: dir, env: lookupEnv, undecoded: map[string]bool{}, now: time.Now()}
 	for _, p := range d.problems {
 		v.undecoded[p.Field] = true
 	}
@@ -113,6 +114,9 @@ type validator struct {
 	undecoded map[string]bool
 	idps      []exchange.Provider // the token exchange's, from every account
 	upstreams []string            // hosts of the exchange's configured STS upstreams
+	// now is when the file is loaded, for checking certificates' validity
+	// (verification checks them again at its own time).
+	now time.Time
 }
 
 // at records a problem at path, placed at the nearest recorded position.
@@ -197,6 +201,7 @@ func (v *validator) convert(f *File) *Config {
 		}
 	}
 	c.Exchange = v.exchange(f.Exchange) // first: identity providers name its upstreams
+	c.SAML = v.saml(f.SAML, c)
 	c.Identities = v.identities(f.Accounts)
 	c.IdentityProviders = v.idps
 	return c
@@ -269,6 +274,7 @@ func (v *validator) identities(accounts []Account) iam.Contents {
 			}
 		}
 		out.OIDCProviders = append(out.OIDCProviders, providers...)
+		out.SAMLProviders = append(out.SAMLProviders, v.samlProviders(path+".saml_providers", a.ID, a.SAMLProviders)...)
 		seenRole := map[string]bool{}
 		for j, r := range a.Roles {
 			rpath := idx(path+".roles", j)

@@ -19,20 +19,34 @@ const (
 	IssuerAssumeRole         Issuer = 2
 	IssuerGetFederationToken Issuer = 3
 	IssuerWebIdentity        Issuer = 4 // AssumeRoleWithWebIdentity
+	IssuerSAML               Issuer = 5 // AssumeRoleWithSAML
 )
 
 // RoleSession reports whether sessions of this issuer are role sessions.
-func (i Issuer) RoleSession() bool { return i == IssuerAssumeRole || i == IssuerWebIdentity }
+func (i Issuer) RoleSession() bool {
+	return i == IssuerAssumeRole || i == IssuerWebIdentity || i == IssuerSAML
+}
+
+// Federated reports whether sessions of this issuer carry a Federation.
+func (i Issuer) Federated() bool { return i == IssuerWebIdentity || i == IssuerSAML }
 
 // Federation is who a web identity session was issued to: the identity
 // provider and the claims AWS carries into the session for later requests
 // (IAM User Guide, reference_policies_iam-condition-keys, "cross-service"
 // web identity keys: amr, aud, sub).
+//
+// For a SAML session, the keys AWS carries are saml:namequalifier,
+// saml:sub and saml:sub_type (IAM User Guide, condition-keys-saml): Subject
+// is the NameID, SubjectType and NameQualifier are set, and Audience is the
+// Recipient.
 type Federation struct {
-	Provider string // the OIDC provider's ARN
+	Provider string // the OIDC or SAML provider's ARN
 	Subject  string
 	Audience string
 	AMR      []string
+	// SubjectType and NameQualifier are set for SAML sessions only.
+	SubjectType   string
+	NameQualifier string
 }
 
 // Session is what a session token carries.
@@ -55,7 +69,8 @@ type Session struct {
 	SourceIdentity string
 	// Packed holds the session policies and session tags.
 	Packed Packed
-	// Federation is set for AssumeRoleWithWebIdentity sessions only.
+	// Federation is set for AssumeRoleWithWebIdentity and
+	// AssumeRoleWithSAML sessions only.
 	Federation *Federation
 }
 
@@ -170,7 +185,7 @@ func decodeClaims(b []byte) (Session, []byte, error) {
 		case tagIssuer:
 			n, ok = readNum(v)
 			s.Issuer = Issuer(n)
-			ok = ok && s.Issuer >= IssuerGetSessionToken && s.Issuer <= IssuerWebIdentity
+			ok = ok && s.Issuer >= IssuerGetSessionToken && s.Issuer <= IssuerSAML
 		case tagPrincipalType:
 			n, ok = readNum(v)
 			s.Principal.Type = iam.PrincipalType(n)
@@ -211,11 +226,14 @@ func decodeClaims(b []byte) (Session, []byte, error) {
 // session is a role's and named; a federated user is named and belongs to a
 // user or root; GetSessionToken sessions carry no name.
 func consistent(s *Session) bool {
-	if (s.Issuer == IssuerWebIdentity) != (s.Federation != nil) {
+	if s.Issuer.Federated() != (s.Federation != nil) {
+		return false
+	}
+	if f := s.Federation; f != nil && (s.Issuer == IssuerSAML) != (f.SubjectType != "") {
 		return false
 	}
 	switch s.Issuer {
-	case IssuerAssumeRole, IssuerWebIdentity:
+	case IssuerAssumeRole, IssuerWebIdentity, IssuerSAML:
 		return s.Principal.Type == iam.Role && s.Name != ""
 	case IssuerGetFederationToken:
 		return s.Principal.Type != iam.Role && s.Name != ""
@@ -235,7 +253,8 @@ func uvarint(b []byte) (uint64, int) {
 }
 
 // encodeFederation writes provider, subject, audience and the amr values,
-// each as a uvarint length and bytes, after a uvarint count of amr values.
+// each as a uvarint length and bytes, after a uvarint count of amr values;
+// then, for a SAML session only, subject type and name qualifier.
 func encodeFederation(f *Federation) []byte {
 	var b []byte
 	str := func(v string) {
@@ -248,6 +267,10 @@ func encodeFederation(f *Federation) []byte {
 	b = binary.AppendUvarint(b, uint64(len(f.AMR)))
 	for _, a := range f.AMR {
 		str(a)
+	}
+	if f.SubjectType != "" {
+		str(f.SubjectType)
+		str(f.NameQualifier)
 	}
 	return b
 }
@@ -281,6 +304,12 @@ func decodeFederation(b []byte) (*Federation, bool) {
 	}
 	for i := uint64(0); i < n && ok; i++ {
 		f.AMR = append(f.AMR, str())
+	}
+	if ok && len(b) > 0 {
+		f.SubjectType, f.NameQualifier = str(), str()
+		if f.SubjectType == "" {
+			return nil, false // one encoding per value
+		}
 	}
 	if !ok || len(b) != 0 || f.Provider == "" || f.Subject == "" {
 		return nil, false

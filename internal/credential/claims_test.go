@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -181,5 +182,43 @@ func TestLargestTokenFits(t *testing.T) {
 		t.Fatalf("largest token is %d characters; MaxTokenLen is %d", n, MaxTokenLen)
 	} else {
 		t.Logf("largest token: %d characters", n)
+	}
+}
+
+func TestSAMLSessionClaims(t *testing.T) {
+	now := time.UnixMilli(1_800_000_000_000).UTC()
+	raw := make([]byte, secretLen)
+	saml := func() Session {
+		s := roleSession(now)
+		s.Issuer = IssuerSAML
+		s.Federation = &Federation{Provider: "arn:aws:iam::111122223333:saml-provider/corp", Subject: "alice@example.com",
+			Audience: "https://keyless.example/saml", SubjectType: "persistent", NameQualifier: "SbdGOnUkh1i4+EXAMPLExL/jEvs="}
+		return s
+	}
+	out, _, err := decodeClaims(encodeClaims(saml(), raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := out.Federation; out.Issuer != IssuerSAML || f == nil || !reflect.DeepEqual(f, saml().Federation) {
+		t.Fatalf("round trip: %+v %+v", out, out.Federation)
+	}
+	// A web identity session never carries SAML fields, and a SAML
+	// session always does.
+	for name, mutate := range map[string]func(*Session){
+		"SAML without subject type":      func(s *Session) { s.Federation.SubjectType, s.Federation.NameQualifier = "", "" },
+		"web identity with subject type": func(s *Session) { s.Issuer = IssuerWebIdentity },
+		"SAML without federation":        func(s *Session) { s.Federation = nil },
+	} {
+		s := saml()
+		mutate(&s)
+		if _, _, err := decodeClaims(encodeClaims(s, raw)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	// The old web identity encoding still decodes.
+	web := saml()
+	web.Issuer, web.Federation.SubjectType, web.Federation.NameQualifier = IssuerWebIdentity, "", ""
+	if out, _, err := decodeClaims(encodeClaims(web, raw)); err != nil || out.Federation.SubjectType != "" {
+		t.Fatalf("web identity: %v %+v", err, out.Federation)
 	}
 }

@@ -97,6 +97,9 @@ type Directory struct {
 	devices  map[string]*MFADevice
 	managed  map[string]policy.Named  // by lower-case ARN
 	oidc     map[string]*OIDCProvider // by account + NUL + issuer
+	saml     map[string]*SAMLProvider // by account + "/" + name
+	// samlByIssuer lists SAML providers by entity ID.
+	samlByIssuer map[string][]*SAMLProvider
 }
 
 // Contents is everything a Directory holds.
@@ -109,6 +112,7 @@ type Contents struct {
 	// ManagedPolicies are the accounts' managed policies, named by ARN.
 	ManagedPolicies []policy.Named
 	OIDCProviders   []OIDCProvider
+	SAMLProviders   []SAMLProvider
 }
 
 // ErrDuplicate reports two identities with the same key.
@@ -126,6 +130,9 @@ func NewDirectory(c Contents) (*Directory, error) {
 		devices:  map[string]*MFADevice{},
 		managed:  map[string]policy.Named{},
 		oidc:     map[string]*OIDCProvider{},
+		saml:     map[string]*SAMLProvider{},
+
+		samlByIssuer: map[string][]*SAMLProvider{},
 	}
 	for _, mp := range c.ManagedPolicies {
 		k := strings.ToLower(mp.Name)
@@ -175,6 +182,22 @@ func NewDirectory(c Contents) (*Directory, error) {
 			return nil, fmt.Errorf("OIDC provider %s: %w", p.ARN(), ErrDuplicate)
 		}
 		d.oidc[k] = p
+	}
+	for i := range c.SAMLProviders {
+		p := &c.SAMLProviders[i]
+		if _, ok := d.accounts[p.Account]; !ok {
+			return nil, fmt.Errorf("SAML provider %s: unknown account %s", p.Name, p.Account)
+		}
+		if len(p.Certificates) == 0 {
+			// Never "no certificate, so no check" (security.md V-36).
+			return nil, fmt.Errorf("SAML provider %s: no signing certificate", p.ARN())
+		}
+		k := p.Account + "/" + p.Name
+		if _, dup := d.saml[k]; dup {
+			return nil, fmt.Errorf("SAML provider %s: %w", p.ARN(), ErrDuplicate)
+		}
+		d.saml[k] = p
+		d.samlByIssuer[p.EntityID] = append(d.samlByIssuer[p.EntityID], p)
 	}
 	for i := range keys {
 		k := &keys[i]

@@ -239,7 +239,13 @@ func (s *Service) callerContext(sub *subject) *policy.Context {
 			// A session from the token exchange whose provider is not an
 			// OIDC provider (an AWS identity) has no such keys.
 			ctx.Set("aws:FederatedProvider", f.Provider)
-			if prefix, ok := strings.CutPrefix(f.Provider, "arn:aws:iam::"+c.Principal.Account+":oidc-provider/"); ok {
+			if f.SubjectType != "" {
+				// The SAML keys that stay: namequalifier, sub and
+				// sub_type (IAM User Guide, condition-keys-saml).
+				ctx.Set("saml:namequalifier", f.NameQualifier)
+				ctx.Set("saml:sub", f.Subject)
+				ctx.Set("saml:sub_type", f.SubjectType)
+			} else if prefix, ok := strings.CutPrefix(f.Provider, "arn:aws:iam::"+c.Principal.Account+":oidc-provider/"); ok {
 				ctx.Set(prefix+":sub", f.Subject)
 				ctx.Set(prefix+":aud", f.Audience)
 				if len(f.AMR) > 0 {

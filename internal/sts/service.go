@@ -11,6 +11,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/credential"
 	"github.com/keyless-dev/keyless/internal/iam"
 	"github.com/keyless-dev/keyless/internal/idtoken"
+	"github.com/keyless-dev/keyless/internal/saml"
 	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
@@ -31,6 +32,13 @@ type Options struct {
 	RevokedBefore func(uniqueID string) time.Time
 	// ProviderKeys returns an OIDC provider's key set.
 	ProviderKeys func(*iam.OIDCProvider) idtoken.KeySource
+	// SAML verifies SAML Responses; SAMLExpect is what they must show
+	// (its Issuer is filled per provider). Without SAML every assertion
+	// is refused.
+	SAML       saml.Verifier
+	SAMLExpect saml.Expectations
+	// SingleUse spends SAML assertion IDs.
+	SingleUse storage.SingleUse
 }
 
 // Service carries out STS actions.

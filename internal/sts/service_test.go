@@ -133,9 +133,21 @@ func newFixture(t testing.TB) *fixture {
 }
 
 func (f *fixture) service(d *iam.Directory, sealer *credential.Sealer) *sts.Service {
-	return sts.New(sts.Options{Directory: d, Sealer: sealer, Messages: authmsg.NewSealer(f.ring, rand.Reader), MFA: f.mfa, Clock: f.clock,
-		MFAMaxFailures: 5, MFALockoutWindow: 5 * time.Minute, RevokedBefore: f.revokedBefore,
-		ProviderKeys: func(p *iam.OIDCProvider) idtoken.KeySource { return f.keys[p.URL] }})
+	o := f.options(d)
+	o.Sealer = sealer
+	return sts.New(o)
+}
+
+// options are the fixture's service options for directory d, changed by
+// edit.
+func (f *fixture) options(d *iam.Directory, edit ...func(*sts.Options)) sts.Options {
+	o := sts.Options{Directory: d, Sealer: credential.NewSealer(f.ring, "test", rand.Reader), Messages: authmsg.NewSealer(f.ring, rand.Reader),
+		MFA: f.mfa, Clock: f.clock, MFAMaxFailures: 5, MFALockoutWindow: 5 * time.Minute, RevokedBefore: f.revokedBefore,
+		ProviderKeys: func(p *iam.OIDCProvider) idtoken.KeySource { return f.keys[p.URL] }}
+	for _, e := range edit {
+		e(&o)
+	}
+	return o
 }
 
 func (f *fixture) revokedBefore(id string) time.Time {

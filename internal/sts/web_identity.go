@@ -194,23 +194,32 @@ func claimTags(c *idtoken.Claims) ([]credential.Tag, error) {
 	if err != nil {
 		return nil, bad("tags_claim_malformed")
 	}
-	if len(list) > 50 {
-		return nil, bad("tags_claim_too_many")
-	}
-	seen := map[string]bool{}
 	tags := make([]credential.Tag, 0, len(list))
 	for _, t := range list {
-		k := strings.ToLower(t.Key)
-		if !credential.ValidTag(t.Key, t.Value) || strings.HasPrefix(k, "aws:") {
-			return nil, bad("tags_claim_invalid_tag")
-		}
-		if seen[k] {
-			return nil, bad("tags_claim_duplicate_key")
-		}
-		seen[k] = true
 		tags = append(tags, credential.Tag{Key: t.Key, Value: t.Value, Transitive: t.Transitive})
 	}
-	return tags, nil
+	return tags, checkIDPTags(tags, bad)
+}
+
+// checkIDPTags applies AssumeRole's tag rules to tags an identity provider
+// sent: at most 50, valid keys and values, no aws: prefix, no key twice in
+// any case (aws-sts.md 5.6).
+func checkIDPTags(tags []credential.Tag, bad func(reason string) error) error {
+	if len(tags) > 50 {
+		return bad("tags_claim_too_many")
+	}
+	seen := map[string]bool{}
+	for _, t := range tags {
+		k := strings.ToLower(t.Key)
+		if !credential.ValidTag(t.Key, t.Value) || strings.HasPrefix(k, "aws:") {
+			return bad("tags_claim_invalid_tag")
+		}
+		if seen[k] {
+			return bad("tags_claim_duplicate_key")
+		}
+		seen[k] = true
+	}
+	return nil
 }
 
 // validSourceIdentity checks sourceIdentityType: 2 to 64 of [\w+=,.@-].
@@ -239,8 +248,16 @@ func (s *Service) webIdentityContext(p *iam.OIDCProvider, c *idtoken.Claims, req
 			ctx.Set(prefix+name, v)
 		}
 	}
-	ctx.Set("aws:FederatedProvider", p.ARN())
-	ctx.Set("sts:RoleSessionName", req.SessionName)
+	federatedKeys(ctx, p.ARN(), req.SessionName, sourceIdentity, tags, req.Origin, now)
+	return ctx
+}
+
+// federatedKeys sets the keys every federated AssumeRole* request has: the
+// provider, the session name, source identity and tags, and the request's
+// origin (IAM User Guide, reference_policies_iam-condition-keys).
+func federatedKeys(ctx *policy.Context, provider, sessionName, sourceIdentity string, tags []credential.Tag, o Origin, now time.Time) {
+	ctx.Set("aws:FederatedProvider", provider)
+	ctx.Set("sts:RoleSessionName", sessionName)
 	if sourceIdentity != "" {
 		ctx.Set("sts:SourceIdentity", sourceIdentity)
 	}
@@ -251,8 +268,7 @@ func (s *Service) webIdentityContext(p *iam.OIDCProvider, c *idtoken.Claims, req
 		}
 	}
 	setRequestTags(ctx, tags, transitive)
-	req.Origin.setKeys(ctx, now)
-	return ctx
+	o.setKeys(ctx, now)
 }
 
 // scopedGrant reports whether some statement that allowed the request

@@ -28,6 +28,7 @@ func actions() map[string]action {
 		"GetFederationToken":         {run: getFederationToken},
 		"DecodeAuthorizationMessage": {readOnly: true, run: decodeAuthorizationMessage},
 		"AssumeRoleWithWebIdentity":  {unsigned: true, run: assumeRoleWithWebIdentity},
+		"AssumeRoleWithSAML":         {unsigned: true, run: assumeRoleWithSAML},
 	}
 }
 
@@ -54,7 +55,7 @@ func UserIdentity(c *sts.Caller) audit.UserIdentity {
 		Attributes:     audit.SessionAttributes{CreationDate: s.IssuedAt.UTC().Format(awsquery.TimeFormat), MFAAuthenticated: mfa},
 		SourceIdentity: s.SourceIdentity,
 	}
-	if f := s.Federation; f != nil {
+	if f := s.Federation; f != nil && f.SubjectType == "" {
 		sc.WebIDFederationData = &audit.WebIDFederationData{FederatedProvider: f.Provider}
 	}
 	switch c.Kind() {
