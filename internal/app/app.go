@@ -27,6 +27,9 @@ import (
 	"github.com/keyless-dev/keyless/internal/exchangeapi"
 	"github.com/keyless-dev/keyless/internal/iam"
 	"github.com/keyless-dev/keyless/internal/keyring"
+	"github.com/keyless-dev/keyless/internal/saml"
+	"github.com/keyless-dev/keyless/internal/samlsignin"
+	"github.com/keyless-dev/keyless/internal/samlxml"
 	"github.com/keyless-dev/keyless/internal/sigauth"
 	"github.com/keyless-dev/keyless/internal/sigv4"
 	"github.com/keyless-dev/keyless/internal/storage"
@@ -96,6 +99,9 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 		Clock:            deps.Clock,
 		MFAMaxFailures:   cfg.MFAMaxFailures,
 		MFALockoutWindow: cfg.MFALockoutWindow,
+		SAML:             samlxml.New(samlxml.Options{}),
+		SAMLExpect:       samlExpectations(cfg, deps.Logger),
+		SingleUse:        deps.Store,
 	})
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	writer := audit.NewWriter(deps.Store, deps.Logger, auditMetrics(reg))
@@ -138,6 +144,16 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 		Logger: deps.Logger, Endpoint: cfg.Exchange.Endpoint, Region: cfg.Region,
 	})
 	authzHandler := authzapi.New(authzapi.Options{Service: svc, Auth: auth, Audit: writer, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger})
+	samlBase := samlBaseURL(cfg)
+	entityID := samlsignin.DefaultEntityID
+	if len(cfg.SAML.Audiences) > 0 {
+		entityID = cfg.SAML.Audiences[0]
+	}
+	signIn := samlsignin.New(samlsignin.Options{
+		Service: svc, BaseURL: samlBase, Regions: cfg.SAML.Regions, Region: cfg.Region,
+		Audit: writer, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger,
+		EntityID: entityID, STSEndpoint: samlBase,
+	})
 	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	// An explicit switch rather than http.ServeMux, which would redirect
 	// the "//" path that Vault's AWS auth method sends to STS.
@@ -155,13 +171,44 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 		case exchangeapi.PathExchange, exchangeapi.PathToken, exchangeapi.PathChallenge, exchangeapi.PathExplain:
 			exchangeHandler.ServeHTTP(w, r)
 		default:
+			if signIn.Serves(r.URL.Path) {
+				signIn.ServeHTTP(w, r)
+				return
+			}
 			stsHandler.ServeHTTP(w, r)
 		}
 	})
 	deps.Logger.Info("keyless ready to serve", "accounts", len(cfg.Identities.Accounts), "users", len(cfg.Identities.Users),
 		"roles", len(cfg.Identities.Roles), "access_keys", len(cfg.Identities.AccessKeys), "mfa_devices", len(cfg.Identities.MFADevices),
-		"identity_providers", len(cfg.IdentityProviders))
+		"identity_providers", len(cfg.IdentityProviders), "saml_providers", len(cfg.Identities.SAMLProviders))
 	return a, nil
+}
+
+// samlBaseURL is where browsers reach keyless: saml.base_url, or the
+// exchange endpoint (the address keyless listens on).
+func samlBaseURL(cfg *config.Config) string {
+	if cfg.SAML.BaseURL != "" {
+		return cfg.SAML.BaseURL
+	}
+	return cfg.Exchange.Endpoint
+}
+
+// samlExpectations are what every SAML assertion must show to be for
+// this server, and logs what the SAML providers' metadata left out.
+func samlExpectations(cfg *config.Config, log *slog.Logger) saml.Expectations {
+	var recipients []string
+	if base := samlBaseURL(cfg); base != "" {
+		recipients = cfg.SAML.SignInURLs(base)
+	} else {
+		recipients = cfg.SAML.ExtraRecipients // no URL of our own is known
+	}
+	for _, p := range cfg.Identities.SAMLProviders {
+		for _, why := range p.SkippedCertificates {
+			log.Warn("SAML provider signing certificate ignored", "provider", p.ARN(), "why", why)
+		}
+	}
+	return saml.Expectations{Audiences: cfg.SAML.Audiences, Recipients: recipients,
+		Leeway: cfg.SAML.ClockSkew, MaxAge: cfg.SAML.MaxAssertionAge}
 }
 
 // Handler is the whole HTTP surface: STS at "/", the authorization API at

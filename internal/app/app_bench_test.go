@@ -11,8 +11,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +25,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/app"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/config"
+	"github.com/keyless-dev/keyless/internal/samlxml/samlxmltest"
 	"github.com/keyless-dev/keyless/internal/storage"
 	"github.com/keyless-dev/keyless/internal/storage/embedded"
 	"github.com/keyless-dev/keyless/internal/storage/memory"
@@ -38,19 +42,7 @@ func BenchmarkHandler(b *testing.B) {
 		"Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FBench&RoleSessionName=bench-1" +
 			"&Tags.member.1.Key=project&Tags.member.1.Value=bench&Tags.member.2.Key=team&Tags.member.2.Value=perf&DurationSeconds=900"} {
 		b.Run(body[7:strings.IndexByte(body, '&')], func(b *testing.B) {
-			cfg, err := config.Load("../../bench/keyless.yaml", func(string) (string, bool) { return "", false })
-			if err != nil {
-				b.Fatal(err)
-			}
-			store, err := openStore(b)
-			if err != nil {
-				b.Fatal(err)
-			}
-			a, err := app.New(context.Background(), cfg, app.Deps{Store: store, Clock: clock.System{}, Random: rand.Reader,
-				Logger: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))})
-			if err != nil {
-				b.Fatal(err)
-			}
+			a, _ := benchApp(b)
 			defer a.Close()
 			req, _ := http.NewRequest("POST", "http://127.0.0.1:8080/", bytes.NewReader([]byte(body)))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -63,7 +55,7 @@ func BenchmarkHandler(b *testing.B) {
 			if err := req.Write(&wire); err != nil {
 				b.Fatal(err)
 			}
-			req, err = http.ReadRequest(bufio.NewReader(&wire))
+			req, err := http.ReadRequest(bufio.NewReader(&wire))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -84,6 +76,70 @@ func BenchmarkHandler(b *testing.B) {
 			})
 		})
 	}
+}
+
+// benchApp serves make bench's configuration, copied next to the metadata
+// of a SAML IdP made for the run (the file names it), with the embedded
+// store or the memory store.
+func benchApp(b *testing.B) (*app.App, *samlxmltest.IdP) {
+	dir := b.TempDir()
+	idp := samlxmltest.NewIdP("http://bench-idp.keyless.test/saml")
+	text, err := os.ReadFile("../../bench/keyless.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"keyless.yaml": text, "saml-idp-metadata.xml": idp.Metadata()} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cfg, err := config.Load(filepath.Join(dir, "keyless.yaml"), func(string) (string, bool) { return "", false })
+	if err != nil {
+		b.Fatal(err)
+	}
+	store, err := openStore(b)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, app.Deps{Store: store, Clock: clock.System{}, Random: rand.Reader,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a, idp
+}
+
+// BenchmarkHandlerSAML is make bench's AssumeRoleWithSAML in process: a
+// Response signed with RSA-2048 and SHA-256, each with its own assertion
+// ID, signed before the timer starts.
+func BenchmarkHandlerSAML(b *testing.B) {
+	a, idp := benchApp(b)
+	defer a.Close()
+	const recipient = "http://bench.keyless.test/saml"
+	bodies := make([]string, b.N)
+	for i := range bodies {
+		xml := idp.Sign(samlxmltest.Response{Now: time.Now(), Destination: recipient, Recipient: recipient, Attributes: []samlxmltest.Attribute{
+			{Name: samlxmltest.AttrRole, Values: []string{"arn:aws:iam::111122223333:role/BenchSAML,arn:aws:iam::111122223333:saml-provider/bench-idp"}},
+			{Name: "https://aws.amazon.com/SAML/Attributes/RoleSessionName", Values: []string{"bench-saml"}}}})
+		bodies[i] = "Action=AssumeRoleWithSAML&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FBenchSAML" +
+			"&PrincipalArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Asaml-provider%2Fbench-idp&SAMLAssertion=" + url.QueryEscape(samlxmltest.Encode(xml))
+	}
+	h := a.Handler()
+	var next atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			body := bodies[next.Add(1)-1]
+			r := httptest.NewRequest("POST", "http://127.0.0.1:8080/", strings.NewReader(body))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != 200 {
+				b.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+		}
+	})
 }
 
 func openStore(b *testing.B) (storage.Store, error) {
