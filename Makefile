@@ -16,8 +16,10 @@ run: build
 	./bin/keyless serve --config $(CONFIG)
 
 ## test: install the real clients, lint, and run every test with -race
+## (test/samlidp, the SAML IdP the end-to-end tests run, is its own module)
 test: test-deps lint
 	$(GO) test -race -count=1 ./...
+	cd test/samlidp && $(GO) test -race -count=1 ./...
 
 ## test-deps: install what the end-to-end tests drive (npm, Debian packages)
 test-deps:
@@ -29,6 +31,7 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool -modfile=tools/go.mod staticcheck ./...
 	$(GO) mod tidy -diff
+	cd test/samlidp && $(GO) vet ./... && $(GO) mod tidy -diff
 
 ## bench: loopback load test of the real binary against a trivial handler
 bench: build
@@ -40,7 +43,7 @@ fuzz:
 	@for t in FuzzParse:./internal/sigv4 FuzzCanonicalURI:./internal/sigv4 FuzzDecodeClaims:./internal/credential \
 	          FuzzEncodeRoundTrip:./internal/audit FuzzEncodeMatchesEncodingJSON:./internal/audit \
 	          FuzzParse:./internal/policy FuzzParse:./internal/idtoken \
-	          FuzzEnvelope:./internal/awsproof FuzzPatternMatch:./internal/exchange; do \
+	          FuzzEnvelope:./internal/awsproof FuzzPatternMatch:./internal/exchange FuzzVerify:./internal/samlxml; do \
 		$(GO) test -run='^$$' -fuzz="^$${t%%:*}$$" -fuzztime=30s $${t#*:} || exit 1; done
 
 clean:

@@ -2,7 +2,10 @@
 # Installs the real AWS clients that test/e2e drives, from the registries
 # reachable on a machine of this kind:
 #   - @aws-sdk/client-sts, pinned by test/e2e/js/package-lock.json (npm);
-#   - the AWS CLI v2 at /usr/bin/aws (Debian's awscli package).
+#   - the AWS CLI v2 at /usr/bin/aws (Debian's awscli package);
+#   - Dex (OIDC) and test/samlidp (a crewjam/saml IdP), built through the
+#     Go module proxy into the user's cache;
+#   - chromium and chromium-driver (Debian), for the sign-in page test.
 # boto3 and the AWS CLI v1 come with the machine's Python (PyPI is not
 # reachable). The tests themselves fail under CI=true if a client is missing.
 set -euo pipefail
@@ -71,3 +74,29 @@ EOF
 	trap - EXIT
 fi
 echo "test-deps: Dex $dex_version is $dex"
+
+# The SAML identity provider of the SAML tests (test/e2e/samlidp_test.go
+# finds it here; KEYLESS_SAMLIDP overrides the path): crewjam/saml's
+# samlidp in a small program, test/samlidp. It is a module of its own so
+# that keyless's go.mod does not depend on crewjam/saml, and its go.mod
+# requires goxmldsig v1.6.1 so that minimal version selection does not
+# pick the v1.4.0 crewjam asks for. It is built every time: the program
+# is part of this repository and changes with it, and the build cache
+# makes a build without changes take a second.
+samlidp="${XDG_CACHE_HOME:-$HOME/.cache}/keyless/samlidp"
+mkdir -p "$(dirname "$samlidp")"
+# GOWORK=off: a go.work above the repository does not take part either.
+GOWORK=off go build -C test/samlidp -trimpath -o "$samlidp" .
+echo "test-deps: the SAML IdP is $samlidp"
+
+# Chromium and its WebDriver for the SAML sign-in page's browser test,
+# from Debian (chromium and chromium-driver, the same version).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+	if [ "$(id -u)" -eq 0 ]; then
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get install -y -q chromium chromium-driver >/dev/null ||
+			{ apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; }
+	else
+		echo "test-deps: /usr/bin/chromium or /usr/bin/chromedriver is missing and this is not root; install them with sudo apt-get install chromium chromium-driver" >&2
+	fi
+fi

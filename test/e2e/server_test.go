@@ -113,8 +113,19 @@ func startServer(t *testing.T) *server { return startConfig(t, quickstart) }
 // startConfig runs `keyless serve` with a configuration file.
 func startConfig(t *testing.T, configPath string) *server {
 	t.Helper()
+	s, err := launchAt(t, configPath, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// launchAt runs `keyless serve` on addr. An exit before listening is an
+// error, for callers that pick the port themselves and may find it taken.
+func launchAt(t *testing.T, configPath, addr string) (*server, error) {
+	t.Helper()
 	s := &server{dataDir: t.TempDir(), logs: &logBuffer{}, readDone: make(chan struct{})}
-	s.cmd = exec.Command(binary, "serve", "--config", configPath, "--addr", "127.0.0.1:0", "--data-dir", s.dataDir)
+	s.cmd = exec.Command(binary, "serve", "--config", configPath, "--addr", addr, "--data-dir", s.dataDir)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +133,7 @@ func startConfig(t *testing.T, configPath string) *server {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	addr := make(chan string, 1)
+	listening := make(chan string, 1)
 	go func() {
 		defer close(s.readDone)
 		sc := bufio.NewScanner(stderr)
@@ -132,16 +143,16 @@ func startConfig(t *testing.T, configPath string) *server {
 			s.logs.write(line + "\n")
 			var rec struct{ Msg, Addr string }
 			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
-				addr <- rec.Addr
+				listening <- rec.Addr
 			}
 		}
 	}()
 	select {
-	case a := <-addr:
+	case a := <-listening:
 		s.endpoint = "http://" + a
 	case <-s.readDone:
 		_ = s.cmd.Wait()
-		t.Fatalf("keyless exited before listening:\n%s", s.logs.String())
+		return nil, fmt.Errorf("keyless exited before listening on %s:\n%s", addr, s.logs.String())
 	case <-time.After(60 * time.Second):
 		_ = s.cmd.Process.Kill()
 		<-s.readDone
@@ -149,7 +160,7 @@ func startConfig(t *testing.T, configPath string) *server {
 		t.Fatalf("keyless did not start:\n%s", s.logs.String())
 	}
 	t.Cleanup(func() { s.stop(t) })
-	return s
+	return s, nil
 }
 
 // stop sends SIGTERM and expects a clean, prompt exit. stderr is read to
