@@ -188,7 +188,11 @@ func newHarnessWith(t *testing.T, config string) *harness {
 
 // boot (re)builds the app on the harness's store and clock, with the test
 // configuration edited by edit.
-func (h *harness) boot(edit func(string) string) {
+func (h *harness) boot(edit func(string) string) { h.bootWith(edit, nil) }
+
+// bootWith is boot with a hook that changes the loaded configuration
+// before the app is built: state no configuration file can produce.
+func (h *harness) bootWith(edit func(string) string, mutate func(*config.Config)) {
 	h.t.Helper()
 	src, err := os.ReadFile("testdata/" + h.config)
 	if err != nil {
@@ -201,6 +205,9 @@ func (h *harness) boot(edit func(string) string) {
 	cfg, err := config.Parse(h.config, []byte(text), ".", func(string) (string, bool) { return "", false })
 	if err != nil {
 		h.t.Fatal(err)
+	}
+	if mutate != nil {
+		mutate(cfg)
 	}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := app.New(context.Background(), cfg, app.Deps{Store: h.store, Clock: h.clock, Random: rand.Reader, Logger: log})
