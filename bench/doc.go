@@ -14,6 +14,11 @@
 // fake upstream alone at the same rate and reports keyless's added
 // latency, exchange minus upstream, at p50 and p99.
 //
+// AssumeRoleWithSAML likewise takes Responses signed with RSA-2048, each
+// with its own assertion ID, from a pool signed before each run; after the
+// runs a flood of one 100,000-character signed Response (verified in full,
+// then refused as a replay) reports keyless's memory.
+//
 // It asserts nothing: docs/benchmarks.md records the figures and the
 // targets they are compared with.
 package main

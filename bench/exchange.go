@@ -134,14 +134,13 @@ func hmacSHA256(key []byte, data string) []byte {
 	return m.Sum(nil)
 }
 
-// tokenPool holds ExchangeOIDC requests, each with an RS256 token whose jti
-// is unique, signed before the measured runs: at about 1 ms per RSA
-// signature, signing during a run would load the two cores it measures.
+// tokenPool holds requests that keyless accepts once (ExchangeOIDC's
+// tokens, each with its own jti; AssumeRoleWithSAML's assertions, each with
+// its own ID), signed before the measured runs: at a millisecond or more
+// per RSA signature, signing during a run would load the two cores it
+// measures.
 type tokenPool struct {
-	keyless string
-	p       *idp
-	prefix  string
-	n       atomic.Uint64
+	build func() []byte
 	// misses counts requests signed on demand because the pool was empty;
 	// measured counts those in the runs whose figures are reported.
 	misses   atomic.Int64
@@ -155,18 +154,28 @@ type tokenPool struct {
 	reqs [][]byte
 }
 
-func newTokenPool(keyless string, p *idp) *tokenPool {
+// oidcTokens is the ExchangeOIDC pool: RS256 tokens with unique jti.
+func oidcTokens(keyless string, p *idp) *tokenPool {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	return &tokenPool{keyless: keyless, p: p, prefix: hex.EncodeToString(b)}
+	prefix := hex.EncodeToString(b)
+	var n atomic.Uint64
+	return &tokenPool{build: func() []byte {
+		now := time.Now()
+		jti := prefix + "-" + strconv.FormatUint(n.Add(1), 10)
+		tok := p.signer.Sign(map[string]any{"iss": idpIssuer, "sub": oidcSubject, "aud": exchangeAudience,
+			"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": jti})
+		return exchangeRequest(keyless, idpIssuer, tok)
+	}}
 }
 
-func (t *tokenPool) build() []byte {
-	now := time.Now()
-	jti := t.prefix + "-" + strconv.FormatUint(t.n.Add(1), 10)
-	tok := t.p.signer.Sign(map[string]any{"iss": idpIssuer, "sub": oidcSubject, "aud": exchangeAudience,
-		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": jti})
-	return exchangeRequest(t.keyless, idpIssuer, tok)
+// samlAssertions is the AssumeRoleWithSAML pool: signed Responses with
+// unique assertion IDs.
+func samlAssertions(keyless string, p *samlIDP) *tokenPool {
+	var n atomic.Uint64
+	return &tokenPool{build: func() []byte {
+		return unsigned(keyless, samlBody(p.response(n.Add(1), nil)))
+	}}
 }
 
 // next takes a request from the pool, or signs one if it is empty.

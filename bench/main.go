@@ -38,7 +38,7 @@ func main() {
 	memDur := flag.Duration("memory", 60*time.Second, "length of the memory run (0 to skip)")
 	rounds := flag.Int("rounds", 3, "interleaved rounds of every workload; medians are reported")
 	only := flag.String("workloads", "", "comma-separated keyless workloads to run (GetCallerIdentity, GetSessionToken, AssumeRole, "+
-		"AssumeRoleWithWebIdentity, ExchangeAWS, ExchangeOIDC); empty runs all")
+		"AssumeRoleWithWebIdentity, ExchangeAWS, ExchangeOIDC, AssumeRoleWithSAML); empty runs all")
 	flag.Parse()
 	if *trivial != "" {
 		serveTrivial(*trivial)
@@ -115,8 +115,18 @@ func startTrivial() (*proc, error) {
 	return &proc{cmd: cmd, addr: strings.TrimSpace(line)}, nil
 }
 
-func startKeyless(binary, dataDir string) (*proc, error) {
-	cmd := exec.Command(binary, "serve", "--config", "bench/keyless.yaml", "--addr", "127.0.0.1:0", "--data-dir", dataDir)
+// startKeyless serves bench/keyless.yaml, copied into dir next to the SAML
+// IdP metadata it names.
+func startKeyless(binary, dir string) (*proc, error) {
+	cfg, err := os.ReadFile("bench/keyless.yaml")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "keyless.yaml"), cfg, 0o600); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(binary, "serve", "--config", filepath.Join(dir, "keyless.yaml"), "--addr", "127.0.0.1:0",
+		"--data-dir", filepath.Join(dir, "data"))
 	errPipe, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -464,7 +474,11 @@ func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration,
 		return err
 	}
 	defer os.RemoveAll(dataDir)
-	kl, err := startKeyless(binary, filepath.Join(dataDir, "data"))
+	samlIDP, err := newSAMLIDP(dataDir)
+	if err != nil {
+		return err
+	}
+	kl, err := startKeyless(binary, dataDir)
 	if err != nil {
 		return err
 	}
@@ -485,7 +499,8 @@ func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration,
 	}
 	defer upSrv.Close()
 	upstream := &workload{name: "fake upstream STS", addr: upstreamAddr, req: upstreamRequest(), pid: os.Getpid()}
-	tokens := newTokenPool(kl.addr, provider)
+	tokens := oidcTokens(kl.addr, provider)
+	assertions := samlAssertions(kl.addr, samlIDP)
 
 	gci := signed(kl.addr, "Action=GetCallerIdentity&Version=2011-06-15")
 	gst := signed(kl.addr, "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=900")
@@ -505,6 +520,9 @@ func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration,
 		// per request, from a pool signed before each run.
 		{name: "keyless ExchangeAWS", addr: kl.addr, pid: kl.cmd.Process.Pid, next: newAWSProofs(kl.addr).next, upstream: upstream},
 		{name: "keyless ExchangeOIDC", addr: kl.addr, pid: kl.cmd.Process.Pid, next: tokens.next, pool: tokens, upstream: upstream},
+		// A Response signed with RSA-2048 (SHA-256), each with its own
+		// assertion ID, from a pool signed before each run (issue 6).
+		{name: "keyless AssumeRoleWithSAML", addr: kl.addr, pid: kl.cmd.Process.Pid, next: assertions.next, pool: assertions},
 	}
 	if only != "" {
 		loads = selectWorkloads(loads, strings.Split(only, ","))
@@ -530,10 +548,20 @@ func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration,
 				"signed before the runs so far, in %v on %d cores; %d signed during the reported runs because the pool was empty\n\n",
 				tokens.signed.Load(), time.Duration(tokens.fillT.Load()).Round(time.Millisecond), runtime.GOMAXPROCS(0), tokens.measured)
 		}
+		if assertions.signed.Load() > 0 {
+			fmt.Printf("AssumeRoleWithSAML: every assertion has its own ID and is accepted once; %d Responses (RSA-2048, SHA-256)\n"+
+				"signed before the runs so far, in %v on %d cores; %d signed during the reported runs because the pool was empty\n\n",
+				assertions.signed.Load(), time.Duration(assertions.fillT.Load()).Round(time.Millisecond), runtime.GOMAXPROCS(0), assertions.measured)
+		}
 		for i, w := range loads {
 			if w.name == "keyless GetSessionToken" {
 				gstRate = rates[i]
 			}
+		}
+	}
+	if slices.ContainsFunc(loads, func(w workload) bool { return w.name == "keyless AssumeRoleWithSAML" }) {
+		if err := samlFlood(kl, samlIDP, 10*time.Second); err != nil {
+			return fmt.Errorf("AssumeRoleWithSAML flood: %w", err)
 		}
 	}
 	if memDur <= 0 || gstRate == 0 {
