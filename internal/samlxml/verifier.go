@@ -3,6 +3,7 @@ package samlxml
 import (
 	"bytes"
 	"crypto/x509"
+	"runtime"
 	"time"
 
 	"github.com/beevik/etree"
@@ -21,12 +22,18 @@ type Options struct {
 	// MaxAttrsPerElement bounds the attributes of one element, namespace
 	// declarations included (default 64).
 	MaxAttrsPerElement int
+	// MaxConcurrent bounds the documents parsed at once (default twice
+	// GOMAXPROCS): parsing is CPU-bound, so more in flight adds no
+	// throughput, only memory (a 100,000-character Response takes a few
+	// MB to verify). Callers beyond it wait.
+	MaxConcurrent int
 }
 
 // Verifier verifies SAML Responses; it implements saml.Verifier. It holds
 // no state but its limits and is safe for concurrent use.
 type Verifier struct {
 	limits limits
+	slots  chan struct{}
 }
 
 var _ saml.Verifier = (*Verifier)(nil)
@@ -43,7 +50,16 @@ func New(o Options) *Verifier {
 	if l.maxAttrs <= 0 {
 		l.maxAttrs = defaultMaxAttrsPerElem
 	}
-	return &Verifier{limits: l}
+	if o.MaxConcurrent <= 0 {
+		o.MaxConcurrent = 2 * runtime.GOMAXPROCS(0)
+	}
+	return &Verifier{limits: l, slots: make(chan struct{}, o.MaxConcurrent)}
+}
+
+// acquire takes one of the parsing slots; the returned func gives it back.
+func (v *Verifier) acquire() func() {
+	v.slots <- struct{}{}
+	return func() { <-v.slots }
 }
 
 // structure decodes, bounds and parses a Response and applies the shape
@@ -90,6 +106,7 @@ func roundTrip(raw []byte) string {
 // every structural check Verify makes before its signature, and is refused
 // when the Response's Issuer and the Assertion's differ.
 func (v *Verifier) Issuer(encoded string) (string, error) {
+	defer v.acquire()()
 	s, err := v.structure(encoded)
 	if err != nil {
 		return "", err
@@ -126,6 +143,7 @@ func (v *Verifier) Verify(encoded string, keys saml.Keys, now time.Time) (*saml.
 		return nil, saml.BadSignature("no_certificate")
 	}
 
+	defer v.acquire()()
 	s, serr := v.structure(encoded)
 	if serr != nil {
 		return nil, serr

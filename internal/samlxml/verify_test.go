@@ -372,3 +372,25 @@ func TestOptionsDefaults(t *testing.T) {
 	_, err = New(Options{MaxTokens: 50}).Verify(samlxmltest.Encode(testIDP().Sign(samlxmltest.Response{Now: testNow()})), testIDP().Keys(), testNow())
 	wantRefused(t, err, false, "xml_too_many_tokens")
 }
+
+// Every path gives its parsing slot back: with one slot, refusals and
+// successes in turn would otherwise block forever.
+func TestSlotsReleased(t *testing.T) {
+	v := New(Options{MaxConcurrent: 1})
+	idp := testIDP()
+	good := samlxmltest.Encode(idp.Sign(samlxmltest.Response{Now: testNow()}))
+	for range 3 {
+		if _, err := v.Verify("not base64!", idp.Keys(), testNow()); err == nil {
+			t.Fatal("garbage accepted")
+		}
+		if _, err := v.Verify(good, saml.Keys{}, testNow()); err == nil {
+			t.Fatal("accepted without keys")
+		}
+		if _, err := v.Issuer(good); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := v.Verify(good, idp.Keys(), testNow()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
