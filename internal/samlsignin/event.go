@@ -2,8 +2,8 @@ package samlsignin
 
 import (
 	"github.com/keyless-dev/keyless/internal/audit"
-	"github.com/keyless-dev/keyless/internal/awsquery"
 	"github.com/keyless-dev/keyless/internal/sts"
+	"github.com/keyless-dev/keyless/internal/stsapi"
 )
 
 // Event names of the two steps. Listing the roles is keyless's own
@@ -36,63 +36,13 @@ func recordOffer(ev *audit.Event, offer sts.SAMLOffer) {
 	}
 }
 
-// recordAssume fills an AssumeRoleWithSAML event as the STS edge does:
-// requestParameters with the assertion's ID (never the assertion),
-// userIdentity SAMLUser with principalId NAMEQUALIFIER:SUBJECT, and
-// responseElements with the access key id only (never the secret or
-// the session token).
-func recordAssume(ev *audit.Event, role string, res sts.SAMLResult) {
-	params := ev.RequestParameters
-	if res.AssertionID != "" {
-		params["sAMLAssertionID"] = res.AssertionID
+// recordAssume fills an AssumeRoleWithSAML event as the STS edge does
+// (stsapi.RecordSAML, stsapi.RecordSAMLGrant): the assertion's ID (never
+// the assertion), userIdentity SAMLUser, and for a granted session the
+// access key id only (never the secret or the session token).
+func recordAssume(ev *audit.Event, res sts.SAMLResult) {
+	stsapi.RecordSAML(ev, res)
+	if res.Credentials.AccessKeyID != "" {
+		stsapi.RecordSAMLGrant(ev, res)
 	}
-	if len(res.Tags) > 0 {
-		tags := map[string]any{}
-		var transitive []any
-		for _, t := range res.Tags {
-			tags[t.Key] = t.Value
-			if t.Transitive {
-				transitive = append(transitive, t.Key)
-			}
-		}
-		params["principalTags"] = tags
-		if len(transitive) > 0 {
-			params["transitiveTagKeys"] = transitive
-		}
-	}
-	if res.Subject != "" && res.NameQualifier != "" {
-		ev.UserIdentity = audit.UserIdentity{
-			Type:             "SAMLUser",
-			PrincipalID:      res.NameQualifier + ":" + res.Subject,
-			UserName:         res.Subject,
-			IdentityProvider: res.NameQualifier,
-		}
-	}
-	switch {
-	case res.Provider != "":
-		ev.RecipientAccountID = accountOf(res.Provider)
-	case res.AssumedRoleARN != "":
-		ev.RecipientAccountID = accountOf(role)
-	}
-	c := res.Credentials
-	if c.AccessKeyID == "" {
-		return
-	}
-	ev.IssuedKeyID = c.AccessKeyID
-	out := map[string]any{
-		"credentials":     map[string]any{"accessKeyId": c.AccessKeyID, "expiration": c.Expiration.UTC().Format(awsquery.TimeFormat)},
-		"assumedRoleUser": map[string]any{"assumedRoleId": res.AssumedRoleID, "arn": res.AssumedRoleARN},
-		"subject":         res.Subject,
-		"subjectType":     res.SubjectType,
-		"issuer":          res.Issuer,
-		"audience":        res.Audience,
-		"nameQualifier":   res.NameQualifier,
-	}
-	if res.HasPackedPolicySize {
-		out["packedPolicySize"] = res.PackedPolicySize
-	}
-	if res.SourceIdentity != "" {
-		out["sourceIdentity"] = res.SourceIdentity
-	}
-	ev.ResponseElements = out
 }

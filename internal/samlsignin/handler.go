@@ -431,7 +431,7 @@ func (h *Handler) assume(r *http.Request, ev *audit.Event, choice, assertion, re
 		RoleARN: role, PrincipalARN: provider, Assertion: secret.NewString(assertion), Recipient: recipient,
 		Origin: sts.Origin{SourceIP: stsapi.RemoteIP(r), SecureTransport: r.TLS != nil, Region: region},
 	})
-	recordAssume(ev, role, res)
+	recordAssume(ev, res)
 	if err != nil {
 		return nil, h.domainFailure(err, ev.RequestID)
 	}

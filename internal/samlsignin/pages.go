@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyless-dev/keyless/internal/arn"
 	"github.com/keyless-dev/keyless/internal/sts"
 )
 
@@ -79,13 +80,13 @@ func chooser(offer sts.SAMLOffer) (groups []group, pairs []string) {
 	return groups, pairs
 }
 
-// accountOf is the account field of an ARN ("" if it has none).
+// accountOf is the account field of an ARN ("" if it is not one).
 func accountOf(a string) string {
-	parts := strings.SplitN(a, ":", 6)
-	if len(parts) < 6 {
+	p, err := arn.Parse(a)
+	if err != nil {
 		return ""
 	}
-	return parts[4]
+	return p.AccountID
 }
 
 // roleName is the last segment of a role ARN's resource (role names

@@ -166,18 +166,7 @@ func (s *Service) AssumeRole(ctx context.Context, caller Caller, req AssumeRoleR
 		SourceIdentity:     sourceIdentity,
 		Packed:             packed,
 	}
-	creds, err := s.issue(sess)
-	if err != nil {
-		return AssumeRoleResult{}, err
-	}
-	return AssumeRoleResult{
-		Credentials:         creds,
-		AssumedRoleARN:      arn.AssumedRole(role.Account, role.Name, req.SessionName),
-		AssumedRoleID:       role.UniqueID + ":" + req.SessionName,
-		PackedPolicySize:    packed.Percent(),
-		HasPackedPolicySize: req.Policy != "" || len(req.PolicyARNs) > 0 || len(req.Tags) > 0,
-		SourceIdentity:      sourceIdentity,
-	}, nil
+	return s.issueRole(role, sess, req.Policy != "" || len(req.PolicyARNs) > 0 || len(req.Tags) > 0)
 }
 
 // packedFits refuses session policies and tags over the packed limit
@@ -303,6 +292,24 @@ func (c *Caller) sourceIdentity() string {
 }
 
 // issue seals a session and returns its credentials.
+// issueRole issues a session of role and returns the answer every
+// AssumeRole* action gives: the assumed-role ARN and id by session name,
+// and the packed size when the request passed policies or tags.
+func (s *Service) issueRole(role *iam.RoleInfo, sess *credential.Session, passed bool) (AssumeRoleResult, error) {
+	creds, err := s.issue(sess)
+	if err != nil {
+		return AssumeRoleResult{}, err
+	}
+	return AssumeRoleResult{
+		Credentials:         creds,
+		AssumedRoleARN:      arn.AssumedRole(role.Account, role.Name, sess.Name),
+		AssumedRoleID:       role.UniqueID + ":" + sess.Name,
+		PackedPolicySize:    sess.Packed.Percent(),
+		HasPackedPolicySize: passed,
+		SourceIdentity:      sess.SourceIdentity,
+	}, nil
+}
+
 func (s *Service) issue(sess *credential.Session) (Credentials, error) {
 	token, err := s.o.Sealer.Issue(sess)
 	if err != nil {

@@ -69,15 +69,5 @@ func (s *Service) IssueRoleSession(_ context.Context, req RoleSessionRequest) (A
 		Packed:     packed,
 		Federation: &fed,
 	}
-	creds, err := s.issue(sess)
-	if err != nil {
-		return res, err
-	}
-	return AssumeRoleResult{
-		Credentials:         creds,
-		AssumedRoleARN:      arn.AssumedRole(role.Account, role.Name, req.SessionName),
-		AssumedRoleID:       role.UniqueID + ":" + req.SessionName,
-		PackedPolicySize:    packed.Percent(),
-		HasPackedPolicySize: len(req.Tags) > 0,
-	}, nil
+	return s.issueRole(role, sess, len(req.Tags) > 0)
 }

@@ -205,19 +205,8 @@ func (s *Service) AssumeRoleWithSAML(ctx context.Context, req SAMLRequest) (SAML
 		Federation: &credential.Federation{Provider: provider.ARN(), Subject: a.Subject, Audience: recipient,
 			SubjectType: res.SubjectType, NameQualifier: res.NameQualifier},
 	}
-	creds, err := s.issue(sess)
-	if err != nil {
-		return res, err
-	}
-	res.AssumeRoleResult = AssumeRoleResult{
-		Credentials:         creds,
-		AssumedRoleARN:      arn.AssumedRole(role.Account, role.Name, sessionName),
-		AssumedRoleID:       role.UniqueID + ":" + sessionName,
-		PackedPolicySize:    packed.Percent(),
-		HasPackedPolicySize: req.Policy != "" || len(req.PolicyARNs) > 0 || len(tags) > 0,
-		SourceIdentity:      sourceIdentity,
-	}
-	return res, nil
+	res.AssumeRoleResult, err = s.issueRole(role, sess, req.Policy != "" || len(req.PolicyARNs) > 0 || len(tags) > 0)
+	return res, err
 }
 
 // SAMLRoles verifies a Response posted to a sign-in page and lists the

@@ -146,19 +146,8 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, req WebIdentity
 		Federation: &credential.Federation{Provider: provider.ARN(), Subject: claims.Subject,
 			Audience: claims.MatchedAudience, AMR: claims.AMR},
 	}
-	creds, err := s.issue(sess)
-	if err != nil {
-		return res, err
-	}
-	res.AssumeRoleResult = AssumeRoleResult{
-		Credentials:         creds,
-		AssumedRoleARN:      arn.AssumedRole(role.Account, role.Name, req.SessionName),
-		AssumedRoleID:       role.UniqueID + ":" + req.SessionName,
-		PackedPolicySize:    packed.Percent(),
-		HasPackedPolicySize: req.Policy != "" || len(req.PolicyARNs) > 0 || len(tags) > 0,
-		SourceIdentity:      sourceIdentity,
-	}
-	return res, nil
+	res.AssumeRoleResult, err = s.issueRole(role, sess, req.Policy != "" || len(req.PolicyARNs) > 0 || len(tags) > 0)
+	return res, err
 }
 
 // tokenError maps a token refusal to its STS code.

@@ -3,6 +3,7 @@ package stsapi
 import (
 	"time"
 
+	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/awsquery"
 	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/sts"
@@ -59,18 +60,35 @@ func roleParams(d *awsquery.Decoder, params map[string]any) (role, session strin
 // the members every AssumeRole* answer has: Credentials, AssumedRoleUser,
 // and PackedPolicySize and SourceIdentity when they apply.
 func roleSession(x *exchange, res sts.AssumeRoleResult, extra ...awsquery.Field) []awsquery.Field {
-	creds := sessionCredentials(x, res.Credentials)
-	x.event.ResponseElements["assumedRoleUser"] = map[string]string{"assumedRoleId": res.AssumedRoleID, "arn": res.AssumedRoleARN}
-	out := append([]awsquery.Field{creds, awsquery.Struct("AssumedRoleUser",
+	RecordSession(x.event, res)
+	out := append([]awsquery.Field{credentialsField(res.Credentials), awsquery.Struct("AssumedRoleUser",
 		awsquery.Str("AssumedRoleId", res.AssumedRoleID),
 		awsquery.Str("Arn", res.AssumedRoleARN))}, extra...)
 	if res.HasPackedPolicySize {
-		x.event.ResponseElements["packedPolicySize"] = res.PackedPolicySize
 		out = append(out, awsquery.IntField("PackedPolicySize", int64(res.PackedPolicySize)))
 	}
 	if res.SourceIdentity != "" {
-		x.event.ResponseElements["sourceIdentity"] = res.SourceIdentity
 		out = append(out, awsquery.Str("SourceIdentity", res.SourceIdentity))
 	}
 	return out
+}
+
+// RecordSession records a new role session in an audit event's
+// responseElements as CloudTrail does: the access key id and expiration
+// (never the secret or the session token), assumedRoleUser, and
+// packedPolicySize and sourceIdentity when they apply. The browser
+// sign-in pages share it.
+func RecordSession(e *audit.Event, res sts.AssumeRoleResult) {
+	c := res.Credentials
+	e.IssuedKeyID = c.AccessKeyID
+	e.ResponseElements = map[string]any{
+		"credentials":     map[string]string{"accessKeyId": c.AccessKeyID, "expiration": c.Expiration.UTC().Format(awsquery.TimeFormat)},
+		"assumedRoleUser": map[string]string{"assumedRoleId": res.AssumedRoleID, "arn": res.AssumedRoleARN},
+	}
+	if res.HasPackedPolicySize {
+		e.ResponseElements["packedPolicySize"] = res.PackedPolicySize
+	}
+	if res.SourceIdentity != "" {
+		e.ResponseElements["sourceIdentity"] = res.SourceIdentity
+	}
 }

@@ -49,7 +49,7 @@ func assumeRoleWithSAML(h *Handler, x *exchange, d *awsquery.Decoder) ([]awsquer
 		awsquery.Str("Issuer", res.Issuer),
 		awsquery.Str("Audience", res.Audience),
 		awsquery.Str("NameQualifier", res.NameQualifier))
-	RecordSAMLAnswer(x.event, res)
+	samlAnswer(x.event, res)
 	return out, nil
 }
 
@@ -96,15 +96,18 @@ func RecordSAML(e *audit.Event, res sts.SAMLResult) {
 	}
 }
 
-// RecordSAMLAnswer records the SAML members of a granted request's answer
-// (the credentials and assumed role are recorded by the caller).
-func RecordSAMLAnswer(e *audit.Event, res sts.SAMLResult) {
+// RecordSAMLGrant records a granted AssumeRoleWithSAML's
+// responseElements: the role session and the answer's SAML members.
+func RecordSAMLGrant(e *audit.Event, res sts.SAMLResult) {
+	RecordSession(e, res.AssumeRoleResult)
+	samlAnswer(e, res)
+}
+
+// samlAnswer records the answer's SAML members.
+func samlAnswer(e *audit.Event, res sts.SAMLResult) {
 	e.ResponseElements["subject"] = res.Subject
 	e.ResponseElements["subjectType"] = res.SubjectType
 	e.ResponseElements["issuer"] = res.Issuer
 	e.ResponseElements["audience"] = res.Audience
 	e.ResponseElements["nameQualifier"] = res.NameQualifier
-	if res.SourceIdentity != "" {
-		e.ResponseElements["sourceIdentity"] = res.SourceIdentity
-	}
 }

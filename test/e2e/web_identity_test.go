@@ -221,19 +221,28 @@ func goWebIdentity(t *testing.T, s *server, c wiCall) step {
 	t.Helper()
 	out, err := anonymousSTS(s).AssumeRoleWithWebIdentity(context.Background(), &sts.AssumeRoleWithWebIdentityInput{
 		RoleArn: aws.String(c.RoleARN), RoleSessionName: aws.String(c.Session), WebIdentityToken: aws.String(c.Token)})
+	st := sdkStep(t, c.Name, out, err)
+	if st.OK != nil {
+		id := goIdentity(t, s, aws.ToString(out.Credentials.AccessKeyId), aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))
+		st.OK["CallerIdentity"] = map[string]any{"Arn": id.ARN, "UserId": id.UserID, "Account": id.Account}
+	}
+	return st
+}
+
+// sdkStep reports an aws-sdk-go-v2 answer as the scripts report theirs:
+// a refusal's code, status and message, or the output through JSON.
+func sdkStep(t *testing.T, name string, out any, err error) step {
+	t.Helper()
 	if err != nil {
 		code, status := apiCode(err)
 		if code == "" {
-			t.Fatalf("%s: %v", c.Name, err)
+			t.Fatalf("%s: %v", name, err)
 		}
 		return step{Error: code, Status: status, Message: apiMessage(err)}
 	}
-	// Through JSON, as the other clients' reports come.
 	b, _ := json.Marshal(out)
 	var doc map[string]any
 	_ = json.Unmarshal(b, &doc)
-	id := goIdentity(t, s, aws.ToString(out.Credentials.AccessKeyId), aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken))
-	doc["CallerIdentity"] = map[string]any{"Arn": id.ARN, "UserId": id.UserID, "Account": id.Account}
 	return step{OK: doc}
 }
 
