@@ -1,6 +1,7 @@
 package saml
 
 import (
+	"context"
 	"crypto/x509"
 	"time"
 )
@@ -83,9 +84,12 @@ type Keys struct {
 //
 // Issuer returns the Issuer an encoded Response claims, unverified: it only
 // picks which providers' keys to try, and is never trusted.
+//
+// Both may wait for a free parsing slot, no longer than ctx allows; a
+// wait given up is an error that is not an *Error (the service is busy).
 type Verifier interface {
-	Verify(encoded string, keys Keys, now time.Time) (*Assertion, error)
-	Issuer(encoded string) (string, error)
+	Verify(ctx context.Context, encoded string, keys Keys, now time.Time) (*Assertion, error)
+	Issuer(ctx context.Context, encoded string) (string, error)
 }
 
 // Values returns the values of every attribute called name (names are

@@ -9,6 +9,9 @@ import (
 // 4.1.4.2).
 const Bearer = "urn:oasis:names:tc:SAML:2.0:cm:bearer"
 
+// maxSubject bounds a NameID and its Format.
+const maxSubject = 256
+
 // Expectations are what an assertion must show to be for us, from us-side
 // configuration only.
 type Expectations struct {
@@ -41,6 +44,11 @@ func Check(a *Assertion, e Expectations, now time.Time) (recipient string, err e
 	}
 	if a.Subject == "" {
 		return "", Refuse("subject_missing")
+	}
+	// The subject and its format are carried in the session token: bound
+	// them like an OIDC sub, and refuse a format that names nothing.
+	if len(a.Subject) > maxSubject || len(a.SubjectFormat) > maxSubject || SubjectType(a.SubjectFormat) == "" {
+		return "", Refuse("subject_invalid")
 	}
 	if len(a.AudienceRestrictions) == 0 {
 		return "", invalid("audience_missing", MsgAudience)

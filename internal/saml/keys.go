@@ -48,10 +48,12 @@ var attributeKeys = map[string]struct {
 
 // ConditionKeys are the saml: keys of a trust policy evaluation (IAM User
 // Guide, condition-keys-saml): aud (the Recipient, not the Audience), iss,
-// sub, sub_type, namequalifier, doc, and the mapped attributes. A
-// single-valued key whose attribute has several values is left out, so a
-// condition on it fails.
-func ConditionKeys(a *Assertion, recipient, account, providerName string) []Key {
+// sub, sub_type, namequalifier, doc, and the mapped attributes. Attributes
+// that map to one key (an OID and an AD FS claim for mail) give it all
+// their values. A single-valued key with several values refuses the
+// assertion rather than drop a key a Deny may test (security review,
+// 2026-11-22).
+func ConditionKeys(a *Assertion, recipient, account, providerName string) ([]Key, error) {
 	keys := []Key{
 		{"saml:aud", []string{recipient}},
 		{"saml:iss", []string{a.Issuer}},
@@ -60,18 +62,22 @@ func ConditionKeys(a *Assertion, recipient, account, providerName string) []Key 
 		{"saml:namequalifier", []string{NameQualifier(a.Issuer, account, providerName)}},
 		{"saml:doc", []string{account + "/" + providerName}},
 	}
-	seen := map[string]bool{}
-	for _, at := range a.Attributes {
-		m, ok := attributeKeys[at.Name]
-		if !ok || seen[m.key] {
+	at := map[string]int{} // key name -> index in keys
+	for _, attr := range a.Attributes {
+		m, ok := attributeKeys[attr.Name]
+		if !ok {
 			continue
 		}
-		seen[m.key] = true
-		values, _ := a.Values(at.Name)
-		if !m.list && len(values) != 1 {
-			continue
+		i, seen := at[m.key]
+		if !seen {
+			i = len(keys)
+			at[m.key] = i
+			keys = append(keys, Key{Name: m.key})
 		}
-		keys = append(keys, Key{m.key, values})
+		keys[i].Values = append(keys[i].Values, attr.Values...)
+		if !m.list && len(keys[i].Values) > 1 {
+			return nil, Refuse("attribute_key_multivalued")
+		}
 	}
-	return keys
+	return keys, nil
 }

@@ -3,7 +3,9 @@ package samlsignin
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -387,10 +389,20 @@ func (h *Handler) signIn(r *http.Request, ev *audit.Event) (*page, *failure) {
 		return nil, invalid("assertion_too_long", "SAMLResponse must be at most 100000 characters.")
 	}
 	if _, chosen := form["role"]; chosen {
+		// The choice must come from the chooser this browser was shown:
+		// a cross-site form cannot send the SameSite cookie (login CSRF).
+		c, err := r.Cookie(nonceCookie)
+		if err != nil || c.Value == "" || len(form["signin"]) != 1 || subtle.ConstantTimeCompare([]byte(c.Value), []byte(form.Get("signin"))) != 1 {
+			return nil, &failure{code: "AccessDenied", msg: "Choose the role on the sign-in page. Start the sign-in from your identity provider.",
+				status: http.StatusForbidden, reason: "chooser_not_shown"}
+		}
 		return h.assume(r, ev, form.Get("role"), assertion, recipient, region)
 	}
 	return h.roles(r, ev, assertion, recipient)
 }
+
+// nonceCookie carries the chooser's nonce (SameSite=Strict, HttpOnly).
+const nonceCookie = "keyless-saml-signin"
 
 // readBody reads at most MaxBody bytes.
 func readBody(r *http.Request) ([]byte, error) {
@@ -412,8 +424,15 @@ func (h *Handler) roles(r *http.Request, ev *audit.Event, assertion, recipient s
 	if len(pairs) == 0 {
 		return nil, &failure{code: "AccessDenied", msg: "The SAML response offers no role to sign in to.", status: http.StatusForbidden, reason: "no_roles"}
 	}
+	nonce := make([]byte, 16)
+	if _, err := io.ReadFull(h.o.Random, nonce); err != nil {
+		return nil, &failure{code: "InternalFailure", msg: "An internal error occurred.", status: http.StatusInternalServerError, reason: "random_failed"}
+	}
+	n := hex.EncodeToString(nonce)
 	return &page{kind: "chooser", Title: "Select a role", SignInURL: recipient, Subject: offer.Subject,
-		Groups: groups, Assertion: assertion}, nil
+		Groups: groups, Assertion: assertion, Nonce: n,
+		cookie: &http.Cookie{Name: nonceCookie, Value: n, Path: "/", MaxAge: 600, HttpOnly: true,
+			Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode}}, nil
 }
 
 // assume exchanges the assertion for a session of the chosen role and
@@ -440,7 +459,7 @@ func (h *Handler) assume(r *http.Request, ev *audit.Event, choice, assertion, re
 		h.o.Logger.Error("issued credentials have characters the page cannot show", "request_id", ev.RequestID)
 		return nil, &failure{code: "InternalFailure", msg: "An internal error occurred.", status: http.StatusInternalServerError, reason: "credentials_unprintable"}
 	}
-	return &page{kind: "credentials", Title: "Signed in", SignInURL: recipient, Subject: res.Subject, Creds: view}, nil
+	return &page{kind: "credentials", Title: "Signed in", SignInURL: recipient, Subject: res.Subject, Issuer: res.Issuer, Creds: view}, nil
 }
 
 // splitPair reads a chooser value "ROLEARN,PROVIDERARN".
@@ -465,6 +484,9 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, p *page
 		buf.WriteString("<!doctype html><title>Internal error</title><p>An internal error occurred.</p>\n")
 	}
 	hdr := w.Header()
+	if p.cookie != nil && status == http.StatusOK {
+		http.SetCookie(w, p.cookie)
+	}
 	hdr.Set("Content-Type", "text/html; charset=utf-8")
 	hdr.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)

@@ -9,6 +9,7 @@ import (
 	"html"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -159,12 +160,56 @@ func (f *fixture) get(t *testing.T, path string) *httptest.ResponseRecorder {
 	return f.do(t, httptest.NewRequest(http.MethodGet, path, nil))
 }
 
+// post posts a form; a role choice comes, as from the chooser, with the
+// chooser's nonce in the form and in its cookie.
 func (f *fixture) post(t *testing.T, path string, form url.Values) *httptest.ResponseRecorder {
+	t.Helper()
+	var cookie string
+	if _, chosen := form["role"]; chosen && !form.Has("signin") {
+		form = maps.Clone(form)
+		form.Set("signin", "chooser-nonce")
+		cookie = nonceCookie + "=chooser-nonce"
+	}
+	return f.postCookie(t, path, form, cookie)
+}
+
+func (f *fixture) postCookie(t *testing.T, path string, form url.Values, cookie string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.RemoteAddr = "198.51.100.7:51234"
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
 	return f.do(t, req)
+}
+
+// A role is chosen only from a chooser this browser was shown: a
+// cross-site form posting SAMLResponse and role together (login CSRF) has
+// no SameSite cookie, or not the nonce of its form (security review).
+func TestChoiceNeedsTheChooser(t *testing.T) {
+	f := newFixture(t)
+	w := f.post(t, "/saml", url.Values{"SAMLResponse": {testAssertion}})
+	var nonce *http.Cookie
+	for _, c := range w.Result().Cookies() {
+		if c.Name == nonceCookie {
+			nonce = c
+		}
+	}
+	if w.Code != 200 || nonce == nil || !nonce.HttpOnly || nonce.SameSite != http.SameSiteStrictMode || len(nonce.Value) != 32 ||
+		!strings.Contains(w.Body.String(), `name="signin" value="`+nonce.Value+`"`) {
+		t.Fatalf("chooser: %d cookie %+v", w.Code, nonce)
+	}
+	choice := url.Values{"SAMLResponse": {testAssertion}, "role": {roleAdmin + "," + provider}, "signin": {nonce.Value}}
+	for name, cookie := range map[string]string{"no cookie": "", "another nonce": nonceCookie + "=" + strings.Repeat("0", 32)} {
+		w := f.postCookie(t, "/saml", choice, cookie)
+		if w.Code != http.StatusForbidden || strings.Contains(w.Body.String(), "secret-access-key") {
+			t.Errorf("%s: %d", name, w.Code)
+		}
+	}
+	if w := f.postCookie(t, "/saml", choice, nonceCookie+"="+nonce.Value); w.Code != 200 || !strings.Contains(w.Body.String(), `id="secret-access-key"`) {
+		t.Fatalf("with the chooser's cookie: %d", w.Code)
+	}
 }
 
 // checkHeaders asserts the headers every response carries.

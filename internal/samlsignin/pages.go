@@ -1,6 +1,7 @@
 package samlsignin
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,13 @@ type page struct {
 	Subject   string
 	Groups    []group
 	Assertion string
+	// Nonce ties the chooser's form to the cookie set with it (login
+	// CSRF: a role is chosen only on a page this browser was shown).
+	Nonce  string
+	cookie *http.Cookie
+
+	// Issuer is the IdP, shown with Subject on the credentials page.
+	Issuer string
 
 	Creds *credentials
 

@@ -113,10 +113,15 @@ func readAssertion(a *etree.Element) (*saml.Assertion, string) {
 	}
 	authn := children(a, nsAssertion, "AuthnStatement")
 	out.AuthnStatements = len(authn)
-	if len(authn) > 0 {
-		// SAML core 2.7.2: SessionNotOnOrAfter bounds the session.
-		if out.SessionNotOnOrAfter, reason = parseTime(authn[0], "SessionNotOnOrAfter"); reason != "" {
+	for _, st := range authn {
+		// SAML core 2.7.2: SessionNotOnOrAfter bounds the session; with
+		// several statements the earliest does.
+		end, reason := parseTime(st, "SessionNotOnOrAfter")
+		if reason != "" {
 			return nil, reason
+		}
+		if !end.IsZero() && (out.SessionNotOnOrAfter.IsZero() || end.Before(out.SessionNotOnOrAfter)) {
+			out.SessionNotOnOrAfter = end
 		}
 	}
 	for _, st := range children(a, nsAssertion, "AttributeStatement") {

@@ -1,6 +1,7 @@
 package samlxml
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"testing"
@@ -29,7 +30,7 @@ func FuzzVerify(f *testing.F) {
 				Now: now, Sign: sign, Shape: shape,
 				ResponseID: "_r" + string(rune('a'+i)) + string(rune('a'+j)), AssertionID: "_a" + string(rune('a'+i)) + string(rune('a'+j)),
 			})
-			a, err := v.Verify(samlxmltest.Encode(x), keys, now)
+			a, err := v.Verify(context.Background(), samlxmltest.Encode(x), keys, now)
 			if err != nil {
 				f.Fatalf("seed %d/%s: %v", sign, shape.Name, err)
 			}
@@ -49,7 +50,7 @@ func FuzzVerify(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		a, err := v.Verify(samlxmltest.Encode(doc), keys, now)
+		a, err := v.Verify(context.Background(), samlxmltest.Encode(doc), keys, now)
 		if err != nil {
 			var se *saml.Error
 			if !errors.As(err, &se) || se.Kind != saml.Invalid || se.Reason == "" {
@@ -78,7 +79,7 @@ func BenchmarkVerify(b *testing.B) {
 	v := New(Options{})
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := v.Verify(encoded, keys, now); err != nil {
+		if _, err := v.Verify(context.Background(), encoded, keys, now); err != nil {
 			b.Fatal(err)
 		}
 	}

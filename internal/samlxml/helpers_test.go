@@ -2,6 +2,7 @@ package samlxml
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"runtime"
 	"sync"
@@ -24,7 +25,7 @@ var testIDP = sync.OnceValue(func() *samlxmltest.IdP { return samlxmltest.NewIdP
 var attackerIDP = sync.OnceValue(func() *samlxmltest.IdP { return samlxmltest.NewIdP(testEntityID) })
 
 func verify(xml []byte) (*saml.Assertion, error) {
-	return New(Options{}).Verify(samlxmltest.Encode(xml), testIDP().Keys(), testNow())
+	return New(Options{}).Verify(context.Background(), samlxmltest.Encode(xml), testIDP().Keys(), testNow())
 }
 
 // wantRefused asserts that err is exactly the refusal kind/reason, with

@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
+	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
@@ -222,7 +223,7 @@ func TestSAML07Algorithms(t *testing.T) {
 	// Admitted when the provider allows SHA-1.
 	keys := testIDP().Keys()
 	keys.AllowSHA1 = true
-	if _, err := New(Options{}).Verify(samlxmltest.Encode(sha1), keys, testNow()); err != nil {
+	if _, err := New(Options{}).Verify(context.Background(), samlxmltest.Encode(sha1), keys, testNow()); err != nil {
 		t.Fatalf("rsa-sha1 with AllowSHA1: %v", err)
 	}
 }
@@ -257,7 +258,7 @@ func TestSAML09NoCertificate(t *testing.T) {
 		"none":     {},
 		"nil only": {Certificates: []*x509.Certificate{nil}},
 	} {
-		_, err := v.Verify(x, keys, testNow())
+		_, err := v.Verify(context.Background(), x, keys, testNow())
 		t.Run(name, func(t *testing.T) { wantRefused(t, err, true, "no_certificate") })
 	}
 }
@@ -351,7 +352,7 @@ func TestSAML21Decoding(t *testing.T) {
 	v := New(Options{})
 	check := func(t *testing.T, encoded string, reason string) {
 		t.Helper()
-		_, err := v.Verify(encoded, testIDP().Keys(), testNow())
+		_, err := v.Verify(context.Background(), encoded, testIDP().Keys(), testNow())
 		if reason == "" {
 			if err != nil {
 				t.Fatalf("refused: %v", err)
@@ -487,13 +488,18 @@ func TestSAML25Bounds(t *testing.T) {
 		{"100 KB attribute value", inject(`<e a="` + strings.Repeat("v", 100_000) + `"/>`), "encoded_too_long"},
 		{"70 KB attribute value", inject(`<e a="` + strings.Repeat("v", 70_000) + `"/>`), "xml_value_too_large"},
 		{"70 KB text", inject(`<e>` + strings.Repeat("v", 70_000) + `</e>`), "xml_value_too_large"},
-		{"20001 tokens", inject(strings.Repeat("<e/>", 10_001)), "xml_too_many_tokens"},
+		{"2001 elements", inject(strings.Repeat("<e/>", 2_001)), "xml_too_many_elements"},
+		// Exclusive c14n copies the prefixes in scope at every element:
+		// 28 levels declaring 63 prefixes each over thousands of leaves
+		// once cost seconds per request (security review, 2026-11-22).
+		{"namespace fan-out", inject(nsFanOut(28, 63, 1_500)), "xml_too_many_namespaces"},
+		{"25 prefixes in scope", inject(nsFanOut(1, 24, 1)), "xml_too_many_namespaces"},
 	}
 	v := New(Options{})
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {
 			bounded(t, 2*time.Second, 64<<20, func() {
-				_, err := v.Verify(r.encoded, testIDP().Keys(), testNow())
+				_, err := v.Verify(context.Background(), r.encoded, testIDP().Keys(), testNow())
 				wantRefused(t, err, false, r.reason)
 			})
 		})
@@ -643,4 +649,20 @@ func TestShapeRules(t *testing.T) {
 		{"invalid UTF-8", replaceOnce(t, x, "alice@example.com</saml:NameID>", "al\xffice</saml:NameID>"), false, "xml_malformed"},
 		{"truncated", x[:len(x)-10], false, "xml_malformed"},
 	})
+}
+
+// nsFanOut nests depth elements, each declaring perLevel new prefixes,
+// around leaves empty elements.
+func nsFanOut(depth, perLevel, leaves int) string {
+	var b strings.Builder
+	for d := range depth {
+		b.WriteString("<n")
+		for p := range perLevel {
+			fmt.Fprintf(&b, ` xmlns:p%d_%d="urn:p:%d:%d"`, d, p, d, p)
+		}
+		b.WriteString(">")
+	}
+	b.WriteString(strings.Repeat("<a/>", leaves))
+	b.WriteString(strings.Repeat("</n>", depth))
+	return b.String()
 }

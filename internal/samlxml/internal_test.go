@@ -1,6 +1,8 @@
 package samlxml
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -125,4 +127,26 @@ func TestNotXML(t *testing.T) {
 			t.Errorf("notXML(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+}
+
+// A caller waits for a parsing slot only as long as its context allows
+// (security review, 2026-11-22: an unbounded wait let a few expensive
+// documents stall every sign-in).
+func TestSlotWaitBounded(t *testing.T) {
+	v := New(Options{MaxConcurrent: 1})
+	release, err := v.acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := v.acquire(ctx); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second acquire with a done context: %v", err)
+	}
+	release()
+	again, err := v.acquire(ctx) // a free slot is taken even so
+	if err != nil {
+		t.Fatal(err)
+	}
+	again()
 }

@@ -50,4 +50,9 @@ const (
 	defaultMaxDepth        = 32
 	defaultMaxTokens       = 20_000
 	defaultMaxAttrsPerElem = 64
+	// A Response has a few hundred elements and fewer than ten prefixes
+	// in scope (Okta re-declares xs and xsi on every AttributeValue, but
+	// the same two); these bound exclusive c14n's elements x prefixes.
+	defaultMaxElements = 2_000
+	defaultMaxPrefixes = 24
 )

@@ -12,6 +12,11 @@ import (
 // SAML-25).
 type limits struct {
 	maxDepth, maxTokens, maxAttrs, maxValue int
+	// maxElements bounds start tags, and maxPrefixes the namespace
+	// prefixes in scope at any element: exclusive c14n copies the
+	// in-scope bindings at every element, so their product is the cost
+	// of canonicalizing (zero means no limit).
+	maxElements, maxPrefixes int
 	// allowComments admits comments: metadata is operator-supplied, a
 	// Response never carries them (V-30).
 	allowComments bool
@@ -40,7 +45,7 @@ func prescan(b []byte, l limits) string {
 
 	ns := newScopes()
 	var stack []xml.Name
-	tokens := 0
+	tokens, elements := 0, 0
 	rootDone := false
 	for {
 		offset := d.InputOffset()
@@ -69,8 +74,14 @@ func prescan(b []byte, l limits) string {
 			if len(t.Attr) > l.maxAttrs {
 				return "xml_too_many_attributes"
 			}
+			if elements++; l.maxElements > 0 && elements > l.maxElements {
+				return "xml_too_many_elements"
+			}
 			if reason := ns.enter(t, l.maxValue); reason != "" {
 				return reason
+			}
+			if l.maxPrefixes > 0 && len(ns.bound) > l.maxPrefixes {
+				return "xml_too_many_namespaces"
 			}
 			stack = append(stack, t.Name)
 		case xml.EndElement:
@@ -282,7 +293,9 @@ func (s *scopes) leave() {
 		return
 	}
 	for _, p := range s.marks[len(s.marks)-1] {
-		s.bound[p] = s.bound[p][:len(s.bound[p])-1]
+		if s.bound[p] = s.bound[p][:len(s.bound[p])-1]; len(s.bound[p]) == 0 {
+			delete(s.bound, p) // out of scope: len(bound) counts prefixes in scope
+		}
 	}
 	s.marks = s.marks[:len(s.marks)-1]
 }

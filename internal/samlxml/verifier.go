@@ -2,7 +2,9 @@ package samlxml
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
+	"errors"
 	"runtime"
 	"time"
 
@@ -40,7 +42,8 @@ var _ saml.Verifier = (*Verifier)(nil)
 
 // New returns a Verifier with the given limits.
 func New(o Options) *Verifier {
-	l := limits{maxDepth: o.MaxDepth, maxTokens: o.MaxTokens, maxAttrs: o.MaxAttrsPerElement, maxValue: maxValueBytes}
+	l := limits{maxDepth: o.MaxDepth, maxTokens: o.MaxTokens, maxAttrs: o.MaxAttrsPerElement, maxValue: maxValueBytes,
+		maxElements: defaultMaxElements, maxPrefixes: defaultMaxPrefixes}
 	if l.maxDepth <= 0 {
 		l.maxDepth = defaultMaxDepth
 	}
@@ -56,10 +59,32 @@ func New(o Options) *Verifier {
 	return &Verifier{limits: l, slots: make(chan struct{}, o.MaxConcurrent)}
 }
 
-// acquire takes one of the parsing slots; the returned func gives it back.
-func (v *Verifier) acquire() func() {
-	v.slots <- struct{}{}
-	return func() { <-v.slots }
+// ErrBusy is returned when no parsing slot came free within MaxWait or
+// before the request's context ended.
+var ErrBusy = errors.New("samlxml: every parsing slot is busy")
+
+// maxWait bounds the wait for a parsing slot: a Response takes about a
+// millisecond, so a longer wait means the slots are flooded, and the
+// caller is better answered 503 than kept waiting.
+const maxWait = 2 * time.Second
+
+// acquire takes one of the parsing slots; release gives it back.
+func (v *Verifier) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case v.slots <- struct{}{}:
+		return func() { <-v.slots }, nil
+	default:
+	}
+	t := time.NewTimer(maxWait)
+	defer t.Stop()
+	select {
+	case v.slots <- struct{}{}:
+		return func() { <-v.slots }, nil
+	case <-ctx.Done():
+		return nil, ErrBusy
+	case <-t.C:
+		return nil, ErrBusy
+	}
 }
 
 // structure decodes, bounds and parses a Response and applies the shape
@@ -105,11 +130,15 @@ func roundTrip(raw []byte) string {
 // saml.Check against the provider's entity ID, decide. The document gets
 // every structural check Verify makes before its signature, and is refused
 // when the Response's Issuer and the Assertion's differ.
-func (v *Verifier) Issuer(encoded string) (string, error) {
-	defer v.acquire()()
-	s, err := v.structure(encoded)
+func (v *Verifier) Issuer(ctx context.Context, encoded string) (string, error) {
+	release, err := v.acquire(ctx)
 	if err != nil {
 		return "", err
+	}
+	defer release()
+	s, serr := v.structure(encoded)
+	if serr != nil {
+		return "", serr
 	}
 	issuer, reason := readIssuer(children(s.assertion, nsAssertion, "Issuer")[0])
 	if reason != "" {
@@ -131,7 +160,7 @@ func (v *Verifier) Issuer(encoded string) (string, error) {
 // signature it carries against keys at time now, and returns the
 // Assertion read from the signed elements only. Every refusal is a
 // *saml.Error of kind Invalid whose Reason names the check that failed.
-func (v *Verifier) Verify(encoded string, keys saml.Keys, now time.Time) (*saml.Assertion, error) {
+func (v *Verifier) Verify(ctx context.Context, encoded string, keys saml.Keys, now time.Time) (*saml.Assertion, error) {
 	// SAML-09, V-36: no certificate never means "skip the signature".
 	var certs []*x509.Certificate
 	for _, c := range keys.Certificates {
@@ -143,7 +172,11 @@ func (v *Verifier) Verify(encoded string, keys saml.Keys, now time.Time) (*saml.
 		return nil, saml.BadSignature("no_certificate")
 	}
 
-	defer v.acquire()()
+	release, err := v.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	s, serr := v.structure(encoded)
 	if serr != nil {
 		return nil, serr

@@ -2,6 +2,7 @@ package samlxml
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"reflect"
 	"strings"
@@ -213,7 +214,7 @@ func TestECDSAIdPRefused(t *testing.T) {
 	if !bytes.Contains(x, []byte("ecdsa-sha256")) {
 		t.Fatal("fixture not signed with ecdsa-sha256")
 	}
-	_, err := New(Options{}).Verify(samlxmltest.Encode(x), idp.Keys(), testNow())
+	_, err := New(Options{}).Verify(context.Background(), samlxmltest.Encode(x), idp.Keys(), testNow())
 	wantRefused(t, err, true, "signature_method")
 }
 
@@ -229,10 +230,10 @@ func TestKeyRotation(t *testing.T) {
 		if omit == bytes.Contains(x, []byte("KeyInfo")) {
 			t.Fatalf("OmitKeyInfo %v not honoured", omit)
 		}
-		if _, err := v.Verify(samlxmltest.Encode(x), both, now); err != nil {
+		if _, err := v.Verify(context.Background(), samlxmltest.Encode(x), both, now); err != nil {
 			t.Fatalf("OmitKeyInfo %v: %v", omit, err)
 		}
-		_, err := v.Verify(samlxmltest.Encode(x), oldIDP.Keys(), now)
+		_, err := v.Verify(context.Background(), samlxmltest.Encode(x), oldIDP.Keys(), now)
 		if omit {
 			wantRefused(t, err, true, "response_signature_invalid")
 		} else {
@@ -249,13 +250,13 @@ func TestCertificateValidity(t *testing.T) {
 	})
 	x := expired.Sign(samlxmltest.Response{Now: now})
 	v := New(Options{})
-	_, err := v.Verify(samlxmltest.Encode(x), expired.Keys(), now)
+	_, err := v.Verify(context.Background(), samlxmltest.Encode(x), expired.Keys(), now)
 	wantRefused(t, err, true, "certificate_expired")
 	x = expired.Sign(samlxmltest.Response{Now: now, OmitKeyInfo: true})
-	_, err = v.Verify(samlxmltest.Encode(x), expired.Keys(), now)
+	_, err = v.Verify(context.Background(), samlxmltest.Encode(x), expired.Keys(), now)
 	wantRefused(t, err, true, "certificate_expired")
 	// The same document verifies at a time the certificate was valid.
-	if _, err := v.Verify(samlxmltest.Encode(x), expired.Keys(), now.Add(-time.Hour)); err != nil {
+	if _, err := v.Verify(context.Background(), samlxmltest.Encode(x), expired.Keys(), now.Add(-time.Hour)); err != nil {
 		t.Fatalf("at a valid time: %v", err)
 	}
 }
@@ -319,7 +320,7 @@ func TestConcurrentVerify(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := v.Verify(x, testIDP().Keys(), testNow())
+			_, err := v.Verify(context.Background(), x, testIDP().Keys(), testNow())
 			errs <- err
 		}()
 	}
@@ -337,21 +338,21 @@ func TestIssuerHint(t *testing.T) {
 	now := testNow()
 	// Unsigned: the hint is given all the same; it is never trusted.
 	x := testIDP().Sign(samlxmltest.Response{Now: now, Sign: samlxmltest.SignNone, Issuer: "https://idp.example.test/other"})
-	got, err := v.Issuer(samlxmltest.Encode(x))
+	got, err := v.Issuer(context.Background(), samlxmltest.Encode(x))
 	if err != nil || got != "https://idp.example.test/other" {
 		t.Fatalf("Issuer = %q, %v", got, err)
 	}
 	x = testIDP().Sign(samlxmltest.Response{Now: now, ResponseIssuer: "https://idp.example.test/differs"})
-	_, err = v.Issuer(samlxmltest.Encode(x))
+	_, err = v.Issuer(context.Background(), samlxmltest.Encode(x))
 	wantRefused(t, err, false, "issuer_mismatch")
 	x = testIDP().Sign(samlxmltest.Response{Now: now, OmitResponseIssuer: true})
-	if got, err = v.Issuer(samlxmltest.Encode(x)); err != nil || got != testEntityID {
+	if got, err = v.Issuer(context.Background(), samlxmltest.Encode(x)); err != nil || got != testEntityID {
 		t.Fatalf("without Response Issuer: %q, %v", got, err)
 	}
 	// Structure is checked as for Verify.
-	_, err = v.Issuer(samlxmltest.Encode(samlxmltest.MultipleAssertions(x)))
+	_, err = v.Issuer(context.Background(), samlxmltest.Encode(samlxmltest.MultipleAssertions(x)))
 	wantRefused(t, err, false, "assertion_count")
-	_, err = v.Issuer("%%%")
+	_, err = v.Issuer(context.Background(), "%%%")
 	wantRefused(t, err, false, "base64_invalid")
 }
 
@@ -365,11 +366,11 @@ func TestOptionsDefaults(t *testing.T) {
 		t.Fatalf("options = %+v", v.limits)
 	}
 	// Limits set too low refuse a valid response.
-	_, err := New(Options{MaxAttrsPerElement: 2}).Verify(samlxmltest.Encode(testIDP().Sign(samlxmltest.Response{Now: testNow()})), testIDP().Keys(), testNow())
+	_, err := New(Options{MaxAttrsPerElement: 2}).Verify(context.Background(), samlxmltest.Encode(testIDP().Sign(samlxmltest.Response{Now: testNow()})), testIDP().Keys(), testNow())
 	wantRefused(t, err, false, "xml_too_many_attributes")
-	_, err = New(Options{MaxDepth: 5}).Verify(samlxmltest.Encode(testIDP().Sign(samlxmltest.Response{Now: testNow()})), testIDP().Keys(), testNow())
+	_, err = New(Options{MaxDepth: 5}).Verify(context.Background(), samlxmltest.Encode(testIDP().Sign(samlxmltest.Response{Now: testNow()})), testIDP().Keys(), testNow())
 	wantRefused(t, err, false, "xml_too_deep")
-	_, err = New(Options{MaxTokens: 50}).Verify(samlxmltest.Encode(testIDP().Sign(samlxmltest.Response{Now: testNow()})), testIDP().Keys(), testNow())
+	_, err = New(Options{MaxTokens: 50}).Verify(context.Background(), samlxmltest.Encode(testIDP().Sign(samlxmltest.Response{Now: testNow()})), testIDP().Keys(), testNow())
 	wantRefused(t, err, false, "xml_too_many_tokens")
 }
 
@@ -380,16 +381,16 @@ func TestSlotsReleased(t *testing.T) {
 	idp := testIDP()
 	good := samlxmltest.Encode(idp.Sign(samlxmltest.Response{Now: testNow()}))
 	for range 3 {
-		if _, err := v.Verify("not base64!", idp.Keys(), testNow()); err == nil {
+		if _, err := v.Verify(context.Background(), "not base64!", idp.Keys(), testNow()); err == nil {
 			t.Fatal("garbage accepted")
 		}
-		if _, err := v.Verify(good, saml.Keys{}, testNow()); err == nil {
+		if _, err := v.Verify(context.Background(), good, saml.Keys{}, testNow()); err == nil {
 			t.Fatal("accepted without keys")
 		}
-		if _, err := v.Issuer(good); err != nil {
+		if _, err := v.Issuer(context.Background(), good); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := v.Verify(good, idp.Keys(), testNow()); err != nil {
+		if _, err := v.Verify(context.Background(), good, idp.Keys(), testNow()); err != nil {
 			t.Fatal(err)
 		}
 	}

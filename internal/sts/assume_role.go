@@ -315,5 +315,11 @@ func (s *Service) issue(sess *credential.Session) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, unavailable("seal_failed", err)
 	}
+	if len(token.Reveal()) > credential.MaxTokenLen {
+		// Never hand out a token that no later request could use; the
+		// inputs' own bounds should make this unreachable.
+		return Credentials{}, &Error{Code: PackedPolicyTooLarge, Reason: "session_token_too_large",
+			Msg: "The session would not fit in a session token; use fewer or shorter session policies, tags and names."}
+	}
 	return Credentials{AccessKeyID: sess.AccessKeyID, Secret: sess.Secret, SessionToken: token, Expiration: sess.Expiration}, nil
 }

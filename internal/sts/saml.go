@@ -106,7 +106,7 @@ func (s *Service) AssumeRoleWithSAML(ctx context.Context, req SAMLRequest) (SAML
 	}
 	res.Provider = provider.ARN()
 	now := s.o.Clock.Now()
-	a, recipient, err := s.verifySAML(req.Assertion.Reveal(), provider, req.Recipient, now)
+	a, recipient, err := s.verifySAML(ctx, req.Assertion.Reveal(), provider, req.Recipient, now)
 	if err != nil {
 		return res, err
 	}
@@ -152,7 +152,10 @@ func (s *Service) AssumeRoleWithSAML(ctx context.Context, req SAMLRequest) (SAML
 	if !found || role.Name != name || role.Path != path || strings.HasPrefix(role.Name, "AWSReservedSSO_") {
 		return res, denied(decisionReason(policy.NoResourceAllow), msgSAMLDenied)
 	}
-	keys := saml.ConditionKeys(a, recipient, provider.Account, provider.Name)
+	keys, err := saml.ConditionKeys(a, recipient, provider.Account, provider.Name)
+	if err != nil {
+		return res, samlError(err)
+	}
 	ctxKeys := policy.NewContext(16 + len(keys) + len(tags))
 	for _, k := range keys {
 		ctxKeys.Set(k.Name, k.Values...)
@@ -212,18 +215,19 @@ func (s *Service) AssumeRoleWithSAML(ctx context.Context, req SAMLRequest) (SAML
 // SAMLRoles verifies a Response posted to a sign-in page and lists the
 // roles it offers. The issuer the document claims only picks the
 // providers whose keys are tried.
-func (s *Service) SAMLRoles(_ context.Context, req SAMLRolesRequest) (SAMLOffer, error) {
+func (s *Service) SAMLRoles(ctx context.Context, req SAMLRolesRequest) (SAMLOffer, error) {
 	if s.o.SAML == nil {
 		return SAMLOffer{}, unavailable("saml_not_configured", nil)
 	}
 	raw := req.Assertion.Reveal()
-	issuer, err := s.o.SAML.Issuer(raw)
+	issuer, err := s.o.SAML.Issuer(ctx, raw)
 	if err != nil {
 		return SAMLOffer{}, samlError(err)
 	}
 	candidates := s.o.Directory.SAMLProvidersFor(issuer)
 	if len(candidates) == 0 {
-		return SAMLOffer{}, &Error{Code: InvalidIdentityToken, Reason: "provider_unknown", Msg: msgProviderUnknown}
+		// The page does not tell which entity IDs are configured.
+		return SAMLOffer{}, &Error{Code: InvalidIdentityToken, Reason: "provider_unknown", Msg: saml.MsgInvalidResponse}
 	}
 	var (
 		offer SAMLOffer
@@ -231,7 +235,7 @@ func (s *Service) SAMLRoles(_ context.Context, req SAMLRolesRequest) (SAMLOffer,
 	)
 	now := s.o.Clock.Now()
 	for _, p := range candidates[:min(len(candidates), maxSignInProviders)] {
-		a, _, err := s.verifySAML(raw, p, req.Recipient, now)
+		a, _, err := s.verifySAML(ctx, raw, p, req.Recipient, now)
 		if err != nil {
 			if first == nil {
 				first = err
@@ -260,11 +264,11 @@ func (s *Service) SAMLRoles(_ context.Context, req SAMLRolesRequest) (SAMLOffer,
 
 // verifySAML checks a Response's signature against the provider's keys
 // and its content against our expectations.
-func (s *Service) verifySAML(raw string, p *iam.SAMLProvider, recipient string, now time.Time) (*saml.Assertion, string, error) {
+func (s *Service) verifySAML(ctx context.Context, raw string, p *iam.SAMLProvider, recipient string, now time.Time) (*saml.Assertion, string, error) {
 	if s.o.SAML == nil {
 		return nil, "", unavailable("saml_not_configured", nil)
 	}
-	a, err := s.o.SAML.Verify(raw, saml.Keys{Certificates: p.Certificates, AllowSHA1: p.AllowSHA1}, now)
+	a, err := s.o.SAML.Verify(ctx, raw, saml.Keys{Certificates: p.Certificates, AllowSHA1: p.AllowSHA1}, now)
 	if err != nil {
 		return nil, "", samlError(err)
 	}
@@ -288,7 +292,15 @@ func (s *Service) verifySAML(raw string, p *iam.SAMLProvider, recipient string, 
 // SAML-17).
 func (s *Service) spendAssertion(ctx context.Context, a *saml.Assertion, now time.Time) error {
 	sum := sha256.Sum256([]byte(a.Issuer + "\x00" + a.ID))
-	err := s.o.SingleUse.UseOnce(ctx, "saml:"+hex.EncodeToString(sum[:]), a.UsableUntil(s.o.SAMLExpect.Leeway), now)
+	// Kept until the assertion's last deadline, but no longer than Check
+	// would accept it anyway: an IdP may set NotOnOrAfter years ahead.
+	until := a.UsableUntil(s.o.SAMLExpect.Leeway)
+	if e := s.o.SAMLExpect; e.MaxAge > 0 {
+		if limit := a.IssueInstant.Add(e.MaxAge + 2*e.Leeway); limit.Before(until) {
+			until = limit
+		}
+	}
+	err := s.o.SingleUse.UseOnce(ctx, "saml:"+hex.EncodeToString(sum[:]), until, now)
 	switch {
 	case errors.Is(err, storage.ErrConflict):
 		return &Error{Code: InvalidIdentityToken, Reason: "assertion_replayed", Msg: saml.MsgReplay}

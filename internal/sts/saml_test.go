@@ -32,7 +32,7 @@ type fakeVerifier struct {
 	cert       map[string]*x509.Certificate // by encoded string: the key it is "signed" with
 }
 
-func (v *fakeVerifier) Verify(encoded string, keys saml.Keys, _ time.Time) (*saml.Assertion, error) {
+func (v *fakeVerifier) Verify(_ context.Context, encoded string, keys saml.Keys, _ time.Time) (*saml.Assertion, error) {
 	a, ok := v.assertions[encoded]
 	if !ok {
 		return nil, saml.Refuse("malformed")
@@ -46,7 +46,7 @@ func (v *fakeVerifier) Verify(encoded string, keys saml.Keys, _ time.Time) (*sam
 	return nil, saml.BadSignature("signature_invalid")
 }
 
-func (v *fakeVerifier) Issuer(encoded string) (string, error) {
+func (v *fakeVerifier) Issuer(_ context.Context, encoded string) (string, error) {
 	a, ok := v.assertions[encoded]
 	if !ok {
 		return "", saml.Refuse("malformed")
@@ -250,6 +250,17 @@ func TestAssumeRoleWithSAMLRefusals(t *testing.T) {
 		{name: "SAML-13 audience", edit: func(a *saml.Assertion) { a.AudienceRestrictions = [][]string{{"urn:other"}} }, code: sts.InvalidIdentityToken, reason: "audience_mismatch"},
 		{name: "SAML-16 not bearer", edit: func(a *saml.Assertion) { a.Confirmations[0].Method = "urn:oasis:names:tc:SAML:2.0:cm:holder-of-key" }, code: sts.InvalidIdentityToken, reason: "subject_confirmation_not_bearer"},
 		{name: "session already over", edit: func(a *saml.Assertion) { a.SessionNotOnOrAfter = now }, code: sts.ExpiredIdentityToken, reason: "session_expired"},
+		// Bounds on what the session token carries (security review).
+		{name: "NameID of 257 characters", edit: func(a *saml.Assertion) { a.Subject = strings.Repeat("n", 257) }, code: sts.InvalidIdentityToken, reason: "subject_invalid"},
+		{name: "NameID format naming nothing", edit: func(a *saml.Assertion) { a.SubjectFormat = "urn:oasis:names:tc:SAML:2.0:nameid-format:" }, code: sts.InvalidIdentityToken, reason: "subject_invalid"},
+		// A single-valued key never loses a value (security review).
+		{name: "two values for saml:edupersonprincipalname", edit: func(a *saml.Assertion) {
+			setAttr(a, "urn:oid:1.3.6.1.4.1.5923.1.1.1.6", "alice@corp.example", "root@corp.example")
+		}, code: sts.InvalidIdentityToken, reason: "attribute_key_multivalued"},
+		{name: "saml:mail from an OID and an AD FS claim", edit: func(a *saml.Assertion) {
+			setAttr(a, "urn:oid:0.9.2342.19200300.100.1.3", "alice@corp.example")
+			setAttr(a, "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress", "contractor@corp.example")
+		}, code: sts.InvalidIdentityToken, reason: "attribute_key_multivalued"},
 		// Parameters.
 		{name: "duration above the role's maximum", req: func(r *sts.SAMLRequest) { r.Duration = 3 * time.Hour }, code: sts.ValidationError, reason: "role_duration"},
 		{name: "sign-in page's own recipient only", req: func(r *sts.SAMLRequest) { r.Recipient = signInWest }, code: sts.InvalidIdentityToken, reason: "recipient_mismatch"},

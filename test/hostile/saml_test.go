@@ -803,9 +803,24 @@ func samlRowsFor(canary string) []samlRow {
 		}
 		return inNameIDTag(x, b.String())
 	}), status: 400, code: samlInvalid, reason: "xml_too_many_attributes", family: famGeneric})
-	add(samlRow{id: "SAML-25/12,000 sibling elements (within the cap)", call: spliced(func(x []byte) []byte {
-		return inSessionName(x, strings.Repeat("<a/>", 12000))
-	}), status: 400, code: samlInvalid, reason: "xml_too_many_tokens", family: famGeneric})
+	add(samlRow{id: "SAML-25/2,001 sibling elements (within the body cap)", call: spliced(func(x []byte) []byte {
+		return inSessionName(x, strings.Repeat("<a/>", 2001))
+	}), status: 400, code: samlInvalid, reason: "xml_too_many_elements", family: famGeneric})
+	// Exclusive c14n copies the prefixes in scope at every element: 28
+	// levels of 63 new prefixes over 1,500 leaves inside a signed
+	// Response once cost seconds of CPU per request (security review).
+	add(samlRow{id: "SAML-25/namespace fan-out", call: spliced(func(x []byte) []byte {
+		var b strings.Builder
+		for d := range 28 {
+			b.WriteString("<n")
+			for p := range 63 {
+				fmt.Fprintf(&b, ` xmlns:p%d_%d="urn:p:%d:%d"`, d, p, d, p)
+			}
+			b.WriteString(">")
+		}
+		b.WriteString(strings.Repeat("<a/>", 1500) + strings.Repeat("</n>", 28))
+		return inSessionName(x, b.String())
+	}), status: 400, code: samlInvalid, reason: "xml_too_many_namespaces", family: famGeneric})
 	add(samlRow{id: "SAML-25/100 KB attribute value (over the parameter's cap)", call: spliced(func(x []byte) []byte {
 		return inSessionName(x, strings.Repeat("v", 100<<10))
 	}), status: 400, code: "ValidationError"})
