@@ -289,6 +289,15 @@ func (v *validator) identities(accounts []Account) iam.Contents {
 		}
 		v.idps = append(v.idps, v.identityProviders(path+".identity_providers", a.ID, a.IdentityProviders, providers, out.Roles)...)
 	}
+	// A sign-in page tries at most 8 providers for one issuer (the
+	// accounts that trust one IdP); more would be skipped there.
+	perIssuer := map[string]int{}
+	for _, p := range out.SAMLProviders {
+		if perIssuer[p.EntityID]++; perIssuer[p.EntityID] == maxProvidersPerIssuer+1 {
+			v.at("accounts", "more than %d SAML providers have the entity ID %q; the sign-in pages try at most %d for one issuer",
+				maxProvidersPerIssuer, p.EntityID, maxProvidersPerIssuer)
+		}
+	}
 	// Trust policies may name principals of any account in the file.
 	exists := map[string]bool{}
 	for _, u := range out.Users {

@@ -81,6 +81,10 @@ func (c SAMLConfig) SignInURLs(base string) []string {
 // SAMLMetadataDocument is 1000 to 10000000 characters).
 const maxMetadataBytes = 10_000_000
 
+// maxProvidersPerIssuer is sts's bound on the providers a sign-in page
+// verifies one Response with.
+const maxProvidersPerIssuer = 8
+
 func (v *validator) saml(s SAML, c *Config) SAMLConfig {
 	out := SAMLConfig{BaseURL: strings.TrimSuffix(s.BaseURL, "/"), Regions: s.Regions, Audiences: s.Audiences,
 		ExtraRecipients: s.ExtraRecipients, MaxAssertionAge: s.MaxAssertionAge, ClockSkew: s.ClockSkew}

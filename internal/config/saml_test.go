@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,5 +98,29 @@ func TestSAMLRefusals(t *testing.T) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// A sign-in page verifies a Response with at most 8 providers of its
+// issuer; a ninth account trusting the same IdP is refused at load rather
+// than skipped there.
+func TestSAMLProvidersPerIssuer(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "idp.xml"), samlxmltest.NewIdP("https://idp.example.test/saml").Metadata(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc := func(accounts int) string {
+		var b strings.Builder
+		b.WriteString("accounts:\n")
+		for i := range accounts {
+			fmt.Fprintf(&b, "  - id: \"1111222233%02d\"\n    saml_providers:\n      - {name: corp, metadata_file: idp.xml}\n", i)
+		}
+		return b.String()
+	}
+	if _, err := config.Parse("saml.yaml", []byte(doc(8)), dir, noEnv); err != nil {
+		t.Fatalf("8 accounts: %v", err)
+	}
+	if _, err := config.Parse("saml.yaml", []byte(doc(9)), dir, noEnv); err == nil || !strings.Contains(err.Error(), "more than 8 SAML providers") {
+		t.Fatalf("9 accounts: %v", err)
 	}
 }
