@@ -5,11 +5,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -30,11 +28,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 
 	"github.com/keyless-dev/keyless/internal/awsproof/awsprooftest"
 	"github.com/keyless-dev/keyless/internal/clock"
-	"github.com/keyless-dev/keyless/internal/sigv4"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
 
@@ -184,35 +180,8 @@ func stsOK(m *mockSTS, w http.ResponseWriter, r *http.Request) {
 }
 
 func verifySignature(r *http.Request) bool {
-	a, err := parseAuthorization(r.Header.Get("Authorization"))
-	if err != nil {
-		return false
-	}
-	at, err := sigv4.ParseTime(r.Header.Get("X-Amz-Date"))
-	if err != nil {
-		return false
-	}
 	body, _ := io.ReadAll(r.Body)
-	req, err := http.NewRequest(r.Method, "https://"+r.Host+r.RequestURI, nil)
-	if err != nil {
-		return false
-	}
-	for _, name := range a.signed {
-		if name == "host" {
-			continue
-		}
-		vals := r.Header.Values(name)
-		if len(vals) != 1 {
-			return false
-		}
-		req.Header.Set(name, vals[0])
-	}
-	hash := sha256.Sum256(body)
-	creds := aws.Credentials{AccessKeyID: a.accessKeyID, SecretAccessKey: testSecret}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(hash[:]), a.service, a.region, at); err != nil {
-		return false
-	}
-	return req.Header.Get("Authorization") == r.Header.Get("Authorization")
+	return awsprooftest.Resigned(r, body, "https", func(string) (string, bool) { return testSecret, true })
 }
 
 // spec describes an envelope to sign.

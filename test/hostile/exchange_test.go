@@ -170,47 +170,7 @@ func xSTSAlice(u *xUpstream, w http.ResponseWriter, r *http.Request) {
 
 // xVerify signs the received request again as AWS would and compares.
 func xVerify(r *http.Request, body []byte) bool {
-	authz := r.Header.Get("Authorization")
-	rest, ok := strings.CutPrefix(authz, "AWS4-HMAC-SHA256 ")
-	if !ok {
-		return false
-	}
-	var cred, signed string
-	for _, p := range strings.Split(rest, ", ") {
-		k, v, _ := strings.Cut(p, "=")
-		switch k {
-		case "Credential":
-			cred = v
-		case "SignedHeaders":
-			signed = v
-		}
-	}
-	parts := strings.Split(cred, "/")
-	if len(parts) != 5 || parts[0] != alice.id {
-		return false
-	}
-	at, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	if err != nil {
-		return false
-	}
-	req, err := http.NewRequest(r.Method, "http://"+r.Host+r.RequestURI, nil)
-	if err != nil {
-		return false
-	}
-	for _, n := range strings.Split(signed, ";") {
-		if n == "host" {
-			continue
-		}
-		vals := r.Header.Values(n)
-		if len(vals) != 1 {
-			return false
-		}
-		req.Header.Set(n, vals[0])
-	}
-	sum := sha256.Sum256(body)
-	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: parts[0], SecretAccessKey: alice.secret},
-		req, hex.EncodeToString(sum[:]), parts[3], parts[2], at)
-	return err == nil && req.Header.Get("Authorization") == authz
+	return awsprooftest.Resigned(r, body, "http", func(id string) (string, bool) { return alice.secret, id == alice.id })
 }
 
 // xClosedAddr is a loopback address nobody listens on.
