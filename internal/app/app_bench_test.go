@@ -146,5 +146,5 @@ func openStore(b *testing.B) (storage.Store, error) {
 	if os.Getenv("BENCH_MEMORY") != "" {
 		return memory.New(), nil
 	}
-	return embedded.Open(context.Background(), b.TempDir())
+	return embedded.Open(context.Background(), b.TempDir(), embedded.Options{})
 }

@@ -46,7 +46,7 @@ func serve(ctx context.Context, env Env, args []string) int {
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	store, err := embedded.Open(ctx, cfg.DataDir)
+	store, err := embedded.Open(ctx, cfg.DataDir, embedded.Options{})
 	if err != nil {
 		return fail(env, "open data directory %s: %v", cfg.DataDir, err)
 	}

@@ -34,7 +34,7 @@ func (f storeFlags) open(ctx context.Context, env Env) (storage.Store, error) {
 	if dir == "" {
 		dir = config.DefaultDataDir
 	}
-	return embedded.Open(ctx, dir)
+	return embedded.Open(ctx, dir, embedded.Options{})
 }
 
 // withStore parses args into fs (which has the store flags sf), opens the

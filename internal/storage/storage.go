@@ -92,6 +92,11 @@ type SingleUse interface {
 	// key succeeds. Keys are at most MaxSingleUseKey bytes. Records whose
 	// time has passed may be deleted at any time.
 	UseOnce(ctx context.Context, key string, until, now time.Time) error
+	// Used reports whether key is recorded as used at now (a record whose
+	// time has not passed), without recording anything: an operator's
+	// dry run (explain) tells a replay from a first use. A key UseOnce
+	// would refuse for its length is refused here too.
+	Used(ctx context.Context, key string, now time.Time) (bool, error)
 }
 
 // MaxSingleUseKey bounds a SingleUse key.

@@ -37,8 +37,10 @@ type Options struct {
 	// is refused.
 	SAML       saml.Verifier
 	SAMLExpect saml.Expectations
-	// SingleUse spends SAML assertion IDs.
-	SingleUse storage.SingleUse
+	// SingleUse spends SAML assertion IDs (storage.SingleUse).
+	SingleUse interface {
+		UseOnce(ctx context.Context, key string, until, now time.Time) error
+	}
 }
 
 // Service carries out STS actions.

@@ -228,7 +228,7 @@ type tempCreds struct {
 func (s *server) forgeExpired(t *testing.T, aliceID string) tempCreds {
 	t.Helper()
 	ctx := context.Background()
-	store, err := embedded.Open(ctx, s.dataDir)
+	store, err := embedded.Open(ctx, s.dataDir, embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

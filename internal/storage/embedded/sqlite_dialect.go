@@ -14,6 +14,7 @@ import (
 var dialect = sqlstore.Dialect{
 	Name:        "sqlite",
 	Bytes:       "BLOB",
+	SeqKey:      "INTEGER PRIMARY KEY", // the rowid
 	Placeholder: func(int) string { return "?" },
 	ForUpdate:   "", // BEGIN IMMEDIATE already holds the write lock
 	Retryable: func(err error) bool {

@@ -145,6 +145,19 @@ func (s *Store) UseOnce(_ context.Context, key string, until, now time.Time) err
 	return nil
 }
 
+// Used implements storage.SingleUse.
+func (s *Store) Used(_ context.Context, key string, now time.Time) (bool, error) {
+	if len(key) == 0 || len(key) > storage.MaxSingleUseKey {
+		return false, fmt.Errorf("single-use key of %d bytes", len(key))
+	}
+	if err := s.lock(); err != nil {
+		return false, err
+	}
+	defer s.mu.Unlock()
+	t, ok := s.once[key]
+	return ok && t.After(now), nil
+}
+
 func failureKey(serial string, window time.Time) string {
 	return serial + "\x00" + window.UTC().Format(time.RFC3339Nano)
 }

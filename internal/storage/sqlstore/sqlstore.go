@@ -19,6 +19,10 @@ type Dialect struct {
 	Name string
 	// Bytes is the binary column type (BLOB, BYTEA).
 	Bytes string
+	// SeqKey is the type of a 64-bit integer primary key that rows are
+	// appended in the order of (INTEGER PRIMARY KEY, SQLite's rowid);
+	// "" means BIGINT PRIMARY KEY.
+	SeqKey string
 	// Placeholder renders the n-th (1-based) bind parameter.
 	Placeholder func(n int) string
 	// ForUpdate is appended to a SELECT that must lock the rows it reads
@@ -51,12 +55,7 @@ type Store struct {
 	oleading bool
 }
 
-var (
-	_ storage.MasterKeys = (*Store)(nil)
-	_ storage.MFA        = (*Store)(nil)
-	_ storage.IDs        = (*Store)(nil)
-	_ storage.SingleUse  = (*Store)(nil)
-)
+var _ storage.Store = (*Store)(nil)
 
 // New migrates db to the current schema and returns the store.
 func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
@@ -118,6 +117,29 @@ var migrations = []string{
 		until_time BIGINT NOT NULL
 	);
 	CREATE INDEX single_use_until ON single_use (until_time)`,
+	// audit_head holds the last seq, so that appenders queue on its row
+	// lock even while audit is empty.
+	`CREATE TABLE audit (
+		seq {{seqkey}},
+		event_time BIGINT NOT NULL,
+		event_name TEXT NOT NULL,
+		access_key_id TEXT NOT NULL,
+		issued_key_id TEXT NOT NULL,
+		principal_arn TEXT NOT NULL,
+		error_code TEXT NOT NULL,
+		event {{bytes}} NOT NULL,
+		hash {{bytes}} NOT NULL
+	);
+	CREATE INDEX audit_event_name ON audit (event_name, seq);
+	CREATE INDEX audit_access_key ON audit (access_key_id, seq);
+	CREATE INDEX audit_issued_key ON audit (issued_key_id, seq);
+	CREATE INDEX audit_principal ON audit (principal_arn, seq);
+	CREATE INDEX audit_time ON audit (event_time);
+	CREATE TABLE audit_head (
+		id INTEGER PRIMARY KEY,
+		seq BIGINT NOT NULL
+	);
+	INSERT INTO audit_head (id, seq) VALUES (1, 0)`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -138,8 +160,13 @@ func (s *Store) migrate(ctx context.Context) error {
 		if v > len(migrations) {
 			return fmt.Errorf("database schema version %d is newer than this binary's %d", v, len(migrations))
 		}
+		seqKey := s.d.SeqKey
+		if seqKey == "" {
+			seqKey = "BIGINT PRIMARY KEY"
+		}
+		tmpl := strings.NewReplacer("{{bytes}}", s.d.Bytes, "{{seqkey}}", seqKey)
 		for i := v; i < len(migrations); i++ {
-			for _, stmt := range strings.Split(strings.ReplaceAll(migrations[i], "{{bytes}}", s.d.Bytes), ";") {
+			for _, stmt := range strings.Split(tmpl.Replace(migrations[i]), ";") {
 				if strings.TrimSpace(stmt) == "" {
 					continue
 				}
@@ -206,6 +233,11 @@ var queries = map[string]string{
 	"revocations": `SELECT principal, before_time FROM revocations`,
 	"useOnce":     `INSERT INTO single_use (use_key, until_time) VALUES (?, ?) ON CONFLICT (use_key) DO UPDATE SET until_time = excluded.until_time WHERE single_use.until_time <= ?`,
 	"pruneOnce":   `DELETE FROM single_use WHERE until_time <= ?`,
+	"usedOnce":    `SELECT 1 FROM single_use WHERE use_key = ? AND until_time > ?`,
+	"auditHead":   `SELECT seq FROM audit_head WHERE id = 1`,
+	"auditHash":   `SELECT hash FROM audit WHERE seq = ?`,
+	"insertAudit": `INSERT INTO audit (seq, event_time, event_name, access_key_id, issued_key_id, principal_arn, error_code, event, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"setHead":     `UPDATE audit_head SET seq = ? WHERE id = 1`,
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
@@ -412,6 +444,20 @@ func (s *Store) commitOnce(ctx context.Context, batch []*onceReq) {
 			r.done <- onceResult{}
 		}
 	}
+}
+
+// Used implements storage.SingleUse: a read, outside any write
+// transaction, of what committed uses recorded.
+func (s *Store) Used(ctx context.Context, key string, now time.Time) (bool, error) {
+	if len(key) == 0 || len(key) > storage.MaxSingleUseKey {
+		return false, fmt.Errorf("single-use key of %d bytes", len(key))
+	}
+	var one int
+	err := s.db.QueryRowContext(ctx, s.q["usedOnce"], key, micros(now)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // AddMFAFailure implements storage.MFA.

@@ -1,5 +1,7 @@
 // Package storagetest is the conformance suite every storage backend runs:
 // the same behaviour, the same sentinel errors, and the same answers under
-// concurrency (exactly one winner of a compare-and-swap, gap-free audit
-// sequence numbers).
+// concurrency (exactly one winner of a compare-and-swap, one use of a
+// single-use value, a gap-free audit chain that audit.VerifyChain accepts
+// while many goroutines append). Audit queries are checked against
+// storage.Matches for every filter field.
 package storagetest

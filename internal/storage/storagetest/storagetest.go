@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
@@ -39,7 +40,11 @@ func Run(t *testing.T, b Backend) {
 		{"Revocations", testRevocations},
 		{"SingleUse", testSingleUse},
 		{"SingleUseConcurrent", testSingleUseConcurrent},
+		{"SingleUseUsed", testSingleUseUsed},
 		{"Audit", testAudit},
+		{"AuditRoundTrip", testAuditRoundTrip},
+		{"AuditFilters", testAuditFilters},
+		{"AuditMany", testAuditMany},
 		{"AuditConcurrentAppend", testAuditConcurrent},
 		{"Persistence", testPersistence},
 	}
@@ -328,6 +333,9 @@ func testAudit(t *testing.T, b Backend) {
 		t.Fatalf("got %d records", len(all))
 	}
 	verifyChain(t, all)
+	if n, err := audit.VerifyChain(ctx, s); err != nil || n != 5 {
+		t.Errorf("audit.VerifyChain: %d %v", n, err)
+	}
 	if !all[1].Time.Equal(t0.Add(time.Second)) || all[1].EventName != "GetSessionToken" || string(all[1].JSON) != string(batch[1].JSON) {
 		t.Errorf("record 2 round trip: %+v", all[1])
 	}
@@ -355,9 +363,39 @@ func testAudit(t *testing.T, b Backend) {
 	}
 }
 
+// 50 goroutines append batches of 10 at once while readers verify the
+// chain: no gap, no fork, no interleaved batch, and every reader sees a
+// gap-free prefix.
 func testAuditConcurrent(t *testing.T, b Backend) {
 	s := open(t, b)
-	var wg sync.WaitGroup
+	var (
+		wg, readers sync.WaitGroup
+		stop        = make(chan struct{})
+	)
+	for range 4 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			var seen int64
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				n, err := audit.VerifyChain(ctx, s)
+				if err != nil {
+					t.Errorf("while appending: %v", err)
+					return
+				}
+				if n < seen {
+					t.Errorf("a reader saw %d records after %d", n, seen)
+					return
+				}
+				seen = n
+			}
+		}()
+	}
 	for g := range 50 {
 		wg.Add(1)
 		go func() {
@@ -372,6 +410,8 @@ func testAuditConcurrent(t *testing.T, b Backend) {
 		}()
 	}
 	wg.Wait()
+	close(stop)
+	readers.Wait()
 	all := collect(t, s, storage.AuditFilter{})
 	if len(all) != 500 {
 		t.Fatalf("got %d records, want 500", len(all))
@@ -418,7 +458,11 @@ func testPersistence(t *testing.T, b Backend) {
 	if err := s.AppendAudit(ctx, []storage.AuditRecord{record("E", "A", "P", t0, 2)}); err != nil {
 		t.Fatal(err)
 	}
-	verifyChain(t, collect(t, s, storage.AuditFilter{}))
+	all := collect(t, s, storage.AuditFilter{})
+	if len(all) != 2 {
+		t.Fatalf("%d records after reopen, want 2", len(all))
+	}
+	verifyChain(t, all)
 }
 
 func testRevocations(t *testing.T, b Backend) {
@@ -511,6 +555,204 @@ func testSingleUseConcurrent(t *testing.T, b Backend) {
 		k := fmt.Sprintf("sig:%d", round)
 		if wins := race(t, 50, func(int) error { return s.UseOnce(ctx, k, t0.Add(time.Hour), t0) }); wins != 1 {
 			t.Fatalf("round %d: %d successes, want 1", round, wins)
+		}
+	}
+}
+
+func testSingleUseUsed(t *testing.T, b Backend) {
+	s := open(t, b)
+	until := t0.Add(15 * time.Minute)
+	used := func(k string, now time.Time, want bool) {
+		t.Helper()
+		if got, err := s.Used(ctx, k, now); err != nil || got != want {
+			t.Errorf("Used(%q, %v) = %v, %v; want %v", k, now.Sub(t0), got, err, want)
+		}
+	}
+	used("sig:a", t0, false)
+	if err := s.UseOnce(ctx, "sig:a", until, t0); err != nil {
+		t.Fatalf("first use after Used: %v", err)
+	}
+	used("sig:a", t0, true)
+	used("sig:a", until.Add(-time.Microsecond), true)
+	used("sig:a", until, false) // its time has passed, as for UseOnce
+	used("sig:a", until.Add(time.Hour), false)
+	// Used records nothing: asking twice, then using, still succeeds.
+	used("sig:b", t0, false)
+	used("sig:b", t0, false)
+	if err := s.UseOnce(ctx, "sig:b", until, t0); err != nil {
+		t.Fatalf("UseOnce after Used: %v", err)
+	}
+	// A renewed record counts from its own time.
+	if err := s.UseOnce(ctx, "sig:a", until.Add(time.Hour), until); err != nil {
+		t.Fatal(err)
+	}
+	used("sig:a", until.Add(time.Minute), true)
+	for _, k := range []string{"", strings.Repeat("k", storage.MaxSingleUseKey+1)} {
+		if _, err := s.Used(ctx, k, t0); err == nil {
+			t.Errorf("key of %d bytes accepted", len(k))
+		}
+	}
+	if b.Reopen != nil {
+		s = b.Reopen(t, s)
+		t.Cleanup(func() { _ = s.Close() })
+		used("sig:b", t0.Add(time.Minute), true)
+		used("sig:c", t0, false)
+	}
+}
+
+// withinMicro reports whether got is want, or want cut to the microsecond
+// (the precision a backend may keep).
+func withinMicro(got, want time.Time) bool {
+	return got.Equal(want) || got.Equal(want.Truncate(time.Microsecond))
+}
+
+func testAuditRoundTrip(t *testing.T, b Backend) {
+	s := open(t, b)
+	if err := s.AppendAudit(ctx, nil); err != nil {
+		t.Fatalf("empty append: %v", err)
+	}
+	east := time.FixedZone("UTC+9", 9*3600)
+	recs := []storage.AuditRecord{{
+		Time:         time.Date(2026, 11, 21, 21, 0, 0, 123456789, east),
+		EventName:    "AssumeRole",
+		AccessKeyID:  `AKIA\tab\`,
+		IssuedKeyID:  "ASIA\tTAB\nNL",
+		PrincipalARN: "arn:aws:iam::111122223333:user/we\\ird\tpath/é",
+		ErrorCode:    "AccessDenied",
+		JSON:         []byte(`{"eventName":"AssumeRole","userAgent":"a\tb é"}`),
+	}, {
+		Time: time.Date(1969, 12, 31, 23, 59, 59, 999999500, time.UTC), // before the epoch, sub-µs
+		JSON: nil,
+	}}
+	if err := s.AppendAudit(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	got := collect(t, s, storage.AuditFilter{})
+	if len(got) != 2 {
+		t.Fatalf("got %d records (an empty append must store none)", len(got))
+	}
+	verifyChain(t, got)
+	for i, want := range recs {
+		g := got[i]
+		if !withinMicro(g.Time, want.Time) || g.EventName != want.EventName || g.AccessKeyID != want.AccessKeyID ||
+			g.IssuedKeyID != want.IssuedKeyID || g.PrincipalARN != want.PrincipalARN || g.ErrorCode != want.ErrorCode ||
+			string(g.JSON) != string(want.JSON) {
+			t.Errorf("record %d round trip:\n got %+v\nwant %+v", i+1, g, want)
+		}
+	}
+	if r := collect(t, s, storage.AuditFilter{AccessKeyID: recs[0].IssuedKeyID}); len(r) != 1 || r[0].Seq != 1 {
+		t.Errorf("filter on an escaped issued key id: %+v", r)
+	}
+	if r := collect(t, s, storage.AuditFilter{PrincipalARN: recs[0].PrincipalARN}); len(r) != 1 || r[0].Seq != 1 {
+		t.Errorf("filter on an escaped principal: %+v", r)
+	}
+}
+
+func testAuditFilters(t *testing.T, b Backend) {
+	s := open(t, b)
+	var recs []storage.AuditRecord
+	names := []string{"GetCallerIdentity", "GetSessionToken", "AssumeRole"}
+	for i := range 30 {
+		r := record(names[i%3], fmt.Sprintf("AKIA%d", i%4), fmt.Sprintf("arn:%d", i%5), t0.Add(time.Duration(i)*time.Second), i)
+		if i%3 == 1 {
+			r.IssuedKeyID = fmt.Sprintf("ASIA%d", i)
+		}
+		recs = append(recs, r)
+	}
+	// Three appends, so that filters span batches.
+	for _, part := range [][]storage.AuditRecord{recs[:7], recs[7:8], recs[8:]} {
+		if err := s.AppendAudit(ctx, part); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := collect(t, s, storage.AuditFilter{})
+	verifyChain(t, all)
+	cases := []storage.AuditFilter{
+		{EventName: "AssumeRole"},
+		{AccessKeyID: "AKIA1"},
+		{AccessKeyID: "ASIA4"},
+		{AccessKeyID: "AKIA1", EventName: "GetSessionToken"},
+		{PrincipalARN: "arn:2", EventName: "GetCallerIdentity"},
+		{From: t0.Add(5 * time.Second)},
+		{To: t0.Add(5 * time.Second)},
+		{From: t0.Add(5 * time.Second), To: t0.Add(5 * time.Second)},
+		{From: t0.Add(5*time.Second + time.Nanosecond), To: t0.Add(9*time.Second + time.Nanosecond)},
+		{From: t0.Add(10 * time.Second), To: t0.Add(20 * time.Second), AccessKeyID: "AKIA3", PrincipalARN: "arn:3"},
+		{AfterSeq: 25},
+		{AfterSeq: 30},
+		{AfterSeq: 3, Limit: 4},
+		{EventName: "GetSessionToken", AfterSeq: 10, Limit: 3},
+		{Limit: 100},
+		{PrincipalARN: "arn:9"},
+	}
+	for _, f := range cases {
+		var want []int64
+		for _, r := range all {
+			if storage.Matches(f, r) && (f.Limit == 0 || len(want) < f.Limit) {
+				want = append(want, r.Seq)
+			}
+		}
+		var got []int64
+		for _, r := range collect(t, s, f) {
+			got = append(got, r.Seq)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("filter %+v: got %v want %v", f, got, want)
+		}
+	}
+	// fn's error stops the query and is returned.
+	stop := errors.New("stop")
+	n := 0
+	err := s.QueryAudit(ctx, storage.AuditFilter{}, func(storage.AuditRecord) error { n++; return stop })
+	if !errors.Is(err, stop) || n != 1 {
+		t.Errorf("fn's error: %v after %d calls", err, n)
+	}
+}
+
+// More records than a backend is likely to read at once: whole-log queries
+// and paging with AfterSeq and Limit see each exactly once, in order.
+func testAuditMany(t *testing.T, b Backend) {
+	s := open(t, b)
+	const total = 2345
+	for start := 0; start < total; {
+		n := min(1+start%700, total-start)
+		var batch []storage.AuditRecord
+		for i := start; i < start+n; i++ {
+			batch = append(batch, record("GetCallerIdentity", fmt.Sprintf("AKIA%d", i%3), "arn", t0.Add(time.Duration(i)*time.Millisecond), i))
+		}
+		if err := s.AppendAudit(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		start += n
+	}
+	all := collect(t, s, storage.AuditFilter{})
+	if len(all) != total {
+		t.Fatalf("got %d records, want %d", len(all), total)
+	}
+	verifyChain(t, all)
+	if n, err := audit.VerifyChain(ctx, s); err != nil || n != total {
+		t.Fatalf("audit.VerifyChain: %d %v", n, err)
+	}
+	var paged []storage.AuditRecord
+	for after := int64(0); ; {
+		page := collect(t, s, storage.AuditFilter{AfterSeq: after, Limit: 701})
+		paged = append(paged, page...)
+		if len(page) < 701 {
+			break
+		}
+		after = page[len(page)-1].Seq
+	}
+	verifyChain(t, paged)
+	if len(paged) != total {
+		t.Fatalf("paging saw %d records, want %d", len(paged), total)
+	}
+	some := collect(t, s, storage.AuditFilter{AccessKeyID: "AKIA1", Limit: 600})
+	if len(some) != 600 {
+		t.Fatalf("filtered and limited: %d records", len(some))
+	}
+	for i, r := range some {
+		if r.Seq != int64(3*i+2) {
+			t.Fatalf("filtered record %d has seq %d, want %d", i, r.Seq, 3*i+2)
 		}
 	}
 }
