@@ -2,13 +2,21 @@
 
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/keyless-dev/keyless/internal/version.Version=$(VERSION)
+# COMMIT: HEAD, plus "-dirty" if `git status --porcelain` lists anything; set
+# here because GOFLAGS=-buildvcs=false leaves it out of the build info.
+COMMIT  ?= $(shell c=$$(git rev-parse -q --verify HEAD 2>/dev/null) && \
+	{ [ -z "$$(git status --porcelain 2>/dev/null)" ] || c=$$c-dirty; echo $$c; })
+LDFLAGS := -X github.com/keyless-dev/keyless/internal/version.Version=$(VERSION) \
+	-X github.com/keyless-dev/keyless/internal/version.commit=$(COMMIT)
 CONFIG  ?= examples/quickstart.yaml
 
 .PHONY: build run test test-deps lint bench fuzz clean
 
 ## build: compile bin/keyless
+# go build is silent while it fetches modules, so say so when the cache lacks them.
 build:
+	@GOPROXY=off $(GO) list -deps ./cmd/keyless 2>&1 >/dev/null | grep -q 'GOPROXY=off' && \
+		echo "build: bin/keyless: the first build downloads Go modules; this can take a few minutes..." || true
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/keyless ./cmd/keyless
 
 ## run: serve the quickstart configuration on 127.0.0.1:8080 (data in ./data)
@@ -17,9 +25,16 @@ run: build
 
 ## test: install the real clients, lint, and run every test with -race
 ## (test/samlidp, the SAML IdP the end-to-end tests run, is its own module)
-test: test-deps lint
+test:
+	@echo "make test [1/4]: install the real clients the end-to-end tests drive (scripts/test-deps.sh)"
+	@$(MAKE) --no-print-directory test-deps
+	@echo "make test [2/4]: lint: gofmt, go vet, staticcheck (built on first use), go mod tidy -diff"
+	@$(MAKE) --no-print-directory lint
+	@echo "make test [3/4]: unit and end-to-end tests of the main module with -race (the longest phase; a line per package)"
 	$(GO) test -race -count=1 ./...
+	@echo "make test [4/4]: tests of test/samlidp, its own module, with -race"
 	cd test/samlidp && $(GO) test -race -count=1 ./...
+	@echo "make test: passed"
 
 ## test-deps: install what the end-to-end tests drive (npm, Debian packages)
 test-deps:

@@ -11,20 +11,63 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-npm ci --prefix test/e2e/js --no-audit --no-fund --loglevel=error
-
-if [ ! -x /usr/bin/aws ]; then
-	if [ "$(id -u)" -eq 0 ]; then
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get install -y -q awscli >/dev/null ||
-			{ apt-get update -q >/dev/null && apt-get install -y -q awscli >/dev/null; }
-	else
-		echo "test-deps: /usr/bin/aws (Debian's awscli) is missing and this is not root; install it with sudo apt-get install awscli" >&2
+# Progress: one line when a step starts or is already done, another when
+# it ends. Commands' own output is kept back and shown only if they fail.
+steps=6 n=0 title= why= started=0 dexbuild=
+step() { n=$((n + 1)) title=$1 why=" ($2)" started=$SECONDS; }
+say() { echo "test-deps [$n/$steps] $title$why: $*"; why=; }
+warn() { echo "test-deps [$n/$steps] $title$why: $*" >&2; why=; }
+took() { echo "$((SECONDS - started))s"; }
+quiet() {
+	local log rc=0
+	log=$(mktemp)
+	"$@" >"$log" 2>&1 || rc=$?
+	if [ "$rc" -ne 0 ]; then
+		echo "test-deps: \`$*\` failed (exit $rc); its output:" >&2
+		cat "$log" >&2
 	fi
+	rm -f "$log"
+	return "$rc"
+}
+# apt-get install; if that fails (its output is dropped), apt-get update and
+# install again.
+apt_install() {
+	export DEBIAN_FRONTEND=noninteractive
+	quiet apt-get install -y -q "$@" 2>/dev/null ||
+		{ quiet apt-get update -q && quiet apt-get install -y -q "$@"; }
+}
+on_exit() {
+	local rc=$?
+	[ -z "$dexbuild" ] || rm -rf "$dexbuild"
+	[ "$rc" -eq 0 ] || echo "test-deps [$n/$steps] ${title:-start}: FAILED (exit $rc)" >&2
+}
+trap on_exit EXIT
+
+echo "test-deps: installs the real clients test/e2e drives, where missing: the AWS SDK for JavaScript (npm)," \
+	"Debian's awscli, chromium and chromium-driver (apt-get, as root), Dex and the SAML IdP (go build)."
+echo "test-deps: the first run takes a few minutes; later runs, seconds."
+
+step "AWS SDK for JavaScript v3" "npm ci in test/e2e/js, pinned by its package-lock.json"
+say "installing..."
+quiet npm ci --prefix test/e2e/js --no-audit --no-fund --loglevel=error
+say "done in $(took)"
+
+step "AWS CLI v2" "Debian's awscli at /usr/bin/aws, for the e2e tests that drive the real CLI"
+if [ -x /usr/bin/aws ]; then
+	say "already installed"
+elif [ "$(id -u)" -eq 0 ]; then
+	say "installing with apt-get (usually under a minute)..."
+	apt_install awscli
+	say "done in $(took)"
+else
+	warn "/usr/bin/aws (Debian's awscli) is missing and this is not root; install it with sudo apt-get install awscli"
 fi
 
-python3 -c 'import boto3' 2>/dev/null || echo "test-deps: python3 cannot import boto3" >&2
-command -v aws >/dev/null || echo "test-deps: no aws command (AWS CLI v1) on PATH" >&2
+step "boto3 and the AWS CLI v1" "from the machine's Python; PyPI is not reachable"
+ok=true
+python3 -c 'import boto3' 2>/dev/null || { ok=false; warn "python3 cannot import boto3"; }
+command -v aws >/dev/null || { ok=false; warn "no aws command (AWS CLI v1) on PATH"; }
+if $ok; then say "present"; fi
 
 # Dex, a real and independent OIDC provider, for the web-identity tests
 # (test/e2e/dex_test.go finds it here; KEYLESS_DEX overrides the path).
@@ -42,9 +85,12 @@ command -v aws >/dev/null || echo "test-deps: no aws command (AWS CLI v1) on PAT
 # minutes; afterwards this section is one `dex version`.
 dex_version=v2.45.1
 dex="${XDG_CACHE_HOME:-$HOME/.cache}/keyless/dex-$dex_version/dex"
-if ! "$dex" version >/dev/null 2>&1; then
+step "Dex $dex_version" "the OIDC provider of the web-identity tests"
+if "$dex" version >/dev/null 2>&1; then
+	say "already built: $dex"
+else
+	say "building through the Go module proxy (1.5 to 2.5 minutes, once)..."
 	dexbuild=$(mktemp -d)
-	trap 'rm -rf "$dexbuild"' EXIT
 	cat >"$dexbuild/go.mod" <<'EOF'
 module example.com/dexbuild
 
@@ -62,18 +108,17 @@ github.com/dexidp/dex/api/v2 v2.4.0 h1:gNba7n6BKVp8X4Jp24cxYn5rIIGhM6kDOXcZoL6tr
 github.com/dexidp/dex/api/v2 v2.4.0/go.mod h1:/p550ADvFFh7K95VmhUD+jgm15VdaNnab9td8DHOpyI=
 EOF
 	printf '//go:build tools\n\npackage tools\n\nimport _ "github.com/dexidp/dex/cmd/dex"\n' >"$dexbuild/tools.go"
-	echo "test-deps: building Dex $dex_version (a few minutes, once)" >&2
 	mkdir -p "$(dirname "$dex")"
 	# -mod=mod lets go build add the checked sums of the other modules;
 	# GOWORK=off keeps a go.work above the temporary directory out of it.
-	(cd "$dexbuild" && GOWORK=off go build -mod=mod -trimpath -o "$dexbuild/dex" github.com/dexidp/dex/cmd/dex)
+	quiet env GOWORK=off go build -C "$dexbuild" -mod=mod -trimpath -o "$dexbuild/dex" github.com/dexidp/dex/cmd/dex
 	"$dexbuild/dex" version >/dev/null
 	# A copy cut short fails `dex version` above and is built again next time.
 	mv -f "$dexbuild/dex" "$dex"
 	rm -rf "$dexbuild"
-	trap - EXIT
+	dexbuild=
+	say "done in $(took): $dex"
 fi
-echo "test-deps: Dex $dex_version is $dex"
 
 # The SAML identity provider of the SAML tests (test/e2e/samlidp_test.go
 # finds it here; KEYLESS_SAMLIDP overrides the path): crewjam/saml's
@@ -84,19 +129,23 @@ echo "test-deps: Dex $dex_version is $dex"
 # is part of this repository and changes with it, and the build cache
 # makes a build without changes take a second.
 samlidp="${XDG_CACHE_HOME:-$HOME/.cache}/keyless/samlidp"
+step "SAML IdP" "test/samlidp, for the SAML tests"
+say "building (seconds when the Go build cache is warm)..."
 mkdir -p "$(dirname "$samlidp")"
 # GOWORK=off: a go.work above the repository does not take part either.
-GOWORK=off go build -C test/samlidp -trimpath -o "$samlidp" .
-echo "test-deps: the SAML IdP is $samlidp"
+quiet env GOWORK=off go build -C test/samlidp -trimpath -o "$samlidp" .
+say "done in $(took): $samlidp"
 
 # Chromium and its WebDriver for the SAML sign-in page's browser test,
 # from Debian (chromium and chromium-driver, the same version).
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-	if [ "$(id -u)" -eq 0 ]; then
-		export DEBIAN_FRONTEND=noninteractive
-		apt-get install -y -q chromium chromium-driver >/dev/null ||
-			{ apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; }
-	else
-		echo "test-deps: /usr/bin/chromium or /usr/bin/chromedriver is missing and this is not root; install them with sudo apt-get install chromium chromium-driver" >&2
-	fi
+step "Chromium" "Debian's chromium and chromium-driver, for the SAML sign-in page's browser test"
+if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+	say "already installed"
+elif [ "$(id -u)" -eq 0 ]; then
+	say "installing with apt-get (usually a minute or less)..."
+	apt_install chromium chromium-driver
+	say "done in $(took)"
+else
+	warn "/usr/bin/chromium or /usr/bin/chromedriver is missing and this is not root; install them with sudo apt-get install chromium chromium-driver"
 fi
+echo "test-deps: done in ${SECONDS}s"

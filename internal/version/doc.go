@@ -1,3 +1,6 @@
-// Package version holds build information, set at link time with
-// -ldflags "-X github.com/keyless-dev/keyless/internal/version.Version=...".
+// Package version holds build information. The Makefile sets both values at
+// link time:
+//
+//	-ldflags "-X github.com/keyless-dev/keyless/internal/version.Version=...
+//	          -X github.com/keyless-dev/keyless/internal/version.commit=..."
 package version
