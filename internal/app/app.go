@@ -2,14 +2,12 @@ package app
 
 import (
 	"context"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,9 +21,10 @@ import (
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/config"
 	"github.com/keyless-dev/keyless/internal/credential"
+	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/exchange"
 	"github.com/keyless-dev/keyless/internal/exchangeapi"
-	"github.com/keyless-dev/keyless/internal/iam"
+	"github.com/keyless-dev/keyless/internal/identity"
 	"github.com/keyless-dev/keyless/internal/keyring"
 	"github.com/keyless-dev/keyless/internal/saml"
 	"github.com/keyless-dev/keyless/internal/samlsignin"
@@ -51,7 +50,7 @@ type App struct {
 	deps    Deps
 	ring    *keyring.Ring
 	audit   *audit.Writer
-	revoked *revocations
+	revoked *identity.Revocations
 	handler http.Handler
 }
 
@@ -64,13 +63,16 @@ const maintainEvery = 30 * time.Second
 
 // New wires an App. It takes ownership of deps.Store.
 func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
-	deploymentID, err := deps.Store.ClaimID(ctx, "deployment", randomID(deps.Random, "D", 20))
+	deploymentID, err := identity.Deployment(ctx, deps.Store, deps.Random)
 	if err != nil {
 		return nil, fmt.Errorf("deployment id: %w", err)
 	}
-	dir, err := directory(ctx, cfg.Identities, deps)
+	dir, release, err := identity.Build(ctx, cfg.Identities, deps.Store, deps.Random)
 	if err != nil {
 		return nil, err
+	}
+	if err := release(ctx); err != nil {
+		return nil, fmt.Errorf("releasing the ids of removed users and roles: %w", err)
 	}
 	ring, err := keyring.Open(ctx, keyring.Options{
 		Store: deps.Store, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger,
@@ -80,7 +82,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	revoked, err := newRevocations(ctx, deps.Store)
+	revoked, err := identity.NewRevocations(ctx, deps.Store)
 	if err != nil {
 		return nil, fmt.Errorf("session revocations: %w", err)
 	}
@@ -92,9 +94,9 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 	svc := sts.New(sts.Options{
 		ProviderKeys:     keys,
 		Directory:        dir,
-		Sealer:           credential.NewSealer(ring, deploymentID, deps.Random),
-		Messages:         authmsg.NewSealer(ring, deps.Random),
-		RevokedBefore:    revoked.before,
+		Tokens:           credential.NewTokenSealer(ring, deploymentID, deps.Random),
+		Messages:         authmsg.NewMessageSealer(ring, deps.Random),
+		RevokedBefore:    revoked.Before,
 		MFA:              deps.Store,
 		Clock:            deps.Clock,
 		MFAMaxFailures:   cfg.MFAMaxFailures,
@@ -107,16 +109,6 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 	writer := audit.NewWriter(deps.Store, deps.Logger, auditMetrics(reg))
 	a := &App{cfg: cfg, deps: deps, ring: ring, audit: writer, revoked: revoked}
 	auth := &sigauth.Authenticator{Service: svc, Verifier: sigv4.NewVerifier(10000), AllowRegion: allowRegion(cfg.Regions)}
-	stsHandler := stsapi.New(stsapi.Options{
-		Service: svc,
-		Auth:    auth,
-		Audit:   writer,
-		Clock:   deps.Clock,
-		Random:  deps.Random,
-		Logger:  deps.Logger,
-		Metrics: stsapi.NewMetrics(reg),
-		Region:  cfg.Region,
-	})
 	useOnce := func(ctx context.Context, key string, until time.Time) error {
 		if exchange.IsDryRun(ctx) {
 			return nil // an operator's explain leaves no trace
@@ -137,47 +129,28 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("token exchange: %w", err)
 	}
-	exchangeHandler := exchangeapi.New(exchangeapi.Options{
-		Exchange: exchange.New(exchange.Options{Providers: cfg.IdentityProviders, Directory: dir, ProviderKeys: keys,
-			AWS: awsProofs, Sessions: svc, UseOnce: useOnce, Clock: deps.Clock}),
-		Challenges: challenges, Service: svc, Auth: auth, Audit: writer, Clock: deps.Clock, Random: deps.Random,
-		Logger: deps.Logger, Endpoint: cfg.Exchange.Endpoint, Region: cfg.Region,
-	})
-	authzHandler := authzapi.New(authzapi.Options{Service: svc, Auth: auth, Audit: writer, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger})
 	samlBase := samlBaseURL(cfg)
 	entityID := samlsignin.DefaultEntityID
 	if len(cfg.SAML.Audiences) > 0 {
 		entityID = cfg.SAML.Audiences[0]
 	}
-	signIn := samlsignin.New(samlsignin.Options{
-		Service: svc, BaseURL: samlBase, Regions: cfg.SAML.Regions, Region: cfg.Region,
-		Audit: writer, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger,
-		EntityID: entityID, STSEndpoint: samlBase,
-	})
-	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	// An explicit switch rather than http.ServeMux, which would redirect
-	// the "//" path that Vault's AWS auth method sends to STS.
-	a.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/healthz":
-			w.WriteHeader(http.StatusOK)
-			_, _ = io.WriteString(w, "ok\n")
-		case "/readyz":
-			a.ready(w, r)
-		case "/metrics":
-			metrics.ServeHTTP(w, r)
-		case authzapi.Path:
-			authzHandler.ServeHTTP(w, r)
-		case exchangeapi.PathExchange, exchangeapi.PathToken, exchangeapi.PathChallenge, exchangeapi.PathExplain:
-			exchangeHandler.ServeHTTP(w, r)
-		default:
-			if signIn.Serves(r.URL.Path) {
-				signIn.ServeHTTP(w, r)
-				return
-			}
-			stsHandler.ServeHTTP(w, r)
-		}
-	})
+	e := edge.New(edge.Options{Audit: writer, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger, Metrics: edge.NewMetrics(reg)})
+	router, err := e.Mount(
+		a.status(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})),
+		stsapi.New(stsapi.Options{Service: svc, Auth: auth, Region: cfg.Region}).Surface(),
+		authzapi.New(authzapi.Options{Service: svc, Auth: auth}).Surface(),
+		exchangeapi.New(exchangeapi.Options{
+			Exchange: exchange.New(exchange.Options{Providers: cfg.IdentityProviders, Directory: dir, ProviderKeys: keys,
+				AWS: awsProofs, Sessions: svc, UseOnce: useOnce, Clock: deps.Clock}),
+			Challenges: challenges, Service: svc, Auth: auth, Endpoint: cfg.Exchange.Endpoint, Region: cfg.Region,
+		}).Surface(),
+		samlsignin.New(samlsignin.Options{Service: svc, BaseURL: samlBase, Regions: cfg.SAML.Regions, Region: cfg.Region,
+			EntityID: entityID, STSEndpoint: samlBase}).Surface(),
+	)
+	if err != nil {
+		return nil, err
+	}
+	a.handler = router
 	deps.Logger.Info("keyless ready to serve", "accounts", len(cfg.Identities.Accounts), "users", len(cfg.Identities.Users),
 		"roles", len(cfg.Identities.Roles), "access_keys", len(cfg.Identities.AccessKeys), "mfa_devices", len(cfg.Identities.MFADevices),
 		"identity_providers", len(cfg.IdentityProviders), "saml_providers", len(cfg.Identities.SAMLProviders))
@@ -215,6 +188,19 @@ func samlExpectations(cfg *config.Config, log *slog.Logger) saml.Expectations {
 // /v1/authorize, the token exchange (exchangeapi.Paths), plus /healthz,
 // /readyz and /metrics.
 func (a *App) Handler() http.Handler { return a.handler }
+
+// status is the surface operators and load balancers watch: liveness,
+// readiness and Prometheus metrics, outside the audited pipeline.
+func (a *App) status(metrics http.Handler) *edge.Surface {
+	return &edge.Surface{Name: "status", Routes: []edge.Route{
+		{Pattern: "/healthz", Plain: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, "ok\n")
+		})},
+		{Pattern: "/readyz", Plain: http.HandlerFunc(a.ready)},
+		{Pattern: "/metrics", Plain: metrics},
+	}}
+}
 
 func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -302,7 +288,7 @@ func (a *App) Close() {
 func (a *App) maintain(ctx context.Context) {
 	t := time.NewTicker(maintainEvery)
 	defer t.Stop()
-	rt := time.NewTicker(RevocationDelay)
+	rt := time.NewTicker(identity.RevocationDelay)
 	defer rt.Stop()
 	for {
 		select {
@@ -313,7 +299,7 @@ func (a *App) maintain(ctx context.Context) {
 				a.deps.Logger.Error("master key maintenance failed", "err", err)
 			}
 		case <-rt.C:
-			if err := a.revoked.refresh(ctx); err != nil && ctx.Err() == nil {
+			if err := a.revoked.Refresh(ctx); err != nil && ctx.Err() == nil {
 				a.deps.Logger.Error("reloading session revocations failed", "err", err)
 			}
 		}
@@ -323,94 +309,6 @@ func (a *App) maintain(ctx context.Context) {
 // Maintain reloads the master keys, rotates the active one when it is due
 // and deletes retired keys past their retention. Serve runs it every 30 s.
 func (a *App) Maintain(ctx context.Context) error { return a.ring.Maintain(ctx) }
-
-// directory assigns unique ids to the users and roles the configuration
-// does not pin (stored, so restarts and other nodes agree), releases the
-// ids of those that are gone (so a re-created user or role is a new
-// principal), binds trust policies to the ids, and indexes everything.
-func directory(ctx context.Context, ids iam.Contents, deps Deps) (*iam.Directory, error) {
-	assigned := map[string]string{}
-	claim := func(key, prefix string, id *string, name string) error {
-		if *id == "" {
-			got, err := deps.Store.ClaimID(ctx, key, randomID(deps.Random, prefix, 21))
-			if err != nil {
-				return fmt.Errorf("unique id for %s: %w", name, err)
-			}
-			*id = got
-		}
-		assigned[key] = *id
-		return nil
-	}
-	byARN := map[string]string{} // lower-case ARN → unique id
-	for i := range ids.Users {
-		u := &ids.Users[i].Principal
-		if err := claim(UserIDKey(u.Account, u.Name), "AIDA", &u.UniqueID, u.ARN()); err != nil {
-			return nil, err
-		}
-		byARN[strings.ToLower(u.ARN())] = u.UniqueID
-	}
-	for i := range ids.Roles {
-		r := &ids.Roles[i]
-		if err := claim(RoleIDKey(r.Account, r.Name), "AROA", &r.UniqueID, r.ARN()); err != nil {
-			return nil, err
-		}
-		byARN[strings.ToLower(r.ARN())] = r.UniqueID
-	}
-	for _, prefix := range []string{"user/", "role/"} {
-		stored, err := deps.Store.ListIDs(ctx, prefix)
-		if err != nil {
-			return nil, err
-		}
-		for key := range stored {
-			if _, ok := assigned[key]; !ok {
-				if err := deps.Store.ReleaseID(ctx, key); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
-	// Trust policies name users and roles by unique id, as IAM stores
-	// them: sessions of a role that was deleted and re-created carry the
-	// old id and are no longer trusted.
-	for i := range ids.Roles {
-		if r := &ids.Roles[i]; r.Trust != nil {
-			r.Trust = r.Trust.BindPrincipals(func(p string) (string, bool) {
-				id, ok := byARN[strings.ToLower(p)]
-				return id, ok
-			})
-		}
-	}
-	fill := func(p *iam.Principal) {
-		if p.Type == iam.User {
-			p.UniqueID = assigned[UserIDKey(p.Account, p.Name)]
-		}
-	}
-	for i := range ids.AccessKeys {
-		fill(&ids.AccessKeys[i].Owner)
-	}
-	for i := range ids.MFADevices {
-		fill(&ids.MFADevices[i].Owner)
-	}
-	return iam.NewDirectory(ids)
-}
-
-// RoleIDKey names a role's unique-id binding in storage; role names are
-// unique regardless of case within an account.
-func RoleIDKey(account, name string) string { return "role/" + account + "/" + strings.ToLower(name) }
-
-// UserIDKey names a user's unique-id binding in storage. IAM user names
-// are unique case-insensitively within an account.
-func UserIDKey(account, name string) string { return "user/" + account + "/" + strings.ToLower(name) }
-
-// randomID makes prefix + upper-case base32 characters, n long in all, the
-// shape of AWS unique ids (AIDA...).
-func randomID(random io.Reader, prefix string, n int) string {
-	b := make([]byte, n)
-	if _, err := io.ReadFull(random, b); err != nil {
-		panic("app: random source failed: " + err.Error())
-	}
-	return prefix + base32.StdEncoding.EncodeToString(b)[:n-len(prefix)]
-}
 
 // auditMetrics registers the audit writer's group-commit histograms.
 func auditMetrics(reg prometheus.Registerer) func(int, time.Duration) {

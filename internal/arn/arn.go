@@ -28,6 +28,15 @@ func Parse(s string) (ARN, error) {
 	return ARN{Partition: parts[1], Service: parts[2], Region: parts[3], AccountID: parts[4], Resource: parts[5]}, nil
 }
 
+// AccountOf is the account field of an ARN, "" if s is not one.
+func AccountOf(s string) string {
+	a, err := Parse(s)
+	if err != nil {
+		return ""
+	}
+	return a.AccountID
+}
+
 // String formats the ARN.
 func (a ARN) String() string {
 	return "arn:" + a.Partition + ":" + a.Service + ":" + a.Region + ":" + a.AccountID + ":" + a.Resource

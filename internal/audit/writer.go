@@ -71,6 +71,10 @@ func NewWriter(store storage.AuditLog, log *slog.Logger, observe func(events int
 // to the next one.
 func (w *Writer) Begin() { w.inflight.Add(1) }
 
+// InFlight is how many requests have begun and not yet recorded: zero
+// when the server is idle, whatever happened to earlier requests.
+func (w *Writer) InFlight() int64 { return w.inflight.Load() }
+
 // Record encodes ev and returns once it is durably stored, or with the
 // error that prevented it. t is the event time, used for indexing. A
 // request that called Begin must call Record once.

@@ -30,19 +30,19 @@ const MaxEncoded = 10240
 // altered, or its key is gone.
 var ErrInvalid = errors.New("authmsg: invalid message")
 
-// Sealer seals and opens messages.
-type Sealer struct {
+// MessageSealer seals and opens messages.
+type MessageSealer struct {
 	ring   *keyring.Ring
 	random io.Reader
 }
 
-// NewSealer returns a Sealer.
-func NewSealer(ring *keyring.Ring, random io.Reader) *Sealer {
-	return &Sealer{ring: ring, random: random}
+// NewMessageSealer returns a MessageSealer.
+func NewMessageSealer(ring *keyring.Ring, random io.Reader) *MessageSealer {
+	return &MessageSealer{ring: ring, random: random}
 }
 
 // Seal encrypts plain for account.
-func (s *Sealer) Seal(account string, plain []byte) (string, error) {
+func (s *MessageSealer) Seal(account string, plain []byte) (string, error) {
 	id, aead, err := s.ring.Active(keyring.AuthorizationMessage)
 	if err != nil {
 		return "", err
@@ -63,7 +63,7 @@ func (s *Sealer) Seal(account string, plain []byte) (string, error) {
 }
 
 // Open decrypts a message sealed for account.
-func (s *Sealer) Open(ctx context.Context, account, encoded string) ([]byte, error) {
+func (s *MessageSealer) Open(ctx context.Context, account, encoded string) ([]byte, error) {
 	if len(encoded) > MaxEncoded || len(encoded) < base64.RawURLEncoding.EncodedLen(headerLen+nonceLen+16) {
 		return nil, ErrInvalid
 	}

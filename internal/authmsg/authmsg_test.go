@@ -23,7 +23,7 @@ func TestSealOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := authmsg.NewSealer(ring, rand.Reader)
+	s := authmsg.NewMessageSealer(ring, rand.Reader)
 	short, _ := s.Seal("111122223333", []byte(`{"allowed":false}`))
 	long, _ := s.Seal("111122223333", []byte(`{"allowed":false,"context":"`+strings.Repeat("x", 200)+`"}`))
 	if len(short) != len(long) {

@@ -6,21 +6,17 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/keyless-dev/keyless/authz"
-	"github.com/keyless-dev/keyless/internal/audit"
-	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/awserrors"
+	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/sigauth"
 	"github.com/keyless-dev/keyless/internal/sigv4"
 	"github.com/keyless-dev/keyless/internal/sts"
-	"github.com/keyless-dev/keyless/internal/stsapi"
 )
 
 // Path is where the API is served.
@@ -37,10 +33,6 @@ const maxBody = 256 << 10
 type Options struct {
 	Service *sts.Service
 	Auth    *sigauth.Authenticator
-	Audit   audit.Recorder
-	Clock   clock.Clock
-	Random  io.Reader
-	Logger  *slog.Logger
 }
 
 // Handler serves the authorization API.
@@ -49,126 +41,104 @@ type Handler struct{ o Options }
 // New returns a Handler.
 func New(o Options) *Handler { return &Handler{o: o} }
 
-// ServeHTTP answers one call and records one audit event.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.o.Audit.Begin()
-	start := h.o.Clock.Now()
-	ev := &audit.Event{
-		EventVersion: audit.EventVersion, UserIdentity: audit.UserIdentity{Type: "Unknown"},
-		EventTime: start.UTC().Format(time.RFC3339), EventSource: "keyless", EventName: "AuthorizeRequest",
-		SourceIPAddress: stsapi.RemoteIP(r), UserAgent: r.UserAgent(), RequestID: audit.UUID(h.o.Random), EventID: audit.UUID(h.o.Random),
-		EventType: audit.EventType, ReadOnly: true, ManagementEvent: false, EventCategory: "Data",
-	}
-	ans, failed := h.serve(r, ev)
-	if failed != nil {
-		ev.ErrorCode, ev.ErrorMessage = failed.code, failed.msg
-		ev.AdditionalEventData = map[string]string{"reason": failed.reason}
-		ev.ResponseElements = nil
-	}
-	if err := h.o.Audit.Record(r.Context(), ev, start, true); err != nil {
-		h.o.Logger.Error("audit event not stored; refusing the call", "request_id", ev.RequestID, "err", err)
-		ans, failed = nil, &callError{"ServiceUnavailable", "Service is temporarily unavailable. Please try again.", "audit_unavailable", http.StatusServiceUnavailable}
-	}
-	var body any = ans
-	status := http.StatusOK
-	if failed != nil {
-		body = map[string]any{"error": map[string]string{"code": failed.code, "message": failed.msg}}
-		status = failed.status
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("x-amzn-RequestId", ev.RequestID)
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
-}
-
-// callError refuses the call itself, not the forwarded request.
-type callError struct {
-	code, msg, reason string
-	status            int
+// Surface is the API at Path: JSON answers with AWS's error codes.
+func (h *Handler) Surface() *edge.Surface {
+	return &edge.Surface{Name: "authorize", Wire: wire{}, Routes: []edge.Route{{
+		Pattern: Path, Handle: h.serve, MaxBody: maxBody,
+		Event: &edge.Event{Source: "keyless", Name: "AuthorizeRequest", Category: "Data", ReadOnly: true},
+	}}}
 }
 
 // serve authenticates and authorizes the caller, then decides the
 // forwarded request.
-func (h *Handler) serve(r *http.Request, ev *audit.Event) (*authz.Decision, *callError) {
+func (h *Handler) serve(c *edge.Call) (any, error) {
+	r, ev := c.Request, c.Event
 	if r.URL.Path != Path || r.Method != http.MethodPost {
-		return nil, &callError{"NotFound", "POST " + Path + " is the only operation.", "path_not_found", http.StatusNotFound}
+		return nil, awserrors.New("NotFound", http.StatusNotFound, "path_not_found", "POST "+Path+" is the only operation.")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	body, err := c.Body()
 	if err != nil {
-		return nil, &callError{"RequestEntityTooLarge", "The call's body must be at most 256 KiB.", "body_too_large", http.StatusRequestEntityTooLarge}
+		return nil, err
 	}
-	now := h.o.Clock.Now()
 	// The resource server's own signature.
-	res, err := h.o.Auth.Authenticate(r.Context(), &sigv4.Request{Method: r.Method, EscapedURI: r.URL.EscapedPath(), Query: r.URL.Query(),
-		Host: r.Host, Header: r.Header, BodySHA256: sha256.Sum256(body)}, SigningService, now)
-	if res.Signed != nil {
-		ev.UserIdentity.AccessKeyID = res.Signed.AccessKeyID
-		ev.AWSRegion = res.Signed.Scope.Region
-	}
-	if res.Caller != nil {
-		ev.UserIdentity = stsapi.UserIdentity(res.Caller)
-		ev.RecipientAccountID = res.Caller.Principal.Account
-	}
+	caller, err := c.Authenticate(h.o.Auth, SigningService, nil, body)
 	if err != nil {
-		return nil, asCallError(err)
+		return nil, err
 	}
-	server := *res.Caller
-	server.Origin = sts.Origin{SourceIP: stsapi.RemoteIP(r), SecureTransport: r.TLS != nil, Region: res.Signed.Scope.Region}
-	if err := h.o.Service.CheckAccess(r.Context(), server, sts.AccessRequest{Action: "keyless:AuthorizeRequest", Resource: "*"}); err != nil {
-		return nil, asCallError(err)
+	if err := h.o.Service.CheckAccess(c.Context(), *caller, sts.AccessRequest{Action: "keyless:AuthorizeRequest", Resource: "*"}); err != nil {
+		return nil, err
 	}
 
 	var call authz.Call
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&call); err != nil || dec.More() {
-		return nil, &callError{"ValidationError", "The call is not a valid authorization request (see docs/authorization-api.md).", "call_malformed", http.StatusBadRequest}
+		return nil, awserrors.New("ValidationError", http.StatusBadRequest, "call_malformed",
+			"The call is not a valid authorization request (see docs/authorization-api.md).")
 	}
 	ev.RequestParameters = map[string]any{"service": call.Service, "action": call.Action, "resource": call.Resource, "method": call.Request.Method}
 	fwd, err := forwarded(&call.Request)
-	sourceIP := stsapi.RemoteIP(r)
+	sourceIP := c.SourceIP
 	if call.Request.SourceIP != "" {
 		ip, perr := netip.ParseAddr(call.Request.SourceIP)
 		sourceIP, err = ip.String(), errors.Join(err, perr)
 	}
 	if err != nil || call.Service == "" {
-		return nil, &callError{"ValidationError", "The forwarded request is incomplete: service, method, path, host, headers and a 64-digit bodySha256 are required, and sourceIp must be an IP address.", "forwarded_malformed", http.StatusBadRequest}
+		return nil, awserrors.New("ValidationError", http.StatusBadRequest, "forwarded_malformed",
+			"The forwarded request is incomplete: service, method, path, host, headers and a 64-digit bodySha256 are required, and sourceIp must be an IP address.")
 	}
 
 	// The forwarded request's signature, with the signer's credentials.
 	ans := &authz.Decision{}
 	ev.ResponseElements = map[string]any{}
-	fres, err := h.o.Auth.Authenticate(r.Context(), fwd, call.Service, now)
+	fres, err := h.o.Auth.Authenticate(c.Context(), fwd, call.Service, c.Now())
 	if fres.Signed != nil {
 		ev.RequestParameters["accessKeyId"] = fres.Signed.AccessKeyID
 	}
-	if c := fres.Caller; c != nil {
-		ans.Principal = &authz.Principal{ARN: c.ARN(), UserID: c.UserID(), Account: c.Principal.Account, Type: string(c.Kind())}
-		ev.RequestParameters["principalArn"] = c.ARN()
+	if fc := fres.Caller; fc != nil {
+		ans.Principal = &authz.Principal{ARN: fc.ARN(), UserID: fc.UserID(), Account: fc.Principal.Account, Type: string(fc.Kind())}
+		ev.RequestParameters["principalArn"] = fc.ARN()
 	}
 	if err == nil {
-		c := *fres.Caller
-		c.Origin = sts.Origin{SourceIP: sourceIP, SecureTransport: call.Request.SecureTransport, Region: fres.Signed.Scope.Region}
-		err = h.o.Service.CheckAccess(r.Context(), c, sts.AccessRequest{Action: call.Action, Resource: call.Resource, Keys: call.Context,
+		fc := *fres.Caller
+		fc.Origin = sts.Origin{SourceIP: sourceIP, SecureTransport: call.Request.SecureTransport, Region: fres.Signed.Scope.Region}
+		err = h.o.Service.CheckAccess(c.Context(), fc, sts.AccessRequest{Action: call.Action, Resource: call.Resource, Keys: call.Context,
 			ResourcePolicy: call.ResourcePolicy, ResourceAccount: call.ResourceAccount})
 	}
-	var se *sts.Error
+	se, isSTS := errors.AsType[*sts.Error](err)
 	switch {
 	case err == nil:
 		ans.Allowed = true
-	case errors.As(err, &se) && (se.Code == sts.ValidationError || se.Code == sts.MalformedPolicyDocument):
+	case isSTS && (se.Code == sts.ValidationError || se.Code == sts.MalformedPolicyDocument):
 		// The resource server's question was malformed, not the request.
-		return nil, &callError{"ValidationError", se.Msg, se.Reason, http.StatusBadRequest}
+		return nil, awserrors.New("ValidationError", http.StatusBadRequest, se.Reason, se.Msg)
 	default:
-		d := stsapi.Describe(err)
+		d := awserrors.Refuse(err)
 		if d.Status >= 500 {
-			return nil, &callError{d.Code, d.Message, d.Reason, d.Status}
+			return nil, &d
 		}
-		ans.Error = &authz.Refusal{Code: d.Code, Status: d.Status, Message: d.Message, EncodedMessage: d.Encoded}
+		ans.Error = &authz.Refusal{Code: d.Code, Status: d.Status, Message: d.Message, EncodedMessage: d.Detail}
 		ev.AdditionalEventData = map[string]string{"decision": "deny", "reason": d.Reason}
 	}
 	ev.ResponseElements["allowed"] = ans.Allowed
 	return ans, nil
+}
+
+// wire writes JSON: the decision, or {"error": {"code", "message"}}
+// refusing the call itself.
+type wire struct{}
+
+func (wire) Refuse(err error) edge.Refusal { return awserrors.Refuse(err) }
+
+func (wire) Write(w http.ResponseWriter, _ *edge.Call, answer any, f *edge.Refusal) {
+	body, status := answer, http.StatusOK
+	if f != nil {
+		body = map[string]any{"error": map[string]string{"code": f.Code, "message": f.Message}}
+		status = f.Status
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 // forwarded turns the forwarded request into what the verifier needs.
@@ -190,10 +160,4 @@ func forwarded(f *authz.Forwarded) (*sigv4.Request, error) {
 	req := &sigv4.Request{Method: f.Method, EscapedURI: f.Path, Query: q, Host: f.Host, Header: h}
 	copy(req.BodySHA256[:], sum)
 	return req, nil
-}
-
-// asCallError refuses the resource server's own call.
-func asCallError(err error) *callError {
-	d := stsapi.Describe(err)
-	return &callError{d.Code, d.Message, d.Reason, d.Status}
 }

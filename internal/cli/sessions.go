@@ -2,12 +2,13 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
-	"github.com/keyless-dev/keyless/internal/app"
 	"github.com/keyless-dev/keyless/internal/arn"
 	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/identity"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
 
@@ -29,28 +30,19 @@ func sessionsRevoke(ctx context.Context, env Env, args []string) int {
 		default:
 			a, typ = *user, "user"
 		}
-		account, _, name, ok := arn.ParseIAM(a, typ)
-		if !ok {
+		if _, _, _, ok := arn.ParseIAM(a, typ); !ok {
 			return fail(env, "%q is not a %s ARN", a, typ)
 		}
-		key := app.RoleIDKey(account, name)
-		if typ == "user" {
-			key = app.UserIDKey(account, name)
+		now := clock.System{}.Now().UTC()
+		id, err := identity.Revoke(ctx, store, a, now)
+		if errors.Is(err, identity.ErrUnknownPrincipal) {
+			return fail(env, "no %s %s has been served from this data directory", typ, a)
 		}
-		ids, err := store.ListIDs(ctx, key)
 		if err != nil {
 			return fail(env, "%v", err)
 		}
-		id, ok := ids[key]
-		if !ok {
-			return fail(env, "no %s %s has been served from this data directory", typ, a)
-		}
-		now := clock.System{}.Now().UTC()
-		if err := store.RevokeSessions(ctx, id, now); err != nil {
-			return fail(env, "%v", err)
-		}
 		fmt.Fprintf(env.Stdout, "Sessions of %s (%s) issued before %s are revoked.\n"+
-			"Running servers refuse them within %s with InvalidClientTokenId.\n", a, id, now.Format(time.RFC3339), app.RevocationDelay)
+			"Running servers refuse them within %s with InvalidClientTokenId.\n", a, id, now.Format(time.RFC3339), identity.RevocationDelay)
 		return 0
 	})
 }

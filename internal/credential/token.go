@@ -29,21 +29,21 @@ const MaxTokenLen = 4096
 // InvalidClientTokenId and learns nothing more.
 var ErrInvalidToken = errors.New("credential: invalid session token")
 
-// Sealer mints temporary credentials and seals and opens session tokens.
-type Sealer struct {
+// TokenSealer mints temporary credentials and seals and opens session tokens.
+type TokenSealer struct {
 	ring         *keyring.Ring
 	deploymentID string
 	random       io.Reader
 }
 
-// NewSealer returns a sealer for one deployment.
-func NewSealer(ring *keyring.Ring, deploymentID string, random io.Reader) *Sealer {
-	return &Sealer{ring: ring, deploymentID: deploymentID, random: random}
+// NewTokenSealer returns a sealer for one deployment.
+func NewTokenSealer(ring *keyring.Ring, deploymentID string, random io.Reader) *TokenSealer {
+	return &TokenSealer{ring: ring, deploymentID: deploymentID, random: random}
 }
 
 // Issue fills in a fresh ASIA... access key id (encoding the principal's
 // account) and a fresh 40-character secret, and returns the sealed token.
-func (s *Sealer) Issue(sess *Session) (token secret.String, err error) {
+func (s *TokenSealer) Issue(sess *Session) (token secret.String, err error) {
 	sess.AccessKeyID, err = accesskey.New(accesskey.TemporaryPrefix, sess.Principal.Account, s.random)
 	if err != nil {
 		return secret.String{}, err
@@ -69,7 +69,7 @@ func (s *Sealer) Issue(sess *Session) (token secret.String, err error) {
 
 // Open authenticates and decrypts a token presented with accessKeyID. It
 // does not check expiry or whether the principal still exists.
-func (s *Sealer) Open(ctx context.Context, accessKeyID, token string) (Session, error) {
+func (s *TokenSealer) Open(ctx context.Context, accessKeyID, token string) (Session, error) {
 	if len(token) > MaxTokenLen || len(token) < base64.RawURLEncoding.EncodedLen(headerLen+nonceLen+tagLen) {
 		return Session{}, ErrInvalidToken
 	}
@@ -99,7 +99,7 @@ func (s *Sealer) Open(ctx context.Context, accessKeyID, token string) (Session, 
 	return sess, nil
 }
 
-func (s *Sealer) aad(keyID uint32, accessKeyID string) []byte {
+func (s *TokenSealer) aad(keyID uint32, accessKeyID string) []byte {
 	b := make([]byte, 0, len(aadLabel)+2+len(s.deploymentID)+4+len(accessKeyID))
 	b = append(b, aadLabel...)
 	b = binary.AppendUvarint(b, uint64(len(s.deploymentID)))

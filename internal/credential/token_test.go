@@ -52,7 +52,7 @@ func sampleSession(now time.Time) credential.Session {
 
 func TestIssueOpen(t *testing.T) {
 	f := newFixture(t)
-	s := credential.NewSealer(f.ring, "deployment-1", rand.Reader)
+	s := credential.NewTokenSealer(f.ring, "deployment-1", rand.Reader)
 	in := sampleSession(f.clock.Now())
 	tok, err := s.Issue(&in)
 	if err != nil {
@@ -87,7 +87,7 @@ func TestIssueOpen(t *testing.T) {
 // longest name and a long path must still fit.
 func TestTokenSize(t *testing.T) {
 	f := newFixture(t)
-	s := credential.NewSealer(f.ring, "0123456789abcdef0123456789abcdef", rand.Reader)
+	s := credential.NewTokenSealer(f.ring, "0123456789abcdef0123456789abcdef", rand.Reader)
 	in := sampleSession(f.clock.Now())
 	in.Principal.Name = strings.Repeat("n", 64)
 	in.Principal.Path = "/" + strings.Repeat("p", 200) + "/"
@@ -105,7 +105,7 @@ func TestTokenSize(t *testing.T) {
 
 func TestRejections(t *testing.T) {
 	f := newFixture(t)
-	s := credential.NewSealer(f.ring, "deployment-1", rand.Reader)
+	s := credential.NewTokenSealer(f.ring, "deployment-1", rand.Reader)
 	in := sampleSession(f.clock.Now())
 	tokS, err := s.Issue(&in)
 	if err != nil {
@@ -130,7 +130,7 @@ func TestRejections(t *testing.T) {
 		"truncated tag":         {in.AccessKeyID, enc(raw[:len(raw)-1])},
 		"other deployment seal": {in.AccessKeyID, ""},
 	}
-	s2 := credential.NewSealer(f.ring, "deployment-2", rand.Reader)
+	s2 := credential.NewTokenSealer(f.ring, "deployment-2", rand.Reader)
 	in2 := in
 	t2, _ := s2.Issue(&in2)
 	cases["other deployment seal"] = struct{ akid, token string }{in2.AccessKeyID, t2.Reveal()}
@@ -155,7 +155,7 @@ func TestRejections(t *testing.T) {
 // is deleted after its retention, the token is refused.
 func TestRetiredKeys(t *testing.T) {
 	f := newFixture(t)
-	s := credential.NewSealer(f.ring, "d", rand.Reader)
+	s := credential.NewTokenSealer(f.ring, "d", rand.Reader)
 	in := sampleSession(f.clock.Now())
 	tok, _ := s.Issue(&in)
 	if _, err := f.ring.Rotate(ctx); err != nil {

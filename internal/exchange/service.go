@@ -21,7 +21,7 @@ import (
 
 // Sessions issues the role session a match grants (*sts.Service).
 type Sessions interface {
-	IssueRoleSession(ctx context.Context, req sts.RoleSessionRequest) (sts.AssumeRoleResult, error)
+	AssumeRoleAs(ctx context.Context, src sts.IdentitySource, req sts.FederatedRequest) (sts.AssumeRoleResult, *sts.Federated, error)
 }
 
 // Options are a Service's dependencies.
@@ -163,12 +163,39 @@ func IsDryRun(ctx context.Context) bool { return ctx.Value(dryRunKey{}) != nil }
 // issues that provider's role session.
 func (s *Service) Exchange(ctx context.Context, req Request) (Result, error) {
 	var res Result
+	src := &proof{s: s, req: req, res: &res}
 	if req.DryRun {
 		ctx = context.WithValue(ctx, dryRunKey{}, true)
+		_, err := src.Prove(ctx)
+		return res, err
 	}
+	var err error
+	res.Session, _, err = s.o.Sessions.AssumeRoleAs(ctx, src, sts.FederatedRequest{})
+	if _, ours := errors.AsType[*Error](err); err != nil && !ours {
+		if se, ok := errors.AsType[*sts.Error](err); ok && se.Code != sts.ServiceUnavailable {
+			return res, &Error{Code: InvalidRequest, Reason: "session_" + se.Reason}
+		}
+		return res, &Error{Code: Unavailable, Reason: "session_issue_failed", Cause: err}
+	}
+	return res, err
+}
+
+// proof is a request's proof as an identity source: the AWS request or
+// token verified, the one provider that admits it, its templates, and the
+// single use. The identity provider declaration stands in for the role's
+// trust policy. It fills in the result as it learns.
+type proof struct {
+	s   *Service
+	req Request
+	res *Result
+}
+
+// Prove verifies and matches the proof.
+func (pr *proof) Prove(ctx context.Context) (*sts.Federated, error) {
+	s, req, res := pr.s, pr.req, pr.res
 	proof := req.Proof.Reveal()
 	if proof == "" || len(proof) > MaxProof {
-		return res, refuse("proof_size")
+		return nil, refuse("proof_size")
 	}
 	if req.Issuer == "" && req.Kind == ProofJWT {
 		// RFC 8693 names no issuer: the token's own iss selects the
@@ -178,18 +205,18 @@ func (s *Service) Exchange(ctx context.Context, req Request) (Result, error) {
 		}
 	}
 	if !printable(req.Audience, MaxAudience) || !printable(req.Issuer, MaxIssuer) {
-		return res, refuse("request_malformed")
+		return nil, refuse("request_malformed")
 	}
 	candidates, err := s.candidates(req, &res.Trace)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	res.Identity.Issuer = req.Issuer
 	isAWS := req.Issuer == AWSIssuer
 	looksAWS := strings.HasPrefix(proof, "{")
 	if (req.Kind == ProofAWS) != isAWS && req.Kind != ProofAny || looksAWS != isAWS {
 		res.Trace.add("", "proof_kind", false, "the subject token type or shape does not fit the issuer")
-		return res, refuse("proof_kind_mismatch")
+		return nil, refuse("proof_kind_mismatch")
 	}
 	var (
 		doc      Document
@@ -208,7 +235,7 @@ func (s *Service) Exchange(ctx context.Context, req Request) (Result, error) {
 		id, err := s.o.AWS.VerifyAWS(ctx, []byte(proof), req.Audience)
 		if err != nil {
 			res.Trace.add("", "aws_request", false, reasonOf(err))
-			return res, awsError(err)
+			return nil, awsError(err)
 		}
 		res.Trace.add("", "aws_request", true, "upstream "+id.Endpoint+" answered "+id.ARN)
 		res.Identity.Subject, res.Identity.AWS = id.ARN, &id
@@ -219,12 +246,12 @@ func (s *Service) Exchange(ctx context.Context, req Request) (Result, error) {
 		tok, err := idtoken.Parse(proof)
 		if err != nil {
 			res.Trace.add("", "token", false, reasonOf(err))
-			return res, tokenError(err)
+			return nil, tokenError(err)
 		}
 		signingInput = tok.SigningInput()
 		if tok.Issuer() != req.Issuer {
 			res.Trace.add("", "token_issuer", false, "the token's iss is not issuer_uri")
-			return res, refuse("token_issuer_mismatch")
+			return nil, refuse("token_issuer_mismatch")
 		}
 		byAccount := map[string]*idtoken.Claims{}
 		var lastErr error
@@ -243,11 +270,11 @@ func (s *Service) Exchange(ctx context.Context, req Request) (Result, error) {
 			claims = c
 		}
 		if claims == nil {
-			return res, tokenError(lastErr)
+			return nil, tokenError(lastErr)
 		}
 		doc, err = DecodeDocument(claims.JSON())
 		if err != nil {
-			return res, refuse("claims_undecodable")
+			return nil, refuse("claims_undecodable")
 		}
 		res.Identity.Subject = claims.Subject
 		res.Identity.JTI, _ = claims.String("jti")
@@ -264,7 +291,7 @@ func (s *Service) Exchange(ctx context.Context, req Request) (Result, error) {
 	}
 	switch len(matched) {
 	case 0:
-		return res, refuse("no_provider_matched")
+		return nil, refuse("no_provider_matched")
 	case 1:
 	default:
 		names := make([]string, len(matched))
@@ -272,19 +299,19 @@ func (s *Service) Exchange(ctx context.Context, req Request) (Result, error) {
 			names[i] = p.Account + "/" + p.Name
 		}
 		res.Trace.add("", "one_match", false, "several providers match: "+strings.Join(names, ", "))
-		return res, refuse("ambiguous_match")
+		return nil, refuse("ambiguous_match")
 	}
 	p := matched[0]
 	res.Provider = p
 	res.RoleARN = "arn:aws:iam::" + p.Account + ":role/" + p.Role
-	sreq, err := s.sessionRequest(p, doc, res.Identity, req.Audience)
+	f, err := s.federated(p, doc, res.Identity, req.Audience)
 	if err != nil {
 		res.Trace.add(p.Account+"/"+p.Name, "session", false, err.Error())
-		return res, refuse("session_template")
+		return nil, refuse("session_template")
 	}
 	if req.DryRun {
-		res.Trace.add(p.Account+"/"+p.Name, "grant", true, "would issue a session of "+res.RoleARN+" named "+sreq.SessionName)
-		return res, nil
+		res.Trace.add(p.Account+"/"+p.Name, "grant", true, "would issue a session of "+res.RoleARN+" named "+f.SessionName)
+		return f, nil
 	}
 	if !isAWS && !p.AllowTokenReuse {
 		// Kept past exp by more than any leeway verification allows.
@@ -292,19 +319,12 @@ func (s *Service) Exchange(ctx context.Context, req Request) (Result, error) {
 		switch {
 		case errors.Is(err, storage.ErrConflict):
 			res.Trace.add(p.Account+"/"+p.Name, "single_use", false, "the token was exchanged before")
-			return res, &Error{Code: InvalidRequest, Reason: "token_replayed"}
+			return nil, &Error{Code: InvalidRequest, Reason: "token_replayed"}
 		case err != nil:
-			return res, &Error{Code: Unavailable, Reason: "single_use_unavailable", Cause: err}
+			return nil, &Error{Code: Unavailable, Reason: "single_use_unavailable", Cause: err}
 		}
 	}
-	res.Session, err = s.o.Sessions.IssueRoleSession(ctx, sreq)
-	if err != nil {
-		if se, ok := errors.AsType[*sts.Error](err); ok && se.Code != sts.ServiceUnavailable {
-			return res, &Error{Code: InvalidRequest, Reason: "session_" + se.Reason}
-		}
-		return res, &Error{Code: Unavailable, Reason: "session_issue_failed", Cause: err}
-	}
-	return res, nil
+	return f, nil
 }
 
 // candidates are the providers for the request's issuer that serve its
@@ -381,34 +401,38 @@ func trustsEndpoint(p *Provider, a *AWSIdentity) bool {
 }
 
 // sessionRequest fills the provider's templates.
-func (s *Service) sessionRequest(p *Provider, doc Document, id Identity, audience string) (sts.RoleSessionRequest, error) {
+func (s *Service) federated(p *Provider, doc Document, id Identity, audience string) (*sts.Federated, error) {
 	name := id.Subject
 	if p.SessionName != nil {
 		v, err := p.SessionName.Execute(doc)
 		if err != nil {
-			return sts.RoleSessionRequest{}, fmt.Errorf("session_name: %w", err)
+			return nil, fmt.Errorf("session_name: %w", err)
 		}
 		name = v
 	}
-	req := sts.RoleSessionRequest{Account: p.Account, Role: p.Role, SessionName: SessionName(name), Duration: p.Duration}
+	roleARN := "arn:aws:iam::" + p.Account + ":role/" + p.Role
+	if r, ok := s.o.Directory.Role(p.Account, p.Role); ok {
+		roleARN = r.ARN() // with its path
+	}
+	f := &sts.Federated{RoleARN: roleARN, Provider: p.ARN(), TrustDecided: true,
+		SessionName: SessionName(name), Duration: p.Duration, Issuer: credential.IssuerWebIdentity}
 	for _, t := range p.SessionTags {
 		v, err := t.Value.Execute(doc)
 		if err != nil {
-			return req, fmt.Errorf("session tag %s: %w", t.Key, err)
+			return nil, fmt.Errorf("session tag %s: %w", t.Key, err)
 		}
 		if !credential.ValidTag(t.Key, v) {
-			return req, fmt.Errorf("session tag %s: the value %s is not a valid tag value", t.Key, quote(v))
+			return nil, fmt.Errorf("session tag %s: the value %s is not a valid tag value", t.Key, quote(v))
 		}
-		req.Tags = append(req.Tags, credential.Tag{Key: t.Key, Value: v, Transitive: slices.Contains(p.TransitiveTagKeys, t.Key)})
+		f.Tags = append(f.Tags, credential.Tag{Key: t.Key, Value: v, Transitive: slices.Contains(p.TransitiveTagKeys, t.Key)})
 	}
-	fed := credential.Federation{Provider: p.ARN(), Subject: id.Subject, Audience: audience}
+	f.Federation = credential.Federation{Provider: p.ARN(), Subject: id.Subject, Audience: audience}
 	if p.Kind == OIDC {
 		if op, ok := s.o.Directory.OIDCProvider(p.Account, p.Issuer); ok {
-			fed.Provider = op.ARN()
+			f.Federation.Provider = op.ARN()
 		}
 	}
-	req.Federation = fed
-	return req, nil
+	return f, nil
 }
 
 // maxLeeway is the most clock skew an OIDC provider may allow.

@@ -28,12 +28,16 @@ const (
 var now = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
 // sessions records what the exchange asked for instead of sealing tokens.
-type sessions struct{ got []sts.RoleSessionRequest }
+type sessions struct{ got []*sts.Federated }
 
-func (s *sessions) IssueRoleSession(_ context.Context, req sts.RoleSessionRequest) (sts.AssumeRoleResult, error) {
-	s.got = append(s.got, req)
-	return sts.AssumeRoleResult{AssumedRoleARN: "arn:aws:sts::" + req.Account + ":assumed-role/" + req.Role + "/" + req.SessionName,
-		Credentials: sts.Credentials{AccessKeyID: "ASIAEXAMPLE", Expiration: now.Add(time.Hour)}}, nil
+func (s *sessions) AssumeRoleAs(ctx context.Context, src sts.IdentitySource, _ sts.FederatedRequest) (sts.AssumeRoleResult, *sts.Federated, error) {
+	f, err := src.Prove(ctx)
+	if err != nil {
+		return sts.AssumeRoleResult{}, f, err
+	}
+	s.got = append(s.got, f)
+	return sts.AssumeRoleResult{AssumedRoleARN: "arn:aws:sts::" + account + ":assumed-role/" + f.RoleARN[strings.LastIndex(f.RoleARN, "/")+1:] + "/" + f.SessionName,
+		Credentials: sts.Credentials{AccessKeyID: "ASIAEXAMPLE", Expiration: now.Add(time.Hour)}}, f, nil
 }
 
 // awsStub answers as an upstream STS would, or fails with err.
@@ -183,7 +187,7 @@ func TestExchangeOIDC(t *testing.T) {
 		t.Fatalf("%d sessions issued, want 1", len(f.sessions.got))
 	}
 	got := f.sessions.got[0]
-	if got.Role != "Deploy" || got.Account != account || got.SessionName != "gha-4242" {
+	if got.RoleARN != "arn:aws:iam::"+account+":role/Deploy" || !got.TrustDecided || got.SessionName != "gha-4242" {
 		t.Errorf("session request %+v", got)
 	}
 	if len(got.Tags) != 1 || got.Tags[0].Key != "repo" || got.Tags[0].Value != "octo-org/app" || !got.Tags[0].Transitive {

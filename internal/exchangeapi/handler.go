@@ -1,12 +1,9 @@
 package exchangeapi
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"net/url"
@@ -16,14 +13,14 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/audit"
-	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/awserrors"
+	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/exchange"
 	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/sigauth"
 	"github.com/keyless-dev/keyless/internal/sigv4"
 	"github.com/keyless-dev/keyless/internal/strictjson"
 	"github.com/keyless-dev/keyless/internal/sts"
-	"github.com/keyless-dev/keyless/internal/stsapi"
 )
 
 // Paths served.
@@ -65,10 +62,6 @@ type Options struct {
 	// Service and Auth authenticate and authorize explain's callers.
 	Service *sts.Service
 	Auth    *sigauth.Authenticator
-	Audit   audit.Recorder
-	Clock   clock.Clock
-	Random  io.Reader
-	Logger  *slog.Logger
 	// Endpoint and Region go into issued credential documents.
 	Endpoint string
 	Region   string
@@ -79,6 +72,21 @@ type Handler struct{ o Options }
 
 // New returns a Handler.
 func New(o Options) *Handler { return &Handler{o: o} }
+
+// Surface is the token exchange's four paths: JSON answers, RFC 6749
+// errors.
+func (h *Handler) Surface() *edge.Surface {
+	route := func(path, event string, handle edge.Handler) edge.Route {
+		return edge.Route{Pattern: path, Handle: handle, MaxBody: maxBody,
+			Event: &edge.Event{Source: "keyless", Name: event, Category: "Data", Region: h.o.Region, Params: true}}
+	}
+	return &edge.Surface{Name: "exchange", Wire: wire{}, Routes: []edge.Route{
+		route(PathExchange, "ExchangeExternalToken", h.post(h.exchangeJSON)),
+		route(PathToken, "ExchangeToken", h.post(h.token)),
+		route(PathChallenge, "GetExchangeChallenge", h.post(h.challenge)),
+		route(PathExplain, "ExplainExchange", h.post(h.explain)),
+	}}
+}
 
 // Credential is the document base64_credential (and RFC 8693's
 // access_token) carries; `keyless credentials` and KEYLESS_CONFIG_BASE64
@@ -95,86 +103,85 @@ type Credential struct {
 	Region          string `json:"region"`
 }
 
-// failure is a refusal on the wire: an RFC 6749 section 5.2 error code.
-type failure struct {
-	code   string // invalid_request, invalid_target, ...
-	status int
-	reason string // for the audit log
+// fail is a refusal on the wire: an RFC 6749 section 5.2 error code, the
+// status, and the reason for the audit log.
+func fail(code string, status int, reason string) *edge.Refusal {
+	return &edge.Refusal{Code: code, Status: status, Reason: reason}
 }
 
-func fail(code string, status int, reason string) *failure {
-	return &failure{code: code, status: status, reason: reason}
-}
-
-// ServeHTTP answers one call and records one audit event.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.o.Audit.Begin()
-	start := h.o.Clock.Now()
-	ev := &audit.Event{
-		EventVersion: audit.EventVersion, UserIdentity: audit.UserIdentity{Type: "Unknown"},
-		EventTime: start.UTC().Format(time.RFC3339), EventSource: "keyless", EventName: eventName(r.URL.Path),
-		AWSRegion: h.o.Region, SourceIPAddress: stsapi.RemoteIP(r), UserAgent: r.UserAgent(),
-		RequestID: audit.UUID(h.o.Random), EventID: audit.UUID(h.o.Random),
-		EventType: audit.EventType, ManagementEvent: false, EventCategory: "Data",
-		RequestParameters: map[string]any{},
-	}
-	var (
-		body any
-		f    *failure
-	)
-	func() {
-		defer func() {
-			if p := recover(); p != nil {
-				h.o.Logger.Error("panic in the token exchange", "request_id", ev.RequestID, "panic", p)
-				body, f = nil, fail("server_error", http.StatusInternalServerError, "panic")
-			}
-		}()
-		body, f = h.serve(r, ev)
-	}()
-	if f != nil {
-		ev.ErrorCode = f.code
-		if ev.AdditionalEventData == nil {
-			ev.AdditionalEventData = map[string]string{}
+// post reads a POST body and runs serve on it.
+func (h *Handler) post(serve func(c *edge.Call, raw []byte) (any, error)) edge.Handler {
+	return func(c *edge.Call) (any, error) {
+		if c.Request.Method != http.MethodPost {
+			return nil, fail("method_not_allowed", http.StatusMethodNotAllowed, "method_not_post")
 		}
-		ev.AdditionalEventData["reason"] = f.reason
-		ev.ResponseElements = nil
+		raw, err := c.Body()
+		if err != nil {
+			return nil, err
+		}
+		return serve(c, raw)
 	}
-	if err := h.o.Audit.Record(r.Context(), ev, start, true); err != nil {
-		h.o.Logger.Error("audit event not stored; refusing the call", "request_id", ev.RequestID, "err", err)
-		body, f = nil, fail("temporarily_unavailable", http.StatusServiceUnavailable, "audit_unavailable")
+}
+
+// wire writes JSON answers and RFC 6749 errors.
+type wire struct{}
+
+// Refuse is the exchange's error table (security.md 3.H, 3.I): every
+// token problem is invalid_request; an upstream or identity provider
+// outage is 503 temporarily_unavailable, so clients retry; explain's
+// SigV4 refusals are access_denied.
+func (wire) Refuse(err error) edge.Refusal {
+	if e, ok := errors.AsType[*exchange.Error](err); ok {
+		switch e.Code {
+		case exchange.InvalidTarget:
+			return *fail("invalid_target", http.StatusBadRequest, e.Reason)
+		case exchange.Unavailable:
+			return edge.Refusal{Code: "temporarily_unavailable", Status: http.StatusServiceUnavailable, Reason: e.Reason, Cause: e.Cause}
+		}
+		return *fail("invalid_request", http.StatusBadRequest, e.Reason)
 	}
-	status := http.StatusOK
+	if e, ok := errors.AsType[*edge.Error](err); ok {
+		switch e.Failure {
+		case edge.BodyTooLarge:
+			return *fail("invalid_request", http.StatusRequestEntityTooLarge, "body_too_large")
+		case edge.BodyUnreadable:
+			return *fail("invalid_request", http.StatusBadRequest, "body_unreadable")
+		case edge.AuditUnavailable:
+			return edge.Refusal{Code: "temporarily_unavailable", Status: http.StatusServiceUnavailable, Reason: "audit_unavailable", Cause: e}
+		}
+		return edge.Refusal{Code: "server_error", Status: http.StatusInternalServerError, Reason: "panic", Cause: e}
+	}
+	_, isSTS := errors.AsType[*sts.Error](err)
+	_, isSig := errors.AsType[*sigv4.Error](err)
+	if isSTS || isSig {
+		d := awserrors.Refuse(err)
+		if d.Status >= 500 {
+			return edge.Refusal{Code: "temporarily_unavailable", Status: d.Status, Reason: d.Reason, Cause: d.Cause}
+		}
+		return *fail("access_denied", d.Status, d.Reason)
+	}
+	return edge.Refusal{Code: "server_error", Status: http.StatusInternalServerError, Reason: "internal", Cause: err}
+}
+
+// Write answers JSON. A refusal is one generic answer: which check failed
+// is for the operator's explain and the audit log, never an oracle for
+// the caller.
+func (wire) Write(w http.ResponseWriter, c *edge.Call, answer any, f *edge.Refusal) {
+	body, status := answer, http.StatusOK
 	if f != nil {
-		status = f.status
-		// One generic answer: which check failed is for the operator's
-		// explain and the audit log, never an oracle for the caller.
-		body = map[string]string{"error": f.code, "error_description": describe(f.code) + " Request id: " + ev.RequestID + ".",
-			"request_id": ev.RequestID}
+		status = f.Status
+		body = map[string]string{"error": f.Code, "error_description": describe(f.Code) + " Request id: " + c.ID + ".",
+			"request_id": c.ID}
 	}
 	hdr := w.Header()
 	hdr.Set("Content-Type", "application/json")
 	hdr.Set("Cache-Control", "no-store") // RFC 6749 section 5.1
 	hdr.Set("Pragma", "no-cache")
-	hdr.Set("x-amzn-RequestId", ev.RequestID)
 	out, _ := json.Marshal(body)
 	out = append(out, '\n')
 	hdr.Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(status)
 	_, _ = w.Write(out)
-}
-
-func eventName(path string) string {
-	switch path {
-	case PathExchange:
-		return "ExchangeExternalToken"
-	case PathToken:
-		return "ExchangeToken"
-	case PathChallenge:
-		return "GetExchangeChallenge"
-	case PathExplain:
-		return "ExplainExchange"
-	}
-	return "Unknown"
 }
 
 // describe is the one sentence a caller gets per error code.
@@ -194,27 +201,6 @@ func describe(code string) string {
 		return "POST " + PathExchange + ", " + PathToken + " or " + PathChallenge + "."
 	}
 	return "The token exchange was refused."
-}
-
-func (h *Handler) serve(r *http.Request, ev *audit.Event) (any, *failure) {
-	if r.Method != http.MethodPost {
-		return nil, fail("method_not_allowed", http.StatusMethodNotAllowed, "method_not_post")
-	}
-	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
-	if err != nil {
-		return nil, fail("invalid_request", http.StatusRequestEntityTooLarge, "body_too_large")
-	}
-	switch r.URL.Path {
-	case PathExchange:
-		return h.exchangeJSON(r, raw, ev)
-	case PathToken:
-		return h.token(r, raw, ev)
-	case PathChallenge:
-		return h.challenge(r, raw, ev)
-	case PathExplain:
-		return h.explain(r, raw, ev)
-	}
-	return nil, fail("not_found", http.StatusNotFound, "path_not_found")
 }
 
 // jsonFields reads a strict JSON object of string members, all of them
@@ -245,17 +231,18 @@ func jsonFields(r *http.Request, raw []byte, allowed, required []string) (map[st
 
 // exchangeJSON is ExchangeExternalToken: {"audience", "issuer_uri",
 // "jwt_token"} in, {"base64_credential"} out.
-func (h *Handler) exchangeJSON(r *http.Request, raw []byte, ev *audit.Event) (any, *failure) {
-	fields, ok := jsonFields(r, raw, []string{"audience", "issuer_uri", "jwt_token"}, []string{"audience", "issuer_uri", "jwt_token"})
+func (h *Handler) exchangeJSON(c *edge.Call, raw []byte) (any, error) {
+	ev := c.Event
+	fields, ok := jsonFields(c.Request, raw, []string{"audience", "issuer_uri", "jwt_token"}, []string{"audience", "issuer_uri", "jwt_token"})
 	if !ok {
 		return nil, fail("invalid_request", http.StatusBadRequest, "request_malformed")
 	}
 	ev.RequestParameters["audience"] = fields["audience"]
 	ev.RequestParameters["issuerUri"] = fields["issuer_uri"]
 	req := exchange.Request{Audience: fields["audience"], Issuer: fields["issuer_uri"], Proof: secret.NewString(fields["jwt_token"])}
-	cred, _, f := h.run(r, req, ev)
-	if f != nil {
-		return nil, f
+	cred, _, err := h.run(c, req)
+	if err != nil {
+		return nil, err
 	}
 	return map[string]string{"base64_credential": cred}, nil
 }
@@ -265,7 +252,8 @@ var tokenParams = []string{"grant_type", "audience", "subject_token", "subject_t
 	"scope", "resource", "actor_token", "actor_token_type"}
 
 // token is the RFC 8693 token endpoint.
-func (h *Handler) token(r *http.Request, raw []byte, ev *audit.Event) (any, *failure) {
+func (h *Handler) token(c *edge.Call, raw []byte) (any, error) {
+	r, ev := c.Request, c.Event
 	bad := fail("invalid_request", http.StatusBadRequest, "request_malformed")
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/x-www-form-urlencoded" {
 		return nil, bad
@@ -319,21 +307,23 @@ func (h *Handler) token(r *http.Request, raw []byte, ev *audit.Event) (any, *fai
 		return nil, fail("invalid_request", http.StatusBadRequest, "subject_token_type_unsupported")
 	}
 	req.Proof = secret.NewString(subject)
-	cred, res, f := h.run(r, req, ev)
-	if f != nil {
-		return nil, f
+	cred, res, err := h.run(c, req)
+	if err != nil {
+		return nil, err
 	}
 	return map[string]any{"access_token": cred, "issued_token_type": TokenTypeCredentials, "token_type": "N_A",
-		"expires_in": int64(res.Session.Credentials.Expiration.Sub(h.o.Clock.Now()) / time.Second)}, nil
+		"expires_in": int64(res.Session.Credentials.Expiration.Sub(c.Now()) / time.Second)}, nil
 }
 
 // run carries out an exchange and records it; it returns the encoded
 // credential document.
-func (h *Handler) run(r *http.Request, req exchange.Request, ev *audit.Event) (string, exchange.Result, *failure) {
-	res, err := h.o.Exchange.Exchange(r.Context(), req)
+func (h *Handler) run(c *edge.Call, req exchange.Request) (string, exchange.Result, error) {
+	ev := c.Event
+	res, err := h.o.Exchange.Exchange(c.Context(), req)
 	record(ev, res)
 	if err != nil {
-		return "", res, h.refusal(err, ev)
+		recordUpstream(ev, err)
+		return "", res, err
 	}
 	s := res.Session
 	ev.IssuedKeyID = s.Credentials.AccessKeyID
@@ -381,71 +371,44 @@ func record(ev *audit.Event, res exchange.Result) {
 	}
 }
 
-// refusal maps a domain refusal to its RFC 6749 code (security.md 3.H,
-// 3.I): every token problem is invalid_request; an upstream or identity
-// provider outage is 503 temporarily_unavailable, so clients retry.
-func (h *Handler) refusal(err error, ev *audit.Event) *failure {
-	e, ok := errors.AsType[*exchange.Error](err)
-	if !ok {
-		h.o.Logger.Error("token exchange failed", "request_id", ev.RequestID, "err", err)
-		return fail("server_error", http.StatusInternalServerError, "internal")
-	}
-	if e.Upstream != "" {
+// recordUpstream keeps an upstream STS's error code in the event.
+func recordUpstream(ev *audit.Event, err error) {
+	if e, ok := errors.AsType[*exchange.Error](err); ok && e.Upstream != "" {
 		if ev.AdditionalEventData == nil {
 			ev.AdditionalEventData = map[string]string{}
 		}
 		ev.AdditionalEventData["upstreamErrorCode"] = e.Upstream
 	}
-	switch e.Code {
-	case exchange.InvalidTarget:
-		return fail("invalid_target", http.StatusBadRequest, e.Reason)
-	case exchange.Unavailable:
-		h.o.Logger.Warn("token exchange unavailable", "request_id", ev.RequestID, "reason", e.Reason, "err", e.Cause)
-		return fail("temporarily_unavailable", http.StatusServiceUnavailable, e.Reason)
-	}
-	return fail("invalid_request", http.StatusBadRequest, e.Reason)
 }
 
 // challenge issues a challenge: {"audience"} in, {"challenge",
 // "header", "expires_at"} out.
-func (h *Handler) challenge(r *http.Request, raw []byte, ev *audit.Event) (any, *failure) {
+func (h *Handler) challenge(c *edge.Call, raw []byte) (any, error) {
+	ev := c.Event
 	ev.ReadOnly = true
-	fields, ok := jsonFields(r, raw, []string{"audience"}, []string{"audience"})
+	fields, ok := jsonFields(c.Request, raw, []string{"audience"}, []string{"audience"})
 	if !ok || len(fields["audience"]) > exchange.MaxAudience {
 		return nil, fail("invalid_request", http.StatusBadRequest, "request_malformed")
 	}
 	ev.RequestParameters["audience"] = fields["audience"]
 	value, expires, err := h.o.Challenges.Issue(fields["audience"])
 	if err != nil {
-		h.o.Logger.Error("issuing a challenge failed", "request_id", ev.RequestID, "err", err)
-		return nil, fail("temporarily_unavailable", http.StatusServiceUnavailable, "challenge_unavailable")
+		return nil, &edge.Refusal{Code: "temporarily_unavailable", Status: http.StatusServiceUnavailable, Reason: "challenge_unavailable", Cause: err}
 	}
 	return map[string]string{"challenge": value, "header": "X-Keyless-Challenge", "expires_at": expires.Format(time.RFC3339)}, nil
 }
 
 // explain runs an exchange without its effects for an operator allowed
 // keyless:ExplainExchange, and returns how it was decided.
-func (h *Handler) explain(r *http.Request, raw []byte, ev *audit.Event) (any, *failure) {
+func (h *Handler) explain(c *edge.Call, raw []byte) (any, error) {
+	r, ev := c.Request, c.Event
 	ev.ReadOnly = true
-	now := h.o.Clock.Now()
-	auth, err := h.o.Auth.Authenticate(r.Context(), &sigv4.Request{Method: r.Method, EscapedURI: r.URL.EscapedPath(), Query: r.URL.Query(),
-		Host: r.Host, Header: r.Header, BodySHA256: sha256.Sum256(raw)}, "keyless", now)
-	if auth.Caller != nil {
-		ev.UserIdentity = stsapi.UserIdentity(auth.Caller)
-		ev.RecipientAccountID = auth.Caller.Principal.Account
-	}
+	caller, err := c.Authenticate(h.o.Auth, "keyless", nil, raw)
 	if err == nil {
-		c := *auth.Caller
-		c.Origin = sts.Origin{SourceIP: stsapi.RemoteIP(r), SecureTransport: r.TLS != nil, Region: auth.Signed.Scope.Region}
-		err = h.o.Service.CheckAccess(r.Context(), c, sts.AccessRequest{Action: ExplainAction, Resource: "*"})
+		err = h.o.Service.CheckAccess(c.Context(), *caller, sts.AccessRequest{Action: ExplainAction, Resource: "*"})
 	}
 	if err != nil {
-		d := stsapi.Describe(err)
-		code := "access_denied"
-		if d.Status >= 500 {
-			code = "temporarily_unavailable"
-		}
-		return nil, fail(code, d.Status, d.Reason)
+		return nil, err
 	}
 	fields, ok := jsonFields(r, raw, []string{"audience", "issuer_uri", "jwt_token", "subject_token_type"}, []string{"audience", "jwt_token"})
 	if !ok {
@@ -454,7 +417,7 @@ func (h *Handler) explain(r *http.Request, raw []byte, ev *audit.Event) (any, *f
 	ev.RequestParameters["audience"] = fields["audience"]
 	ev.RequestParameters["issuerUri"] = fields["issuer_uri"]
 	req := exchange.Request{Audience: fields["audience"], Issuer: fields["issuer_uri"], Proof: secret.NewString(fields["jwt_token"]),
-		DryRun: true, Account: auth.Caller.Principal.Account}
+		DryRun: true, Account: caller.Principal.Account}
 	switch fields["subject_token_type"] {
 	case "":
 	case TokenTypeJWT, TokenTypeIDToken:
@@ -464,10 +427,10 @@ func (h *Handler) explain(r *http.Request, raw []byte, ev *audit.Event) (any, *f
 	default:
 		return nil, fail("invalid_request", http.StatusBadRequest, "subject_token_type_unsupported")
 	}
-	res, err := h.o.Exchange.Exchange(r.Context(), req)
-	caller := ev.UserIdentity
+	res, err := h.o.Exchange.Exchange(c.Context(), req)
+	operator := ev.UserIdentity
 	record(ev, res)
-	ev.UserIdentity = caller // the operator asked; the explained identity is in additionalEventData
+	ev.UserIdentity = operator // the operator asked; the explained identity is in additionalEventData
 	out := map[string]any{"granted": err == nil, "trace": res.Trace}
 	if res.Provider != nil {
 		out["provider"] = res.Provider.ARN()
@@ -482,7 +445,7 @@ func (h *Handler) explain(r *http.Request, raw []byte, ev *audit.Event) (any, *f
 			out["upstream_error_code"] = e.Upstream
 		}
 	} else if err != nil {
-		return nil, h.refusal(err, ev)
+		return nil, err
 	}
 	ev.ResponseElements = map[string]any{"granted": err == nil}
 	return out, nil

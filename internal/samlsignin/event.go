@@ -1,9 +1,10 @@
 package samlsignin
 
 import (
+	"github.com/keyless-dev/keyless/internal/arn"
 	"github.com/keyless-dev/keyless/internal/audit"
+	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/sts"
-	"github.com/keyless-dev/keyless/internal/stsapi"
 )
 
 // Event names of the two steps. Listing the roles is keyless's own
@@ -25,7 +26,7 @@ func recordOffer(ev *audit.Event, offer sts.SAMLOffer) {
 	}
 	extra := map[string]string{}
 	if offer.Provider != "" {
-		ev.RecipientAccountID = accountOf(offer.Provider)
+		ev.RecipientAccountID = arn.AccountOf(offer.Provider)
 		extra["samlProvider"] = offer.Provider
 	}
 	if offer.Issuer != "" {
@@ -36,13 +37,13 @@ func recordOffer(ev *audit.Event, offer sts.SAMLOffer) {
 	}
 }
 
-// recordAssume fills an AssumeRoleWithSAML event as the STS edge does
-// (stsapi.RecordSAML, stsapi.RecordSAMLGrant): the assertion's ID (never
-// the assertion), userIdentity SAMLUser, and for a granted session the
-// access key id only (never the secret or the session token).
+// recordAssume fills an AssumeRoleWithSAML event as the STS API does: the
+// assertion's ID (never the assertion), userIdentity SAMLUser, and for a
+// granted session the access key id only (never the secret or the
+// session token).
 func recordAssume(ev *audit.Event, res sts.SAMLResult) {
-	stsapi.RecordSAML(ev, res)
+	edge.SAMLUser(ev, res)
 	if res.Credentials.AccessKeyID != "" {
-		stsapi.RecordSAMLGrant(ev, res)
+		edge.SAMLSession(ev, res)
 	}
 }

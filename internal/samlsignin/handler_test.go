@@ -23,6 +23,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/credential"
+	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/saml"
 	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/sts"
@@ -116,9 +117,21 @@ func (r *recorder) count() int {
 
 type fixture struct {
 	h    *Handler
+	srv  http.Handler // the surface mounted on an edge
 	svc  *fakeService
 	rec  *recorder
 	logs *bytes.Buffer
+}
+
+// mount serves h's surface behind an edge, as the app does.
+func mount(t *testing.T, h *Handler, rec audit.Recorder, log *slog.Logger) http.Handler {
+	t.Helper()
+	e := edge.New(edge.Options{Audit: rec, Clock: clock.NewFake(start), Random: rand.Reader, Logger: log})
+	r, err := e.Mount(h.Surface())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -139,18 +152,15 @@ func newFixture(t *testing.T) *fixture {
 		Audience: base + "/saml", NameQualifier: "SbdGOnUkh1i4+EXAMPLExL/jEvs=", Provider: provider,
 		AssertionID: "_a1b2c3", Tags: []credential.Tag{{Key: "team", Value: "blue", Transitive: true}, {Key: "cost", Value: "42"}},
 	}
-	f.h = New(Options{
-		Service: f.svc, BaseURL: base + "/", Regions: []string{"us-east-1", "us-west-2"},
-		Audit: f.rec, Clock: clock.NewFake(start), Random: rand.Reader,
-		Logger: slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	f.h = New(Options{Service: f.svc, BaseURL: base + "/", Regions: []string{"us-east-1", "us-west-2"}})
+	f.srv = mount(t, f.h, f.rec, slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	return f
 }
 
 func (f *fixture) do(t *testing.T, req *http.Request) *httptest.ResponseRecorder {
 	t.Helper()
 	w := httptest.NewRecorder()
-	f.h.ServeHTTP(w, req)
+	f.srv.ServeHTTP(w, req)
 	checkHeaders(t, req.Method+" "+req.URL.Path, w)
 	return w
 }
@@ -243,15 +253,28 @@ func noLeak(t *testing.T, what, s string) {
 	}
 }
 
+// TestServes: the surface's patterns take the sign-in paths and no
+// others; everything else reaches the surface at "/" (STS).
 func TestServes(t *testing.T) {
-	h := newFixture(t).h
+	f := newFixture(t)
+	e := edge.New(edge.Options{Audit: f.rec, Clock: clock.NewFake(start), Random: rand.Reader, Logger: slog.New(slog.DiscardHandler)})
+	root := &edge.Surface{Name: "root", Routes: []edge.Route{{Pattern: "/", Plain: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusTeapot)
+	})}}}
+	r, err := e.Mount(f.h.Surface(), root)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for path, want := range map[string]bool{
 		"/saml": true, "/us-west-2/saml": true, "/eu-north-9/saml": true, "/saml/metadata.xml": true,
 		"/saml/static/signin.js": true, "/saml/static/signin.css": true,
 		"/": false, "//saml": false, "/saml/": false, "/a/b/saml": false, "/saml/static/other.js": false, "/samlx": false, "/x/samlx": false,
+		"/./saml": false, "/x/../saml": false,
 	} {
-		if got := h.Serves(path); got != want {
-			t.Errorf("Serves(%q) = %v, want %v", path, got, want)
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, &http.Request{Method: http.MethodGet, URL: &url.URL{Path: path}, Header: http.Header{}, RemoteAddr: "192.0.2.1:1"})
+		if got := w.Code != http.StatusTeapot; got != want {
+			t.Errorf("%s served by the sign-in surface: %v, want %v (status %d)", path, got, want, w.Code)
 		}
 	}
 }
@@ -794,12 +817,11 @@ func TestAuditOneEventPerPostWithoutSecrets(t *testing.T) {
 
 func TestBasePathPrefix(t *testing.T) {
 	svc := &fakeService{offer: sts.SAMLOffer{Subject: "a", Roles: []saml.RolePair{{Role: roleAdmin, Provider: provider}}}}
-	h := New(Options{Service: svc, BaseURL: "https://proxy.example.com/keyless", Regions: []string{"eu-west-1"}, Region: "eu-west-1",
-		Audit: &recorder{}, Clock: clock.NewFake(start), Random: rand.Reader, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h := New(Options{Service: svc, BaseURL: "https://proxy.example.com/keyless", Regions: []string{"eu-west-1"}, Region: "eu-west-1"})
 	req := httptest.NewRequest(http.MethodPost, "/saml", strings.NewReader("SAMLResponse="+testAssertion))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
+	mount(t, h, &recorder{}, slog.New(slog.NewTextHandler(io.Discard, nil))).ServeHTTP(w, req)
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `href="/keyless/saml/static/signin.css"`) {
 		t.Errorf("status %d; the static files are not under the base URL's path:\n%s", w.Code, w.Body.String())
 	}

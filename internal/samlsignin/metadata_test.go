@@ -104,7 +104,7 @@ func TestMetadataEscapes(t *testing.T) {
 
 func TestMetadataOptions(t *testing.T) {
 	f := newFixture(t)
-	h := New(Options{Service: f.svc, BaseURL: base, Audit: f.rec, Clock: f.h.o.Clock, Random: f.h.o.Random, Logger: f.h.o.Logger,
+	h := New(Options{Service: f.svc, BaseURL: base,
 		EntityID: "https://keyless.example.com/sp", SignInURLs: []string{base + "/eu-west-1/saml", "https://signin.aws.amazon.com/saml"}})
 	var md parsedMetadata
 	if err := xml.Unmarshal(h.metadata, &md); err != nil {

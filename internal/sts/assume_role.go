@@ -2,7 +2,6 @@ package sts
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"time"
 
@@ -41,18 +40,11 @@ type AssumeRoleResult struct {
 	SourceIdentity      string
 }
 
-// Role session durations (STS API reference, AssumeRole; aws-sts.md 5.3).
-const (
-	defaultRoleSession = time.Hour
-	chainedSessionCap  = time.Hour
-)
-
 // Messages AWS sends for AssumeRole refusals (aws-sts.md sections 4.1,
 // 5.4, 5.6).
 const (
 	msgRoot            = "Roles may not be assumed by root accounts."
 	msgChainDuration   = "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
-	msgRoleDuration    = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
 	msgDuplicateTags   = "Duplicate tag keys found. Please note that Tag keys are case insensitive."
 	msgTransitiveKey   = "The specified transitive tag key must be included in the requested tags."
 	msgTransitiveClash = "One of the specified transitive tag keys can't be set because it conflicts with a transitive tag key from the calling session."
@@ -141,42 +133,11 @@ func (s *Service) AssumeRole(ctx context.Context, caller Caller, req AssumeRoleR
 		}
 	}
 
-	d := req.Duration
-	switch {
-	case d == 0:
-		d = defaultRoleSession
-	case d > role.MaxSessionDuration:
-		return AssumeRoleResult{}, validation("role_duration", msgRoleDuration)
-	}
-	if err := s.checkPolicyARNs(req.PolicyARNs, role.Account); err != nil {
-		return AssumeRoleResult{}, err
-	}
-	packed := credential.Pack(credential.Attributes{Policy: req.Policy, PolicyARNs: req.PolicyARNs, Tags: tags})
-	if err := packedFits(packed); err != nil {
-		return AssumeRoleResult{}, err
-	}
-	now := s.o.Clock.Now().UTC().Truncate(time.Second)
-	sess := &credential.Session{
-		IssuedAt:           now,
-		Expiration:         now.Add(d),
-		Issuer:             credential.IssuerAssumeRole,
-		Principal:          role.Principal(),
-		Name:               req.SessionName,
-		MFAAuthenticatedAt: mfaAt,
-		SourceIdentity:     sourceIdentity,
-		Packed:             packed,
-	}
-	return s.issueRole(role, sess, req.Policy != "" || len(req.PolicyARNs) > 0 || len(req.Tags) > 0)
-}
-
-// packedFits refuses session policies and tags over the packed limit
-// (aws-sts.md section 5.5).
-func packedFits(p credential.Packed) error {
-	if n := p.Percent(); n > 100 {
-		return &Error{Code: PackedPolicyTooLarge, Reason: "packed_policy_too_large",
-			Msg: "Packed policy consumes " + strconv.Itoa(n) + "% of allotted space, please use smaller policy."}
-	}
-	return nil
+	return s.issueRoleSession(roleSession{
+		role: role, issuer: credential.IssuerAssumeRole, name: req.SessionName, duration: req.Duration,
+		policy: req.Policy, policyARNs: req.PolicyARNs, tags: tags, mfaAt: mfaAt, sourceIdentity: sourceIdentity,
+		passed: req.Policy != "" || len(req.PolicyARNs) > 0 || len(req.Tags) > 0,
+	})
 }
 
 // missingRole refuses AssumeRole on a role that does not exist with the
@@ -271,55 +232,10 @@ func sessionTags(calling, requested []credential.Tag, transitive []string) ([]cr
 	return out, nil
 }
 
-// checkPolicyARNs checks that each session policy ARN names a managed
-// policy of the role's account.
-func (s *Service) checkPolicyARNs(arns []string, account string) error {
-	for _, a := range arns {
-		acct, _, _, ok := arn.ParseIAM(a, "policy")
-		if _, exists := s.o.Directory.ManagedPolicy(a); !ok || acct != account || !exists {
-			return invalidParameter("policy_arn_unknown", "Policy "+a+" does not exist or is not attachable.")
-		}
-	}
-	return nil
-}
-
 // sourceIdentity is the calling session's source identity, if any.
 func (c *Caller) sourceIdentity() string {
 	if c.Session == nil {
 		return ""
 	}
 	return c.Session.SourceIdentity
-}
-
-// issue seals a session and returns its credentials.
-// issueRole issues a session of role and returns the answer every
-// AssumeRole* action gives: the assumed-role ARN and id by session name,
-// and the packed size when the request passed policies or tags.
-func (s *Service) issueRole(role *iam.RoleInfo, sess *credential.Session, passed bool) (AssumeRoleResult, error) {
-	creds, err := s.issue(sess)
-	if err != nil {
-		return AssumeRoleResult{}, err
-	}
-	return AssumeRoleResult{
-		Credentials:         creds,
-		AssumedRoleARN:      arn.AssumedRole(role.Account, role.Name, sess.Name),
-		AssumedRoleID:       role.UniqueID + ":" + sess.Name,
-		PackedPolicySize:    sess.Packed.Percent(),
-		HasPackedPolicySize: passed,
-		SourceIdentity:      sess.SourceIdentity,
-	}, nil
-}
-
-func (s *Service) issue(sess *credential.Session) (Credentials, error) {
-	token, err := s.o.Sealer.Issue(sess)
-	if err != nil {
-		return Credentials{}, unavailable("seal_failed", err)
-	}
-	if len(token.Reveal()) > credential.MaxTokenLen {
-		// Never hand out a token that no later request could use; the
-		// inputs' own bounds should make this unreachable.
-		return Credentials{}, &Error{Code: PackedPolicyTooLarge, Reason: "session_token_too_large",
-			Msg: "The session would not fit in a session token; use fewer or shorter session policies, tags and names."}
-	}
-	return Credentials{AccessKeyID: sess.AccessKeyID, Secret: sess.Secret, SessionToken: token, Expiration: sess.Expiration}, nil
 }

@@ -1,73 +1,142 @@
 package sts
 
 import (
-	"context"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/arn"
 	"github.com/keyless-dev/keyless/internal/credential"
+	"github.com/keyless-dev/keyless/internal/iam"
 )
 
-// RoleSessionRequest asks for a session of a role on behalf of an identity
-// that was proven and authorized elsewhere: the token exchange, whose
-// identity provider declarations stand in for the role's trust policy.
-type RoleSessionRequest struct {
-	Account     string
-	Role        string // the role's name
-	SessionName string
-	Duration    time.Duration
-	Tags        []credential.Tag
-	// Federation names the provider that vouched for the identity; the
-	// session carries it into later requests' condition keys and audit.
-	Federation credential.Federation
+// Role session durations (STS API reference, AssumeRole; aws-sts.md 5.3).
+const (
+	defaultRoleSession = time.Hour
+	minRoleSession     = 15 * time.Minute
+	chainedSessionCap  = time.Hour
+)
+
+const msgRoleDuration = "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+
+// roleSession is a role session about to be issued: every AssumeRole*
+// action, and every identity source, ends by issuing one.
+type roleSession struct {
+	role   *iam.RoleInfo
+	issuer credential.Issuer
+	name   string
+	// duration is the one asked for; zero is the default hour.
+	duration time.Duration
+	// shorten is an identity provider's own limit (SAML's SessionDuration
+	// attribute): it only shortens the session.
+	shorten time.Duration
+	// notAfter, if set, is when the proof's own session ends (SAML's
+	// SessionNotOnOrAfter): credentials never outlive it, and ended is
+	// the refusal when no time is left.
+	notAfter time.Time
+	ended    error
+
+	policy         string
+	policyARNs     []string
+	tags           []credential.Tag
+	mfaAt          time.Time
+	sourceIdentity string
+	federation     *credential.Federation
+	// passed reports session policies or tags in the request itself: the
+	// answer then says how much of the packed space they take.
+	passed bool
 }
 
-// IssueRoleSession issues a session of an existing role without a trust
-// decision. The caller must have decided already; everything else
-// (session name, duration, tags, packed size) is checked as AssumeRole
-// checks it (aws-sts.md sections 5.3 to 5.5).
-func (s *Service) IssueRoleSession(_ context.Context, req RoleSessionRequest) (AssumeRoleResult, error) {
-	var res AssumeRoleResult
-	role, found := s.o.Directory.Role(req.Account, req.Role)
-	if !found {
-		return res, denied("role_not_found", "The role named by the identity provider does not exist.")
+// issueRoleSession ends every role session alike (aws-sts.md sections 5.3
+// to 5.5): the duration's default and the role's cap, the session policy
+// ARNs, the packed size, the session, and the answer every AssumeRole*
+// action gives.
+func (s *Service) issueRoleSession(rs roleSession) (AssumeRoleResult, error) {
+	if n := len(rs.name); n < 2 || n > 64 || !arn.IsNameChars(rs.name) {
+		return AssumeRoleResult{}, validation("session_name_invalid", "The session name is not valid.")
 	}
-	if n := len(req.SessionName); n < 2 || n > 64 || !arn.IsNameChars(req.SessionName) {
-		return res, validation("session_name_invalid", "The session name is not valid.")
-	}
-	d := req.Duration
+	d := rs.duration
 	switch {
 	case d == 0:
 		d = defaultRoleSession
-	case d < 15*time.Minute || d > role.MaxSessionDuration:
-		return res, validation("role_duration", msgRoleDuration)
+	case d < minRoleSession || d > rs.role.MaxSessionDuration:
+		return AssumeRoleResult{}, validation("role_duration", msgRoleDuration)
 	}
-	if len(req.Tags) > 50 {
-		return res, validation("tags_too_many", "At most 50 session tags are allowed.")
+	if rs.shorten > 0 && rs.shorten < d {
+		d = rs.shorten
 	}
-	seen := map[string]bool{}
-	for _, t := range req.Tags {
-		k := strings.ToLower(t.Key)
-		if !credential.ValidTag(t.Key, t.Value) || strings.HasPrefix(k, "aws:") || seen[k] {
-			return res, invalidParameter("tag_invalid", "A session tag is not valid.")
-		}
-		seen[k] = true
+	if err := s.checkPolicyARNs(rs.policyARNs, rs.role.Account); err != nil {
+		return AssumeRoleResult{}, err
 	}
-	packed := credential.Pack(credential.Attributes{Tags: req.Tags})
+	packed := credential.Pack(credential.Attributes{Policy: rs.policy, PolicyARNs: rs.policyARNs, Tags: rs.tags})
 	if err := packedFits(packed); err != nil {
-		return res, err
+		return AssumeRoleResult{}, err
 	}
-	now := s.o.Clock.Now().UTC().Truncate(time.Second)
-	fed := req.Federation
+	issued := s.o.Clock.Now().UTC().Truncate(time.Second)
+	expires := issued.Add(d)
+	if end := rs.notAfter; !end.IsZero() && end.Before(expires) {
+		expires = end.UTC().Truncate(time.Second)
+	}
+	if !expires.After(issued) {
+		return AssumeRoleResult{}, rs.ended
+	}
 	sess := &credential.Session{
-		IssuedAt:   now,
-		Expiration: now.Add(d),
-		Issuer:     credential.IssuerWebIdentity,
-		Principal:  role.Principal(),
-		Name:       req.SessionName,
-		Packed:     packed,
-		Federation: &fed,
+		IssuedAt:           issued,
+		Expiration:         expires,
+		Issuer:             rs.issuer,
+		Principal:          rs.role.Principal(),
+		Name:               rs.name,
+		MFAAuthenticatedAt: rs.mfaAt,
+		SourceIdentity:     rs.sourceIdentity,
+		Packed:             packed,
+		Federation:         rs.federation,
 	}
-	return s.issueRole(role, sess, len(req.Tags) > 0)
+	creds, err := s.issue(sess)
+	if err != nil {
+		return AssumeRoleResult{}, err
+	}
+	return AssumeRoleResult{
+		Credentials:         creds,
+		AssumedRoleARN:      arn.AssumedRole(rs.role.Account, rs.role.Name, sess.Name),
+		AssumedRoleID:       rs.role.UniqueID + ":" + sess.Name,
+		PackedPolicySize:    packed.Percent(),
+		HasPackedPolicySize: rs.passed,
+		SourceIdentity:      sess.SourceIdentity,
+	}, nil
+}
+
+// packedFits refuses session policies and tags over the packed limit
+// (aws-sts.md section 5.5).
+func packedFits(p credential.Packed) error {
+	if n := p.Percent(); n > 100 {
+		return &Error{Code: PackedPolicyTooLarge, Reason: "packed_policy_too_large",
+			Msg: "Packed policy consumes " + strconv.Itoa(n) + "% of allotted space, please use smaller policy."}
+	}
+	return nil
+}
+
+// checkPolicyARNs checks that each session policy ARN names a managed
+// policy of the role's account.
+func (s *Service) checkPolicyARNs(arns []string, account string) error {
+	for _, a := range arns {
+		acct, _, _, ok := arn.ParseIAM(a, "policy")
+		if _, exists := s.o.Directory.ManagedPolicy(a); !ok || acct != account || !exists {
+			return invalidParameter("policy_arn_unknown", "Policy "+a+" does not exist or is not attachable.")
+		}
+	}
+	return nil
+}
+
+// issue seals a session and returns its credentials.
+func (s *Service) issue(sess *credential.Session) (Credentials, error) {
+	token, err := s.o.Tokens.Issue(sess)
+	if err != nil {
+		return Credentials{}, unavailable("seal_failed", err)
+	}
+	if len(token.Reveal()) > credential.MaxTokenLen {
+		// Never hand out a token that no later request could use; the
+		// inputs' own bounds should make this unreachable.
+		return Credentials{}, &Error{Code: PackedPolicyTooLarge, Reason: "session_token_too_large",
+			Msg: "The session would not fit in a session token; use fewer or shorter session policies, tags and names."}
+	}
+	return Credentials{AccessKeyID: sess.AccessKeyID, Secret: sess.Secret, SessionToken: token, Expiration: sess.Expiration}, nil
 }

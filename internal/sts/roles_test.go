@@ -52,8 +52,8 @@ func (f *fixture) roles(t testing.TB, roles ...iam.RoleInfo) {
 	f.svc = f.service(d, f.sealer(t))
 }
 
-func (f *fixture) sealer(t testing.TB) *credential.Sealer {
-	return credential.NewSealer(f.ring, "test", rand.Reader)
+func (f *fixture) sealer(t testing.TB) *credential.TokenSealer {
+	return credential.NewTokenSealer(f.ring, "test", rand.Reader)
 }
 
 func role(t testing.TB, account, name, id, trust string, perms ...string) iam.RoleInfo {

@@ -92,23 +92,43 @@ const (
 // role's account for a role session (aws-sts.md 4.3, 5.9).
 func (s *Service) AssumeRoleWithSAML(ctx context.Context, req SAMLRequest) (SAMLResult, error) {
 	var res SAMLResult
-	account, path, name, ok := arn.ParseIAM(req.RoleARN, "role")
+	src := &samlAssertion{s: s, req: req, res: &res}
+	var err error
+	res.AssumeRoleResult, _, err = s.AssumeRoleAs(ctx, src, FederatedRequest{Duration: req.Duration, Policy: req.Policy,
+		PolicyARNs: req.PolicyARNs, Origin: req.Origin})
+	return res, err
+}
+
+// samlAssertion is a SAML Response as an identity source: verified with
+// the keys of the provider PrincipalArn names, and spent. It fills in the
+// result's SAML members as it learns them.
+type samlAssertion struct {
+	s   *Service
+	req SAMLRequest
+	res *SAMLResult
+}
+
+// Prove verifies and spends the assertion, checks that its Role attribute
+// offers the role through this provider, and reads its attributes.
+func (sa *samlAssertion) Prove(ctx context.Context) (*Federated, error) {
+	s, req, res := sa.s, sa.req, sa.res
+	account, _, _, ok := arn.ParseIAM(req.RoleARN, "role")
 	if !ok {
-		return res, validation("role_arn_invalid", req.RoleARN+" is invalid")
+		return nil, validation("role_arn_invalid", req.RoleARN+" is invalid")
 	}
 	pAccount, pPath, pName, ok := arn.ParseIAM(req.PrincipalARN, "saml-provider")
 	if !ok || pPath != "/" {
-		return res, validation("principal_arn_invalid", req.PrincipalARN+" is invalid")
+		return nil, validation("principal_arn_invalid", req.PrincipalARN+" is invalid")
 	}
 	provider, ok := s.o.Directory.SAMLProvider(pAccount, pName)
 	if !ok {
-		return res, &Error{Code: InvalidIdentityToken, Reason: "provider_unknown", Msg: msgProviderUnknown}
+		return nil, &Error{Code: InvalidIdentityToken, Reason: "provider_unknown", Msg: msgProviderUnknown}
 	}
 	res.Provider = provider.ARN()
 	now := s.o.Clock.Now()
 	a, recipient, err := s.verifySAML(ctx, req.Assertion.Reveal(), provider, req.Recipient, now)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
 	res.AssertionID, res.Subject, res.Issuer, res.Audience = a.ID, a.Subject, a.Issuer, recipient
 	res.SubjectType = saml.SubjectType(a.SubjectFormat)
@@ -116,100 +136,45 @@ func (s *Service) AssumeRoleWithSAML(ctx context.Context, req SAMLRequest) (SAML
 	// The assertion is spent here, whatever follows: a refused one cannot
 	// be tried again with other parameters (SAML profiles 4.1.4.5).
 	if err := s.spendAssertion(ctx, a, now); err != nil {
-		return res, err
+		return nil, err
 	}
 
 	roles, _ := a.Values(saml.AttrRole)
 	if !slices.Contains(saml.RolePairs(roles), saml.RolePair{Role: req.RoleARN, Provider: req.PrincipalARN}) || account != pAccount {
-		return res, denied("role_not_in_assertion", msgSAMLDenied)
+		return nil, denied("role_not_in_assertion", msgSAMLDenied)
 	}
-	sessionName, err := samlSessionName(a)
-	if err != nil {
-		return res, err
+	f := &Federated{
+		RoleARN: req.RoleARN, Provider: provider.ARN(), Action: actionSAML, Denied: msgSAMLDenied, Issuer: credential.IssuerSAML,
+		Federation: credential.Federation{Provider: provider.ARN(), Subject: a.Subject, Audience: recipient,
+			SubjectType: res.SubjectType, NameQualifier: res.NameQualifier},
+		// Credentials never outlive the IdP's session (SAML core 2.7.2).
+		NotAfter: a.SessionNotOnOrAfter,
+		Ended:    &Error{Code: ExpiredIdentityToken, Reason: "session_expired", Msg: saml.MsgExpired},
 	}
-	attrDuration, err := samlSessionDuration(a)
-	if err != nil {
-		return res, err
+	if f.SessionName, err = samlSessionName(a); err != nil {
+		return nil, err
 	}
-	sourceIdentity, err := samlSourceIdentity(a)
-	if err != nil {
-		return res, err
+	// The attribute only shortens the session (aws-sts.md 4.3).
+	if f.MaxDuration, err = samlSessionDuration(a); err != nil {
+		return nil, err
 	}
-	tags, err := samlTags(a)
-	if err != nil {
-		return res, err
+	if f.SourceIdentity, err = samlSourceIdentity(a); err != nil {
+		return nil, err
 	}
-	res.Tags, res.SessionName = tags, sessionName
-	if req.Policy != "" {
-		if _, err := s.parseSessionPolicy(req.Policy); err != nil {
-			return res, err
-		}
+	if f.Tags, err = samlTags(a); err != nil {
+		return nil, err
 	}
-
-	// The trust policy alone decides (IAM User Guide,
-	// id_roles_providers_saml). Identity Center's roles are its own.
-	role, found := s.o.Directory.Role(account, name)
-	if !found || role.Name != name || role.Path != path || strings.HasPrefix(role.Name, "AWSReservedSSO_") {
-		return res, denied(decisionReason(policy.NoResourceAllow), msgSAMLDenied)
-	}
+	res.Tags, res.SessionName = f.Tags, f.SessionName
 	keys, err := saml.ConditionKeys(a, recipient, provider.Account, provider.Name)
 	if err != nil {
-		return res, samlError(err)
+		return nil, samlError(err)
 	}
-	ctxKeys := policy.NewContext(16 + len(keys) + len(tags))
-	for _, k := range keys {
-		ctxKeys.Set(k.Name, k.Values...)
-	}
-	federatedKeys(ctxKeys, provider.ARN(), sessionName, sourceIdentity, tags, req.Origin, now.UTC())
-	set := &policy.Set{Resource: &policy.Named{Name: "trust policy of role/" + role.Name, Doc: role.Trust},
-		ResourceAccount: account, RequireResource: true}
-	principal := policy.Principal{Account: account, Federated: []string{provider.ARN()}}
-	for _, action := range samlActions(tags, sourceIdentity) {
-		d := policy.Decide(set, &policy.Request{Principal: principal, Action: action, Resource: req.RoleARN, Context: ctxKeys})
-		if !d.Allowed {
-			return res, denied(decisionReason(d.Reason), msgSAMLDenied)
+	f.Keys = func(ctx *policy.Context) {
+		for _, k := range keys {
+			ctx.Set(k.Name, k.Values...)
 		}
 	}
-
-	d := req.Duration
-	switch {
-	case d == 0:
-		d = defaultRoleSession
-	case d > role.MaxSessionDuration:
-		return res, validation("role_duration", msgRoleDuration)
-	}
-	if attrDuration > 0 && attrDuration < d {
-		d = attrDuration // the attribute only shortens (aws-sts.md 4.3)
-	}
-	if err := s.checkPolicyARNs(req.PolicyARNs, account); err != nil {
-		return res, err
-	}
-	packed := credential.Pack(credential.Attributes{Policy: req.Policy, PolicyARNs: req.PolicyARNs, Tags: tags})
-	if err := packedFits(packed); err != nil {
-		return res, err
-	}
-	issued := now.UTC().Truncate(time.Second)
-	expires := issued.Add(d)
-	if end := a.SessionNotOnOrAfter; !end.IsZero() && end.Before(expires) {
-		// Credentials never outlive the IdP's session (SAML core 2.7.2).
-		expires = end.UTC().Truncate(time.Second)
-	}
-	if !expires.After(issued) {
-		return res, &Error{Code: ExpiredIdentityToken, Reason: "session_expired", Msg: saml.MsgExpired}
-	}
-	sess := &credential.Session{
-		IssuedAt:       issued,
-		Expiration:     expires,
-		Issuer:         credential.IssuerSAML,
-		Principal:      role.Principal(),
-		Name:           sessionName,
-		SourceIdentity: sourceIdentity,
-		Packed:         packed,
-		Federation: &credential.Federation{Provider: provider.ARN(), Subject: a.Subject, Audience: recipient,
-			SubjectType: res.SubjectType, NameQualifier: res.NameQualifier},
-	}
-	res.AssumeRoleResult, err = s.issueRole(role, sess, req.Policy != "" || len(req.PolicyARNs) > 0 || len(tags) > 0)
-	return res, err
+	return f, nil
 }
 
 // SAMLRoles verifies a Response posted to a sign-in page and lists the
@@ -320,20 +285,6 @@ func samlError(err error) error {
 		return &Error{Code: ExpiredIdentityToken, Reason: e.Reason, Msg: e.Msg}
 	}
 	return &Error{Code: InvalidIdentityToken, Reason: e.Reason, Msg: e.Msg}
-}
-
-// samlActions are the trust policy actions a request needs: the
-// TagSession and SetSourceIdentity permissions when the assertion carries
-// tags or a source identity (aws-sts.md 5.2).
-func samlActions(tags []credential.Tag, sourceIdentity string) []string {
-	actions := []string{actionSAML}
-	if len(tags) > 0 {
-		actions = append(actions, "sts:TagSession")
-	}
-	if sourceIdentity != "" {
-		actions = append(actions, "sts:SetSourceIdentity")
-	}
-	return actions
 }
 
 // single reads an attribute that may have one value: present reports the

@@ -19,8 +19,8 @@ import (
 // Options wire a Service.
 type Options struct {
 	Directory *iam.Directory
-	Sealer    *credential.Sealer
-	Messages  *authmsg.Sealer
+	Tokens    *credential.TokenSealer
+	Messages  *authmsg.MessageSealer
 	MFA       storage.MFA
 	Clock     clock.Clock
 	// MFAMaxFailures wrong codes per device per MFALockoutWindow lock the
@@ -75,7 +75,7 @@ func (s *Service) LookupCredentials(ctx context.Context, accessKeyID, sessionTok
 		if sessionToken == "" {
 			return SigningCredentials{}, invalidToken("session_token_missing")
 		}
-		sess, err := s.o.Sealer.Open(ctx, accessKeyID, sessionToken)
+		sess, err := s.o.Tokens.Open(ctx, accessKeyID, sessionToken)
 		switch {
 		case errors.Is(err, credential.ErrInvalidToken):
 			return SigningCredentials{}, invalidToken("session_token_invalid")

@@ -128,20 +128,20 @@ func newFixture(t testing.TB) *fixture {
 	}
 	f := &fixture{clock: c, store: store, mfa: &faultyMFA{MFA: store}, dir: directory(t, alice, bob)}
 	f.ring = ring
-	f.svc = f.service(f.dir, credential.NewSealer(ring, "test", rand.Reader))
+	f.svc = f.service(f.dir, credential.NewTokenSealer(ring, "test", rand.Reader))
 	return f
 }
 
-func (f *fixture) service(d *iam.Directory, sealer *credential.Sealer) *sts.Service {
+func (f *fixture) service(d *iam.Directory, sealer *credential.TokenSealer) *sts.Service {
 	o := f.options(d)
-	o.Sealer = sealer
+	o.Tokens = sealer
 	return sts.New(o)
 }
 
 // options are the fixture's service options for directory d, changed by
 // edit.
 func (f *fixture) options(d *iam.Directory, edit ...func(*sts.Options)) sts.Options {
-	o := sts.Options{Directory: d, Sealer: credential.NewSealer(f.ring, "test", rand.Reader), Messages: authmsg.NewSealer(f.ring, rand.Reader),
+	o := sts.Options{Directory: d, Tokens: credential.NewTokenSealer(f.ring, "test", rand.Reader), Messages: authmsg.NewMessageSealer(f.ring, rand.Reader),
 		MFA: f.mfa, Clock: f.clock, MFAMaxFailures: 5, MFALockoutWindow: 5 * time.Minute, RevokedBefore: f.revokedBefore,
 		ProviderKeys: func(p *iam.OIDCProvider) idtoken.KeySource { return f.keys[p.URL] }}
 	for _, e := range edit {

@@ -51,103 +51,71 @@ func (s *Service) AssumeRoleWithWebIdentity(ctx context.Context, req WebIdentity
 		// graph.facebook.com only; keyless accepts OIDC ID tokens.
 		return res, validation("provider_id_unsupported", "ProviderId is only for OAuth 2.0 access tokens from www.amazon.com and graph.facebook.com, which this service does not accept; leave it out for OpenID Connect tokens.")
 	}
-	account, path, name, ok := arn.ParseIAM(req.RoleARN, "role")
-	if !ok {
-		return res, validation("role_arn_invalid", req.RoleARN+" is invalid")
+	src := webIdentity{s: s, roleARN: req.RoleARN, sessionName: req.SessionName, token: req.Token}
+	var (
+		f   *Federated
+		err error
+	)
+	res.AssumeRoleResult, f, err = s.AssumeRoleAs(ctx, src, FederatedRequest{Duration: req.Duration, Policy: req.Policy,
+		PolicyARNs: req.PolicyARNs, Origin: req.Origin})
+	if f != nil {
+		res.Subject, res.Audience, res.Provider = f.Federation.Subject, f.Federation.Audience, f.Provider
 	}
-	tok, err := idtoken.Parse(req.Token.Reveal())
+	return res, err
+}
+
+// webIdentity is an OIDC ID token as an identity source: verified with
+// the key set of the role account's provider for the token's issuer.
+type webIdentity struct {
+	s           *Service
+	roleARN     string
+	sessionName string
+	token       secret.String
+}
+
+// Prove verifies the token and reads its session tags and source
+// identity claims.
+func (w webIdentity) Prove(ctx context.Context) (*Federated, error) {
+	s := w.s
+	account, _, _, ok := arn.ParseIAM(w.roleARN, "role")
+	if !ok {
+		return nil, validation("role_arn_invalid", w.roleARN+" is invalid")
+	}
+	tok, err := idtoken.Parse(w.token.Reveal())
 	if err != nil {
-		return res, tokenError(err)
+		return nil, tokenError(err)
 	}
 	provider, ok := s.o.Directory.OIDCProvider(account, tok.Issuer())
 	if !ok {
-		return res, &Error{Code: InvalidIdentityToken, Reason: "provider_unknown",
+		return nil, &Error{Code: InvalidIdentityToken, Reason: "provider_unknown",
 			Msg: "No OpenIDConnect provider found in your account for " + quoteIssuer(tok.Issuer())}
 	}
 	claims, err := tok.Verify(ctx, provider.Verification(), s.o.ProviderKeys(provider), s.o.Clock.Now())
 	if err != nil {
-		return res, tokenError(err)
+		return nil, tokenError(err)
 	}
-	res.Subject, res.Audience, res.Provider = claims.Subject, claims.MatchedAudience, provider.ARN()
-
-	tags, err := claimTags(claims)
-	if err != nil {
-		return res, err
+	f := &Federated{
+		RoleARN: w.roleARN, Provider: provider.ARN(), Names: provider.Names(), Action: actionWebIdentity,
+		Denied: msgWebIdentityDenied, SessionName: w.sessionName, Issuer: credential.IssuerWebIdentity,
+		Federation: credential.Federation{Provider: provider.ARN(), Subject: claims.Subject, Audience: claims.MatchedAudience, AMR: claims.AMR},
+		Keys:       func(ctx *policy.Context) { webIdentityKeys(ctx, provider, claims) },
+	}
+	if provider.MultiTenant {
+		// An unscoped statement never admits a multi-tenant provider's
+		// token, whatever broad_trust_intended let load (JWT-28).
+		f.Scoped = func(trust *policy.Document, matched []policy.Match) bool {
+			return scopedGrant(trust, provider, matched)
+		}
+	}
+	if f.Tags, err = claimTags(claims); err != nil {
+		return f, err
 	}
 	sourceIdentity, present, ok := claims.SourceIdentity()
 	if present && (!ok || !validSourceIdentity(sourceIdentity)) {
-		return res, &Error{Code: IDPRejectedClaim, Reason: "source_identity_claim_invalid", Msg: "The source identity claim is not valid."}
+		return f, &Error{Code: IDPRejectedClaim, Reason: "source_identity_claim_invalid", Msg: "The source identity claim is not valid."}
 	}
-	if req.Policy != "" {
-		if _, err := s.parseSessionPolicy(req.Policy); err != nil {
-			return res, err
-		}
-	}
-
-	// The trust policy alone decides: the caller has no identity policies
-	// of its own (IAM User Guide, id_roles_providers_oidc).
-	role, found := s.o.Directory.Role(account, name)
-	if !found || role.Name != name || role.Path != path {
-		return res, denied(decisionReason(policy.NoResourceAllow), msgWebIdentityDenied)
-	}
-	ctxKeys := s.webIdentityContext(provider, claims, req, tags, sourceIdentity)
-	set := &policy.Set{Resource: &policy.Named{Name: "trust policy of role/" + role.Name, Doc: role.Trust},
-		ResourceAccount: account, RequireResource: true}
-	principal := policy.Principal{Account: account, Federated: provider.Names()}
-	decide := func(action string) error {
-		d := policy.Decide(set, &policy.Request{Principal: principal, Action: action, Resource: req.RoleARN, Context: ctxKeys})
-		if !d.Allowed {
-			return denied(decisionReason(d.Reason), msgWebIdentityDenied)
-		}
-		// An unscoped statement never admits a multi-tenant provider's
-		// token, whatever broad_trust_intended let load (JWT-28).
-		if provider.MultiTenant && !scopedGrant(role.Trust, provider, d.Matched) {
-			return denied("trust_not_scoped", msgWebIdentityDenied)
-		}
-		return nil
-	}
-	if err := decide(actionWebIdentity); err != nil {
-		return res, err
-	}
-	if len(tags) > 0 {
-		if err := decide("sts:TagSession"); err != nil {
-			return res, err
-		}
-	}
-	if sourceIdentity != "" {
-		if err := decide("sts:SetSourceIdentity"); err != nil {
-			return res, err
-		}
-	}
-
-	d := req.Duration
-	switch {
-	case d == 0:
-		d = defaultRoleSession
-	case d > role.MaxSessionDuration:
-		return res, validation("role_duration", msgRoleDuration)
-	}
-	if err := s.checkPolicyARNs(req.PolicyARNs, account); err != nil {
-		return res, err
-	}
-	packed := credential.Pack(credential.Attributes{Policy: req.Policy, PolicyARNs: req.PolicyARNs, Tags: tags})
-	if err := packedFits(packed); err != nil {
-		return res, err
-	}
-	now := s.o.Clock.Now().UTC().Truncate(time.Second)
-	sess := &credential.Session{
-		IssuedAt:       now,
-		Expiration:     now.Add(d),
-		Issuer:         credential.IssuerWebIdentity,
-		Principal:      role.Principal(),
-		Name:           req.SessionName,
-		SourceIdentity: sourceIdentity,
-		Packed:         packed,
-		Federation: &credential.Federation{Provider: provider.ARN(), Subject: claims.Subject,
-			Audience: claims.MatchedAudience, AMR: claims.AMR},
-	}
-	res.AssumeRoleResult, err = s.issueRole(role, sess, req.Policy != "" || len(req.PolicyARNs) > 0 || len(tags) > 0)
-	return res, err
+	f.SourceIdentity = sourceIdentity
+	return f, nil
 }
 
 // tokenError maps a token refusal to its STS code.
@@ -216,13 +184,11 @@ func validSourceIdentity(s string) bool {
 	return len(s) >= 2 && len(s) <= 64 && arn.IsNameChars(s) && !strings.HasPrefix(strings.ToLower(s), "aws:")
 }
 
-// webIdentityContext is the request's condition keys: the provider's keys
-// (PREFIX:sub, :aud, :azp, :amr, :oaud and configured claim keys), the
-// session's, and the global ones (aws-sts.md 5.8).
-func (s *Service) webIdentityContext(p *iam.OIDCProvider, c *idtoken.Claims, req WebIdentityRequest, tags []credential.Tag, sourceIdentity string) *policy.Context {
+// webIdentityKeys are the provider's condition keys of a verified token:
+// PREFIX:sub, :aud, :azp, :amr, :oaud and configured claim keys
+// (aws-sts.md 5.8).
+func webIdentityKeys(ctx *policy.Context, p *iam.OIDCProvider, c *idtoken.Claims) {
 	prefix := p.KeyPrefix() + ":"
-	now := s.o.Clock.Now().UTC()
-	ctx := policy.NewContext(16 + len(tags) + len(p.ClaimKeys))
 	ctx.Set(prefix+"sub", c.Subject)
 	ctx.Set(prefix+"aud", c.MatchedAudience)
 	ctx.Set(prefix+"oaud", c.Audience...)
@@ -237,27 +203,6 @@ func (s *Service) webIdentityContext(p *iam.OIDCProvider, c *idtoken.Claims, req
 			ctx.Set(prefix+name, v)
 		}
 	}
-	federatedKeys(ctx, p.ARN(), req.SessionName, sourceIdentity, tags, req.Origin, now)
-	return ctx
-}
-
-// federatedKeys sets the keys every federated AssumeRole* request has: the
-// provider, the session name, source identity and tags, and the request's
-// origin (IAM User Guide, reference_policies_iam-condition-keys).
-func federatedKeys(ctx *policy.Context, provider, sessionName, sourceIdentity string, tags []credential.Tag, o Origin, now time.Time) {
-	ctx.Set("aws:FederatedProvider", provider)
-	ctx.Set("sts:RoleSessionName", sessionName)
-	if sourceIdentity != "" {
-		ctx.Set("sts:SourceIdentity", sourceIdentity)
-	}
-	var transitive []string
-	for _, t := range tags {
-		if t.Transitive {
-			transitive = append(transitive, t.Key)
-		}
-	}
-	setRequestTags(ctx, tags, transitive)
-	o.setKeys(ctx, now)
 }
 
 // scopedGrant reports whether some statement that allowed the request

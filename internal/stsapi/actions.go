@@ -1,9 +1,7 @@
 package stsapi
 
 import (
-	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/awsquery"
-	"github.com/keyless-dev/keyless/internal/sts"
 )
 
 // action is one STS operation at the edge.
@@ -15,7 +13,7 @@ type action struct {
 	// run decodes the operation's parameters, calls the domain, records
 	// the audit event's requestParameters and responseElements, and
 	// returns the result members.
-	run func(h *Handler, x *exchange, d *awsquery.Decoder) ([]awsquery.Field, error)
+	run func(h *Handler, x *call, d *awsquery.Decoder) ([]awsquery.Field, error)
 }
 
 // actions lists the operations served.
@@ -30,42 +28,4 @@ func actions() map[string]action {
 		"AssumeRoleWithWebIdentity":  {unsigned: true, run: assumeRoleWithWebIdentity},
 		"AssumeRoleWithSAML":         {unsigned: true, run: assumeRoleWithSAML},
 	}
-}
-
-// UserIdentity renders an authenticated caller as CloudTrail does
-// (CloudTrail User Guide, cloudtrail-event-reference-user-identity).
-func UserIdentity(c *sts.Caller) audit.UserIdentity {
-	u := audit.UserIdentity{
-		Type:        c.Principal.Type.String(),
-		PrincipalID: c.UserID(),
-		ARN:         c.ARN(),
-		AccountID:   c.Principal.Account,
-		AccessKeyID: c.AccessKeyID,
-	}
-	s := c.Session
-	if s == nil {
-		u.UserName = c.Principal.Name
-		return u
-	}
-	mfa := "false"
-	if s.MFA() {
-		mfa = "true"
-	}
-	sc := &audit.SessionContext{
-		Attributes:     audit.SessionAttributes{CreationDate: s.IssuedAt.UTC().Format(awsquery.TimeFormat), MFAAuthenticated: mfa},
-		SourceIdentity: s.SourceIdentity,
-	}
-	if f := s.Federation; f != nil && f.SubjectType == "" {
-		sc.WebIDFederationData = &audit.WebIDFederationData{FederatedProvider: f.Provider}
-	}
-	switch c.Kind() {
-	case sts.KindAssumedRole, sts.KindFederatedUser:
-		u.Type = string(c.Kind())
-		sc.SessionIssuer = &audit.SessionIssuer{Type: c.Principal.Type.String(), PrincipalID: c.Principal.UniqueID,
-			ARN: c.Principal.ARN(), AccountID: c.Principal.Account, UserName: c.Principal.Name}
-	default:
-		u.UserName = c.Principal.Name
-	}
-	u.SessionContext = sc
-	return u
 }

@@ -3,18 +3,18 @@ package stsapi
 import (
 	"time"
 
-	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/awsquery"
+	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/sts"
 )
 
 // assumeRole serves AssumeRole
 // (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
-func assumeRole(h *Handler, x *exchange, d *awsquery.Decoder) ([]awsquery.Field, error) {
+func assumeRole(h *Handler, x *call, d *awsquery.Decoder) ([]awsquery.Field, error) {
 	var req sts.AssumeRoleRequest
 	params := map[string]any{}
-	x.event.RequestParameters = params
+	x.Event.RequestParameters = params
 	req.RoleARN, req.SessionName, req.Duration = roleParams(d, params)
 	req.Policy, req.PolicyARNs, req.Tags = sessionAttributes(d, params)
 	if keys, present, ok := d.StringList("TransitiveTagKeys", maxTags, transitiveKey); present && ok {
@@ -35,7 +35,7 @@ func assumeRole(h *Handler, x *exchange, d *awsquery.Decoder) ([]awsquery.Field,
 	if err := d.Finish(); err != nil {
 		return nil, err
 	}
-	res, err := h.o.Service.AssumeRole(x.ctx, *x.caller, req)
+	res, err := h.o.Service.AssumeRole(x.Context(), *x.caller, req)
 	if err != nil {
 		return nil, err
 	}
@@ -59,8 +59,8 @@ func roleParams(d *awsquery.Decoder, params map[string]any) (role, session strin
 // roleSession records a new role session in the audit event and returns
 // the members every AssumeRole* answer has: Credentials, AssumedRoleUser,
 // and PackedPolicySize and SourceIdentity when they apply.
-func roleSession(x *exchange, res sts.AssumeRoleResult, extra ...awsquery.Field) []awsquery.Field {
-	RecordSession(x.event, res)
+func roleSession(x *call, res sts.AssumeRoleResult, extra ...awsquery.Field) []awsquery.Field {
+	edge.RoleSession(x.Event, res)
 	out := append([]awsquery.Field{credentialsField(res.Credentials), awsquery.Struct("AssumedRoleUser",
 		awsquery.Str("AssumedRoleId", res.AssumedRoleID),
 		awsquery.Str("Arn", res.AssumedRoleARN))}, extra...)
@@ -71,24 +71,4 @@ func roleSession(x *exchange, res sts.AssumeRoleResult, extra ...awsquery.Field)
 		out = append(out, awsquery.Str("SourceIdentity", res.SourceIdentity))
 	}
 	return out
-}
-
-// RecordSession records a new role session in an audit event's
-// responseElements as CloudTrail does: the access key id and expiration
-// (never the secret or the session token), assumedRoleUser, and
-// packedPolicySize and sourceIdentity when they apply. The browser
-// sign-in pages share it.
-func RecordSession(e *audit.Event, res sts.AssumeRoleResult) {
-	c := res.Credentials
-	e.IssuedKeyID = c.AccessKeyID
-	e.ResponseElements = map[string]any{
-		"credentials":     map[string]string{"accessKeyId": c.AccessKeyID, "expiration": c.Expiration.UTC().Format(awsquery.TimeFormat)},
-		"assumedRoleUser": map[string]string{"assumedRoleId": res.AssumedRoleID, "arn": res.AssumedRoleARN},
-	}
-	if res.HasPackedPolicySize {
-		e.ResponseElements["packedPolicySize"] = res.PackedPolicySize
-	}
-	if res.SourceIdentity != "" {
-		e.ResponseElements["sourceIdentity"] = res.SourceIdentity
-	}
 }

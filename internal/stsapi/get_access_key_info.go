@@ -10,18 +10,18 @@ var gakiID = awsquery.String{Name: "AccessKeyId", Required: true, Min: 16, Max: 
 
 // getAccessKeyInfo serves GetAccessKeyInfo
 // (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetAccessKeyInfo.html).
-func getAccessKeyInfo(h *Handler, x *exchange, d *awsquery.Decoder) ([]awsquery.Field, error) {
+func getAccessKeyInfo(h *Handler, x *call, d *awsquery.Decoder) ([]awsquery.Field, error) {
 	id, ok := d.String(gakiID)
 	if ok {
-		x.event.RequestParameters = map[string]any{"accessKeyId": id}
+		x.Event.RequestParameters = map[string]any{"accessKeyId": id}
 	}
 	if err := d.Finish(); err != nil {
 		return nil, err
 	}
-	account, err := h.o.Service.GetAccessKeyInfo(x.ctx, *x.caller, id)
+	account, err := h.o.Service.GetAccessKeyInfo(x.Context(), *x.caller, id)
 	if err != nil {
 		return nil, err
 	}
-	x.event.ResponseElements = map[string]any{"account": account}
+	x.Event.ResponseElements = map[string]any{"account": account}
 	return []awsquery.Field{awsquery.Str("Account", account)}, nil
 }

@@ -12,10 +12,10 @@ var gftName = awsquery.String{Name: "Name", Required: true, Min: 2, Max: 32, Pat
 
 // getFederationToken serves GetFederationToken
 // (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetFederationToken.html).
-func getFederationToken(h *Handler, x *exchange, d *awsquery.Decoder) ([]awsquery.Field, error) {
+func getFederationToken(h *Handler, x *call, d *awsquery.Decoder) ([]awsquery.Field, error) {
 	var req sts.GetFederationTokenRequest
 	params := map[string]any{}
-	x.event.RequestParameters = params
+	x.Event.RequestParameters = params
 	if v, ok := d.String(gftName); ok {
 		req.Name, params["name"] = v, v
 	}
@@ -26,13 +26,13 @@ func getFederationToken(h *Handler, x *exchange, d *awsquery.Decoder) ([]awsquer
 	if err := d.Finish(); err != nil {
 		return nil, err
 	}
-	res, err := h.o.Service.GetFederationToken(x.ctx, *x.caller, req)
+	res, err := h.o.Service.GetFederationToken(x.Context(), *x.caller, req)
 	if err != nil {
 		return nil, err
 	}
 	creds := sessionCredentials(x, res.Credentials)
-	x.event.ResponseElements["federatedUser"] = map[string]string{"federatedUserId": res.FederatedUserID, "arn": res.FederatedUserARN}
-	x.event.ResponseElements["packedPolicySize"] = res.PackedPolicySize
+	x.Event.ResponseElements["federatedUser"] = map[string]string{"federatedUserId": res.FederatedUserID, "arn": res.FederatedUserARN}
+	x.Event.ResponseElements["packedPolicySize"] = res.PackedPolicySize
 	return []awsquery.Field{creds,
 		awsquery.Struct("FederatedUser",
 			awsquery.Str("FederatedUserId", res.FederatedUserID),

@@ -20,7 +20,7 @@ var (
 
 // getSessionToken serves GetSessionToken
 // (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetSessionToken.html).
-func getSessionToken(h *Handler, x *exchange, d *awsquery.Decoder) ([]awsquery.Field, error) {
+func getSessionToken(h *Handler, x *call, d *awsquery.Decoder) ([]awsquery.Field, error) {
 	var req sts.GetSessionTokenRequest
 	params := map[string]any{}
 	if secs, present, ok := d.Int(gstDuration); present && ok {
@@ -34,11 +34,11 @@ func getSessionToken(h *Handler, x *exchange, d *awsquery.Decoder) ([]awsquery.F
 	if code, ok := d.String(gstCode); ok {
 		req.TokenCode = secret.NewString(code) // never recorded
 	}
-	x.event.RequestParameters = params
+	x.Event.RequestParameters = params
 	if err := d.Finish(); err != nil {
 		return nil, err
 	}
-	creds, err := h.o.Service.GetSessionToken(x.ctx, *x.caller, req)
+	creds, err := h.o.Service.GetSessionToken(x.Context(), *x.caller, req)
 	if err != nil {
 		return nil, err
 	}

@@ -111,9 +111,9 @@ func sessionTags(d *awsquery.Decoder, params map[string]any) (tags []credential.
 
 // sessionCredentials records issued credentials in the audit event and
 // returns the Credentials member.
-func sessionCredentials(x *exchange, c sts.Credentials) awsquery.Field {
-	x.event.IssuedKeyID = c.AccessKeyID
-	x.event.ResponseElements = map[string]any{"credentials": map[string]string{
+func sessionCredentials(x *call, c sts.Credentials) awsquery.Field {
+	x.Event.IssuedKeyID = c.AccessKeyID
+	x.Event.ResponseElements = map[string]any{"credentials": map[string]string{
 		"accessKeyId": c.AccessKeyID,
 		"expiration":  c.Expiration.UTC().Format(awsquery.TimeFormat),
 	}}

@@ -249,7 +249,7 @@ func (s *server) forgeExpired(t *testing.T, aliceID string) tempCreds {
 		Issuer:     credential.IssuerGetSessionToken,
 		Principal:  iam.Principal{Type: iam.User, Account: account, Name: "alice", Path: "/", UniqueID: aliceID},
 	}
-	tok, err := credential.NewSealer(ring, deployment, rand.Reader).Issue(&sess)
+	tok, err := credential.NewTokenSealer(ring, deployment, rand.Reader).Issue(&sess)
 	if err != nil {
 		t.Fatal(err)
 	}

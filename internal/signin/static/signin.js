@@ -1,4 +1,4 @@
-// keyless SAML sign-in: the Copy buttons of the credentials page. Served
+// keyless sign-in: the Copy buttons of the credentials page. Served
 // as a file of its own so the pages' Content-Security-Policy allows no
 // inline script.
 "use strict";
