@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,25 +17,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/keyless-dev/keyless/internal/audit"
-	"github.com/keyless-dev/keyless/internal/authmsg"
-	"github.com/keyless-dev/keyless/internal/authzapi"
-	"github.com/keyless-dev/keyless/internal/awsproof"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/config"
-	"github.com/keyless-dev/keyless/internal/credential"
 	"github.com/keyless-dev/keyless/internal/edge"
-	"github.com/keyless-dev/keyless/internal/exchange"
-	"github.com/keyless-dev/keyless/internal/exchangeapi"
 	"github.com/keyless-dev/keyless/internal/identity"
 	"github.com/keyless-dev/keyless/internal/keyring"
 	"github.com/keyless-dev/keyless/internal/saml"
-	"github.com/keyless-dev/keyless/internal/samlsignin"
 	"github.com/keyless-dev/keyless/internal/samlxml"
-	"github.com/keyless-dev/keyless/internal/sigauth"
 	"github.com/keyless-dev/keyless/internal/sigv4"
 	"github.com/keyless-dev/keyless/internal/storage"
-	"github.com/keyless-dev/keyless/internal/sts"
-	"github.com/keyless-dev/keyless/internal/stsapi"
 )
 
 // Deps are the process-level dependencies the app does not build itself.
@@ -42,16 +34,39 @@ type Deps struct {
 	Clock  clock.Clock
 	Random io.Reader
 	Logger *slog.Logger
+	// LoadConfig re-reads the configuration for a reload; nil: the app
+	// cannot reload.
+	LoadConfig func() (*config.Config, error)
 }
 
-// App is a wired keyless server.
+// App is a wired keyless server. What the configuration describes
+// (identities, providers, the services and surfaces built on them) is one
+// immutable generation, swapped whole by a reload; what outlives a
+// configuration (storage, master keys, the audit writer, revocations,
+// caches, metrics) is built once.
 type App struct {
-	cfg     *config.Config
-	deps    Deps
-	ring    *keyring.Ring
-	audit   *audit.Writer
-	revoked *identity.Revocations
-	handler http.Handler
+	deps       Deps
+	deployment string
+	ring       *keyring.Ring
+	audit      *audit.Writer
+	revoked    *identity.Revocations
+	reg        *prometheus.Registry
+	edge       *edge.Edge
+	metrics    http.Handler
+	verifier   *sigv4.Verifier
+	saml       saml.Verifier
+	keySets    *keySets
+	reloads    *prometheus.CounterVec
+	reloadedAt prometheus.Gauge
+
+	mu  sync.Mutex // one reload at a time
+	cur atomic.Pointer[generation]
+}
+
+// generation is everything built from one configuration.
+type generation struct {
+	cfg    *config.Config
+	router *edge.Router
 }
 
 // maxSessionLifetime is the longest temporary credential STS issues
@@ -63,16 +78,9 @@ const maintainEvery = 30 * time.Second
 
 // New wires an App. It takes ownership of deps.Store.
 func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
-	deploymentID, err := identity.Deployment(ctx, deps.Store, deps.Random)
+	deployment, err := identity.Deployment(ctx, deps.Store, deps.Random)
 	if err != nil {
 		return nil, fmt.Errorf("deployment id: %w", err)
-	}
-	dir, release, err := identity.Build(ctx, cfg.Identities, deps.Store, deps.Random)
-	if err != nil {
-		return nil, err
-	}
-	if err := release(ctx); err != nil {
-		return nil, fmt.Errorf("releasing the ids of removed users and roles: %w", err)
 	}
 	ring, err := keyring.Open(ctx, keyring.Options{
 		Store: deps.Store, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger,
@@ -87,121 +95,51 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 		return nil, fmt.Errorf("session revocations: %w", err)
 	}
 	reg := prometheus.NewRegistry()
-	keys, err := providerKeys(dir, deps, reg)
-	if err != nil {
-		return nil, err
-	}
-	svc := sts.New(sts.Options{
-		ProviderKeys:     keys,
-		Directory:        dir,
-		Tokens:           credential.NewTokenSealer(ring, deploymentID, deps.Random),
-		Messages:         authmsg.NewMessageSealer(ring, deps.Random),
-		RevokedBefore:    revoked.Before,
-		MFA:              deps.Store,
-		Clock:            deps.Clock,
-		MFAMaxFailures:   cfg.MFAMaxFailures,
-		MFALockoutWindow: cfg.MFALockoutWindow,
-		SAML:             samlxml.New(samlxml.Options{}),
-		SAMLExpect:       samlExpectations(cfg, deps.Logger),
-		SingleUse:        deps.Store,
-	})
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	writer := audit.NewWriter(deps.Store, deps.Logger, auditMetrics(reg))
-	a := &App{cfg: cfg, deps: deps, ring: ring, audit: writer, revoked: revoked}
-	auth := &sigauth.Authenticator{Service: svc, Verifier: sigv4.NewVerifier(10000), AllowRegion: allowRegion(cfg.Regions)}
-	useOnce := func(ctx context.Context, key string, until time.Time) error {
-		if exchange.IsDryRun(ctx) {
-			return nil // an operator's explain leaves no trace
-		}
-		return deps.Store.UseOnce(ctx, key, until, deps.Clock.Now())
+	a := &App{
+		deps: deps, deployment: deployment, ring: ring, audit: writer, revoked: revoked, reg: reg,
+		edge: edge.New(edge.Options{Audit: writer, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger,
+			Metrics: edge.NewMetrics(reg)}),
+		metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		verifier: sigv4.NewVerifier(10000),
+		saml:     samlxml.New(samlxml.Options{}),
+		keySets:  newKeySets(deps, reg),
 	}
-	challenges := exchange.NewChallenges(ring, deps.Clock, deps.Random, useOnce)
-	awsProofs, err := awsproof.New(awsproof.Options{
-		Partitions:       cfg.Exchange.Partitions,
-		Upstreams:        upstreams(cfg.Exchange.Upstreams),
-		RequireChallenge: cfg.Exchange.RequireChallenge,
-		Challenges:       challenges,
-		UseOnce:          useOnce,
-		Clock:            deps.Clock,
-		MaxAge:           cfg.Exchange.MaxRequestAge,
-		Random:           deps.Random,
-	})
+	a.reloadMetrics(reg)
+	gen, release, err := a.build(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("token exchange: %w", err)
-	}
-	samlBase := samlBaseURL(cfg)
-	entityID := samlsignin.DefaultEntityID
-	if len(cfg.SAML.Audiences) > 0 {
-		entityID = cfg.SAML.Audiences[0]
-	}
-	e := edge.New(edge.Options{Audit: writer, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger, Metrics: edge.NewMetrics(reg)})
-	router, err := e.Mount(
-		a.status(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})),
-		stsapi.New(stsapi.Options{Service: svc, Auth: auth, Region: cfg.Region}).Surface(),
-		authzapi.New(authzapi.Options{Service: svc, Auth: auth}).Surface(),
-		exchangeapi.New(exchangeapi.Options{
-			Exchange: exchange.New(exchange.Options{Providers: cfg.IdentityProviders, Directory: dir, ProviderKeys: keys,
-				AWS: awsProofs, Sessions: svc, UseOnce: useOnce, Clock: deps.Clock}),
-			Challenges: challenges, Service: svc, Auth: auth, Endpoint: cfg.Exchange.Endpoint, Region: cfg.Region,
-		}).Surface(),
-		samlsignin.New(samlsignin.Options{Service: svc, BaseURL: samlBase, Regions: cfg.SAML.Regions, Region: cfg.Region,
-			EntityID: entityID, STSEndpoint: samlBase}).Surface(),
-	)
-	if err != nil {
+		writer.Close()
 		return nil, err
 	}
-	a.handler = router
-	deps.Logger.Info("keyless ready to serve", "accounts", len(cfg.Identities.Accounts), "users", len(cfg.Identities.Users),
-		"roles", len(cfg.Identities.Roles), "access_keys", len(cfg.Identities.AccessKeys), "mfa_devices", len(cfg.Identities.MFADevices),
-		"identity_providers", len(cfg.IdentityProviders), "saml_providers", len(cfg.Identities.SAMLProviders))
+	if err := release(ctx); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("releasing the ids of removed users and roles: %w", err)
+	}
+	a.cur.Store(gen)
+	deps.Logger.Info("keyless ready to serve", summary(cfg)...)
 	return a, nil
 }
 
-// samlBaseURL is where browsers reach keyless: saml.base_url, or the
-// exchange endpoint (the address keyless listens on).
-func samlBaseURL(cfg *config.Config) string {
-	if cfg.SAML.BaseURL != "" {
-		return cfg.SAML.BaseURL
-	}
-	return cfg.Exchange.Endpoint
+// summary is what a configuration declares, for the log.
+func summary(cfg *config.Config) []any {
+	return []any{"accounts", len(cfg.Identities.Accounts), "users", len(cfg.Identities.Users),
+		"roles", len(cfg.Identities.Roles), "access_keys", len(cfg.Identities.AccessKeys), "mfa_devices", len(cfg.Identities.MFADevices),
+		"identity_providers", len(cfg.IdentityProviders), "saml_providers", len(cfg.Identities.SAMLProviders),
+		"public_url", cfg.PublicURL, "config_sha256", cfg.Digest}
 }
 
-// samlExpectations are what every SAML assertion must show to be for
-// this server, and logs what the SAML providers' metadata left out.
-func samlExpectations(cfg *config.Config, log *slog.Logger) saml.Expectations {
-	var recipients []string
-	if base := samlBaseURL(cfg); base != "" {
-		recipients = cfg.SAML.SignInURLs(base)
-	} else {
-		recipients = cfg.SAML.ExtraRecipients // no URL of our own is known
-	}
-	for _, p := range cfg.Identities.SAMLProviders {
-		for _, why := range p.SkippedCertificates {
-			log.Warn("SAML provider signing certificate ignored", "provider", p.ARN(), "why", why)
-		}
-	}
-	return saml.Expectations{Audiences: cfg.SAML.Audiences, Recipients: recipients,
-		Leeway: cfg.SAML.ClockSkew, MaxAge: cfg.SAML.MaxAssertionAge}
-}
+// ServeHTTP serves a request with the configuration in force when it
+// arrived: a reload does not change a request already being handled.
+func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.cur.Load().router.ServeHTTP(w, r) }
 
-// Handler is the whole HTTP surface: STS at "/", the authorization API at
-// /v1/authorize, the token exchange (exchangeapi.Paths), plus /healthz,
-// /readyz and /metrics.
-func (a *App) Handler() http.Handler { return a.handler }
+// Handler is the whole HTTP surface (the route table of routes.go).
+func (a *App) Handler() http.Handler { return a }
 
-// status is the surface operators and load balancers watch: liveness,
-// readiness and Prometheus metrics, outside the audited pipeline.
-func (a *App) status(metrics http.Handler) *edge.Surface {
-	return &edge.Surface{Name: "status", Routes: []edge.Route{
-		{Pattern: "/healthz", Plain: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.WriteHeader(http.StatusOK)
-			_, _ = io.WriteString(w, "ok\n")
-		})},
-		{Pattern: "/readyz", Plain: http.HandlerFunc(a.ready)},
-		{Pattern: "/metrics", Plain: metrics},
-	}}
-}
+// Config is the configuration in force.
+func (a *App) Config() *config.Config { return a.cur.Load().cfg }
 
+// ready answers /readyz: storage reachable and a master key loaded.
 func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -235,8 +173,12 @@ func DefaultLimits() Limits {
 
 // HTTPServer returns the server keyless runs, with limits l.
 func (a *App) HTTPServer(l Limits) *http.Server {
+	return a.server(a, l)
+}
+
+func (a *App) server(h http.Handler, l Limits) *http.Server {
 	return &http.Server{
-		Handler:           a.handler,
+		Handler:           h,
 		ReadHeaderTimeout: l.ReadHeaderTimeout,
 		ReadTimeout:       l.ReadTimeout,
 		WriteTimeout:      l.WriteTimeout,
@@ -246,27 +188,43 @@ func (a *App) HTTPServer(l Limits) *http.Server {
 	}
 }
 
-// Serve serves on ln until ctx is done, then shuts down gracefully: it stops
-// accepting, lets in-flight requests finish (up to 20 s), flushes the audit
-// writer and closes the store.
-func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+// Serve serves on ln (and the admin listener on admin, if not nil) until
+// ctx is done, then shuts down gracefully: it stops accepting, lets
+// in-flight requests finish (up to 20 s), flushes the audit writer and
+// closes the store.
+func (a *App) Serve(ctx context.Context, ln, admin net.Listener) error {
+	cfg := a.Config()
 	srv := a.HTTPServer(DefaultLimits())
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() {
-		if a.cfg.TLSCertFile != "" {
-			errc <- srv.ServeTLS(ln, a.cfg.TLSCertFile, a.cfg.TLSKeyFile)
+		if cfg.TLSCertFile != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLSCertFile, cfg.TLSKeyFile)
 		} else {
 			errc <- srv.Serve(ln)
 		}
 	}()
+	var adminSrv *http.Server
+	if admin != nil {
+		h, err := a.adminHandler()
+		if err != nil {
+			return err
+		}
+		adminSrv = a.server(h, DefaultLimits())
+		adminSrv.WriteTimeout = 0 // a CPU profile takes as long as it is asked to
+		go func() { errc <- adminSrv.Serve(admin) }()
+		a.deps.Logger.Info("admin listener", "addr", admin.Addr().String())
+	}
 	go a.maintain(ctx)
-	a.deps.Logger.Info("listening", "addr", ln.Addr().String(), "tls", a.cfg.TLSCertFile != "")
+	a.deps.Logger.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLSCertFile != "", "public_url", cfg.PublicURL)
 	var err error
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
 		a.deps.Logger.Info("shutting down")
 		sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		if adminSrv != nil {
+			_ = adminSrv.Shutdown(sctx)
+		}
 		err = srv.Shutdown(sctx)
 		cancel()
 	}
@@ -327,15 +285,4 @@ func auditMetrics(reg prometheus.Registerer) func(int, time.Duration) {
 		size.Observe(float64(events))
 		took.Observe(d.Seconds())
 	}
-}
-
-func allowRegion(regions []string) func(string) bool {
-	if len(regions) == 0 {
-		return config.IsRegion
-	}
-	set := map[string]bool{}
-	for _, r := range regions {
-		set[r] = true
-	}
-	return func(r string) bool { return set[r] }
 }

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/keyless-dev/keyless/internal/audit"
+	"github.com/keyless-dev/keyless/internal/ops"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
 
 func auditList(ctx context.Context, env Env, args []string) int {
-	fs := flags(env, "audit")
+	const name = "audit"
+	fs := flags(env, name)
 	sf := addStoreFlags(fs)
 	var f storage.AuditFilter
 	fs.StringVar(&f.EventName, "event-name", "", "only events of this action, e.g. GetSessionToken")
@@ -20,22 +21,22 @@ func auditList(ctx context.Context, env Env, args []string) int {
 	since := fs.String("since", "", "only events at or after this time (RFC 3339, or a duration ago such as 1h)")
 	until := fs.String("until", "", "only events before this time (RFC 3339, or a duration ago)")
 	fs.IntVar(&f.Limit, "limit", 0, "print at most this many events (0: all)")
-	return withStore(ctx, env, fs, sf, args, func(store storage.Store) int {
+	return withOps(ctx, env, name, fs, sf, args, func(o *ops.Service) int {
 		var err error
 		if f.From, err = parseWhen(*since); err != nil {
-			return fail(env, "--since: %v", err)
+			return usageError(env, name, "--since: %v", err)
 		}
 		if f.To, err = parseWhen(*until); err != nil {
-			return fail(env, "--until: %v", err)
+			return usageError(env, name, "--until: %v", err)
 		}
 		out := bufio.NewWriter(env.Stdout)
 		defer out.Flush()
-		err = store.QueryAudit(ctx, f, func(r storage.AuditRecord) error {
+		err = o.Audit(ctx, f, func(r storage.AuditRecord) error {
 			out.Write(r.JSON)
 			return out.WriteByte('\n')
 		})
 		if err != nil {
-			return fail(env, "%v", err)
+			return failAs(env, name, "%v", err)
 		}
 		return 0
 	})
@@ -53,11 +54,12 @@ func parseWhen(s string) (time.Time, error) {
 }
 
 func auditVerify(ctx context.Context, env Env, args []string) int {
-	fs := flags(env, "audit verify")
-	return withStore(ctx, env, fs, addStoreFlags(fs), args, func(store storage.Store) int {
-		n, err := audit.VerifyChain(ctx, store)
+	const name = "audit verify"
+	fs := flags(env, name)
+	return withOps(ctx, env, name, fs, addStoreFlags(fs), args, func(o *ops.Service) int {
+		n, err := o.VerifyAudit(ctx)
 		if err != nil {
-			return fail(env, "audit log is NOT intact after %d good events: %v", n, err)
+			return failAs(env, name, "audit log is NOT intact after %d good events: %v", n, err)
 		}
 		fmt.Fprintf(env.Stdout, "audit log intact: %d events, hash chain verified\n", n)
 		return 0

@@ -31,6 +31,7 @@ func commands() map[string]command {
 		"keys rotate":     {"make a new active master key for sealing session tokens", keysRotate},
 		"keys list":       {"list the master keys", keysList},
 		"sessions revoke": {"revoke every current session of a role or user", sessionsRevoke},
+		"reload":          {"make the running server re-read its configuration", reloadCmd},
 		"exchange":        {"trade an AWS, GitHub, Azure or Kubernetes identity for keyless credentials", exchangeCmd},
 		"credentials":     {"print the credential of $KEYLESS_CONFIG_BASE64 (for credential_process)", credentialsCmd},
 	}
@@ -82,10 +83,6 @@ func defaultConfigPath(env Env) string {
 	return "keyless.yaml"
 }
 
-func fail(env Env, format string, args ...any) int {
-	fmt.Fprintf(env.Stderr, "keyless: "+format+"\n", args...)
-	return 1
-}
 
 // OSEnv is the real process environment.
 func OSEnv() Env {

@@ -29,5 +29,8 @@ func configValidate(_ context.Context, env Env, args []string) int {
 	fmt.Fprintf(env.Stdout, "%s: OK (%d accounts, %d users, %d roles, %d access keys, %d MFA devices, %d OIDC providers, %d identity providers)\n",
 		fs.Arg(0), len(ids.Accounts), len(ids.Users), len(ids.Roles), len(ids.AccessKeys), len(ids.MFADevices), len(ids.OIDCProviders),
 		len(cfg.IdentityProviders))
+	for _, n := range cfg.Notes {
+		fmt.Fprintf(env.Stdout, "note: %s\n", n)
+	}
 	return 0
 }

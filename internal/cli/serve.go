@@ -7,6 +7,7 @@ import (
 	"flag"
 	"log/slog"
 	"net"
+	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
@@ -14,28 +15,45 @@ import (
 	"github.com/keyless-dev/keyless/internal/app"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/config"
-	"github.com/keyless-dev/keyless/internal/storage/embedded"
+	"github.com/keyless-dev/keyless/internal/storage/drivers"
 )
 
 func serve(ctx context.Context, env Env, args []string) int {
-	fs := flags(env, "serve")
+	const name = "serve"
+	fs := flags(env, name)
 	cfgPath := fs.String("config", defaultConfigPath(env), "configuration file ($KEYLESS_CONFIG)")
 	addr := fs.String("addr", "", "listen address host:port (default: the file's server.addr, else "+config.DefaultAddr+")")
-	dataDir := fs.String("data-dir", "", "directory of the embedded database (default: the file's server.data_dir, else "+config.DefaultDataDir+")")
+	dataDir := fs.String("data-dir", "", "data directory (default: the file's server.data_dir, else "+config.DefaultDataDir+")")
 	if err := fs.Parse(args); err != nil {
 		return exitForFlags(err)
 	}
-	cfg, err := config.Load(*cfgPath, env.LookupEnv)
+	flagName := "--config"
+	if !flagSet(fs, "config") {
+		flagName = "the default; give one with --config FILE or $KEYLESS_CONFIG"
+	}
+	// The flags apply to every load, so that a reload sees what the
+	// server runs with.
+	load := func() (*config.Config, error) {
+		cfg, err := loadConfig(env, *cfgPath, flagName)
+		if err != nil {
+			return nil, err
+		}
+		if *addr != "" {
+			cfg.Addr = *addr
+		}
+		if *dataDir != "" {
+			cfg.DataDir = *dataDir
+		}
+		return cfg, nil
+	}
+	cfg, err := load()
 	if err != nil {
-		return fail(env, "invalid configuration:\n%v", err)
-	}
-	if *addr != "" {
-		cfg.Addr = *addr
-	}
-	if *dataDir != "" {
-		cfg.DataDir = *dataDir
+		return failAs(env, name, "%v", err)
 	}
 	log := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	for _, n := range cfg.Notes {
+		log.Warn("configuration note", "note", n)
+	}
 	if _, set := env.LookupEnv("GOGC"); !set {
 		// The live heap is a few MiB while every request allocates ~10 KiB,
 		// so at Go's default (100) the collector runs dozens of times a
@@ -46,33 +64,85 @@ func serve(ctx context.Context, env Env, args []string) int {
 
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	store, err := embedded.Open(ctx, cfg.DataDir, embedded.Options{})
+	driver, _ := drivers.Lookup(cfg.StorageDriver)
+	if driver.Persistent {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return failAs(env, name, "data directory %s: %v", cfg.DataDir, err)
+		}
+		pid, err := lockPIDFile(cfg.DataDir)
+		if err != nil {
+			return failAs(env, name, "%v", err)
+		}
+		defer pid.release()
+	}
+	store, err := drivers.Open(ctx, cfg.StorageDriver, drivers.Options{DataDir: cfg.DataDir})
 	if err != nil {
-		return fail(env, "open data directory %s: %v", cfg.DataDir, err)
+		return failAs(env, name, "opening the %s store in %s: %v", cfg.StorageDriver, cfg.DataDir, err)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		store.Close()
-		return fail(env, "listen on %s: %v", cfg.Addr, err)
+		return failAs(env, name, "listen on %s: %v", cfg.Addr, err)
 	}
-	if cfg.Exchange.Endpoint == "" {
-		// The address actually bound (--addr 127.0.0.1:0 picks a port).
-		scheme := "http://"
-		if cfg.TLSCertFile != "" {
-			scheme = "https://"
-		}
-		cfg.Exchange.Endpoint = scheme + ln.Addr().String()
-	}
-	a, err := app.New(ctx, cfg, app.Deps{Store: store, Clock: clock.System{}, Random: rand.Reader, Logger: log})
-	if err != nil {
+	// The address actually bound (--addr 127.0.0.1:0 picks a port).
+	if err := cfg.ResolvePublicURL(ln.Addr().String()); err != nil {
 		ln.Close()
 		store.Close()
-		return fail(env, "%v", err)
+		return failAs(env, name, "server.public_url %v", err)
 	}
-	if err := a.Serve(ctx, ln); err != nil {
-		return fail(env, "serve: %v", err)
+	var admin net.Listener
+	if cfg.AdminAddr != "" {
+		if admin, err = net.Listen("tcp", cfg.AdminAddr); err != nil {
+			ln.Close()
+			store.Close()
+			return failAs(env, name, "admin listener on %s: %v", cfg.AdminAddr, err)
+		}
+	}
+	a, err := app.New(ctx, cfg, app.Deps{Store: store, Clock: clock.System{}, Random: rand.Reader, Logger: log,
+		LoadConfig: func() (*config.Config, error) {
+			next, err := load()
+			if err == nil && !next.PublicURLSet() {
+				_ = next.ResolvePublicURL(ln.Addr().String())
+			}
+			return next, err
+		}})
+	if err != nil {
+		ln.Close()
+		if admin != nil {
+			admin.Close()
+		}
+		store.Close()
+		return failAs(env, name, "%v", err)
+	}
+	go reloadOnHangup(ctx, a, log)
+	if err := a.Serve(ctx, ln, admin); err != nil {
+		return failAs(env, name, "%v", err)
 	}
 	return 0
+}
+
+// reloadOnHangup reloads the configuration on every SIGHUP until ctx is
+// done.
+func reloadOnHangup(ctx context.Context, a *app.App, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			log.Info("SIGHUP: reloading the configuration")
+			_, _ = a.Reload(ctx, "SIGHUP")
+		}
+	}
+}
+
+// flagSet reports whether the flag was given.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // defaultGCPercent is the collector's target unless $GOGC is set.

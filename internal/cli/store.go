@@ -2,51 +2,87 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
 
+	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/config"
-	"github.com/keyless-dev/keyless/internal/storage"
-	"github.com/keyless-dev/keyless/internal/storage/embedded"
+	"github.com/keyless-dev/keyless/internal/ops"
+	"github.com/keyless-dev/keyless/internal/storage/drivers"
 )
 
-// storeFlags are how offline commands find the data directory: --data-dir,
-// else the data_dir of --config, else the default.
+// storeFlags are how offline commands find the deployment's state:
+// --data-dir, else the data_dir (and storage driver) of --config, else
+// the default.
 type storeFlags struct {
 	dataDir, config *string
 }
 
 func addStoreFlags(fs *flag.FlagSet) storeFlags {
 	return storeFlags{
-		dataDir: fs.String("data-dir", "", "directory of the embedded database (default "+config.DefaultDataDir+")"),
-		config:  fs.String("config", "", "take the data directory from this configuration file"),
+		dataDir: fs.String("data-dir", "", "the server's data directory (default: the data_dir of --config, else "+config.DefaultDataDir+")"),
+		config:  fs.String("config", "", "take the data directory and storage driver from this configuration file"),
 	}
 }
 
-func (f storeFlags) open(ctx context.Context, env Env) (storage.Store, error) {
-	dir := *f.dataDir
-	if dir == "" && *f.config != "" {
-		cfg, err := config.Load(*f.config, env.LookupEnv)
+// locate says which driver and data directory the flags name, and where
+// the directory came from, for messages.
+func (f storeFlags) locate(env Env) (driver, dir, from string, err error) {
+	driver, dir, from = drivers.Default, *f.dataDir, "--data-dir"
+	if *f.config != "" {
+		cfg, err := loadConfig(env, *f.config, "--config")
 		if err != nil {
-			return nil, err
+			return "", "", "", err
 		}
-		dir = cfg.DataDir
+		driver = cfg.StorageDriver
+		if dir == "" {
+			dir, from = cfg.DataDir, "server.data_dir of "+*f.config
+		}
 	}
 	if dir == "" {
-		dir = config.DefaultDataDir
+		dir, from = config.DefaultDataDir, "the default; give --data-dir or --config"
 	}
-	return embedded.Open(ctx, dir, embedded.Options{})
+	return driver, dir, from, nil
 }
 
-// withStore parses args into fs (which has the store flags sf), opens the
-// store and runs fn with it.
-func withStore(ctx context.Context, env Env, fs *flag.FlagSet, sf storeFlags, args []string, fn func(storage.Store) int) int {
-	if err := fs.Parse(args); err != nil {
+// withOps parses args into set (which has the store flags sf), opens the
+// deployment's store offline (never creating it) and runs fn with the
+// operations service on it.
+func withOps(ctx context.Context, env Env, name string, set *flag.FlagSet, sf storeFlags, args []string, fn func(*ops.Service) int) int {
+	if err := set.Parse(args); err != nil {
 		return exitForFlags(err)
 	}
-	store, err := sf.open(ctx, env)
+	if set.NArg() > 0 {
+		return usageError(env, name, "unexpected argument %q", set.Arg(0))
+	}
+	driver, dir, from, err := sf.locate(env)
 	if err != nil {
-		return fail(env, "%v", err)
+		return failAs(env, name, "%v", err)
+	}
+	store, err := drivers.Open(ctx, driver, drivers.Options{DataDir: dir, Offline: true})
+	if errors.Is(err, fs.ErrNotExist) {
+		return failAs(env, name, "no keyless data directory at %s (%s): %v", dir, from, err)
+	}
+	if err != nil {
+		return failAs(env, name, "opening the %s store in %s: %v", driver, dir, err)
 	}
 	defer store.Close()
-	return fn(store)
+	return fn(ops.New(ops.Options{Store: store, Clock: clock.System{}, Random: rand.Reader, Logger: slog.New(slog.DiscardHandler)}))
+}
+
+// loadConfig loads a configuration file; a missing one is named with the
+// flag that chose it and the quickstart's example.
+func loadConfig(env Env, path, flagName string) (*config.Config, error) {
+	cfg, err := config.Load(path, env.LookupEnv)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no configuration file %s (%s); examples/quickstart.yaml is a complete one to start from", path, flagName)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return cfg, nil
 }

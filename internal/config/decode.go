@@ -22,6 +22,9 @@ type Problem struct {
 	Pos   Pos
 	Field string
 	Msg   string
+	// Err is the cause, when there is one to test for (a file that
+	// cannot be read).
+	Err error
 }
 
 func (p Problem) String() string {
@@ -37,6 +40,17 @@ func (p Problem) String() string {
 
 // Problems is every problem found in a file; it is the error Load returns.
 type Problems []Problem
+
+// Unwrap returns the problems' causes, for errors.Is.
+func (ps Problems) Unwrap() []error {
+	var errs []error
+	for _, p := range ps {
+		if p.Err != nil {
+			errs = append(errs, p.Err)
+		}
+	}
+	return errs
+}
 
 func (ps Problems) Error() string {
 	lines := make([]string, len(ps))

@@ -6,6 +6,7 @@ import "time"
 // the reference for each key; docs/configuration.md points here.
 type File struct {
 	Server   Server    `yaml:"server"`
+	Storage  Storage   `yaml:"storage"`
 	STS      STS       `yaml:"sts"`
 	Keys     Keys      `yaml:"keys"`
 	Exchange Exchange  `yaml:"exchange"`
@@ -24,6 +25,22 @@ type Server struct {
 	// TLSCertFile and TLSKeyFile, when both set, make keyless serve HTTPS.
 	TLSCertFile string `yaml:"tls_cert_file"`
 	TLSKeyFile  string `yaml:"tls_key_file"`
+	// PublicURL is keyless's externally visible base URL, from which
+	// every absolute URL it writes is derived: credential documents, the
+	// SAML sign-in URLs and recipients, and the OIDC issuer and sign-in
+	// server to come. https, or http on a loopback address only; a path
+	// is allowed (a reverse proxy's prefix), a query or fragment is not.
+	// Default: http://ADDR (https://ADDR with TLS) from the address
+	// keyless listens on, which must then be a loopback address or, with
+	// TLS, a named one.
+	PublicURL string `yaml:"public_url"`
+	// AdminAddr, if set, is host:port of the admin listener: profiling
+	// (net/http/pprof under /debug/pprof/) and POST /reload. Off by
+	// default; a loopback address unless AdminAllowRemote.
+	AdminAddr string `yaml:"admin_addr"`
+	// AdminAllowRemote lets AdminAddr be a non-loopback address. The
+	// admin listener has no authentication of its own: put it behind one.
+	AdminAllowRemote bool `yaml:"admin_allow_remote"`
 	// Regions lists the SigV4 signing regions accepted. Empty accepts any
 	// well-formed region name, because clients pointed at a custom
 	// endpoint sign with whatever region they are configured with.
@@ -33,6 +50,14 @@ type Server struct {
 	Region string `yaml:"region"`
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `yaml:"log_level"`
+}
+
+// Storage chooses where keyless keeps its state.
+type Storage struct {
+	// Driver is embedded (the default: SQLite tables and an append-only
+	// audit file in server.data_dir) or memory (nothing kept; tests and
+	// demonstrations).
+	Driver string `yaml:"driver"`
 }
 
 // STS tunes the token service.

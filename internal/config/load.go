@@ -2,7 +2,9 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,6 +25,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/iam"
 	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/secret"
+	"github.com/keyless-dev/keyless/internal/storage/drivers"
 	"github.com/keyless-dev/keyless/internal/totp"
 )
 
@@ -39,10 +42,19 @@ const (
 
 // Config is a loaded configuration, as domain values.
 type Config struct {
-	Addr             string
-	DataDir          string
-	TLSCertFile      string
-	TLSKeyFile       string
+	Addr        string
+	DataDir     string
+	TLSCertFile string
+	TLSKeyFile  string
+	// PublicURL is keyless's base URL as clients reach it, without a
+	// trailing slash; see ResolvePublicURL.
+	PublicURL string
+	// publicURLSet: the file gave it (server.public_url, or the
+	// deprecated exchange.endpoint), rather than the listen address.
+	publicURLSet     bool
+	AdminAddr        string
+	AdminAllowRemote bool
+	StorageDriver    string
 	Regions          []string // empty: any
 	Region           string
 	LogLevel         slog.Level
@@ -58,6 +70,11 @@ type Config struct {
 	IdentityProviders []exchange.Provider
 	Exchange          ExchangeConfig
 	SAML              SAMLConfig
+	// Notes are what `keyless config validate` and `keyless serve` say
+	// about a valid file: deprecated keys and what replaces them.
+	Notes []string
+	// Digest is the SHA-256 of the file's bytes, as loaded.
+	Digest string
 }
 
 // Load reads, decodes, validates and converts the file at path. Secrets
@@ -67,12 +84,12 @@ type Config struct {
 func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, Problems{{File: path, Msg: err.Error()}}
+		return nil, Problems{{File: path, Msg: err.Error(), Err: err}}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
-		return nil, Problems{{File: path, Msg: err.Error()}}
+		return nil, Problems{{File: path, Msg: err.Error(), Err: err}}
 	}
 	return Parse(path, data, filepath.Dir(path), lookupEnv)
 }
@@ -104,6 +121,8 @@ func Parse(name string, data []byte, dir string, lookupEnv func(string) (string,
 	if len(d.problems) > 0 {
 		return nil, d.problems
 	}
+	sum := sha256.Sum256(data)
+	cfg.Digest = hex.EncodeToString(sum[:])
 	return cfg, nil
 }
 
@@ -163,6 +182,18 @@ func (v *validator) convert(f *File) *Config {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		v.at("server", "tls_cert_file and tls_key_file must be set together")
 	}
+	c.AdminAddr, c.AdminAllowRemote = f.Server.AdminAddr, f.Server.AdminAllowRemote
+	if c.AdminAddr != "" {
+		if host, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
+			v.at("server.admin_addr", "must be host:port: %v", err)
+		} else if !IsLoopback(host) && !c.AdminAllowRemote {
+			v.at("server.admin_addr", "must be a loopback address (127.0.0.1:PORT, [::1]:PORT, localhost:PORT) unless server.admin_allow_remote is true")
+		}
+	}
+	c.StorageDriver = or(f.Storage.Driver, drivers.Default)
+	if _, ok := drivers.Lookup(c.StorageDriver); !ok {
+		v.at("storage.driver", "must be one of %s", strings.Join(drivers.Names(), ", "))
+	}
 	for i, r := range append(append([]string(nil), c.Regions...), c.Region) {
 		if !IsRegion(r) {
 			path := idx("server.regions", i)
@@ -202,6 +233,7 @@ func (v *validator) convert(f *File) *Config {
 	}
 	c.Exchange = v.exchange(f.Exchange) // first: identity providers name its upstreams
 	c.SAML = v.saml(f.SAML, c)
+	v.publicURL(f, c)
 	c.Identities = v.identities(f.Accounts)
 	c.IdentityProviders = v.idps
 	return c

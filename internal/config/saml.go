@@ -17,8 +17,8 @@ type SAML struct {
 	// BaseURL is keyless's URL as browsers reach it. The sign-in URLs
 	// are BASE/saml and BASE/REGION/saml, like
 	// https://signin.aws.amazon.com/saml and
-	// https://REGION.signin.aws.amazon.com/saml. Default: exchange.endpoint
-	// (itself defaulting to the address keyless listens on).
+	// https://REGION.signin.aws.amazon.com/saml. Deprecated: the default,
+	// server.public_url, is the base URL of every page keyless serves.
 	BaseURL string `yaml:"base_url"`
 	// Regions served at BASE/REGION/saml. Default: server.regions, or
 	// server.region.
@@ -58,7 +58,7 @@ type SAMLProvider struct {
 
 // SAMLConfig is the service provider side, as loaded.
 type SAMLConfig struct {
-	BaseURL         string // empty: the exchange endpoint, known once listening
+	BaseURL         string // empty: Config.PublicURL
 	Regions         []string
 	Audiences       []string
 	ExtraRecipients []string

@@ -44,8 +44,8 @@ func (r *Revocations) Refresh(ctx context.Context) error {
 // unique id are revoked; zero if they are not.
 func (r *Revocations) Before(uniqueID string) time.Time { return (*r.m.Load())[uniqueID] }
 
-// ErrUnknownPrincipal: no user or role of that ARN has been given a
-// unique id in this store.
+// ErrUnknownPrincipal is returned when no user or role of that ARN has
+// been given a unique id in this store.
 var ErrUnknownPrincipal = errors.New("no such user or role has been served from this store")
 
 // Revoke revokes every session of the role or user named by principalARN

@@ -1,0 +1,109 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/keyless-dev/keyless/internal/authmsg"
+	"github.com/keyless-dev/keyless/internal/awsproof"
+	"github.com/keyless-dev/keyless/internal/config"
+	"github.com/keyless-dev/keyless/internal/credential"
+	"github.com/keyless-dev/keyless/internal/exchange"
+	"github.com/keyless-dev/keyless/internal/identity"
+	"github.com/keyless-dev/keyless/internal/saml"
+	"github.com/keyless-dev/keyless/internal/sigauth"
+	"github.com/keyless-dev/keyless/internal/sts"
+)
+
+// build makes a generation from cfg: the directory (unique ids claimed,
+// trust bound), the domain services and the surfaces on them. Nothing it
+// makes is in force until the caller stores it; the returned release
+// unbinds the ids of removed users and roles, once it is.
+func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, func(context.Context) error, error) {
+	deps := a.deps
+	dir, release, err := identity.Build(ctx, cfg.Identities, deps.Store, deps.Random)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := a.keySets.forDirectory(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc := sts.New(sts.Options{
+		ProviderKeys:     keys,
+		Directory:        dir,
+		Tokens:           credential.NewTokenSealer(a.ring, a.deployment, deps.Random),
+		Messages:         authmsg.NewMessageSealer(a.ring, deps.Random),
+		RevokedBefore:    a.revoked.Before,
+		MFA:              deps.Store,
+		Clock:            deps.Clock,
+		MFAMaxFailures:   cfg.MFAMaxFailures,
+		MFALockoutWindow: cfg.MFALockoutWindow,
+		SAML:             a.saml,
+		SAMLExpect:       samlExpectations(cfg, deps.Logger),
+		SingleUse:        deps.Store,
+	})
+	useOnce := func(ctx context.Context, key string, until time.Time) error {
+		if exchange.IsDryRun(ctx) {
+			return nil // an operator's explain leaves no trace
+		}
+		return deps.Store.UseOnce(ctx, key, until, deps.Clock.Now())
+	}
+	challenges := exchange.NewChallenges(a.ring, deps.Clock, deps.Random, useOnce)
+	awsProofs, err := awsproof.New(awsproof.Options{
+		Partitions:       cfg.Exchange.Partitions,
+		Upstreams:        upstreams(cfg.Exchange.Upstreams),
+		RequireChallenge: cfg.Exchange.RequireChallenge,
+		Challenges:       challenges,
+		UseOnce:          useOnce,
+		Clock:            deps.Clock,
+		MaxAge:           cfg.Exchange.MaxRequestAge,
+		Random:           deps.Random,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("token exchange: %w", err)
+	}
+	router, err := a.edge.Mount(a.surfaces(services{
+		cfg:  cfg,
+		sts:  svc,
+		auth: &sigauth.Authenticator{Service: svc, Verifier: a.verifier, AllowRegion: allowRegion(cfg.Regions)},
+		exchange: exchange.New(exchange.Options{Providers: cfg.IdentityProviders, Directory: dir, ProviderKeys: keys,
+			AWS: awsProofs, Sessions: svc, UseOnce: useOnce, Clock: deps.Clock}),
+		challenges: challenges,
+	})...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &generation{cfg: cfg, router: router}, release, nil
+}
+
+// samlExpectations are what every SAML assertion must show to be for
+// this server, and logs what the SAML providers' metadata left out.
+func samlExpectations(cfg *config.Config, log *slog.Logger) saml.Expectations {
+	var recipients []string
+	if base := cfg.SAMLBaseURL(); base != "" {
+		recipients = cfg.SAML.SignInURLs(base)
+	} else {
+		recipients = cfg.SAML.ExtraRecipients // no URL of our own is known
+	}
+	for _, p := range cfg.Identities.SAMLProviders {
+		for _, why := range p.SkippedCertificates {
+			log.Warn("SAML provider signing certificate ignored", "provider", p.ARN(), "why", why)
+		}
+	}
+	return saml.Expectations{Audiences: cfg.SAML.Audiences, Recipients: recipients,
+		Leeway: cfg.SAML.ClockSkew, MaxAge: cfg.SAML.MaxAssertionAge}
+}
+
+func allowRegion(regions []string) func(string) bool {
+	if len(regions) == 0 {
+		return config.IsRegion
+	}
+	set := map[string]bool{}
+	for _, r := range regions {
+		set[r] = true
+	}
+	return func(r string) bool { return set[r] }
+}

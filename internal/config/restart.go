@@ -1,0 +1,43 @@
+package config
+
+// restartOnly are the settings a running server cannot change: how it
+// listens, where and in what it keeps its state, how it logs, and how it
+// rotates master keys. Each reads its value from a Config.
+var restartOnly = []struct {
+	key string
+	get func(*Config) any
+}{
+	{"server.addr", func(c *Config) any { return c.Addr }},
+	{"server.data_dir", func(c *Config) any { return c.DataDir }},
+	{"server.tls_cert_file", func(c *Config) any { return c.TLSCertFile }},
+	{"server.tls_key_file", func(c *Config) any { return c.TLSKeyFile }},
+	{"server.public_url", func(c *Config) any {
+		if !c.publicURLSet {
+			return "" // derived from the address, reported there
+		}
+		return c.PublicURL
+	}},
+	{"server.admin_addr", func(c *Config) any { return c.AdminAddr }},
+	{"server.admin_allow_remote", func(c *Config) any { return c.AdminAllowRemote }},
+	{"server.log_level", func(c *Config) any { return c.LogLevel }},
+	{"storage.driver", func(c *Config) any { return c.StorageDriver }},
+	{"keys.rotate_every", func(c *Config) any { return c.KeyRotateEvery }},
+}
+
+// Running keeps, in next, the values of running for every setting that
+// needs a restart, and returns the keys of those next would have changed.
+// The rest of next (identities, providers, policies, the exchange and
+// SAML settings, regions and MFA limits) takes effect as it is.
+func Running(running, next *Config) []string {
+	var changed []string
+	for _, s := range restartOnly {
+		if s.get(running) != s.get(next) {
+			changed = append(changed, s.key)
+		}
+	}
+	next.Addr, next.DataDir, next.TLSCertFile, next.TLSKeyFile = running.Addr, running.DataDir, running.TLSCertFile, running.TLSKeyFile
+	next.PublicURL, next.publicURLSet = running.PublicURL, running.publicURLSet
+	next.AdminAddr, next.AdminAllowRemote = running.AdminAddr, running.AdminAllowRemote
+	next.LogLevel, next.StorageDriver, next.KeyRotateEvery = running.LogLevel, running.StorageDriver, running.KeyRotateEvery
+	return changed
+}
