@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/keyless-dev/keyless/internal/authmsg"
 	"github.com/keyless-dev/keyless/internal/awsproof"
@@ -45,12 +44,7 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, func(
 		SAMLExpect:       samlExpectations(cfg, deps.Logger),
 		SingleUse:        deps.Store,
 	})
-	useOnce := func(ctx context.Context, key string, until time.Time) error {
-		if exchange.IsDryRun(ctx) {
-			return nil // an operator's explain leaves no trace
-		}
-		return deps.Store.UseOnce(ctx, key, until, deps.Clock.Now())
-	}
+	useOnce := exchange.SingleUse(deps.Store, deps.Clock)
 	challenges := exchange.NewChallenges(a.ring, deps.Clock, deps.Random, useOnce)
 	awsProofs, err := awsproof.New(awsproof.Options{
 		Partitions:       cfg.Exchange.Partitions,

@@ -32,6 +32,11 @@ const (
 	AudienceHeader = "X-Keyless-Audience"
 	// ChallengeHeader carries an optional server-issued single-use value.
 	ChallengeHeader = "X-Keyless-Challenge"
+	// NonceHeader carries an optional client-chosen random value (at most
+	// 64 characters of base64url's alphabet). Signed, it makes each
+	// request's signature unique, so that two requests signed in the same
+	// second are not one replayed (GCIX-13). It is forwarded as sent.
+	NonceHeader = "X-Keyless-Nonce"
 	// Body is the only request an envelope may carry, in the query or in
 	// the body (STS API reference, GetCallerIdentity).
 	Body = "Action=GetCallerIdentity&Version=2011-06-15"
@@ -284,6 +289,11 @@ func (v *Verifier) check(ctx context.Context, b []byte, audience string) (*check
 	}
 
 	// Nothing unsigned is forwarded, and nothing signed is missing (V-08).
+	// An unsigned nonce would not make the signature unique: its own
+	// reason, for the client that forgot to sign it.
+	if _, ok := h[nonceName]; ok && !slices.Contains(a.signed, nonceName) {
+		return nil, refuse("nonce_unsigned")
+	}
 	for _, name := range e.names {
 		if name != "authorization" && !slices.Contains(a.signed, name) {
 			return nil, refuse("header_unsigned")
@@ -351,7 +361,7 @@ func (v *Verifier) check(ctx context.Context, b []byte, audience string) (*check
 
 	// The outbound header: only signature-bearing values, by our names.
 	out := http.Header{}
-	for _, name := range []string{"authorization", "x-amz-date", "x-amz-security-token", audName, challengeName} {
+	for _, name := range []string{"authorization", "x-amz-date", "x-amz-security-token", audName, challengeName, nonceName} {
 		if val, ok := h[name]; ok {
 			out[canonicalName(name)] = []string{val}
 		}

@@ -14,6 +14,8 @@
 //     region must be the endpoint's (V-06, V-07);
 //   - the audience header and every forwarded header must be signed, and
 //     an optional single-use server challenge can be required (V-08);
+//   - an optional client nonce (X-Keyless-Nonce), which makes requests
+//     signed in the same second differ, must be signed and is bounded;
 //   - a signature is accepted once, within a 5 minute window (V-08);
 //   - redirects are never followed (V-04), and the answer is read as
 //     exactly one GetCallerIdentityResponse document (V-01).

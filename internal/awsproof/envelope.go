@@ -21,13 +21,15 @@ const (
 	googleAudience  = "x-goog-cloud-target-resource"
 	keylessAudience = "x-keyless-audience"
 	challengeName   = "x-keyless-challenge"
+	nonceName       = "x-keyless-nonce"
+	maxNonce        = 64
 )
 
 // allowedHeaders are the only header names an envelope may carry
 // (security.md GCIX-06), lower-case.
 var allowedHeaders = []string{
 	"authorization", "host", "x-amz-date", "x-amz-security-token",
-	keylessAudience, googleAudience, challengeName, "content-type",
+	keylessAudience, googleAudience, challengeName, nonceName, "content-type",
 }
 
 // formContentTypes are the Content-Type values allowed with the body form.
@@ -110,7 +112,10 @@ func parseEnvelope(b []byte) (*envelope, error) {
 		if _, dup := e.header[name]; dup {
 			return nil, refuse("header_duplicate")
 		}
-		if !goodValue(value) {
+		switch {
+		case name == nonceName && !goodNonce(value):
+			return nil, refuse("nonce_malformed")
+		case !goodValue(value):
 			return nil, refuse("header_malformed")
 		}
 		e.header[name] = value
@@ -136,6 +141,20 @@ func goodValue(v string) bool {
 	}
 	for _, r := range v {
 		if r < 0x20 || r >= 0x7f && r <= 0x9f || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
+}
+
+// goodNonce: 1 to 64 characters of base64url's alphabet (RFC 4648
+// section 5), which hex is part of: the client's X-Keyless-Nonce.
+func goodNonce(v string) bool {
+	if v == "" || len(v) > maxNonce {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
 			return false
 		}
 	}

@@ -130,6 +130,16 @@ func hostileCases(t testing.TB) []hostileCase {
 		{id: "GCIX-06", name: "Content-Type in query form", env: q.Add("Content-Type", "application/x-www-form-urlencoded").Bytes(), reason: "content_type_not_allowed"},
 		{id: "GCIX-06", name: "Content-Type JSON", env: b.Set("content-type", "application/json").Bytes(), reason: "content_type_not_allowed"},
 		{id: "GCIX-06", name: "Content-Type other charset", env: b.Set("content-type", "application/x-www-form-urlencoded; charset=latin1").Bytes(), reason: "content_type_not_allowed"},
+		{id: "GCIX-06", name: "nonce not signed", env: q.Add(NonceHeader, "bm9uY2Utbm90LXNpZ25lZA").Bytes(), reason: "nonce_unsigned"},
+		{id: "GCIX-06", name: "nonce of 65 characters", env: sign(t, spec{extra: map[string]string{NonceHeader: strings.Repeat("a", 65)}}), reason: "nonce_malformed"},
+		{id: "GCIX-06", name: "nonce of 8 KiB", env: q.Add(NonceHeader, strings.Repeat("a", 8<<10)).Bytes(), reason: "nonce_malformed"},
+		{id: "GCIX-06", name: "nonce with padding", env: sign(t, spec{extra: map[string]string{NonceHeader: "bm9uY2U="}}), reason: "nonce_malformed"},
+		{id: "GCIX-06", name: "nonce in standard base64", env: sign(t, spec{extra: map[string]string{NonceHeader: "a+b/c"}}), reason: "nonce_malformed"},
+		{id: "GCIX-06", name: "nonce with a space", env: sign(t, spec{extra: map[string]string{NonceHeader: "a b"}}), reason: "nonce_malformed"},
+		{id: "GCIX-06", name: "nonce with CRLF", env: q.Add(NonceHeader, "abc\r\nX-Evil: 1").Bytes(), reason: "nonce_malformed"},
+		{id: "GCIX-06", name: "nonce empty", env: q.Add(NonceHeader, "").Bytes(), reason: "nonce_malformed"},
+		{id: "GCIX-06", name: "nonce twice", env: signEnv(t, spec{extra: map[string]string{NonceHeader: "abc"}}).Add("x-keyless-nonce", "abc").Bytes(), reason: "header_duplicate"},
+		{id: "GCIX-06", name: "signed nonce removed", env: signEnv(t, spec{extra: map[string]string{NonceHeader: "abc"}}).Del(NonceHeader).Bytes(), reason: "signed_header_missing"},
 
 		// Header names and values.
 		{id: "GCIX-07", name: "Authorization twice, two cases", env: q.Add("Authorization", auth).Bytes(), reason: "header_duplicate"},
@@ -354,6 +364,11 @@ func TestValidEnvelopes(t *testing.T) {
 			opt: func(o *Options) { o.Partitions = []string{"aws", "aws-cn"} }, arn: "arn:aws-cn:iam::123456789012:user/Alice"},
 		{name: "challenge", s: spec{extra: map[string]string{ChallengeHeader: "good-challenge"}}, endpoint: "sts.amazonaws.com",
 			opt: func(o *Options) { o.RequireChallenge, o.Challenges = true, &challenges{} }},
+		{name: "nonce", s: spec{extra: map[string]string{NonceHeader: "3q2-7wAAAAD_____AAAAAA"}}, endpoint: "sts.amazonaws.com"},
+		{name: "nonce of 64 hex digits", s: spec{bodyForm: true, extra: map[string]string{NonceHeader: strings.Repeat("0123456789abcdef", 4)}},
+			endpoint: "sts.amazonaws.com"},
+		{name: "nonce and challenge", s: spec{extra: map[string]string{NonceHeader: "n", ChallengeHeader: "good-challenge"}}, endpoint: "sts.amazonaws.com",
+			opt: func(o *Options) { o.Challenges = &challenges{} }},
 		{name: "boundary: 5 min old", s: spec{at: signTime.Add(-5 * time.Minute)}, endpoint: "sts.amazonaws.com"},
 		{name: "boundary: 1 min ahead", s: spec{at: signTime.Add(time.Minute)}, endpoint: "sts.amazonaws.com"},
 	} {

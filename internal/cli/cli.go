@@ -83,7 +83,6 @@ func defaultConfigPath(env Env) string {
 	return "keyless.yaml"
 }
 
-
 // OSEnv is the real process environment.
 func OSEnv() Env {
 	return Env{Stdout: os.Stdout, Stderr: os.Stderr, LookupEnv: os.LookupEnv}

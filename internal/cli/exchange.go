@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -39,6 +40,9 @@ const (
 // kubernetesTokenFile is read when nothing else is found.
 var kubernetesTokenFile = "/var/run/secrets/keyless/token"
 
+// signNow is when the AWS proof is signed; tests fix the second.
+var signNow = time.Now
+
 type exchangeOpts struct {
 	endpoint, audience   string
 	aws, challenge       bool
@@ -53,7 +57,8 @@ type exchangeOpts struct {
 }
 
 // exchangeCmd trades a proof of identity for keyless credentials, or with
-// --explain asks the server how it would decide.
+// --explain asks the server how it would decide; with --explain-profile
+// alone, a refusal is explained.
 func exchangeCmd(ctx context.Context, env Env, args []string) int {
 	const name = "exchange"
 	fs := flags(env, name)
@@ -69,7 +74,8 @@ func exchangeCmd(ctx context.Context, env Env, args []string) int {
 	fs.StringVar(&o.tokenEnv, "token-env", "", "prove an identity with the OIDC token in this environment variable")
 	fs.StringVar(&o.issuer, "issuer", "", "the token's issuer (default: its iss claim)")
 	fs.BoolVar(&o.explain, "explain", false, "ask the server how it would decide instead of exchanging (needs --explain-profile)")
-	fs.StringVar(&o.explainProfile, "explain-profile", "", "with --explain: the AWS shared-config profile holding your keyless credentials")
+	fs.StringVar(&o.explainProfile, "explain-profile", "", "the AWS shared-config profile holding an operator's keyless credentials "+
+		"(allowed keyless:ExplainExchange): with --explain, explain instead of exchanging; alone, exchange and explain a refusal")
 	o.out = addOutputFlags(fs, "json")
 	if err := fs.Parse(args); err != nil {
 		return exitForFlags(err)
@@ -97,7 +103,17 @@ func exchangeCmd(ctx context.Context, env Env, args []string) int {
 		Credential string `json:"base64_credential"`
 	}
 	if err := o.post(ctx, exchangeapi.PathExchange, body, nil, &answer); err != nil {
-		return failAs(env, name, "%v", err)
+		failAs(env, name, "%v", err)
+		r, ok := errors.AsType[*refusal](err)
+		switch {
+		case !ok || r.code == "" || r.status >= 500:
+			// Not a refusal of the proof: an outage is retried, not explained.
+		case o.explainProfile != "":
+			o.explainRefusal(ctx, env, body, source)
+		default:
+			fmt.Fprintf(env.Stderr, "keyless %s: %s\n", name, r.hint())
+		}
+		return 1
 	}
 	d, err := decodeCredential(answer.Credential)
 	if err != nil {
@@ -139,8 +155,10 @@ func (o *exchangeOpts) validate(fs *flag.FlagSet) string {
 		return "--issuer is for tokens; an AWS proof's issuer is " + exchange.AWSIssuer
 	case set["token-file"] && o.tokenFile == "" || set["token-env"] && o.tokenEnv == "":
 		return "--token-file and --token-env need a value"
-	case o.explain != (o.explainProfile != ""):
-		return "--explain and --explain-profile go together"
+	case set["explain-profile"] && o.explainProfile == "":
+		return "--explain-profile needs a value"
+	case o.explain && o.explainProfile == "":
+		return "--explain needs --explain-profile"
 	}
 	if err := o.out.check(); err != nil {
 		return err.Error()
@@ -317,7 +335,12 @@ func (o *exchangeOpts) awsProof(ctx context.Context) (string, error) {
 	if challenge != "" {
 		req.Header.Set(awsproof.ChallengeHeader, challenge)
 	}
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, sha256Hex(nil), "sts", region, time.Now()); err != nil {
+	// 128 random bits, signed: two proofs signed in the same second are
+	// two signatures, not one replayed (awsproof.NonceHeader, GCIX-13).
+	nonce := make([]byte, 16)
+	rand.Read(nonce)
+	req.Header.Set(awsproof.NonceHeader, base64.RawURLEncoding.EncodeToString(nonce))
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, sha256Hex(nil), "sts", region, signNow()); err != nil {
 		return "", fmt.Errorf("signing the AWS request: %w", err)
 	}
 	// Marshal adds the host the URL names, which is what was signed.
@@ -407,6 +430,18 @@ func (o *exchangeOpts) fetchChallenge(ctx context.Context) (string, error) {
 type refusal struct {
 	status            int
 	code, description string
+	requestID         string
+}
+
+// hint says where an operator finds why the exchange was refused: the
+// answer has only a request id (no oracle for the caller).
+func (r *refusal) hint() string {
+	id := ""
+	if r.requestID != "" {
+		id = "request id " + clean(r.requestID) + ": "
+	}
+	return id + "an operator allowed keyless:ExplainExchange can see the reason with " +
+		"`keyless exchange ... --explain --explain-profile PROFILE` or in `keyless audit --event-name ExchangeExternalToken`"
 }
 
 func (r *refusal) Error() string {
@@ -451,9 +486,10 @@ func (o *exchangeOpts) post(ctx context.Context, path string, body any, sign fun
 		var e struct {
 			Code        string `json:"error"`
 			Description string `json:"error_description"`
+			RequestID   string `json:"request_id"`
 		}
 		if json.Unmarshal(b, &e) == nil {
-			r.code, r.description = e.Code, e.Description
+			r.code, r.description, r.requestID = e.Code, e.Description, e.RequestID
 		}
 		return r
 	}
@@ -493,9 +529,46 @@ type explainAnswer struct {
 // runExplain calls ExplainExchange signed with the operator's keyless
 // credentials and prints the trace; exit 0 means granted.
 func (o *exchangeOpts) runExplain(ctx context.Context, env Env, body map[string]string, source string) int {
+	a, err := o.callExplain(ctx, body)
+	if err != nil {
+		return failAs(env, "exchange", "%v", err)
+	}
+	io.WriteString(env.Stdout, a.format(body, source))
+	if !a.Granted {
+		return 1
+	}
+	return 0
+}
+
+// explainRefusal explains a refused exchange to standard error (standard
+// output is for credentials, and may be eval'd). An AWS proof is signed
+// anew: the refused one's signature was used up if the refusal came after
+// the upstream STS was asked (GCIX-13), and explaining it would only say
+// "replayed". A token is explained as sent; a refused one is not used up.
+func (o *exchangeOpts) explainRefusal(ctx context.Context, env Env, body map[string]string, source string) {
+	if o.aws {
+		token, err := o.awsProof(ctx)
+		if err != nil {
+			failAs(env, "exchange", "explain: %v", err)
+			return
+		}
+		body = map[string]string{"audience": body["audience"], "issuer_uri": body["issuer_uri"], "jwt_token": token}
+		source = "a newly signed AWS GetCallerIdentity request"
+	}
+	a, err := o.callExplain(ctx, body)
+	if err != nil {
+		failAs(env, "exchange", "explain: %v", err)
+		return
+	}
+	io.WriteString(env.Stderr, a.format(body, source))
+}
+
+// callExplain calls ExplainExchange signed with the operator's keyless
+// credentials (--explain-profile).
+func (o *exchangeOpts) callExplain(ctx context.Context, body map[string]string) (explainAnswer, error) {
 	creds, region, err := loadAWS(ctx, o.explainProfile)
 	if err != nil {
-		return failAs(env, "exchange", "the --explain-profile credentials: %v", err)
+		return explainAnswer{}, fmt.Errorf("the --explain-profile credentials: %w", err)
 	}
 	if region == "" {
 		region = "us-east-1"
@@ -505,8 +578,13 @@ func (o *exchangeOpts) runExplain(ctx context.Context, env Env, body map[string]
 	}
 	var a explainAnswer
 	if err := o.post(ctx, exchangeapi.PathExplain, body, sign, &a); err != nil {
-		return failAs(env, "exchange", "%v", err)
+		return explainAnswer{}, err
 	}
+	return a, nil
+}
+
+// format prints the proof, the trace and the decision, a line each.
+func (a explainAnswer) format(body map[string]string, source string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "proof: %s (issuer %s)\n", source, clean(body["issuer_uri"]))
 	for _, s := range a.Trace {
@@ -534,9 +612,5 @@ func (o *exchangeOpts) runExplain(ctx context.Context, env Env, body map[string]
 		}
 	}
 	b.WriteString("\n")
-	io.WriteString(env.Stdout, b.String())
-	if !a.Granted {
-		return 1
-	}
-	return 0
+	return b.String()
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -79,15 +80,42 @@ func encode(t *testing.T, c exchangeapi.Credential) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-// fakeKeyless serves a challenge and an exchange: check sees each
-// exchange request's body; a non-nil refuse answers instead of issuing.
+// fakeKeyless serves a challenge, an exchange and an explain: check sees
+// each exchange request's body; a non-nil refuse answers instead of
+// issuing; explain, if set, answers ExplainExchange. As keyless does, it
+// accepts each AWS request's signature once (GCIX-13).
 type fakeKeyless struct {
-	t         *testing.T
-	cred      string
-	check     func(body map[string]string)
-	refuse    func(w http.ResponseWriter)
-	mu        sync.Mutex
-	exchanges int
+	t          *testing.T
+	cred       string
+	check      func(body map[string]string)
+	refuse     func(w http.ResponseWriter)
+	explain    func(w http.ResponseWriter, r *http.Request, raw []byte, body map[string]string)
+	mu         sync.Mutex
+	exchanges  int
+	explains   int
+	signatures map[string]bool
+}
+
+// refuseAs writes keyless's refusal of an exchange.
+func refuseAs(w http.ResponseWriter, status int, code, id string) {
+	w.WriteHeader(status)
+	io.WriteString(w, `{"error":"`+code+`","error_description":"The token exchange was refused. Request id: `+id+`.","request_id":"`+id+`"}`)
+}
+
+// signatureOf is an AWS proof's signature, or "" for a token.
+func signatureOf(token string) string {
+	var e struct {
+		Headers []struct{ Key, Value string } `json:"headers"`
+	}
+	if json.Unmarshal([]byte(token), &e) != nil {
+		return ""
+	}
+	for _, h := range e.Headers {
+		if _, sig, ok := strings.Cut(h.Value, "Signature="); ok && h.Key == "authorization" {
+			return sig
+		}
+	}
+	return ""
 }
 
 func (f *fakeKeyless) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -95,8 +123,9 @@ func (f *fakeKeyless) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); r.Method != http.MethodPost || mt != "application/json" {
 		t.Errorf("%s %s with Content-Type %q", r.Method, r.URL.Path, r.Header.Get("Content-Type"))
 	}
+	raw, _ := io.ReadAll(r.Body)
 	var body map[string]string
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+	if err := json.Unmarshal(raw, &body); err != nil {
 		t.Errorf("%s: body: %v", r.URL.Path, err)
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -116,12 +145,33 @@ func (f *fakeKeyless) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.check(body)
 		f.mu.Lock()
 		refuse := f.refuse
+		replayed := false
+		if sig := signatureOf(body["jwt_token"]); sig != "" {
+			replayed = f.signatures[sig]
+			if f.signatures == nil {
+				f.signatures = map[string]bool{}
+			}
+			f.signatures[sig] = true
+		}
 		f.mu.Unlock()
-		if refuse != nil {
+		switch {
+		case replayed:
+			refuseAs(w, http.StatusBadRequest, "invalid_request", "r-replayed")
+		case refuse != nil:
 			refuse(w)
+		default:
+			json.NewEncoder(w).Encode(map[string]string{"base64_credential": f.cred})
+		}
+	case exchangeapi.PathExplain:
+		f.mu.Lock()
+		f.explains++
+		f.mu.Unlock()
+		if f.explain == nil {
+			t.Errorf("unexpected explain")
+			w.WriteHeader(http.StatusNotFound)
 			return
 		}
-		json.NewEncoder(w).Encode(map[string]string{"base64_credential": f.cred})
+		f.explain(w, r, raw, body)
 	default:
 		t.Errorf("unexpected path %s", r.URL.Path)
 		w.WriteHeader(http.StatusNotFound)
@@ -140,6 +190,12 @@ func (f *fakeKeyless) count() int {
 	return f.exchanges
 }
 
+func (f *fakeKeyless) explainCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.explains
+}
+
 func startKeyless(t *testing.T, check func(map[string]string)) (*fakeKeyless, string) {
 	f := &fakeKeyless{t: t, cred: encode(t, testCredential(time.Now().Add(time.Hour))), check: check}
 	srv := httptest.NewServer(f)
@@ -150,6 +206,12 @@ func startKeyless(t *testing.T, check func(map[string]string)) (*fakeKeyless, st
 type envelopeWant struct {
 	url, region, key, secret, token, challenge, signedHeaders string
 }
+
+// signedWithNonce are the signed headers of the CLI's proof: the nonce
+// makes each one unique (awsproof.NonceHeader).
+const signedWithNonce = "host;x-amz-date;x-amz-security-token;x-keyless-audience;x-keyless-nonce"
+
+var nonceRE = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
 
 var authRE = regexp.MustCompile(`^AWS4-HMAC-SHA256 Credential=([A-Z0-9]+)/(\d{8})/([a-z0-9-]+)/sts/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=[0-9a-f]{64}$`)
 
@@ -182,7 +244,7 @@ func checkEnvelope(t *testing.T, raw string, want envelopeWant) {
 	}
 	u, _ := url.Parse(want.url)
 	if h["host"] != u.Host || h["x-keyless-audience"] != testAudience || h["x-amz-security-token"] != want.token ||
-		h["x-keyless-challenge"] != want.challenge || h["x-amz-date"] == "" {
+		h["x-keyless-challenge"] != want.challenge || h["x-amz-date"] == "" || !nonceRE.MatchString(h["x-keyless-nonce"]) {
 		t.Errorf("envelope headers %v", h)
 	}
 	m := authRE.FindStringSubmatch(h["authorization"])
@@ -221,7 +283,7 @@ func TestExchangeAWSOutputs(t *testing.T) {
 			t.Errorf("issuer_uri %q", body["issuer_uri"])
 		}
 		checkEnvelope(t, body["jwt_token"], envelopeWant{url: stsGCI, region: "us-east-1", key: awsKey, secret: awsSecret,
-			token: awsToken, signedHeaders: "host;x-amz-date;x-amz-security-token;x-keyless-audience"})
+			token: awsToken, signedHeaders: signedWithNonce})
 	})
 	vars := map[string]string{"KEYLESS_ENDPOINT": endpoint, "KEYLESS_AUDIENCE": testAudience}
 	want := testCredential(time.Now().Add(time.Hour))
@@ -292,7 +354,7 @@ func TestExchangeAWSChallengeLongTermKeys(t *testing.T) {
 		checkEnvelope(t, body["jwt_token"], envelopeWant{
 			url:    "https://sts.eu-west-2.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15",
 			region: "eu-west-2", key: awsKey, secret: awsSecret, challenge: "chal-0123456789",
-			signedHeaders: "host;x-amz-date;x-keyless-audience;x-keyless-challenge"})
+			signedHeaders: "host;x-amz-date;x-keyless-audience;x-keyless-challenge;x-keyless-nonce"})
 	})
 	code, out, errOut := runCLI(t, map[string]string{}, "exchange", "--endpoint", endpoint+"/", "--audience", testAudience,
 		"--aws", "--profile", "dev", "--challenge", "--sts-endpoint", "https://STS.eu-west-2.amazonaws.com:443/", "--output", "base64")
@@ -304,13 +366,14 @@ func TestExchangeAWSChallengeLongTermKeys(t *testing.T) {
 func TestExchangeRefused(t *testing.T) {
 	isolateAWS(t, map[string]string{"AWS_ACCESS_KEY_ID": awsKey, "AWS_SECRET_ACCESS_KEY": awsSecret, "AWS_SESSION_TOKEN": awsToken})
 	f, endpoint := startKeyless(t, func(map[string]string) {})
-	f.setRefuse(func(w http.ResponseWriter) {
-		w.WriteHeader(http.StatusBadRequest)
-		io.WriteString(w, `{"error":"invalid_request","error_description":"The token exchange was refused. Request id: r-1.","request_id":"r-1"}`)
-	})
+	f.setRefuse(func(w http.ResponseWriter) { refuseAs(w, http.StatusBadRequest, "invalid_request", "r-1") })
 	vars := map[string]string{"KEYLESS_ENDPOINT": endpoint}
 	code, out, errOut := runCLI(t, vars, "exchange", "--aws", "--audience", testAudience)
-	if code != 1 || out != "" || errOut != "keyless exchange: refused (invalid_request): The token exchange was refused. Request id: r-1.\n" {
+	// The caller learns a request id, and where an operator sees why.
+	want := "keyless exchange: refused (invalid_request): The token exchange was refused. Request id: r-1.\n" +
+		"keyless exchange: request id r-1: an operator allowed keyless:ExplainExchange can see the reason with " +
+		"`keyless exchange ... --explain --explain-profile PROFILE` or in `keyless audit --event-name ExchangeExternalToken`\n"
+	if code != 1 || out != "" || errOut != want {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	if strings.Contains(errOut+out, awsSecret) || strings.Contains(errOut+out, awsToken) {
@@ -330,6 +393,138 @@ func TestExchangeRefused(t *testing.T) {
 	code, _, errOut = runCLI(t, vars, "exchange", "--aws", "--audience", testAudience)
 	if code != 1 || !strings.Contains(errOut, "larger than") {
 		t.Errorf("oversized answer: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestExchangeAWSSameSecond: two `keyless exchange --aws` signed in the
+// same second with the same credentials both succeed. Without the signed
+// nonce SigV4 makes them one signature, which keyless (and the fake
+// server here) accepts once (GCIX-13).
+func TestExchangeAWSSameSecond(t *testing.T) {
+	isolateAWS(t, map[string]string{"AWS_ACCESS_KEY_ID": awsKey, "AWS_SECRET_ACCESS_KEY": awsSecret, "AWS_SESSION_TOKEN": awsToken})
+	second := time.Now().Truncate(time.Second)
+	signNow = func() time.Time { return second }
+	defer func() { signNow = time.Now }()
+	var (
+		mu     sync.Mutex
+		proofs []string
+	)
+	f, endpoint := startKeyless(t, func(body map[string]string) {
+		checkEnvelope(t, body["jwt_token"], envelopeWant{url: stsGCI, region: "us-east-1", key: awsKey, secret: awsSecret,
+			token: awsToken, signedHeaders: signedWithNonce})
+		mu.Lock()
+		proofs = append(proofs, body["jwt_token"])
+		mu.Unlock()
+	})
+	vars := map[string]string{"KEYLESS_ENDPOINT": endpoint, "KEYLESS_AUDIENCE": testAudience}
+	for i := range 2 {
+		code, out, errOut := runCLI(t, vars, "exchange", "--aws", "--output", "base64")
+		if code != 0 || errOut != "" || strings.TrimSpace(out) != f.cred {
+			t.Fatalf("run %d in the same second: exit %d, stdout %q, stderr %q", i+1, code, out, errOut)
+		}
+	}
+	mu.Lock()
+	got := slices.Clone(proofs)
+	mu.Unlock()
+	if len(got) != 2 || signatureOf(got[0]) == signatureOf(got[1]) ||
+		!strings.Contains(got[0], `"x-amz-date","value":"`+second.UTC().Format("20060102T150405Z")+`"`) {
+		t.Fatalf("proofs %q", got)
+	}
+	// Control: the fake refuses a proof it has seen, as keyless does.
+	b, _ := json.Marshal(map[string]string{"audience": testAudience, "issuer_uri": "https://sts.amazonaws.com", "jwt_token": got[0]})
+	resp, err := http.Post(endpoint+exchangeapi.PathExchange, "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a replayed proof: HTTP %d, want 400", resp.StatusCode)
+	}
+}
+
+// TestExchangeRefusedExplained: with --explain-profile (and no --explain)
+// a refused exchange is explained to standard error, exit 1. An AWS proof
+// is signed anew for explain (the refused one's signature may be used
+// up); a token is explained as sent.
+func TestExchangeRefusedExplained(t *testing.T) {
+	operatorProfile(t, map[string]string{"AWS_ACCESS_KEY_ID": awsKey, "AWS_SECRET_ACCESS_KEY": awsSecret})
+	var (
+		mu      sync.Mutex
+		refused []string // the exchanged proofs
+		answer  = `{"granted":false,"reason":"no_provider_matched","subject":"arn:aws:iam::111122223333:user/ci",` +
+			`"trace":[{"check":"aws_request","passed":true,"detail":"upstream answered"},` +
+			`{"provider":"123456789012/ci","check":"subject","passed":false,"detail":"\"$(reboot)\" does not match"}]}`
+		explainStatus = http.StatusOK
+	)
+	f, endpoint := startKeyless(t, func(body map[string]string) {
+		mu.Lock()
+		refused = append(refused, body["jwt_token"])
+		mu.Unlock()
+	})
+	f.setRefuse(func(w http.ResponseWriter) { refuseAs(w, http.StatusBadRequest, "invalid_request", "r-2") })
+	f.explain = func(w http.ResponseWriter, r *http.Request, raw []byte, body map[string]string) {
+		if !signedByOperator(t, r, raw) {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		last := refused[len(refused)-1]
+		if len(body) != 3 || body["audience"] != testAudience || body["issuer_uri"] != "https://sts.amazonaws.com" && body["jwt_token"] != last {
+			t.Errorf("explain body %v", body)
+		}
+		if body["issuer_uri"] == "https://sts.amazonaws.com" {
+			checkEnvelope(t, body["jwt_token"], envelopeWant{url: stsGCI, region: "us-east-1", key: awsKey, secret: awsSecret,
+				signedHeaders: "host;x-amz-date;x-keyless-audience;x-keyless-nonce"})
+			if signatureOf(body["jwt_token"]) == signatureOf(last) {
+				t.Error("explain got the refused proof again, whose signature the exchange used up")
+			}
+		}
+		if explainStatus != http.StatusOK {
+			refuseAs(w, explainStatus, "access_denied", "r-3")
+			return
+		}
+		io.WriteString(w, answer)
+	}
+	vars := map[string]string{"KEYLESS_ENDPOINT": endpoint}
+	refusal := "keyless exchange: refused (invalid_request): The token exchange was refused. Request id: r-2.\n"
+
+	code, out, errOut := runCLI(t, vars, "exchange", "--aws", "--audience", testAudience, "--explain-profile", "operator", "--output", "env")
+	want := refusal + "proof: a newly signed AWS GetCallerIdentity request (issuer https://sts.amazonaws.com)\n" +
+		"✓ aws_request upstream answered\n" +
+		"✗ 123456789012/ci subject \"$(reboot)\" does not match\n" +
+		"refused: no_provider_matched\n"
+	// Nothing on standard output, which --output env users eval.
+	if code != 1 || out != "" || errOut != want || f.count() != 1 || f.explainCount() != 1 {
+		t.Errorf("AWS: exit %d, %d exchanges, %d explains, stdout %q, stderr:\n%s", code, f.count(), f.explainCount(), out, errOut)
+	}
+
+	// A token: explained as sent.
+	token := jwt(`{"iss":"https://issuer.example","sub":"ci"}`)
+	code, out, errOut = runCLI(t, map[string]string{"KEYLESS_ENDPOINT": endpoint, "T": token}, "exchange", "--token-env", "T",
+		"--audience", testAudience, "--explain-profile", "operator")
+	if code != 1 || out != "" || !strings.HasPrefix(errOut, refusal+"proof: the token in $T (issuer https://issuer.example)\n") ||
+		f.explainCount() != 2 {
+		t.Errorf("token: exit %d, stdout %q, stderr:\n%s", code, out, errOut)
+	}
+
+	// The operator may not explain: the refusal stands, and says so.
+	mu.Lock()
+	explainStatus = http.StatusForbidden
+	mu.Unlock()
+	code, out, errOut = runCLI(t, vars, "exchange", "--aws", "--audience", testAudience, "--explain-profile", "operator")
+	if code != 1 || out != "" || errOut != refusal+"keyless exchange: explain: refused (access_denied): The token exchange was refused. Request id: r-3.\n" {
+		t.Errorf("explain refused: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+
+	// An outage is not explained.
+	f.setRefuse(func(w http.ResponseWriter) {
+		refuseAs(w, http.StatusServiceUnavailable, "temporarily_unavailable", "r-4")
+	})
+	n := f.explainCount()
+	code, _, errOut = runCLI(t, vars, "exchange", "--aws", "--audience", testAudience, "--explain-profile", "operator")
+	if code != 1 || f.explainCount() != n || strings.Count(errOut, "\n") != 1 {
+		t.Errorf("503: exit %d, %d explains, stderr %q", code, f.explainCount()-n, errOut)
 	}
 }
 
@@ -453,11 +648,13 @@ func TestExchangeNothingDetected(t *testing.T) {
 
 func TestExchangeUsage(t *testing.T) {
 	for _, args := range [][]string{
-		{"--token-file", "x"},                                       // no audience
-		{"--audience", "a", "--aws", "--token-env", "T"},            // two sources
-		{"--audience", "a", "--token-env", "T", "--challenge"},      // --challenge without --aws
-		{"--audience", "a", "--aws", "--issuer", "https://x"},       // --issuer with --aws
-		{"--audience", "a", "--explain"},                            // no --explain-profile
+		{"--token-file", "x"},                                  // no audience
+		{"--audience", "a", "--aws", "--token-env", "T"},       // two sources
+		{"--audience", "a", "--token-env", "T", "--challenge"}, // --challenge without --aws
+		{"--audience", "a", "--aws", "--issuer", "https://x"},  // --issuer with --aws
+		{"--audience", "a", "--explain"},                       // no --explain-profile
+		{"--audience", "a", "--aws", "--explain-profile", ""},  // empty --explain-profile
+		{"--audience", "a", "--aws", "--explain", "--explain-profile", ""},
 		{"--audience", "a", "--aws", "--output", "yaml"},            // unknown output
 		{"--audience", "a", "--aws", "--endpoint", "ftp://x"},       // not http(s)
 		{"--audience", "a", "--aws", "--profile-name", "a]b"},       // bad profile name
@@ -470,14 +667,38 @@ func TestExchangeUsage(t *testing.T) {
 	}
 }
 
-func TestExchangeExplain(t *testing.T) {
-	configFile, credFile := isolateAWS(t, map[string]string{"AWS_ACCESS_KEY_ID": awsKey, "AWS_SECRET_ACCESS_KEY": awsSecret})
+// signedByOperator checks an explain request's SigV4 signature: the
+// operator profile's key, service keyless, its region.
+func signedByOperator(t *testing.T, r *http.Request, raw []byte) bool {
+	t.Helper()
+	s, err := sigv4.Parse(&sigv4.Request{Method: r.Method, EscapedURI: r.URL.EscapedPath(), Query: r.URL.Query(), Host: r.Host,
+		Header: r.Header, BodySHA256: sha256.Sum256(raw)}, "keyless", func(r string) bool { return r == "eu-central-1" }, time.Now())
+	if err != nil || s.AccessKeyID != opKey {
+		t.Errorf("explain signature: %v", err)
+		return false
+	}
+	if err := sigv4.NewVerifier(4).Verify(s, opSecret); err != nil {
+		t.Errorf("explain signature: %v", err)
+		return false
+	}
+	return true
+}
+
+// operatorProfile writes the operator's profile (region eu-central-1) to
+// the isolated AWS files, with the workload's keys in vars.
+func operatorProfile(t *testing.T, vars map[string]string) {
+	t.Helper()
+	configFile, credFile := isolateAWS(t, vars)
 	if err := os.WriteFile(credFile, []byte("[operator]\naws_access_key_id = "+opKey+"\naws_secret_access_key = "+opSecret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(configFile, []byte("[profile operator]\nregion = eu-central-1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestExchangeExplain(t *testing.T) {
+	operatorProfile(t, map[string]string{"AWS_ACCESS_KEY_ID": awsKey, "AWS_SECRET_ACCESS_KEY": awsSecret})
 	var (
 		mu     sync.Mutex
 		answer string
@@ -492,15 +713,9 @@ func TestExchangeExplain(t *testing.T) {
 		if r.URL.Path != exchangeapi.PathExplain {
 			t.Errorf("path %s", r.URL.Path)
 		}
-		s, err := sigv4.Parse(&sigv4.Request{Method: r.Method, EscapedURI: r.URL.EscapedPath(), Query: r.URL.Query(), Host: r.Host,
-			Header: r.Header, BodySHA256: sha256.Sum256(raw)}, "keyless", func(r string) bool { return r == "eu-central-1" }, time.Now())
-		if err != nil || s.AccessKeyID != opKey {
-			t.Errorf("explain signature: %v", err)
+		if !signedByOperator(t, r, raw) {
 			w.WriteHeader(http.StatusForbidden)
 			return
-		}
-		if err := sigv4.NewVerifier(4).Verify(s, opSecret); err != nil {
-			t.Errorf("explain signature: %v", err)
 		}
 		var body map[string]string
 		if err := json.Unmarshal(raw, &body); err != nil || len(body) != 3 || body["audience"] != testAudience || body["issuer_uri"] != "https://sts.amazonaws.com" {
@@ -508,7 +723,7 @@ func TestExchangeExplain(t *testing.T) {
 		}
 		// The proof is signed with the default chain, not the operator.
 		checkEnvelope(t, body["jwt_token"], envelopeWant{url: stsGCI, region: "us-east-1", key: awsKey, secret: awsSecret,
-			signedHeaders: "host;x-amz-date;x-keyless-audience"})
+			signedHeaders: "host;x-amz-date;x-keyless-audience;x-keyless-nonce"})
 		mu.Lock()
 		defer mu.Unlock()
 		io.WriteString(w, answer)

@@ -43,6 +43,8 @@ const (
 var ErrChallenge = errors.New("exchange: challenge missing, expired, used, or for another audience")
 
 // NewChallenges returns a challenge issuer; useOnce records used ones.
+// With SingleUse, an operator's dry run checks a challenge without
+// consuming it, and still refuses one already used.
 func NewChallenges(ring *keyring.Ring, c clock.Clock, random io.Reader, useOnce func(context.Context, string, time.Time) error) *Challenges {
 	return &Challenges{ring: ring, clock: c, random: random, ttl: ChallengeTTL, useOnce: useOnce}
 }

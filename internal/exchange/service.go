@@ -36,7 +36,8 @@ type Options struct {
 	AWS          AWSVerifier
 	Sessions     Sessions
 	// UseOnce records a token as used until a time; it fails with an
-	// error when the token was used before (storage.SingleUse).
+	// error wrapping storage.ErrConflict when the token was used before.
+	// SingleUse builds it over a store.
 	UseOnce func(ctx context.Context, key string, until time.Time) error
 	Clock   clock.Clock
 }
@@ -86,7 +87,8 @@ type Request struct {
 	Proof    secret.String // a JWT, or the JSON envelope of a signed request
 	Kind     ProofKind
 	// DryRun verifies and matches but records no single use and issues
-	// nothing: the operator's explain.
+	// nothing: the operator's explain. Values already used are still
+	// refused (see SingleUse).
 	DryRun bool
 	// Account, if set, limits the candidates to one account's providers:
 	// an operator explains only their own account's.
@@ -158,6 +160,26 @@ type dryRunKey struct{}
 // IsDryRun reports whether ctx belongs to an explain request, whose
 // single-use checks must not record anything.
 func IsDryRun(ctx context.Context) bool { return ctx.Value(dryRunKey{}) != nil }
+
+// SingleUse is the exchange's single-use rule over a store: a value is
+// recorded as used until a time; in an operator's dry run (explain)
+// nothing is recorded, but a value already used is still refused.
+// A used value is storage.ErrConflict in both modes.
+func SingleUse(store storage.SingleUse, clock clock.Clock) func(ctx context.Context, key string, until time.Time) error {
+	return func(ctx context.Context, key string, until time.Time) error {
+		if !IsDryRun(ctx) {
+			return store.UseOnce(ctx, key, until, clock.Now())
+		}
+		used, err := store.Used(ctx, key, clock.Now())
+		switch {
+		case err != nil:
+			return err
+		case used:
+			return storage.ErrConflict
+		}
+		return nil
+	}
+}
 
 // Exchange verifies req's proof, finds the one provider that admits it and
 // issues that provider's role session.
@@ -309,20 +331,23 @@ func (pr *proof) Prove(ctx context.Context) (*sts.Federated, error) {
 		res.Trace.add(p.Account+"/"+p.Name, "session", false, err.Error())
 		return nil, refuse("session_template")
 	}
-	if req.DryRun {
-		res.Trace.add(p.Account+"/"+p.Name, "grant", true, "would issue a session of "+res.RoleARN+" named "+f.SessionName)
-		return f, nil
-	}
 	if !isAWS && !p.AllowTokenReuse {
-		// Kept past exp by more than any leeway verification allows.
+		// Kept past exp by more than any leeway verification allows. A
+		// dry run checks without recording (SingleUse), so that explain
+		// reports a replayed token as the exchange would.
 		err := s.o.UseOnce(ctx, tokenKey(req.Issuer, res.Identity.JTI, signingInput), expiry.Add(maxLeeway+time.Minute))
 		switch {
 		case errors.Is(err, storage.ErrConflict):
 			res.Trace.add(p.Account+"/"+p.Name, "single_use", false, "the token was exchanged before")
 			return nil, &Error{Code: InvalidRequest, Reason: "token_replayed"}
 		case err != nil:
+			res.Trace.add(p.Account+"/"+p.Name, "single_use", false, "the single-use store failed")
 			return nil, &Error{Code: Unavailable, Reason: "single_use_unavailable", Cause: err}
 		}
+		res.Trace.add(p.Account+"/"+p.Name, "single_use", true, "")
+	}
+	if req.DryRun {
+		res.Trace.add(p.Account+"/"+p.Name, "grant", true, "would issue a session of "+res.RoleARN+" named "+f.SessionName)
 	}
 	return f, nil
 }

@@ -40,17 +40,26 @@ func (s *sessions) AssumeRoleAs(ctx context.Context, src sts.IdentitySource, _ s
 		Credentials: sts.Credentials{AccessKeyID: "ASIAEXAMPLE", Expiration: now.Add(time.Hour)}}, f, nil
 }
 
-// awsStub answers as an upstream STS would, or fails with err.
+// awsStub answers as an upstream STS would, or fails with err. With
+// useOnce, it uses the envelope once first, as awsproof does.
 type awsStub struct {
-	id    exchange.AWSIdentity
-	err   error
-	calls int
+	id      exchange.AWSIdentity
+	err     error
+	calls   int
+	useOnce func(ctx context.Context, key string, until time.Time) error
 }
 
-func (a *awsStub) VerifyAWS(_ context.Context, envelope []byte, aud string) (exchange.AWSIdentity, error) {
+func (a *awsStub) VerifyAWS(ctx context.Context, envelope []byte, aud string) (exchange.AWSIdentity, error) {
 	a.calls++
 	if aud != audience || !strings.HasPrefix(string(envelope), "{") {
 		return exchange.AWSIdentity{}, errors.New("stub: unexpected call")
+	}
+	if a.useOnce != nil {
+		if err := a.useOnce(ctx, "aws-stub:"+string(envelope), now.Add(time.Hour)); errors.Is(err, storage.ErrConflict) {
+			return exchange.AWSIdentity{}, verifierError{reason: "replayed"}
+		} else if err != nil {
+			return exchange.AWSIdentity{}, verifierError{reason: "replay_store_unavailable", down: true}
+		}
 	}
 	return a.id, a.err
 }
@@ -109,13 +118,7 @@ func (f *fixture) build(t *testing.T, keys idtoken.KeySource) *exchange.Service 
 	c := clock.NewFake(now)
 	return exchange.New(exchange.Options{
 		Providers: f.providers, Directory: f.dir, ProviderKeys: func(*iam.OIDCProvider) idtoken.KeySource { return keys },
-		AWS: f.aws, Sessions: f.sessions, Clock: c,
-		UseOnce: func(ctx context.Context, key string, until time.Time) error {
-			if exchange.IsDryRun(ctx) {
-				return nil
-			}
-			return f.store.UseOnce(ctx, key, until, c.Now())
-		},
+		AWS: f.aws, Sessions: f.sessions, Clock: c, UseOnce: exchange.SingleUse(f.store, c),
 	})
 }
 
@@ -287,6 +290,9 @@ func TestExchangeAmbiguousAndDryRun(t *testing.T) {
 		if err != nil || res.Provider == nil || res.Provider.Name != "b" {
 			t.Fatalf("dry run: %v %+v", err, res)
 		}
+		if !hasStep(res.Trace, "single_use", true) || !hasStep(res.Trace, "grant", true) {
+			t.Errorf("dry run trace %+v, want single_use and grant passed", res.Trace)
+		}
 	}
 	if len(f.sessions.got) != 0 {
 		t.Fatal("a dry run issued a session")
@@ -295,6 +301,63 @@ func TestExchangeAmbiguousAndDryRun(t *testing.T) {
 	if _, err := f.svc.Exchange(context.Background(), req); err != nil {
 		t.Fatalf("the real exchange after dry runs: %v", err)
 	}
+
+	// Explaining the exchanged token tells the truth: a replay (JWT-29),
+	// still without recording or issuing anything.
+	req.DryRun = true
+	for range 2 {
+		res, err := f.svc.Exchange(context.Background(), req)
+		if c, reason := code(t, err); c != exchange.InvalidRequest || reason != "token_replayed" {
+			t.Errorf("dry run of an exchanged token: %v %q", c, reason)
+		}
+		if !hasStep(res.Trace, "single_use", false) || hasStep(res.Trace, "grant", true) {
+			t.Errorf("dry run trace %+v, want single_use failed and no grant", res.Trace)
+		}
+	}
+	if len(f.sessions.got) != 1 {
+		t.Errorf("%d sessions issued, want 1", len(f.sessions.got))
+	}
+}
+
+// A dry run's check of a used AWS request reaches the verifier with the
+// dry run's context: the verifier's single use (awsproof's UseOnce option)
+// refuses it as a replay, and an unused one is not recorded.
+func TestExchangeAWSDryRunSingleUse(t *testing.T) {
+	f := newFixture(t, provider(t, "deployers", exchange.AWSIssuer, "arn:aws:iam::123456789012:role/Deployer"))
+	f.aws.id = exchange.AWSIdentity{ARN: "arn:aws:sts::123456789012:assumed-role/Deployer/ci", Account: "123456789012",
+		UserID: "AROAEXAMPLE:ci", Endpoint: "sts.amazonaws.com"}
+	f.aws.useOnce = exchange.SingleUse(f.store, clock.NewFake(now))
+	req := exchange.Request{Audience: audience, Issuer: exchange.AWSIssuer, Proof: secret.NewString(`{"signed":1}`), Kind: exchange.ProofAWS}
+
+	req.DryRun = true
+	if res, err := f.svc.Exchange(context.Background(), req); err != nil || !hasStep(res.Trace, "grant", true) {
+		t.Fatalf("dry run of a new request: %v %+v", err, res.Trace)
+	}
+	req.DryRun = false
+	if _, err := f.svc.Exchange(context.Background(), req); err != nil {
+		t.Fatalf("the exchange after a dry run: %v", err)
+	}
+	req.DryRun = true
+	res, err := f.svc.Exchange(context.Background(), req)
+	if _, reason := code(t, err); reason != "aws_replayed" || !hasStep(res.Trace, "aws_request", false) {
+		t.Errorf("dry run of an exchanged request: %q, trace %+v", reason, res.Trace)
+	}
+	req.DryRun = false
+	if _, err := f.svc.Exchange(context.Background(), req); err == nil {
+		t.Error("the exchanged request was accepted again")
+	}
+	if len(f.sessions.got) != 1 {
+		t.Errorf("%d sessions issued, want 1", len(f.sessions.got))
+	}
+}
+
+func hasStep(trace exchange.Trace, check string, passed bool) bool {
+	for _, s := range trace {
+		if s.Check == check && s.Passed == passed {
+			return true
+		}
+	}
+	return false
 }
 
 // A token without jti is single-use by its signed header and claims: an

@@ -590,6 +590,37 @@ func TestExchangeAWSKeylessUpstream(t *testing.T) {
 		t.Errorf("the upstream executed %d requests of alice, want 2", n)
 	}
 
+	// Two `keyless exchange --aws` at once with alice's key, so in the same
+	// second as a rule: each signs its own X-Keyless-Nonce, so they are two
+	// signatures (not one replayed), and the upstream keyless verifies each.
+	cmds := make([]*exec.Cmd, 2)
+	outs := make([]strings.Builder, 2)
+	for i := range cmds {
+		cmds[i] = exec.Command(binary, "exchange", "--aws", "--sts-endpoint", upstream.endpoint, "--audience", aud,
+			"--endpoint", ex.endpoint, "--output", "json")
+		cmds[i].Env = append(cleanEnv(t, "AWS_ACCESS_KEY_ID="+aliceKey, "AWS_SECRET_ACCESS_KEY="+aliceSecret), "GORACE="+os.Getenv("GORACE"))
+		cmds[i].Stdout, cmds[i].Stderr = &outs[i], &outs[i]
+	}
+	for _, c := range cmds {
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var sameSecond []xcCredential
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Errorf("keyless exchange %d of 2 at once: %v\n%s", i+1, err, outs[i].String())
+			continue
+		}
+		sameSecond = append(sameSecond, exchangeOutput(t, outs[i].String()))
+	}
+	if len(sameSecond) == 2 && sameSecond[0].AccessKeyID == sameSecond[1].AccessKeyID {
+		t.Error("two exchanges issued the same key")
+	}
+	if n := countEvents(t, upstream, "GetCallerIdentity", aliceKey) - upstreamCalls; n != 4 {
+		t.Errorf("the upstream executed %d requests of alice, want 4", n)
+	}
+
 	secrets := map[string]string{
 		"alice's secret key": aliceSecret, "the first request's signature": sig, "the body form's signature": bodySig,
 		"the issued secret key": cred.SecretAccessKey, "the issued session token": cred.SessionToken,
@@ -1002,8 +1033,13 @@ func TestExchangeAWSMotoUpstream(t *testing.T) {
 		t.Errorf("the refusal's audit event: %v", e)
 	}
 
-	// The operator's explain says why: the subject did not match.
-	req := map[string]string{"audience": "e2e-moto-other", "issuer_uri": awsIssuer, "jwt_token": other, "subject_token_type": tokenTypeAWS}
+	// The operator's explain says why: the subject did not match. It
+	// explains a request signed anew (with another secret, which moto does
+	// not check: the same one in the same second signs the same request):
+	// the refused one's signature was used up when it went upstream, and a
+	// dry run that checks single use calls it replayed.
+	again, _ := awsEnvelope(t, moto, "e2e-moto-other", tempCreds{AccessKeyID: caller.AccessKeyID, SecretAccessKey: caller.SecretAccessKey + "2"}, false)
+	req := map[string]string{"audience": "e2e-moto-other", "issuer_uri": awsIssuer, "jwt_token": again, "subject_token_type": tokenTypeAWS}
 	status, _, doc = explain(t, ex, admin, req)
 	subjectStep := traceStep(doc, xAccount+"/someone-else", "subject")
 	if status != http.StatusOK || doc["granted"] != false || doc["reason"] != "no_provider_matched" || doc["subject"] != motoARN ||
@@ -1049,6 +1085,23 @@ func keylessExplain(t *testing.T, moto string, ex *server) {
 		t.Errorf("keyless exchange --explain: exit %d, want 1 and lines with %q:\n%s%s", code, want, out, errOut)
 	}
 	noSecrets(t, "keyless exchange --explain's output", out+errOut, map[string]string{"the admin's secret": xAdminSecret})
+
+	// --explain-profile alone: the exchange is refused, then explained
+	// (with a request signed anew) on standard error; nothing on standard
+	// output. Without it, a hint names the request id.
+	out, errOut, code = runKeyless(t, env, "exchange", "--aws", "--sts-endpoint", moto, "--audience", "e2e-moto-other",
+		"--endpoint", ex.endpoint, "--explain-profile", "keyless-admin", "--output", "env")
+	want = append([]string{"keyless exchange: refused (invalid_request): The token exchange was refused. Request id: ",
+		"proof: a newly signed AWS GetCallerIdentity request"}, want...)
+	if code != 1 || out != "" || slices.ContainsFunc(want, func(w string) bool { return !strings.Contains(errOut, w) }) {
+		t.Errorf("keyless exchange --explain-profile, refused: exit %d, want 1 and lines with %q; stdout %q, stderr:\n%s", code, want, out, errOut)
+	}
+	out, errOut, code = runKeyless(t, env, "exchange", "--aws", "--sts-endpoint", moto, "--audience", "e2e-moto-other",
+		"--endpoint", ex.endpoint)
+	if m := regexp.MustCompile(`Request id: (\S+)\.\n`).FindStringSubmatch(errOut); code != 1 || out != "" || m == nil ||
+		!strings.Contains(errOut, "request id "+m[1]+": an operator allowed keyless:ExplainExchange can see the reason") {
+		t.Errorf("keyless exchange, refused: exit %d, stdout %q, stderr:\n%s", code, out, errOut)
+	}
 }
 
 // TestExchangeOIDCDex: alice's Dex ID token, through ExchangeExternalToken

@@ -833,6 +833,16 @@ func TestExchangeAWSEnvelope(t *testing.T) {
 		xRow{id: "GCIX-06/Content-Type application/json", env: xSigned(xSpec{extra: map[string]string{"Content-Type": "application/json"}}), reason: "aws_content_type_not_allowed"},
 		xRow{id: "GCIX-06/Content-Type text/xml", env: xSigned(xSpec{extra: map[string]string{"Content-Type": "text/xml"}}), reason: "aws_content_type_not_allowed"},
 		xRow{id: "GCIX-06/Content-Type on the query form", env: xSigned(xSpec{query: true, extra: map[string]string{"Content-Type": xFormCT}}), reason: "aws_content_type_not_allowed"},
+		// X-Keyless-Nonce is allowed only signed, and bounded.
+		xRow{id: "GCIX-06/X-Keyless-Nonce unsigned", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Add("X-Keyless-Nonce", "bm9uY2Utbm90LXNpZ25lZA") }), reason: "aws_nonce_unsigned"},
+		xRow{id: "GCIX-06/X-Keyless-Nonce of 65 characters, signed", env: xSigned(xSpec{extra: map[string]string{"X-Keyless-Nonce": strings.Repeat("n", 65)}}), reason: "aws_nonce_malformed"},
+		xRow{id: "GCIX-06/X-Keyless-Nonce of 9 KiB", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Add("X-Keyless-Nonce", strings.Repeat("n", 9<<10)) }), reason: "aws_nonce_malformed"},
+		xRow{id: "GCIX-06/X-Keyless-Nonce with CRLF injection, signed", env: xSigned(xSpec{extra: map[string]string{"X-Keyless-Nonce": "n\r\nX-Amz-Target: AssumeRole"}}), reason: "aws_nonce_malformed"},
+		xRow{id: "GCIX-06/X-Keyless-Nonce with CRLF injection", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope { return v.Add("X-Keyless-Nonce", "n\r\nX-Amz-Target: AssumeRole") }), reason: "aws_nonce_malformed"},
+		xRow{id: "GCIX-06/X-Keyless-Nonce in standard base64, signed", env: xSigned(xSpec{extra: map[string]string{"X-Keyless-Nonce": "n+n/n=="}}), reason: "aws_nonce_malformed"},
+		xRow{id: "GCIX-06/X-Keyless-Nonce twice", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope {
+			return v.Add("X-Keyless-Nonce", "n1").Add("x-keyless-nonce", "n2")
+		}), reason: "aws_header_duplicate"},
 		xRow{id: "GCIX-06/17 headers", env: xE(func(_ *xEnv, v xEnvelope) xEnvelope {
 			for i := 0; len(v.Headers) < 17; i++ {
 				v = v.Add("x-keyless-challenge", "c"+strconv.Itoa(i))
@@ -1166,6 +1176,33 @@ func TestExchangeAWSReplay(t *testing.T) {
 		m := s.up.mark()
 		s.deny("GCIX-13/replay after an upstream refusal", s.aws(b), 400, "invalid_request", "aws_replayed")
 		s.upstream("GCIX-13/replay after an upstream refusal", m, 0)
+	})
+	// SigV4 is deterministic: the same key, audience and second make one
+	// signature. A signed X-Keyless-Nonce makes two, each forwarded as
+	// sent and verified by the upstream; each is still accepted once.
+	t.Run("GCIX-13/same second, different nonces", func(t *testing.T) {
+		s := x.sub(t)
+		same := xSpec{noToken: true, at: s.clock.Now().Add(-time.Second)}
+		s.accept("GCIX-13/control without a nonce", s.aws(s.sign(same).Bytes()))
+		s.deny("GCIX-13/the same second without a nonce", s.aws(s.sign(same).Bytes()), 400, "invalid_request", "aws_replayed")
+		m := s.up.mark()
+		valid := s.up.valid.Load()
+		var nonced []byte
+		for _, n := range []string{"AAAAAAAAAAAAAAAAAAAAAA", "_____________________w"} {
+			spec := same
+			spec.extra = map[string]string{"X-Keyless-Nonce": n}
+			nonced = s.sign(spec).Bytes()
+			s.accept("GCIX-13/the same second with nonce "+n, s.aws(nonced))
+		}
+		s.upstream("GCIX-13/two nonces", m, 2)
+		if got := s.up.valid.Load() - valid; got != 2 {
+			t.Errorf("the upstream verified %d of the 2 nonced signatures", got)
+		}
+		reqs := s.up.requests()
+		if n := reqs[len(reqs)-1].header.Values("X-Keyless-Nonce"); len(n) != 1 || n[0] != "_____________________w" {
+			t.Errorf("the nonce was forwarded as %q", n)
+		}
+		s.deny("GCIX-13/a nonced request again", s.aws(nonced), 400, "invalid_request", "aws_replayed")
 	})
 	t.Run("GCIX-13/a local refusal does not consume", func(t *testing.T) {
 		s := x.sub(t)
