@@ -11,7 +11,7 @@
 //
 //	KEYLESS_AUTHZ_ACCESS_KEY_ID=AKIATENANTFILES00001 \
 //	KEYLESS_AUTHZ_SECRET_ACCESS_KEY=tenantFilesDemoSecretNotForProduction1 \
-//	go run ./examples/tenant-isolation/tenant-files -keyless http://127.0.0.1:8080 -addr 127.0.0.1:9090
+//	go run ./examples/tenant-isolation/tenant-files -keyless http://127.0.0.1:8081 -addr 127.0.0.1:9090
 package main
 
 import (
@@ -38,7 +38,7 @@ var files = map[string]string{
 }
 
 func main() {
-	endpoint := flag.String("keyless", "http://127.0.0.1:8080", "keyless base URL")
+	endpoint := flag.String("keyless", "http://127.0.0.1:8081", "keyless base URL (the example serves it on 8081)")
 	addr := flag.String("addr", "127.0.0.1:9090", "listen address")
 	flag.Parse()
 	client := &authz.Client{

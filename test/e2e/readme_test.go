@@ -1,0 +1,78 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// TestReadmeFirstHour runs what a newcomer found broken in the README, as
+// written (with the server's address): the regional SAML sign-in page of
+// the quickstart, and alice explaining bob's refused exchange with her
+// keyless key in a profile made by the AWS CLI. It also checks that the
+// tenant-isolation example does not take make run's port.
+func TestReadmeFirstHour(t *testing.T) {
+	// The quickstart names its own address as the exchange's upstream:
+	// serve it on a free port, everywhere the file says 8080.
+	port := freePort(t)
+	src, err := os.ReadFile(quickstart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "quickstart.yaml")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(src), "127.0.0.1:8080", port)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := launchAt(t, path, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, body := httpGet(t, s.endpoint+"/us-west-2/saml"); code != 200 || !strings.Contains(body, s.endpoint+"/us-west-2/saml") {
+		t.Errorf("GET /us-west-2/saml: %d", code)
+	}
+
+	aws := requireTool(t, "aws")
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Index(string(readme), "aws configure set aws_access_key_id AKIAIOSFODNN7EXAMPLE --profile keyless-alice")
+	end := strings.Index(string(readme)[start:], "\n# keyless exchange: refused")
+	if start < 0 || end < 0 {
+		t.Fatal("the README's explain example moved; update this test")
+	}
+	script := strings.ReplaceAll(string(readme)[start:start+end], "http://127.0.0.1:8080", s.endpoint)
+	script = strings.ReplaceAll(script, "./bin/keyless", binary)
+	script = strings.Replace(script, "aws configure", aws+" configure", 2)
+	cmd := exec.Command("bash", "-c", script)
+	cmd.Env = cleanEnv(t)
+	out, err := cmd.CombinedOutput()
+	for _, want := range []string{"refused (invalid_request)", "Request id: ", `subject "arn:aws:iam::111122223333:user/engineering/bob" does not match`,
+		"refused: no_provider_matched"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the README's explain example: %v; output lacks %q:\n%s", err, want, out)
+		}
+	}
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v", err)
+	}
+
+	addr := func(path string) string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f struct{ Server struct{ Addr string } }
+		if err := yaml.Unmarshal(b, &f); err != nil {
+			t.Fatal(err)
+		}
+		return f.Server.Addr
+	}
+	if q, ti := addr(quickstart), addr("../../examples/tenant-isolation/keyless.yaml"); q == ti {
+		t.Errorf("the quickstart and the tenant-isolation example both listen on %s", q)
+	}
+}
