@@ -39,6 +39,8 @@ func main() {
 	rounds := flag.Int("rounds", 3, "interleaved rounds of every workload; medians are reported")
 	only := flag.String("workloads", "", "comma-separated keyless workloads to run (GetCallerIdentity, GetSessionToken, AssumeRole, "+
 		"AssumeRoleWithWebIdentity, ExchangeAWS, ExchangeOIDC, AssumeRoleWithSAML); empty runs all")
+	baseline := flag.String("baseline", "", "another keyless binary (an earlier commit) to measure in the same rounds, "+
+		"for GetCallerIdentity, GetSessionToken and AssumeRole")
 	flag.Parse()
 	if *trivial != "" {
 		serveTrivial(*trivial)
@@ -53,7 +55,7 @@ func main() {
 		}
 		levels = append(levels, n)
 	}
-	if err := run(*binary, levels, *rounds, *dur, *warm, *memDur, *only); err != nil {
+	if err := run(*binary, *baseline, levels, *rounds, *dur, *warm, *memDur, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -465,7 +467,7 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration, only string) error {
+func run(binary, baseline string, levels []int, rounds int, d, warm, memDur time.Duration, only string) error {
 	if _, err := os.Stat(binary); err != nil {
 		return fmt.Errorf("%s not found; run make build first", binary)
 	}
@@ -530,6 +532,14 @@ func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration,
 			return fmt.Errorf("-workloads %q names no keyless workload", only)
 		}
 	}
+	if baseline != "" {
+		bl, err := startBaseline(baseline, dataDir)
+		if err != nil {
+			return fmt.Errorf("baseline %s: %w", baseline, err)
+		}
+		defer bl.stop()
+		loads = withBaseline(loads, bl)
+	}
 	var gstRate float64
 	if slices.ContainsFunc(loads, func(w workload) bool { return w.name == "keyless AssumeRoleWithWebIdentity" }) {
 		defer func() {
@@ -568,6 +578,40 @@ func run(binary string, levels []int, rounds int, d, warm, memDur time.Duration,
 		return nil
 	}
 	return memoryRun(kl, workload{addr: kl.addr, req: gst}, gstRate, memDur)
+}
+
+// startBaseline serves bench/keyless.yaml with the baseline binary, in a
+// directory of its own beside the SAML metadata it names.
+func startBaseline(binary, dataDir string) (*proc, error) {
+	dir := filepath.Join(dataDir, "baseline")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return nil, err
+	}
+	md, err := os.ReadFile(filepath.Join(dataDir, samlIDPMetadata))
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, samlIDPMetadata), md, 0o600); err != nil {
+		return nil, err
+	}
+	return startKeyless(binary, dir)
+}
+
+// withBaseline adds, after each of GetCallerIdentity, GetSessionToken and
+// AssumeRole, the same request to the baseline, so that every round
+// measures both one after the other.
+func withBaseline(loads []workload, bl *proc) []workload {
+	var out []workload
+	for _, w := range loads {
+		out = append(out, w)
+		switch w.name {
+		case "keyless GetCallerIdentity", "keyless GetSessionToken", "keyless AssumeRole":
+			body := w.req[bytes.Index(w.req, []byte("\r\n\r\n"))+4:]
+			out = append(out, workload{name: "baseline " + strings.TrimPrefix(w.name, "keyless "), addr: bl.addr,
+				req: signed(bl.addr, string(body)), pid: bl.cmd.Process.Pid})
+		}
+	}
+	return out
 }
 
 // selectWorkloads keeps the trivial handler (every ratio is to it) and the

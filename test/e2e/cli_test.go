@@ -10,10 +10,18 @@ import (
 	"testing"
 )
 
+// keyless runs the binary with the test's environment and env.
 func keyless(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
+	return runIn(t, append(os.Environ(), env...), args...)
+}
+
+// runIn runs the binary with exactly env; it returns stdout, stderr and
+// the exit code.
+func runIn(t *testing.T, env []string, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = env
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

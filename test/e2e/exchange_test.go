@@ -456,12 +456,19 @@ func serverRecords(t *testing.T, s *server, logs string) map[string]string {
 // code and status.
 func assumeRole(t *testing.T, s *server, c tempCreds, role, session string) (tempCreds, string, int) {
 	t.Helper()
+	return assumeRoleARN(t, s, c, xRoleARN(role), session)
+}
+
+// assumeRoleARN assumes a role with the Go SDK; it returns the AWS error
+// code and status of a refusal.
+func assumeRoleARN(t *testing.T, s *server, c tempCreds, roleARN, session string) (tempCreds, string, int) {
+	t.Helper()
 	out, err := goClient(s, c.AccessKeyID, c.SecretAccessKey, c.SessionToken).AssumeRole(context.Background(),
-		&sts.AssumeRoleInput{RoleArn: aws.String(xRoleARN(role)), RoleSessionName: aws.String(session)})
+		&sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String(session)})
 	if err != nil {
 		code, status := apiCode(err)
 		if code == "" {
-			t.Fatalf("AssumeRole %s: %v", role, err)
+			t.Fatalf("AssumeRole %s: %v", roleARN, err)
 		}
 		return tempCreds{}, code, status
 	}
@@ -874,18 +881,7 @@ print(json.dumps({"envelope": envelope, "status": status, "response": json.loads
 // runKeyless runs the keyless binary with exactly the environment env.
 func runKeyless(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = append(env, "GORACE="+os.Getenv("GORACE"))
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
+	return runIn(t, append(env, "GORACE="+os.Getenv("GORACE")), args...)
 }
 
 // exchangeOutput reads `keyless exchange --output json`.
