@@ -151,8 +151,19 @@ type tokenPool struct {
 	fillT  atomic.Int64 // nanoseconds spent in fill
 
 	mu   sync.Mutex
-	reqs [][]byte
+	reqs []pooled // oldest first
 }
+
+// pooled is a request signed ahead, and when.
+type pooled struct {
+	req []byte
+	at  time.Time
+}
+
+// maxPooledAge is how long a pooled request is kept: well inside the
+// 5 minutes a SAML assertion may wait (max_assertion_age), however many
+// workloads run between two rounds of the one that uses it.
+const maxPooledAge = 2 * time.Minute
 
 // oidcTokens is the ExchangeOIDC pool: RS256 tokens with unique jti.
 func oidcTokens(keyless string, p *idp) *tokenPool {
@@ -178,16 +189,18 @@ func samlAssertions(keyless string, p *samlIDP) *tokenPool {
 	}}
 }
 
-// next takes a request from the pool, or signs one if it is empty.
+// next takes the newest request from the pool, or signs one if it is
+// empty or holds only requests too old to use.
 func (t *tokenPool) next() []byte {
 	t.mu.Lock()
-	if n := len(t.reqs); n > 0 {
-		r := t.reqs[n-1]
-		t.reqs[n-1] = nil
+	if n := len(t.reqs); n > 0 && time.Since(t.reqs[n-1].at) < maxPooledAge {
+		r := t.reqs[n-1].req
+		t.reqs[n-1] = pooled{}
 		t.reqs = t.reqs[:n-1]
 		t.mu.Unlock()
 		return r
 	}
+	t.reqs = nil
 	t.mu.Unlock()
 	t.misses.Add(1)
 	return t.build()
@@ -197,6 +210,12 @@ func (t *tokenPool) next() []byte {
 func (t *tokenPool) fill(n int) {
 	start := time.Now()
 	t.mu.Lock()
+	// Leftovers of an earlier run that are too old go first.
+	i := 0
+	for i < len(t.reqs) && start.Sub(t.reqs[i].at) >= maxPooledAge {
+		i++
+	}
+	t.reqs = t.reqs[i:]
 	need := n - len(t.reqs)
 	t.mu.Unlock()
 	if need <= 0 {
@@ -212,9 +231,9 @@ func (t *tokenPool) fill(n int) {
 			if w < need%workers {
 				k++
 			}
-			batch := make([][]byte, 0, k)
+			batch := make([]pooled, 0, k)
 			for range k {
-				batch = append(batch, t.build())
+				batch = append(batch, pooled{t.build(), time.Now()})
 			}
 			t.mu.Lock()
 			t.reqs = append(t.reqs, batch...)

@@ -442,6 +442,10 @@ type workload struct {
 	name string
 	addr string
 	req  []byte
+	// body, if set, is req's SigV4-signed body: req is signed anew before
+	// every round, since a signature is good for 15 minutes and a run with
+	// many workloads lasts longer.
+	body string
 	pid  int
 	// next, if set, builds each request instead of replaying req: the
 	// exchange's proofs are accepted once.
@@ -504,17 +508,19 @@ func run(binary, baseline string, levels []int, rounds int, d, warm, memDur time
 	tokens := oidcTokens(kl.addr, provider)
 	assertions := samlAssertions(kl.addr, samlIDP)
 
-	gci := signed(kl.addr, "Action=GetCallerIdentity&Version=2011-06-15")
-	gst := signed(kl.addr, "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=900")
-	// AssumeRole of a role with a 10-statement trust policy, with two
-	// session tags (issue 3's benchmark).
-	ar := signed(kl.addr, "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FBench&RoleSessionName=bench-1"+
-		"&Tags.member.1.Key=project&Tags.member.1.Value=bench&Tags.member.2.Key=team&Tags.member.2.Value=perf&DurationSeconds=900")
+	const (
+		gciBody = "Action=GetCallerIdentity&Version=2011-06-15"
+		gstBody = "Action=GetSessionToken&Version=2011-06-15&DurationSeconds=900"
+		// AssumeRole of a role with a 10-statement trust policy, with two
+		// session tags (issue 3's benchmark).
+		arBody = "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FBench&RoleSessionName=bench-1" +
+			"&Tags.member.1.Key=project&Tags.member.1.Value=bench&Tags.member.2.Key=team&Tags.member.2.Value=perf&DurationSeconds=900"
+	)
 	loads := []workload{
-		{name: "trivial net/http handler", addr: tr.addr, req: gci, pid: tr.cmd.Process.Pid},
-		{name: "keyless GetCallerIdentity", addr: kl.addr, req: gci, pid: kl.cmd.Process.Pid},
-		{name: "keyless GetSessionToken", addr: kl.addr, req: gst, pid: kl.cmd.Process.Pid},
-		{name: "keyless AssumeRole", addr: kl.addr, req: ar, pid: kl.cmd.Process.Pid},
+		{name: "trivial net/http handler", addr: tr.addr, req: signed(kl.addr, gciBody), pid: tr.cmd.Process.Pid},
+		{name: "keyless GetCallerIdentity", addr: kl.addr, body: gciBody, pid: kl.cmd.Process.Pid},
+		{name: "keyless GetSessionToken", addr: kl.addr, body: gstBody, pid: kl.cmd.Process.Pid},
+		{name: "keyless AssumeRole", addr: kl.addr, body: arBody, pid: kl.cmd.Process.Pid},
 		// An RS256 token whose key keyless has cached after the warm-up.
 		{name: "keyless AssumeRoleWithWebIdentity", addr: kl.addr, req: unsigned(kl.addr, webIdentityBody(provider.token("bench-1"))), pid: kl.cmd.Process.Pid},
 		// The token exchange: a GetCallerIdentity signed per request, which
@@ -577,7 +583,7 @@ func run(binary, baseline string, levels []int, rounds int, d, warm, memDur time
 	if memDur <= 0 || gstRate == 0 {
 		return nil
 	}
-	return memoryRun(kl, workload{addr: kl.addr, req: gst}, gstRate, memDur)
+	return memoryRun(kl, workload{addr: kl.addr, req: signed(kl.addr, gstBody)}, gstRate, memDur)
 }
 
 // startBaseline serves bench/keyless.yaml with the baseline binary, in a
@@ -606,9 +612,8 @@ func withBaseline(loads []workload, bl *proc) []workload {
 		out = append(out, w)
 		switch w.name {
 		case "keyless GetCallerIdentity", "keyless GetSessionToken", "keyless AssumeRole":
-			body := w.req[bytes.Index(w.req, []byte("\r\n\r\n"))+4:]
 			out = append(out, workload{name: "baseline " + strings.TrimPrefix(w.name, "keyless "), addr: bl.addr,
-				req: signed(bl.addr, string(body)), pid: bl.cmd.Process.Pid})
+				body: w.body, pid: bl.cmd.Process.Pid})
 		}
 	}
 	return out
@@ -634,6 +639,11 @@ func measure(loads []workload, conns, rounds int, d, warm time.Duration) ([]floa
 	fmt.Printf("bench: %d connections, %d interleaved rounds of %v (after %v warm-up) per workload; medians reported\n\n", conns, rounds, d, warm)
 	all := make([][]outcome, len(loads))
 	for round := 1; round <= rounds; round++ {
+		for i := range loads {
+			if loads[i].body != "" {
+				loads[i].req = signed(loads[i].addr, loads[i].body)
+			}
+		}
 		for i, w := range loads {
 			peak, serverCPU, clientCPU, err := peakRun(w, conns, warm, d)
 			if err != nil {

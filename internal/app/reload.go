@@ -68,6 +68,9 @@ func (a *App) reload(ctx context.Context, ev *audit.Event) (Reloaded, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	ev.RequestParameters = map[string]any{}
+	if ev.AWSRegion == "" {
+		ev.AWSRegion = a.Config().Region
+	}
 	fail := func(code string, err error) (Reloaded, error) {
 		a.reloads.WithLabelValues("invalid").Inc()
 		ev.ErrorCode, ev.ErrorMessage = code, "The configuration was not reloaded; the previous one stays in force."

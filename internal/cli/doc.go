@@ -1,4 +1,7 @@
-// Package cli is keyless's command line: one file per command. Commands
-// parse flags, load configuration and call into app, storage or audit; they
-// hold no logic of their own.
+// Package cli is keyless's command line: one file per command. `serve`
+// loads the configuration, opens storage through the driver registry and
+// runs app; the offline commands (audit, keys, sessions) open the
+// deployment's store without ever creating it and call the operations
+// service (internal/ops); `reload` asks a running server to re-read its
+// configuration. Commands hold no logic of their own.
 package cli

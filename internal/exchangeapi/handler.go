@@ -113,7 +113,9 @@ func fail(code string, status int, reason string) *edge.Refusal {
 func (h *Handler) post(serve func(c *edge.Call, raw []byte) (any, error)) edge.Handler {
 	return func(c *edge.Call) (any, error) {
 		if c.Request.Method != http.MethodPost {
-			return nil, fail("method_not_allowed", http.StatusMethodNotAllowed, "method_not_post")
+			f := fail("method_not_allowed", http.StatusMethodNotAllowed, "method_not_post")
+			f.Allow = http.MethodPost // RFC 9110 section 15.5.6
+			return nil, f
 		}
 		raw, err := c.Body()
 		if err != nil {

@@ -7,8 +7,10 @@
 // id_roles_providers_enable-console-saml).
 //
 // It also serves keyless's service provider metadata at
-// BASE/saml/metadata.xml (SAML metadata 2.4.4) and the page's static
+// BASE/saml/metadata.xml (SAML metadata 2.4.4) and the pages' static
 // script and style sheet. The domain (sts.Service) verifies and decides
-// everything; this package is the edge: bounds, headers, pages and one
-// audit event per POST.
+// everything; what every browser sign-in shares (pages, headers, the role
+// chooser and its CSRF cookie, the credentials page) is internal/signin;
+// this package holds only SAML's part: its routes, the posted
+// SAMLResponse, and one audit event per POST through the shared edge.
 package samlsignin
