@@ -61,6 +61,9 @@ type App struct {
 
 	mu  sync.Mutex // one reload at a time
 	cur atomic.Pointer[generation]
+	// pendingRelease is a release of removed users' and roles' ids that
+	// failed; maintenance retries it.
+	pendingRelease atomic.Pointer[func(context.Context) error]
 }
 
 // generation is everything built from one configuration.
@@ -205,12 +208,12 @@ func (a *App) Serve(ctx context.Context, ln, admin net.Listener) error {
 	}()
 	var adminSrv *http.Server
 	if admin != nil {
-		h, err := a.adminHandler()
+		h, err := a.adminHandler(admin.Addr().String())
 		if err != nil {
 			return err
 		}
 		adminSrv = a.server(h, DefaultLimits())
-		adminSrv.WriteTimeout = 0 // a CPU profile takes as long as it is asked to
+		adminSrv.WriteTimeout = (maxProfileSeconds + 30) * time.Second // a CPU profile takes as long as it is asked to
 		go func() { errc <- adminSrv.Serve(admin) }()
 		a.deps.Logger.Info("admin listener", "addr", admin.Addr().String())
 	}
@@ -256,6 +259,7 @@ func (a *App) maintain(ctx context.Context) {
 			if err := a.Maintain(ctx); err != nil && ctx.Err() == nil {
 				a.deps.Logger.Error("master key maintenance failed", "err", err)
 			}
+			a.retryRelease(ctx)
 		case <-rt.C:
 			if err := a.revoked.Refresh(ctx); err != nil && ctx.Err() == nil {
 				a.deps.Logger.Error("reloading session revocations failed", "err", err)

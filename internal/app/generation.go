@@ -26,7 +26,7 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, func(
 	if err != nil {
 		return nil, nil, err
 	}
-	keys, err := a.keySets.forDirectory(dir)
+	keys, commitKeys, err := a.keySets.forDirectory(dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -70,7 +70,13 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, func(
 	if err != nil {
 		return nil, nil, err
 	}
-	return &generation{cfg: cfg, router: router}, release, nil
+	// Once in force: keep this generation's key sets for the next one,
+	// and unbind the ids of the users and roles it removed.
+	inForce := func(ctx context.Context) error {
+		commitKeys()
+		return release(ctx)
+	}
+	return &generation{cfg: cfg, router: router}, inForce, nil
 }
 
 // samlExpectations are what every SAML assertion must show to be for

@@ -43,13 +43,15 @@ func newKeySets(deps Deps, reg prometheus.Registerer) *keySets {
 // setKey is what a remote key set depends on: where it is fetched from
 // and how.
 func setKey(p *iam.OIDCProvider) string {
-	return fmt.Sprintf("%s|%s|%v|%v|%q", p.URL, p.JWKSURL, p.AllowHTTPLoopback, p.AllowPrivateNetwork, p.Thumbprints)
+	return fmt.Sprintf("%q %q %v %v %q", p.URL, p.JWKSURL, p.AllowHTTPLoopback, p.AllowPrivateNetwork, p.Thumbprints)
 }
 
 // forDirectory returns every OIDC provider's key set: its static keys, or
 // a remote set fetched through a guarded client of its own (its
 // thumbprints, its network allowances), reused when it was built before.
-func (k *keySets) forDirectory(dir *iam.Directory) (func(*iam.OIDCProvider) idtoken.KeySource, error) {
+// The sets kept for the next reload change only when commit is called,
+// once the directory is in force.
+func (k *keySets) forDirectory(dir *iam.Directory) (keys func(*iam.OIDCProvider) idtoken.KeySource, commit func(), err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	sets := map[*iam.OIDCProvider]idtoken.KeySource{}
@@ -72,19 +74,24 @@ func (k *keySets) forDirectory(dir *iam.Directory) (func(*iam.OIDCProvider) idto
 				MaxBytes:      idtoken.MaxKeySetBytes,
 			})
 			if err != nil {
-				return nil, fmt.Errorf("OIDC provider %s: %w", p.ARN(), err)
+				return nil, nil, fmt.Errorf("OIDC provider %s: %w", p.ARN(), err)
 			}
 			set = jwks.NewRemote(p.URL, p.JWKSURL, client, k.opts)
 		}
 		sets[p], kept[key] = set, set
 	}
-	k.sets = kept
-	return func(p *iam.OIDCProvider) idtoken.KeySource {
+	keys = func(p *iam.OIDCProvider) idtoken.KeySource {
 		if s, ok := sets[p]; ok {
 			return s
 		}
 		return jwks.Static(nil) // not a provider of this directory: no keys
-	}, nil
+	}
+	commit = func() {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		k.sets = kept
+	}
+	return keys, commit, nil
 }
 
 // upstreams converts the configured STS upstreams.

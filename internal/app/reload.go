@@ -24,9 +24,20 @@ type Reloaded struct {
 	Notes []string
 }
 
+// Trigger says what asked for a reload, for its audit event.
+type Trigger struct {
+	Name      string // SIGHUP, admin
+	SourceIP  string // the admin listener's caller
+	RequestID string // the admin request's id
+}
+
 // ErrNoReload is returned by a reload of an app built without a way to
 // re-read its configuration.
 var ErrNoReload = errors.New("this server cannot reload its configuration")
+
+// ErrReloadUnaudited is returned when a valid configuration was not put in
+// force because its reload could not be audited.
+var ErrReloadUnaudited = errors.New("the configuration was not reloaded: its audit event could not be stored")
 
 // reloadEvent is the audit event every reload records.
 const reloadEvent = "ReloadConfiguration"
@@ -34,7 +45,8 @@ const reloadEvent = "ReloadConfiguration"
 func (a *App) reloadMetrics(reg prometheus.Registerer) {
 	a.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "keyless_config_reloads_total",
-		Help: "Configuration reloads, by result (ok, invalid: the file was refused and the previous configuration stays in force).",
+		Help: "Configuration reloads, by result (ok; invalid: the file was refused; unaudited: its event could not be stored). " +
+			"Only ok changes the configuration in force.",
 	}, []string{"result"})
 	a.reloadedAt = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "keyless_config_last_reload_success_timestamp_seconds",
@@ -44,74 +56,100 @@ func (a *App) reloadMetrics(reg prometheus.Registerer) {
 	a.reloadedAt.SetToCurrentTime()
 }
 
-// Reload re-reads the configuration (SIGHUP, `keyless reload`) and
-// records one audit event for it, from trigger.
-func (a *App) Reload(ctx context.Context, trigger string) (Reloaded, error) {
-	now := a.deps.Clock.Now()
-	ev := &audit.Event{
-		EventVersion: audit.EventVersion, UserIdentity: audit.UserIdentity{Type: "Unknown"},
-		EventTime: now.UTC().Format(time.RFC3339), EventSource: "keyless", EventName: reloadEvent,
-		SourceIPAddress: "keyless", UserAgent: trigger, RequestID: audit.UUID(a.deps.Random), EventID: audit.UUID(a.deps.Random),
-		EventType: audit.EventType, ManagementEvent: true, EventCategory: audit.Category,
-	}
-	res, err := a.reload(ctx, ev)
-	if aerr := a.audit.Record(ctx, ev, now, false); aerr != nil {
-		a.deps.Logger.Error("the reload's audit event was not stored", "err", aerr)
-	}
-	return res, err
-}
-
-// reload re-reads the configuration and, if it is valid, swaps in a new
-// generation built from it: requests in flight finish on the old one. An
-// invalid file changes nothing. ev is filled in with the outcome.
-func (a *App) reload(ctx context.Context, ev *audit.Event) (Reloaded, error) {
+// Reload re-reads the configuration (SIGHUP, `keyless reload`) and, if it
+// is valid, swaps in a new generation built from it: requests in flight
+// finish on the old one. An invalid file changes nothing. Every reload
+// records one audit event; a valid file is put in force only once its
+// event is stored. The caller going away does not stop a reload halfway.
+func (a *App) Reload(ctx context.Context, t Trigger) (Reloaded, error) {
+	ctx = context.WithoutCancel(ctx)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	ev.RequestParameters = map[string]any{}
-	if ev.AWSRegion == "" {
-		ev.AWSRegion = a.Config().Region
+	now := a.deps.Clock.Now()
+	running := a.Config()
+	ev := &audit.Event{
+		EventVersion: audit.EventVersion, UserIdentity: audit.UserIdentity{Type: "Unknown"},
+		EventTime: now.UTC().Format(time.RFC3339), EventSource: "keyless", EventName: reloadEvent, AWSRegion: running.Region,
+		SourceIPAddress: "keyless", UserAgent: t.Name, RequestID: t.RequestID, EventID: audit.UUID(a.deps.Random),
+		EventType: audit.EventType, ManagementEvent: true, EventCategory: audit.Category,
+		RequestParameters: map[string]any{"trigger": t.Name},
 	}
-	fail := func(code string, err error) (Reloaded, error) {
+	if t.SourceIP != "" {
+		ev.SourceIPAddress = t.SourceIP
+	}
+	if ev.RequestID == "" {
+		ev.RequestID = audit.UUID(a.deps.Random)
+	}
+	refuse := func(code string, err error) (Reloaded, error) {
 		a.reloads.WithLabelValues("invalid").Inc()
 		ev.ErrorCode, ev.ErrorMessage = code, "The configuration was not reloaded; the previous one stays in force."
 		a.deps.Logger.Error("configuration not reloaded; the previous one stays in force", "err", err)
+		if aerr := a.audit.Record(ctx, ev, now, false); aerr != nil {
+			a.deps.Logger.Error("the refused reload's audit event was not stored", "err", aerr)
+		}
 		return Reloaded{}, err
 	}
 	if a.deps.LoadConfig == nil {
-		return fail("ReloadUnsupported", ErrNoReload)
+		return refuse("ReloadUnsupported", ErrNoReload)
 	}
 	cfg, err := a.deps.LoadConfig()
 	if err != nil {
-		var ps config.Problems
-		if errors.As(err, &ps) {
+		if ps, ok := errors.AsType[config.Problems](err); ok {
 			ev.AdditionalEventData = map[string]string{"problems": strconv.Itoa(len(ps))}
 			for _, p := range ps {
 				a.deps.Logger.Error("configuration problem", "problem", p.String())
 			}
 		}
-		return fail("InvalidConfiguration", err)
+		return refuse("InvalidConfiguration", err)
 	}
-	running := a.Config()
 	changed := config.Running(running, cfg)
 	gen, release, err := a.build(ctx, cfg)
 	if err != nil {
-		return fail("InvalidConfiguration", err)
+		return refuse("InvalidConfiguration", err)
 	}
-	a.cur.Store(gen)
-	if err := release(ctx); err != nil {
-		a.deps.Logger.Error("releasing the ids of removed users and roles failed; the next reload or restart retries", "err", err)
-	}
-	a.reloads.WithLabelValues("ok").Inc()
-	a.reloadedAt.SetToCurrentTime()
-	res := Reloaded{Digest: cfg.Digest, RestartRequired: changed, Notes: cfg.Notes}
 	ev.AdditionalEventData = map[string]string{"configSha256": cfg.Digest, "previousConfigSha256": running.Digest}
 	if len(changed) > 0 {
 		ev.AdditionalEventData["restartRequired"] = strings.Join(changed, ",")
+	}
+	// Recorded before it takes effect: no configuration is in force
+	// unrecorded.
+	if err := a.audit.Record(ctx, ev, now, false); err != nil {
+		a.reloads.WithLabelValues("unaudited").Inc()
+		a.deps.Logger.Error("configuration not reloaded: its audit event was not stored; the previous one stays in force", "err", err)
+		return Reloaded{}, ErrReloadUnaudited
+	}
+	a.cur.Store(gen)
+	a.releaseIDs(ctx, release)
+	a.reloads.WithLabelValues("ok").Inc()
+	a.reloadedAt.SetToCurrentTime()
+	if len(changed) > 0 {
 		a.deps.Logger.Warn("these settings changed but need a restart; their running values stay in force", "settings", changed)
 	}
 	for _, n := range cfg.Notes {
 		a.deps.Logger.Warn("configuration note", "note", n)
 	}
 	a.deps.Logger.Info("configuration reloaded", summary(cfg)...)
-	return res, nil
+	return Reloaded{Digest: cfg.Digest, RestartRequired: changed, Notes: cfg.Notes}, nil
+}
+
+// releaseIDs unbinds the ids of users and roles the configuration in
+// force removed. Should storage fail, maintenance tries again: a role
+// removed and later added back must not get its old id, and with it its
+// old sessions, back.
+func (a *App) releaseIDs(ctx context.Context, release func(context.Context) error) {
+	if err := release(ctx); err != nil {
+		a.deps.Logger.Error("releasing the ids of removed users and roles failed; maintenance retries", "err", err)
+		a.pendingRelease.Store(&release)
+		return
+	}
+	a.pendingRelease.Store(nil)
+}
+
+// retryRelease retries a failed release, if one is pending.
+func (a *App) retryRelease(ctx context.Context) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if r := a.pendingRelease.Load(); r != nil {
+		a.releaseIDs(ctx, *r)
+	}
 }

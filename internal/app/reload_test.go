@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -156,7 +157,7 @@ func TestReload(t *testing.T) {
 	old := f.app.cur.Load()
 
 	f.next = withRole(reloadBase, "New")
-	res, err := f.app.Reload(ctx, "test")
+	res, err := f.app.Reload(ctx, Trigger{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +188,7 @@ func TestReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.next = withRole(reloadBase, "Newer")
-	if _, err := f.app.Reload(ctx, "test"); err != nil {
+	if _, err := f.app.Reload(ctx, Trigger{Name: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	if code, body := f.sts(f.app, demo, "Action=GetCallerIdentity&Version=2011-06-15"); code != 403 || !strings.Contains(body, "InvalidClientTokenId") {
@@ -205,7 +206,7 @@ func TestReload(t *testing.T) {
 func TestReloadInvalidKeepsTheOld(t *testing.T) {
 	f := newReloadFixture(t, reloadBase)
 	f.next = reloadBase + "    bogus_key: 1\n  - id: \"12\"\n"
-	_, err := f.app.Reload(context.Background(), "test")
+	_, err := f.app.Reload(context.Background(), Trigger{Name: "test"})
 	if err == nil {
 		t.Fatal("an invalid file was reloaded")
 	}
@@ -230,7 +231,7 @@ func TestReloadInvalidKeepsTheOld(t *testing.T) {
 func TestReloadRestartRequired(t *testing.T) {
 	f := newReloadFixture(t, reloadBase)
 	f.next = strings.Replace(withRole(reloadBase, "New"), "addr: 127.0.0.1:8080", "addr: 127.0.0.1:9090\n  log_level: debug", 1)
-	res, err := f.app.Reload(context.Background(), "test")
+	res, err := f.app.Reload(context.Background(), Trigger{Name: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,4 +266,50 @@ func testCounter(t *testing.T, a *App, name, label string) float64 {
 		}
 	}
 	return 0
+}
+
+// failingAudit fails every audit append once set.
+type failingAudit struct {
+	*memory.Store
+	fail bool
+}
+
+func (f *failingAudit) AppendAudit(ctx context.Context, recs []storage.AuditRecord) error {
+	if f.fail {
+		return errors.New("audit store down")
+	}
+	return f.Store.AppendAudit(ctx, recs)
+}
+
+// A valid file whose reload cannot be audited is not put in force:
+// no configuration takes effect unrecorded.
+func TestReloadUnauditedKeepsTheOld(t *testing.T) {
+	store := &failingAudit{Store: memory.New()}
+	next := reloadBase
+	parse := func() (*config.Config, error) {
+		return config.Parse("keyless.yaml", []byte(next), ".", func(string) (string, bool) { return "", false })
+	}
+	cfg, err := parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(context.Background(), cfg, Deps{Store: store, Clock: clock.System{}, Random: rand.Reader,
+		Logger: slog.New(slog.DiscardHandler), LoadConfig: parse})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	next = withRole(reloadBase, "New")
+	store.fail = true
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the caller is gone: the reload neither stops halfway nor applies unaudited
+	if _, err := a.Reload(ctx, Trigger{Name: "test"}); !errors.Is(err, ErrReloadUnaudited) {
+		t.Fatalf("reload with the audit store down: %v", err)
+	}
+	if n := len(a.Config().Identities.Roles); n != 1 {
+		t.Errorf("the new configuration took effect: %d roles", n)
+	}
+	if got := testCounter(t, a, "keyless_config_reloads_total", "unaudited"); got != 1 {
+		t.Errorf("unaudited reloads counted: %v", got)
+	}
 }

@@ -544,7 +544,9 @@ func (o *exchangeOpts) runExplain(ctx context.Context, env Env, body map[string]
 // output is for credentials, and may be eval'd). An AWS proof is signed
 // anew: the refused one's signature was used up if the refusal came after
 // the upstream STS was asked (GCIX-13), and explaining it would only say
-// "replayed". A token is explained as sent; a refused one is not used up.
+// "replayed". A token is explained as sent: a token refused before its
+// single use is recorded is not used up (one refused after it, such as
+// for the session's duration, is explained as token_replayed).
 func (o *exchangeOpts) explainRefusal(ctx context.Context, env Env, body map[string]string, source string) {
 	if o.aws {
 		token, err := o.awsProof(ctx)

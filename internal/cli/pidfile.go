@@ -44,9 +44,11 @@ func lockPIDFile(dir string) (*pidFile, error) {
 	return &pidFile{f: f}, nil
 }
 
-// release removes the file and drops the lock.
+// release empties the file and drops the lock. The file stays: removing
+// it would let a server that opened it a moment before lock an inode no
+// other server can see, and run beside the next one.
 func (p *pidFile) release() {
-	_ = os.Remove(p.f.Name())
+	_ = p.f.Truncate(0)
 	p.f.Close()
 }
 
@@ -75,7 +77,34 @@ func runningPID(dir string) (int, error) {
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("%s does not hold a process id", path)
+		return 0, fmt.Errorf("%s does not hold a process id (yet)", path)
+	}
+	// The number must be a process of ours that holds the file open: in
+	// another PID namespace (a container) it names another process here,
+	// and a number written by a server killed since may have been reused.
+	holds, err := holdsOpen(pid, path)
+	if err != nil || !holds {
+		return 0, fmt.Errorf("process %d, named in %s, is not the keyless server holding it (a server in a container? use its admin listener, server.admin_addr)", pid, path)
 	}
 	return pid, nil
+}
+
+// holdsOpen reports whether process pid has the file at path open
+// (Linux: /proc/PID/fd).
+func holdsOpen(pid int, path string) (bool, error) {
+	want, err := os.Stat(path)
+	if err != nil {
+		return false, err
+	}
+	dir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		return false, err
+	}
+	for _, fd := range fds {
+		if fi, err := os.Stat(filepath.Join(dir, fd.Name())); err == nil && os.SameFile(fi, want) {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -63,6 +63,7 @@ func reloadThroughAdmin(ctx context.Context, env Env, addr string) int {
 	if err != nil {
 		return failAs(env, name, "%v", err)
 	}
+	req.Header.Set(app.AdminHeader, app.AdminHeaderValue)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return failAs(env, name, "the admin listener at %s: %v", addr, err)

@@ -27,6 +27,12 @@ func serve(ctx context.Context, env Env, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exitForFlags(err)
 	}
+	// SIGHUP's default action ends the process: take it over before the
+	// pid file names this process, so that `keyless reload` during start
+	// or shutdown reloads (or does nothing) instead.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Ignore(syscall.SIGHUP)
 	flagName := "--config"
 	if !flagSet(fs, "config") {
 		flagName = "the default; give one with --config FILE or $KEYLESS_CONFIG"
@@ -53,6 +59,9 @@ func serve(ctx context.Context, env Env, args []string) int {
 	log := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	for _, n := range cfg.Notes {
 		log.Warn("configuration note", "note", n)
+	}
+	if cfg.StorageDriver == "memory" {
+		log.Warn("storage.driver is memory: master keys, revocations and the audit trail live in this process only and are lost when it stops; not for production")
 	}
 	if _, set := env.LookupEnv("GOGC"); !set {
 		// The live heap is a few MiB while every request allocates ~10 KiB,
@@ -114,7 +123,7 @@ func serve(ctx context.Context, env Env, args []string) int {
 		store.Close()
 		return failAs(env, name, "%v", err)
 	}
-	go reloadOnHangup(ctx, a, log)
+	go reloadOnHangup(ctx, a, log, hup)
 	if err := a.Serve(ctx, ln, admin); err != nil {
 		return failAs(env, name, "%v", err)
 	}
@@ -122,18 +131,17 @@ func serve(ctx context.Context, env Env, args []string) int {
 }
 
 // reloadOnHangup reloads the configuration on every SIGHUP until ctx is
-// done.
-func reloadOnHangup(ctx context.Context, a *app.App, log *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+// done (one received while starting is served once started); after that,
+// while the server drains, SIGHUP is ignored.
+func reloadOnHangup(ctx context.Context, a *app.App, log *slog.Logger, hup <-chan os.Signal) {
 	for {
 		select {
 		case <-ctx.Done():
+			signal.Ignore(syscall.SIGHUP)
 			return
 		case <-hup:
 			log.Info("SIGHUP: reloading the configuration")
-			_, _ = a.Reload(ctx, "SIGHUP")
+			_, _ = a.Reload(ctx, app.Trigger{Name: "SIGHUP"})
 		}
 	}
 }

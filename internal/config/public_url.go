@@ -18,7 +18,11 @@ func (v *validator) publicURL(f *File, c *Config) {
 			v.at("server.public_url", "%v", err)
 		}
 	case c.Exchange.Endpoint != "":
+		// The deprecated key stands for the public URL, under its rules.
 		c.PublicURL, c.publicURLSet = strings.TrimSuffix(c.Exchange.Endpoint, "/"), true
+		if err := checkPublicURL(c.PublicURL); err != nil {
+			v.at("exchange.endpoint", "%v (it is the public URL when server.public_url is not set)", err)
+		}
 	}
 	if c.Exchange.Endpoint != "" {
 		c.Notes = append(c.Notes, "exchange.endpoint is deprecated: set server.public_url, from which the credential documents' endpoint is derived ("+
@@ -72,7 +76,7 @@ func (c *Config) ResolvePublicURL(listenAddr string) error {
 func checkPublicURL(s string) error {
 	u, err := url.Parse(s)
 	switch {
-	case err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "":
+	case err != nil || !u.IsAbs() || u.Hostname() == "" || u.Opaque != "":
 		return errors.New("must be an absolute https:// URL")
 	case u.User != nil || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
 		return errors.New("must have no user information, query or fragment")

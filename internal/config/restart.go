@@ -17,6 +17,10 @@ var restartOnly = []struct {
 		}
 		return c.PublicURL
 	}},
+	// The deprecated aliases of the public URL, for the surfaces they
+	// still override.
+	{"exchange.endpoint", func(c *Config) any { return c.Exchange.Endpoint }},
+	{"saml.base_url", func(c *Config) any { return c.SAML.BaseURL }},
 	{"server.admin_addr", func(c *Config) any { return c.AdminAddr }},
 	{"server.admin_allow_remote", func(c *Config) any { return c.AdminAllowRemote }},
 	{"server.log_level", func(c *Config) any { return c.LogLevel }},
@@ -37,6 +41,7 @@ func Running(running, next *Config) []string {
 	}
 	next.Addr, next.DataDir, next.TLSCertFile, next.TLSKeyFile = running.Addr, running.DataDir, running.TLSCertFile, running.TLSKeyFile
 	next.PublicURL, next.publicURLSet = running.PublicURL, running.publicURLSet
+	next.Exchange.Endpoint, next.SAML.BaseURL = running.Exchange.Endpoint, running.SAML.BaseURL
 	next.AdminAddr, next.AdminAllowRemote = running.AdminAddr, running.AdminAllowRemote
 	next.LogLevel, next.StorageDriver, next.KeyRotateEvery = running.LogLevel, running.StorageDriver, running.KeyRotateEvery
 	return changed

@@ -128,6 +128,8 @@ func TestPipeline(t *testing.T) {
 		// Not in clean form: the surface at "/", not a redirect.
 		{"POST", "//", "hi", 200, "OK hi", "", 1, ""},
 		{"POST", "/x/../page", "hi", 200, "OK hi", "", 1, ""},
+		// CONNECT too, rather than ServeMux's own unaudited answer.
+		{"CONNECT", "/page", "hi", 200, "OK hi", "", 1, ""},
 		{"GET", "/page", "", 200, "OK page", "", 0, ""},
 		{"POST", "/page", "", 200, "OK page", "", 1, ""},
 	} {

@@ -45,9 +45,10 @@ func (e *Edge) Mount(surfaces ...*Surface) (rt *Router, err error) {
 
 // ServeHTTP routes a request. A path that is not in clean form goes to the
 // surface at "/" (STS, whose SigV4 path rules take "//" and "/./"), where
-// ServeMux would answer a redirect that no signed client follows.
+// ServeMux would answer a redirect that no signed client follows; so does
+// CONNECT, which ServeMux answers itself, unaudited.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if rt.root != nil && r.Method != http.MethodConnect && !isClean(r.URL.Path) {
+	if rt.root != nil && (r.Method == http.MethodConnect || !isClean(r.URL.Path)) {
 		rt.root.ServeHTTP(w, r)
 		return
 	}

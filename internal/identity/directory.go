@@ -46,6 +46,8 @@ func Build(ctx context.Context, contents iam.Contents, ids storage.IDs, random i
 				return fmt.Errorf("unique id for %s: %w", name, err)
 			}
 			*id = got
+		} else if err := pin(ctx, ids, key, *id); err != nil {
+			return fmt.Errorf("unique id for %s: %w", name, err)
 		}
 		assigned[key] = *id
 		return nil
@@ -108,6 +110,23 @@ func Build(ctx context.Context, contents iam.Contents, ids storage.IDs, random i
 		return nil
 	}
 	return dir, release, nil
+}
+
+// pin stores a unique id the configuration pins, replacing one stored for
+// the same name before (when it was not pinned): revocation finds the id
+// in force through the stored binding.
+func pin(ctx context.Context, ids storage.IDs, key, id string) error {
+	got, err := ids.ClaimID(ctx, key, id)
+	if err != nil || got == id {
+		return err
+	}
+	if err := ids.ReleaseID(ctx, key); err != nil {
+		return err
+	}
+	if got, err = ids.ClaimID(ctx, key, id); err == nil && got != id {
+		err = fmt.Errorf("the stored id %s could not be replaced by the pinned %s", got, id)
+	}
+	return err
 }
 
 // clone copies the slices Build fills in, so that the configuration it

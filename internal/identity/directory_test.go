@@ -143,3 +143,22 @@ func TestRevoke(t *testing.T) {
 		t.Errorf("unknown role: %v", err)
 	}
 }
+
+// A pinned id is the one revocation finds, even when an id was stored for
+// the same role before it was pinned (found in review: the revocation
+// went to the stale id and reported success).
+func TestPinnedIDIsRevoked(t *testing.T) {
+	store := memory.New()
+	ctx := context.Background()
+	d := loadDirectory(t, store, directoryConfig)
+	old, _ := d.Role("111122223333", "Demo")
+	const pinned = "AROAPINNEDPINNEDPINN1"
+	d = loadDirectory(t, store, strings.Replace(directoryConfig, "      - name: Demo\n", "      - name: Demo\n        id: "+pinned+"\n", 1))
+	if demo, _ := d.Role("111122223333", "Demo"); demo.UniqueID != pinned || old.UniqueID == pinned {
+		t.Fatalf("Demo's id %s (was %s)", demo.UniqueID, old.UniqueID)
+	}
+	id, err := identity.Revoke(ctx, store, "arn:aws:iam::111122223333:role/Demo", time.Now())
+	if err != nil || id != pinned {
+		t.Errorf("Revoke resolved %q, %v; want the pinned %s", id, err, pinned)
+	}
+}

@@ -77,6 +77,9 @@ func (s *Service) issueRoleSession(rs roleSession) (AssumeRoleResult, error) {
 		expires = end.UTC().Truncate(time.Second)
 	}
 	if !expires.After(issued) {
+		if rs.ended == nil {
+			return AssumeRoleResult{}, &Error{Code: ExpiredIdentityToken, Reason: "session_expired", Msg: "The proof's session has ended."}
+		}
 		return AssumeRoleResult{}, rs.ended
 	}
 	sess := &credential.Session{

@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -102,6 +104,18 @@ func TestReload(t *testing.T) {
 		t.Errorf("AddedByReload after it was removed: %q", code)
 	}
 
+	// The admin listener takes a POST only with its header (a cross-site
+	// form cannot send one), and only for its own host (DNS rebinding).
+	if code, body := adminPost(t, admin, admin, false); code != 403 || !strings.Contains(body, "X-Keyless-Admin") {
+		t.Errorf("reload without the admin header: %d %s", code, body)
+	}
+	if code, _ := adminPost(t, admin, "evil.example:"+admin[strings.LastIndex(admin, ":")+1:], true); code != http.StatusMisdirectedRequest {
+		t.Errorf("reload for another host: %d", code)
+	}
+	if code, _ := httpGet(t, "http://"+admin+"/debug/pprof/profile?seconds=3600"); code != 400 {
+		t.Errorf("an hour-long CPU profile: %d", code)
+	}
+
 	// Profiling on the admin listener only.
 	if code, body := httpGet(t, "http://"+admin+"/debug/pprof/heap?debug=1"); code != 200 || !strings.Contains(body, "heap profile") {
 		t.Errorf("pprof on the admin listener: %d", code)
@@ -110,7 +124,7 @@ func TestReload(t *testing.T) {
 		t.Error("pprof is served on the public listener")
 	}
 
-	evs := s.audit(t, "--event-name", "ReloadConfiguration")
+	evs := s.audit(t, "--event-name", "ReloadConfiguration") // the refused POSTs above reloaded nothing
 	if len(evs) != 3 {
 		t.Fatalf("%d reload events, want 3", len(evs))
 	}
@@ -121,8 +135,8 @@ func TestReload(t *testing.T) {
 		t.Errorf("reload event data: %v %v", extra(evs[0]), extra(evs[2]))
 	}
 	s.stop(t)
-	if _, err := os.Stat(filepath.Join(s.dataDir, "keyless.pid")); !os.IsNotExist(err) {
-		t.Errorf("the pid file outlived the server: %v", err)
+	if b, err := os.ReadFile(filepath.Join(s.dataDir, "keyless.pid")); err != nil || len(b) != 0 {
+		t.Errorf("the pid file after a clean stop: %q, %v (want it empty)", b, err)
 	}
 	out, errOut, exit = keyless(t, nil, "reload", "--data-dir", s.dataDir)
 	if exit != 1 || !strings.Contains(errOut, "no keyless server is running") {
@@ -192,3 +206,92 @@ func assumeQuick(t *testing.T, s *server, c tempCreds, role, session string) (te
 	t.Helper()
 	return assumeRoleARN(t, s, c, "arn:aws:iam::"+account+":role/"+role, session)
 }
+
+// adminPost posts to the admin listener's reload with Host host, with or
+// without the admin header.
+func adminPost(t *testing.T, addr, host string, header bool) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/reload", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = host
+	if header {
+		req.Header.Set("X-Keyless-Admin", "1")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// SIGHUP while the server starts or drains never ends it: `keyless reload`
+// during a deployment must not kill a server (found in review: Go's
+// default action for SIGHUP is to exit, and the server took SIGHUP over
+// only once it was serving, and gave it back before draining).
+func TestHangupWhileStartingAndStopping(t *testing.T) {
+	quickExit(t)
+	dir := t.TempDir()
+	cmd := exec.Command(binary, "serve", "--config", quickstart, "--addr", "127.0.0.1:0", "--data-dir", dir)
+	var logs logBuffer
+	cmd.Stderr = writerFunc(logs.write)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	// Hang up as fast as possible from the moment the pid file names the
+	// process (when `keyless reload` can find it) until it listens.
+	deadline := time.Now().Add(60 * time.Second)
+	pidFile := filepath.Join(dir, "keyless.pid")
+	for {
+		if b, _ := os.ReadFile(pidFile); strings.TrimSpace(string(b)) == strconv.Itoa(cmd.Process.Pid) {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("no pid file:\n%s", logs.String())
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+	for !strings.Contains(logs.String(), `"msg":"listening"`) {
+		select {
+		case err := <-exited:
+			t.Fatalf("keyless exited while starting: %v\n%s", err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("keyless did not start:\n%s", logs.String())
+		}
+		_ = cmd.Process.Signal(syscall.SIGHUP)
+		time.Sleep(time.Millisecond)
+	}
+	// Then stop it, and hang up while it drains.
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	for i := 0; i < 200; i++ {
+		if cmd.Process.Signal(syscall.SIGHUP) != nil {
+			break // gone
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("keyless exited with %v (129 is death by SIGHUP):\n%s", err, logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("keyless did not stop")
+	}
+	if !strings.Contains(logs.String(), `"msg":"shutting down"`) {
+		t.Errorf("no graceful shutdown:\n%s", logs.String())
+	}
+}
+
+type writerFunc func(string)
+
+func (f writerFunc) Write(p []byte) (int, error) { f(string(p)); return len(p), nil }
