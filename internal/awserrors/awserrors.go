@@ -52,9 +52,6 @@ var sigv4Codes = map[sigv4.Failure]struct {
 
 // Refuse maps err to its AWS refusal.
 func Refuse(err error) edge.Refusal {
-	if r, ok := errors.AsType[*edge.Refusal](err); ok {
-		return *r
-	}
 	if e, ok := errors.AsType[*sts.Error](err); ok {
 		if c, ok := stsCodes[e.Code]; ok {
 			return edge.Refusal{Code: c.code, Message: e.Msg, Status: c.status, Reason: e.Reason, Cause: e.Cause, Detail: e.Encoded}

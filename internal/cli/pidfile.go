@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -30,8 +31,7 @@ func lockPIDFile(dir string) (*pidFile, error) {
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
-		pid, _ := os.ReadFile(path)
-		return nil, fmt.Errorf("another keyless server (pid %s) is using the data directory %s", strings.TrimSpace(string(pid)), dir)
+		return nil, fmt.Errorf("another keyless server (pid %s) is using the data directory %s", readPID(path), dir)
 	}
 	if err := f.Truncate(0); err != nil {
 		f.Close()
@@ -71,11 +71,7 @@ func runningPID(dir string) (int, error) {
 		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 		return 0, fmt.Errorf("%w (%s is stale)", errNoServer, path)
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	pid, err := strconv.Atoi(readPID(path))
 	if err != nil || pid <= 0 {
 		return 0, fmt.Errorf("%s does not hold a process id (yet)", path)
 	}
@@ -107,4 +103,16 @@ func holdsOpen(pid int, path string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// readPID reads the pid file's number, at most 32 bytes of it.
+func readPID(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b := make([]byte, 32)
+	n, _ := io.ReadFull(f, b)
+	return strings.TrimSpace(string(b[:n]))
 }

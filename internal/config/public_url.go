@@ -104,7 +104,7 @@ func (c *Config) ExchangeEndpoint() string { return or(c.Exchange.Endpoint, c.Pu
 // SAMLBaseURL is where browsers reach the SAML sign-in pages:
 // saml.base_url if the file sets it, else the public URL.
 func (c *Config) SAMLBaseURL() string {
-	return or(strings.TrimSuffix(c.SAML.BaseURL, "/"), c.PublicURL)
+	return or(c.SAML.BaseURL, c.PublicURL) // trimmed at load
 }
 
 // PublicURLSet reports whether the file gave the public URL, rather than

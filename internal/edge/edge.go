@@ -91,8 +91,17 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	msg := map[Failure]string{Panicked: "handler panicked", AuditUnavailable: "audit event not stored",
-		BodyTooLarge: fmt.Sprintf("body over %d bytes", e.Limit), BodyUnreadable: "body unreadable"}[e.Failure]
+	var msg string
+	switch e.Failure {
+	case Panicked:
+		msg = "handler panicked"
+	case AuditUnavailable:
+		msg = "audit event not stored"
+	case BodyTooLarge:
+		msg = fmt.Sprintf("body over %d bytes", e.Limit)
+	case BodyUnreadable:
+		msg = "body unreadable"
+	}
 	if e.Cause != nil {
 		msg += ": " + e.Cause.Error()
 	}

@@ -325,8 +325,8 @@ func (pr *proof) Prove(ctx context.Context) (*sts.Federated, error) {
 	}
 	p := matched[0]
 	res.Provider = p
-	res.RoleARN = "arn:aws:iam::" + p.Account + ":role/" + p.Role
-	f, err := s.federated(p, doc, res.Identity, req.Audience)
+	res.RoleARN = s.roleARN(p)
+	f, err := s.federated(p, res.RoleARN, doc, res.Identity, req.Audience)
 	if err != nil {
 		res.Trace.add(p.Account+"/"+p.Name, "session", false, err.Error())
 		return nil, refuse("session_template")
@@ -425,8 +425,18 @@ func trustsEndpoint(p *Provider, a *AWSIdentity) bool {
 	return slices.Contains(p.Endpoints, a.Endpoint)
 }
 
-// sessionRequest fills the provider's templates.
-func (s *Service) federated(p *Provider, doc Document, id Identity, audience string) (*sts.Federated, error) {
+// roleARN is the ARN of the role p grants, with its path.
+func (s *Service) roleARN(p *Provider) string {
+	if r, ok := s.o.Directory.Role(p.Account, p.Role); ok {
+		return r.ARN()
+	}
+	return "arn:aws:iam::" + p.Account + ":role/" + p.Role // refused as missing when issued
+}
+
+// federated fills the provider's templates: the principal it proves and
+// the session of roleARN it grants, the provider standing in for the
+// role's trust policy.
+func (s *Service) federated(p *Provider, roleARN string, doc Document, id Identity, audience string) (*sts.Federated, error) {
 	name := id.Subject
 	if p.SessionName != nil {
 		v, err := p.SessionName.Execute(doc)
@@ -434,10 +444,6 @@ func (s *Service) federated(p *Provider, doc Document, id Identity, audience str
 			return nil, fmt.Errorf("session_name: %w", err)
 		}
 		name = v
-	}
-	roleARN := "arn:aws:iam::" + p.Account + ":role/" + p.Role
-	if r, ok := s.o.Directory.Role(p.Account, p.Role); ok {
-		roleARN = r.ARN() // with its path
 	}
 	f := &sts.Federated{RoleARN: roleARN, Provider: p.ARN(), TrustDecided: true,
 		SessionName: SessionName(name), Duration: p.Duration, Issuer: credential.IssuerWebIdentity}

@@ -130,7 +130,7 @@ func pin(ctx context.Context, ids storage.IDs, key, id string) error {
 }
 
 // clone copies the slices Build fills in, so that the configuration it
-// was given stays as loaded (a reload compares against it).
+// was given stays what the file says, whatever ids storage holds.
 func clone(c iam.Contents) iam.Contents {
 	c.Users = append([]iam.UserInfo(nil), c.Users...)
 	c.Roles = append([]iam.RoleInfo(nil), c.Roles...)
