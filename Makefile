@@ -19,9 +19,12 @@ build:
 		echo "build: bin/keyless: the first build downloads Go modules; this can take a few minutes..." || true
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/keyless ./cmd/keyless
 
-## run: serve the quickstart configuration on 127.0.0.1:8080 (data in ./data)
+## run: serve the quickstart configuration on 127.0.0.1:8080 (data in ./data),
+## in development mode: the key-encryption key that seals the master keys
+## at rest is made once and kept in ~/.config/keyless (not for production)
 run: build
-	./bin/keyless serve --config $(CONFIG)
+	@echo "make run: development mode (--dev): master keys are sealed with a development key-encryption key in $${XDG_CONFIG_HOME:-$$HOME/.config}/keyless"
+	./bin/keyless serve --dev --config $(CONFIG)
 
 ## test: install the real clients, lint, and run every test with -race
 ## (test/samlidp, the SAML IdP the end-to-end tests run, is its own module)

@@ -127,8 +127,14 @@ func startKeyless(binary, dir string) (*proc, error) {
 	if err := os.WriteFile(filepath.Join(dir, "keyless.yaml"), cfg, 0o600); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(binary, "serve", "--config", filepath.Join(dir, "keyless.yaml"), "--addr", "127.0.0.1:0",
-		"--data-dir", filepath.Join(dir, "data"))
+	args := []string{"serve", "--config", filepath.Join(dir, "keyless.yaml"), "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data")}
+	// A key-encryption key beside the data directory; a baseline keyless
+	// from before keys were sealed has no such command and needs none.
+	kekFile := filepath.Join(dir, "kek")
+	if exec.Command(binary, "keys", "encryption-key", kekFile).Run() == nil {
+		args = append(args, "--key-encryption-key-file", kekFile)
+	}
+	cmd := exec.Command(binary, args...)
 	errPipe, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err

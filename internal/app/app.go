@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/config"
 	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/identity"
+	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/keyring"
 	"github.com/keyless-dev/keyless/internal/saml"
 	"github.com/keyless-dev/keyless/internal/samlxml"
@@ -37,6 +39,9 @@ type Deps struct {
 	// LoadConfig re-reads the configuration for a reload; nil: the app
 	// cannot reload.
 	LoadConfig func() (*config.Config, error)
+	// KeyEncryption reads the key-encryption keys a configuration names
+	// (at start and at every reload). Required.
+	KeyEncryption func(*config.Config) (*kek.Set, error)
 }
 
 // App is a wired keyless server. What the configuration describes
@@ -61,6 +66,11 @@ type App struct {
 
 	mu  sync.Mutex // one reload at a time
 	cur atomic.Pointer[generation]
+	// health is the last check of what issuing needs (health.go).
+	health atomic.Pointer[health]
+	// slowChecks counts the checks in a row whose storage write timed
+	// out; only the checking goroutine touches it.
+	slowChecks int
 	// pendingRelease is a release of removed users' and roles' ids that
 	// failed; maintenance retries it.
 	pendingRelease atomic.Pointer[func(context.Context) error]
@@ -81,17 +91,24 @@ const maintainEvery = 30 * time.Second
 
 // New wires an App. It takes ownership of deps.Store.
 func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
+	if deps.KeyEncryption == nil {
+		return nil, errors.New("no key-encryption key source")
+	}
+	set, err := deps.KeyEncryption(cfg)
+	if err != nil {
+		return nil, err
+	}
 	deployment, err := identity.Deployment(ctx, deps.Store, deps.Random)
 	if err != nil {
 		return nil, fmt.Errorf("deployment id: %w", err)
 	}
 	ring, err := keyring.Open(ctx, keyring.Options{
-		Store: deps.Store, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger,
+		Store: deps.Store, KEK: set, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger,
 		Retain:      maxSessionLifetime + maintainEvery + time.Hour,
 		RotateEvery: cfg.KeyRotateEvery,
 	})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("master keys: %w", err)
 	}
 	revoked, err := identity.NewRevocations(ctx, deps.Store)
 	if err != nil {
@@ -99,16 +116,25 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	writer := audit.NewWriter(deps.Store, deps.Logger, auditMetrics(reg))
+	digestKey, err := audit.OpenDigestKey(ctx, deps.Store, set, deps.Random)
+	if err != nil {
+		return nil, err
+	}
+	writer := audit.NewWriter(audit.WriterOptions{
+		Trail: deps.Store, Logger: deps.Logger, Observe: auditMetrics(reg), Clock: deps.Clock, Random: deps.Random,
+		Key: digestKey, KEK: ring.KEK, DigestEvery: cfg.Audit.DigestInterval,
+		RetainFor: cfg.Audit.RetainFor, RetainMaxBytes: cfg.Audit.RetainMaxBytes,
+	})
 	a := &App{
 		deps: deps, deployment: deployment, ring: ring, audit: writer, revoked: revoked, reg: reg,
-		edge: edge.New(edge.Options{Audit: writer, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger,
-			Metrics: edge.NewMetrics(reg)}),
 		metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		verifier: sigv4.NewVerifier(10000),
 		saml:     samlxml.New(samlxml.Options{}),
 		keySets:  newKeySets(deps, reg),
 	}
+	a.edge = edge.New(edge.Options{Audit: writer, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger,
+		Metrics: edge.NewMetrics(reg), Gate: a.gate,
+		Limits: &edge.Limits{PerSecond: cfg.Refused.PerSecond, Burst: cfg.Refused.Burst, ReportEvery: cfg.Refused.ReportEvery}})
 	a.reloadMetrics(reg)
 	gen, release, err := a.build(ctx, cfg)
 	if err != nil {
@@ -120,6 +146,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 		return nil, fmt.Errorf("releasing the ids of removed users and roles: %w", err)
 	}
 	a.cur.Store(gen)
+	a.healthOnce(ctx)
 	deps.Logger.Info("keyless ready to serve", summary(cfg)...)
 	return a, nil
 }
@@ -142,16 +169,14 @@ func (a *App) Handler() http.Handler { return a }
 // Config is the configuration in force.
 func (a *App) Config() *config.Config { return a.cur.Load().cfg }
 
-// ready answers /readyz: storage reachable and a master key loaded.
-func (a *App) ready(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	if err := a.deps.Store.Ping(ctx); err != nil {
-		http.Error(w, "storage unavailable", http.StatusServiceUnavailable)
-		return
-	}
-	if _, _, err := a.ring.Active(keyring.SessionToken); err != nil {
-		http.Error(w, "no active master key", http.StatusServiceUnavailable)
+// ready answers /readyz from the last health check (at most healthEvery
+// old): 200 when keyless can issue and account for what it issues,
+// otherwise 503 and the problems, one per line.
+func (a *App) ready(w http.ResponseWriter, _ *http.Request) {
+	if h := a.health.Load(); h != nil && len(h.problems) > 0 {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, "not ready:\n"+strings.Join(h.problems, "\n")+"\n")
 		return
 	}
 	_, _ = io.WriteString(w, "ready\n")
@@ -218,6 +243,21 @@ func (a *App) Serve(ctx context.Context, ln, admin net.Listener) error {
 		a.deps.Logger.Info("admin listener", "addr", admin.Addr().String())
 	}
 	go a.maintain(ctx)
+	go a.watchHealth(ctx)
+	flushed := make(chan struct{})
+	go func() { // the aggregated events of throttled requests
+		defer close(flushed)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				a.edge.Flush(ctx, false)
+			}
+		}
+	}()
 	a.deps.Logger.Info("listening", "addr", ln.Addr().String(), "tls", cfg.TLSCertFile != "", "public_url", cfg.PublicURL)
 	var err error
 	select {
@@ -231,6 +271,8 @@ func (a *App) Serve(ctx context.Context, ln, admin net.Listener) error {
 		err = srv.Shutdown(sctx)
 		cancel()
 	}
+	<-flushed
+	a.edge.Flush(context.Background(), true) // the throttled requests not yet reported
 	a.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

@@ -25,6 +25,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/app"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/config"
+	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/samlxml/samlxmltest"
 	"github.com/keyless-dev/keyless/internal/storage"
 	"github.com/keyless-dev/keyless/internal/storage/embedded"
@@ -101,7 +102,7 @@ func benchApp(b *testing.B) (*app.App, *samlxmltest.IdP) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	a, err := app.New(context.Background(), cfg, app.Deps{Store: store, Clock: clock.System{}, Random: rand.Reader,
+	a, err := app.New(context.Background(), cfg, app.Deps{KeyEncryption: testKEK(b), Store: store, Clock: clock.System{}, Random: rand.Reader,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	if err != nil {
 		b.Fatal(err)
@@ -148,3 +149,18 @@ func openStore(b *testing.B) (storage.Store, error) {
 	}
 	return embedded.Open(context.Background(), b.TempDir(), embedded.Options{})
 }
+
+// testKEK is the key-encryption key source of every app in these tests:
+// one random key for the whole run, so that an app built again on the
+// same store opens its keys.
+func testKEK(testing.TB) func(*config.Config) (*kek.Set, error) {
+	return func(*config.Config) (*kek.Set, error) { return testKEKSet, nil }
+}
+
+var testKEKSet = func() *kek.Set {
+	s, err := kek.Ephemeral(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()

@@ -30,13 +30,15 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, func(
 	if err != nil {
 		return nil, nil, err
 	}
+	tokens := credential.NewTokenSealer(a.ring, a.deployment, deps.Random)
 	svc := sts.New(sts.Options{
 		ProviderKeys:     keys,
 		Directory:        dir,
-		Tokens:           credential.NewTokenSealer(a.ring, a.deployment, deps.Random),
+		Tokens:           tokens,
 		Messages:         authmsg.NewMessageSealer(a.ring, deps.Random),
 		RevokedBefore:    a.revoked.Before,
 		MFA:              deps.Store,
+		Attempts:         deps.Store,
 		Clock:            deps.Clock,
 		MFAMaxFailures:   cfg.MFAMaxFailures,
 		MFALockoutWindow: cfg.MFALockoutWindow,
@@ -51,6 +53,7 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, func(
 		Upstreams:        upstreams(cfg.Exchange.Upstreams),
 		RequireChallenge: cfg.Exchange.RequireChallenge,
 		Challenges:       challenges,
+		Sessions:         tokens, // our own sessions' ends cap what the exchange issues
 		UseOnce:          useOnce,
 		Clock:            deps.Clock,
 		MaxAge:           cfg.Exchange.MaxRequestAge,

@@ -15,6 +15,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/config"
 	"github.com/keyless-dev/keyless/internal/exchangeapi"
+	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/storage"
 	"github.com/keyless-dev/keyless/internal/storage/memory"
 )
@@ -36,7 +37,7 @@ func TestPanicEverySurface(t *testing.T) {
 	}
 	store := memory.New()
 	var logs bytes.Buffer
-	a, err := New(context.Background(), cfg, Deps{Store: store, Clock: clock.System{}, Random: rand.Reader,
+	a, err := New(context.Background(), cfg, Deps{KeyEncryption: testKEK(t), Store: store, Clock: clock.System{}, Random: rand.Reader,
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -96,3 +97,18 @@ func TestPanicEverySurface(t *testing.T) {
 		t.Errorf("after the panics: %d %s", w.Code, w.Body.String())
 	}
 }
+
+// testKEK is the key-encryption key source of every app in these tests:
+// one random key for the whole run, so that an app built again on the
+// same store opens its keys.
+func testKEK(testing.TB) func(*config.Config) (*kek.Set, error) {
+	return func(*config.Config) (*kek.Set, error) { return testKEKSet, nil }
+}
+
+var testKEKSet = func() *kek.Set {
+	s, err := kek.Ephemeral(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -103,11 +105,29 @@ func (a *App) Reload(ctx context.Context, t Trigger) (Reloaded, error) {
 		return refuse("InvalidConfiguration", err)
 	}
 	changed := config.Running(running, cfg)
+	// The key-encryption keys are read again every time: a file's
+	// content may have changed under the same name.
+	set, err := a.deps.KeyEncryption(cfg)
+	if err != nil {
+		return refuse("InvalidConfiguration", err)
+	}
+	newKEK := !slices.Equal(set.IDs(), a.ring.KEK().IDs())
+	if newKEK {
+		if err := a.ring.Opens(ctx, set); err != nil {
+			return refuse("InvalidConfiguration", fmt.Errorf("the new key-encryption keys do not open the stored master keys: %w", err))
+		}
+		if err := audit.DigestKeyOpens(ctx, a.deps.Store, set); err != nil {
+			return refuse("InvalidConfiguration", fmt.Errorf("the new key-encryption keys do not open the stored keys: %w", err))
+		}
+	}
 	gen, release, err := a.build(ctx, cfg)
 	if err != nil {
 		return refuse("InvalidConfiguration", err)
 	}
 	ev.AdditionalEventData = map[string]string{"configSha256": cfg.Digest, "previousConfigSha256": running.Digest}
+	if newKEK {
+		ev.AdditionalEventData["keyEncryptionKey"] = set.Current.ID()
+	}
 	if len(changed) > 0 {
 		ev.AdditionalEventData["restartRequired"] = strings.Join(changed, ",")
 	}
@@ -120,6 +140,15 @@ func (a *App) Reload(ctx context.Context, t Trigger) (Reloaded, error) {
 	}
 	a.cur.Store(gen)
 	a.releaseIDs(ctx, release)
+	if newKEK {
+		// Checked above; should storage fail now, the keys stay sealed
+		// as they were and the next reload tries again.
+		if err := a.ring.UseKEK(ctx, set); err != nil {
+			a.deps.Logger.Error("the new key-encryption keys were not put in use; the previous ones stay", "err", err)
+		} else {
+			a.deps.Logger.Info("key-encryption keys in use", "current", set.Current.ID(), "previous", len(set.Previous))
+		}
+	}
 	a.reloads.WithLabelValues("ok").Inc()
 	a.reloadedAt.SetToCurrentTime()
 	if len(changed) > 0 {

@@ -71,7 +71,7 @@ func newReloadFixture(t *testing.T, yaml string) *reloadFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.app, err = New(context.Background(), cfg, Deps{Store: f.store, Clock: clock.System{}, Random: rand.Reader,
+	f.app, err = New(context.Background(), cfg, Deps{KeyEncryption: testKEK(t), Store: f.store, Clock: clock.System{}, Random: rand.Reader,
 		Logger: slog.New(slog.NewJSONHandler(&f.logs, nil)), LoadConfig: parse})
 	if err != nil {
 		t.Fatal(err)
@@ -293,7 +293,7 @@ func TestReloadUnauditedKeepsTheOld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(context.Background(), cfg, Deps{Store: store, Clock: clock.System{}, Random: rand.Reader,
+	a, err := New(context.Background(), cfg, Deps{KeyEncryption: testKEK(t), Store: store, Clock: clock.System{}, Random: rand.Reader,
 		Logger: slog.New(slog.DiscardHandler), LoadConfig: parse})
 	if err != nil {
 		t.Fatal(err)

@@ -92,7 +92,7 @@ func FuzzEncodeRoundTrip(f *testing.F) {
 
 func TestWriterGroupCommit(t *testing.T) {
 	store := memory.New()
-	w := audit.NewWriter(store, quiet, nil)
+	w := audit.NewWriter(audit.WriterOptions{Trail: store, Logger: quiet})
 	var wg sync.WaitGroup
 	for i := range 200 {
 		wg.Add(1)
@@ -114,7 +114,7 @@ func TestWriterGroupCommit(t *testing.T) {
 	}
 }
 
-type failingLog struct{ storage.AuditLog }
+type failingLog struct{ *memory.Store }
 
 func (failingLog) AppendAudit(context.Context, []storage.AuditRecord) error {
 	return errors.New("disk full")
@@ -123,7 +123,7 @@ func (failingLog) AppendAudit(context.Context, []storage.AuditRecord) error {
 // AUD-04: when the audit store fails, Record fails, so the caller refuses
 // the request.
 func TestWriterFailure(t *testing.T) {
-	w := audit.NewWriter(failingLog{memory.New()}, quiet, nil)
+	w := audit.NewWriter(audit.WriterOptions{Trail: failingLog{memory.New()}, Logger: quiet})
 	defer w.Close()
 	if err := w.Record(context.Background(), event("x"), time.Now(), false); err == nil {
 		t.Fatal("a failed write reported success")
@@ -148,7 +148,7 @@ func (l *tamperLog) QueryAudit(_ context.Context, _ storage.AuditFilter, fn func
 // AUD-05: deleting or editing a middle record is detected.
 func TestVerifyChainDetectsTampering(t *testing.T) {
 	store := memory.New()
-	w := audit.NewWriter(store, quiet, nil)
+	w := audit.NewWriter(audit.WriterOptions{Trail: store, Logger: quiet})
 	for i := range 5 {
 		if err := w.Record(context.Background(), event("c"), time.Unix(int64(i), 0), false); err != nil {
 			t.Fatal(err)

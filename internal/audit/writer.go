@@ -2,12 +2,16 @@ package audit
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
 
@@ -21,10 +25,55 @@ type Recorder interface {
 	Record(ctx context.Context, ev *Event, t time.Time, begun bool) error
 }
 
-// Writer stores events with group commit.
+// Trail is where a Writer keeps the audit trail: the log, and the
+// evidence about it kept outside it.
+type Trail interface {
+	storage.AuditLog
+	storage.AuditCheckpoints
+	storage.AuditDigests
+	storage.SealedKeys
+}
+
+// WriterOptions configure a Writer.
+type WriterOptions struct {
+	Trail  Trail
+	Logger *slog.Logger
+	// Observe, if not nil, is told the size and duration of every group
+	// commit (for metrics).
+	Observe func(events int, took time.Duration)
+	// Clock times checkpoints, digests, retention and the writer's own
+	// events. Default: the system clock.
+	Clock clock.Clock
+	// Random makes the writer's own events' ids. Default: crypto/rand.
+	Random io.Reader
+	// Key signs digests (OpenDigestKey); nil: no digests.
+	Key *DigestKey
+	// KEK returns the key-encryption keys in force: Key is re-sealed
+	// under the current one when they rotate. nil: never re-sealed.
+	KEK func() *kek.Set
+	// DigestEvery is how often a digest is signed while events arrive;
+	// one more is signed at Close. 0: only at Close.
+	DigestEvery time.Duration
+	// RetainFor and RetainMaxBytes bound a log kept in segments
+	// (storage.AuditSegments): closed segments that closed more than
+	// RetainFor ago, and the oldest while the log takes more than
+	// RetainMaxBytes, are deleted, each deletion recorded in the trail
+	// first. 0: no bound.
+	RetainFor      time.Duration
+	RetainMaxBytes int64
+}
+
+// keepEvery is how often the writer checkpoints the chain's head (when
+// something was appended), compresses closed segments and applies
+// retention: often enough that a checkpoint is at most a second behind,
+// rarely enough that its write costs nothing beside the log's own fsyncs.
+const keepEvery = time.Second
+
+// Writer stores events with group commit, and keeps the evidence about
+// the log outside it: checkpoints, signed digests, and the records of
+// retention.
 type Writer struct {
-	store    storage.AuditLog
-	log      *slog.Logger
+	o        WriterOptions
 	queue    chan *pending
 	maxBatch int
 	// inflight counts requests that have begun (Begin) and will soon
@@ -33,12 +82,19 @@ type Writer struct {
 	// there are siblings to wait for).
 	inflight atomic.Int64
 	maxDelay time.Duration
-	observe  func(events int, took time.Duration)
 
 	closeOnce sync.Once
 	closed    chan struct{}
-	done      chan struct{}
-	mu        sync.RWMutex // held for reading while enqueueing, for writing by Close
+	done      chan struct{} // run has returned
+	kept      chan struct{} // keep has returned
+	mu        sync.RWMutex  // held for reading while enqueueing, for writing by Close
+
+	hmu  sync.Mutex
+	head storage.AuditRecord // the last record this writer stored (Seq 0: none yet)
+
+	kmu sync.Mutex // held by housekeep
+	k   keeping
+	c   complaints
 }
 
 type pending struct {
@@ -46,23 +102,30 @@ type pending struct {
 	done chan error
 }
 
-// NewWriter starts a writer. observe, if not nil, is told the size and
-// duration of every group commit (for metrics). The writer must be closed.
-func NewWriter(store storage.AuditLog, log *slog.Logger, observe func(events int, took time.Duration)) *Writer {
-	if observe == nil {
-		observe = func(int, time.Duration) {}
+// NewWriter starts a writer. It must be closed.
+func NewWriter(o WriterOptions) *Writer {
+	if o.Observe == nil {
+		o.Observe = func(int, time.Duration) {}
+	}
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	if o.Random == nil {
+		o.Random = rand.Reader
 	}
 	w := &Writer{
-		store:    store,
-		log:      log,
+		o:        o,
 		queue:    make(chan *pending, 4096),
 		maxBatch: 512,
 		maxDelay: 200 * time.Microsecond,
-		observe:  observe,
 		closed:   make(chan struct{}),
 		done:     make(chan struct{}),
+		kept:     make(chan struct{}),
+		c:        complaints{kinds: map[string]*complaint{}},
 	}
+	w.k.nextDigest = o.Clock.Now().Add(o.DigestEvery)
 	go w.run()
+	go w.keep()
 	return w
 }
 
@@ -130,11 +193,15 @@ func (w *Writer) run() {
 		}
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := w.store.AppendAudit(ctx, recs)
+		err := w.o.Trail.AppendAudit(ctx, recs)
 		cancel()
-		w.observe(len(recs), time.Since(start))
+		w.o.Observe(len(recs), time.Since(start))
 		if err != nil {
-			w.log.Error("audit write failed; refusing the requests", "events", len(recs), "err", err)
+			w.complain("write", "audit write failed; refusing the requests", err, "events", len(recs))
+		} else {
+			w.hmu.Lock()
+			w.head = recs[len(recs)-1] // its Seq and Hash set by the store
+			w.hmu.Unlock()
 		}
 		for _, p := range batch {
 			p.done <- err
@@ -183,13 +250,34 @@ func (w *Writer) fill(batch []*pending) []*pending {
 	return batch
 }
 
-// Close stops accepting events, stores those already queued and returns.
+// keep runs the housekeeping every keepEvery until Close.
+func (w *Writer) keep() {
+	defer close(w.kept)
+	t := time.NewTicker(keepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.closed:
+			return
+		case <-t.C:
+			w.housekeep(context.Background(), false)
+		}
+	}
+}
+
+// Close stops accepting events, stores those already queued, takes a last
+// checkpoint, signs a last digest and returns.
 func (w *Writer) Close() {
 	w.closeOnce.Do(func() {
 		w.mu.Lock()
 		close(w.closed)
 		close(w.queue)
 		w.mu.Unlock()
+		<-w.done
+		<-w.kept
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		w.housekeep(ctx, true)
+		cancel()
 	})
 	<-w.done
 }

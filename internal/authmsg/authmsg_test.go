@@ -12,13 +12,18 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/authmsg"
 	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/keyring"
 	"github.com/keyless-dev/keyless/internal/storage/memory"
 )
 
 func TestSealOpen(t *testing.T) {
 	ctx := context.Background()
-	ring, err := keyring.Open(ctx, keyring.Options{Store: memory.New(), Clock: clock.NewFake(time.Unix(1_800_000_000, 0)),
+	kekSet, err := kek.Ephemeral(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keyring.Open(ctx, keyring.Options{KEK: kekSet, Store: memory.New(), Clock: clock.NewFake(time.Unix(1_800_000_000, 0)),
 		Random: rand.Reader, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Retain: time.Hour})
 	if err != nil {
 		t.Fatal(err)

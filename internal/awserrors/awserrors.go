@@ -71,6 +71,11 @@ func Refuse(err error) edge.Refusal {
 			return edge.Refusal{Code: "InternalFailure", Message: MsgInternal, Status: http.StatusInternalServerError, Reason: "panic", Cause: e}
 		case edge.AuditUnavailable:
 			return Unavailable("audit_unavailable", e)
+		case edge.Unavailable:
+			return Unavailable("not_accepting", e)
+		case edge.Throttled:
+			// STS's common error for a request rate over the limit.
+			return edge.Refusal{Code: "Throttling", Message: "Rate exceeded", Status: http.StatusBadRequest, Reason: "throttled"}
 		case edge.BodyTooLarge:
 			return edge.Refusal{Code: "RequestEntityTooLarge", Message: fmt.Sprintf("Request body must be at most %d bytes.", e.Limit),
 				Status: http.StatusRequestEntityTooLarge, Reason: "body_too_large"}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/credential"
 	"github.com/keyless-dev/keyless/internal/exchange"
 	"github.com/keyless-dev/keyless/internal/outbound"
 	"github.com/keyless-dev/keyless/internal/sigv4"
@@ -73,6 +74,12 @@ type Options struct {
 	// UseOnce records key until the given time, failing with an error
 	// wrapping storage.ErrConflict if it was already recorded. Required.
 	UseOnce func(ctx context.Context, key string, until time.Time) error
+	// Sessions, if set, opens the session tokens this deployment sealed
+	// (*credential.TokenSealer), so that what the exchange issues never
+	// outlives the session that signed the request. Any other token
+	// (AWS's, another deployment's) cannot be opened, and its end cannot
+	// be seen.
+	Sessions SessionOpener
 	// Clock defaults to the system clock.
 	Clock clock.Clock
 	// MaxAge (default 5 min, at most 15) and MaxFuture (default 1 min, at
@@ -99,6 +106,13 @@ type Upstream struct {
 	AllowHTTPLoopback, AllowPrivateNetwork bool
 }
 
+// SessionOpener opens a session token sealed for an access key id; an
+// error wrapping credential.ErrInvalidToken means the token is not one it
+// sealed.
+type SessionOpener interface {
+	Open(ctx context.Context, accessKeyID, token string) (credential.Session, error)
+}
+
 // ChallengeChecker validates a server-issued challenge for audience. An
 // error refuses the request; one with Unavailable() true makes it a
 // temporary failure.
@@ -113,6 +127,7 @@ type Verifier struct {
 	upstreams        []endpoint
 	requireChallenge bool
 	challenges       ChallengeChecker
+	sessions         SessionOpener
 	useOnce          func(context.Context, string, time.Time) error
 	clock            clock.Clock
 	maxAge           time.Duration
@@ -135,6 +150,7 @@ func New(o Options) (*Verifier, error) {
 		inflight:         make(chan struct{}, MaxInflight),
 		requireChallenge: o.RequireChallenge,
 		challenges:       o.Challenges,
+		sessions:         o.Sessions,
 		useOnce:          o.UseOnce,
 		clock:            o.Clock,
 		maxAge:           o.MaxAge,
@@ -212,9 +228,10 @@ func New(o Options) (*Verifier, error) {
 // checked is an envelope that passed every local check.
 type checked struct {
 	target
-	auth     authorization
-	signedAt time.Time
-	header   http.Header // the outbound header, from the template
+	auth         authorization
+	signedAt     time.Time
+	sessionToken string      // X-Amz-Security-Token, if any
+	header       http.Header // the outbound header, from the template
 }
 
 // MaxInflight is how many upstream calls may be under way at once; more
@@ -236,7 +253,28 @@ func (v *Verifier) VerifyAWS(ctx context.Context, envelope []byte, audience stri
 	id.AccessKeyID = c.auth.accessKeyID
 	id.Endpoint, id.Upstream = c.ep.host, c.ep.upstream
 	id.SignedAt = c.signedAt
+	if id.NotAfter, err = v.sessionEnd(ctx, c); err != nil {
+		return exchange.AWSIdentity{}, err
+	}
 	return id, nil
+}
+
+// sessionEnd is when the signing session ends, if this deployment sealed
+// its token; zero otherwise. Only the expiry is taken from it: the
+// upstream's answer, already in, says who signed.
+func (v *Verifier) sessionEnd(ctx context.Context, c *checked) (time.Time, error) {
+	if v.sessions == nil || c.sessionToken == "" {
+		return time.Time{}, nil
+	}
+	sess, err := v.sessions.Open(ctx, c.auth.accessKeyID, c.sessionToken)
+	switch {
+	case errors.Is(err, credential.ErrInvalidToken):
+		return time.Time{}, nil // AWS's or another deployment's
+	case err != nil:
+		// Ours or not, it cannot be told: fail closed.
+		return time.Time{}, unavailable("session_token_unavailable", err)
+	}
+	return sess.Expiration, nil
 }
 
 // check runs every local check, in order, and consumes the signature.
@@ -372,7 +410,7 @@ func (v *Verifier) check(ctx context.Context, b []byte, audience string) (*check
 	// Our own Accept: STS answers XML, and nothing the client sent may
 	// ask for another format (V-01).
 	out["Accept"] = []string{"text/xml"}
-	return &checked{target: t, auth: a, signedAt: signedAt.UTC(), header: out}, nil
+	return &checked{target: t, auth: a, signedAt: signedAt.UTC(), sessionToken: h["x-amz-security-token"], header: out}, nil
 }
 
 // call sends the rebuilt request, retrying network failures, timeouts and

@@ -42,9 +42,10 @@ type endpoint struct {
 }
 
 // awsEndpoint returns the region and partition of a public AWS STS host
-// name (lower-case, without port), if one of partitions serves it. The
-// match is exact: sts.amazonaws.com.spoof, xyz.sts.amazonaws.com and the
-// trailing-dot form fail (V-07, Consul TestValidateSTSHostname).
+// name (without port), if one of partitions serves it. The match is
+// exact: sts.amazonaws.com.spoof, xyz.sts.amazonaws.com, the trailing-dot
+// form and any upper-case letter fail (V-07, Consul
+// TestValidateSTSHostname).
 func awsEndpoint(host string, partitions []string) (region, partition string, ok bool) {
 	if slices.Contains(partitions, "aws-us-gov") {
 		if r, ok := govHosts[host]; ok {

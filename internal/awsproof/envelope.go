@@ -228,19 +228,20 @@ func (v *Verifier) checkURL(raw string) (target, error) {
 }
 
 // endpoint finds the allowed STS for authority (GCIX-01, V-07): a
-// configured upstream, compared case-insensitively with its port, or a
-// public AWS host without any port.
+// configured upstream's host[:port], or a public AWS host without any
+// port. The match is exact: nothing the client sent is lower-cased or
+// stripped of a trailing dot or default port to make it match; only the
+// configuration is canonicalised, once, at load (parseUpstream).
 func (v *Verifier) endpoint(scheme, authority string) (*endpoint, error) {
-	host := strings.ToLower(authority)
 	for i := range v.upstreams {
-		if up := &v.upstreams[i]; up.host == host {
+		if up := &v.upstreams[i]; up.host == authority {
 			if up.scheme != scheme {
 				return nil, refuse("scheme_not_allowed")
 			}
 			return up, nil
 		}
 	}
-	name, _, hasPort := strings.Cut(host, ":")
+	name, _, hasPort := strings.Cut(authority, ":")
 	region, partition, ok := awsEndpoint(name, v.partitions)
 	switch {
 	case !ok:
@@ -250,7 +251,7 @@ func (v *Verifier) endpoint(scheme, authority string) (*endpoint, error) {
 	case scheme != "https":
 		return nil, refuse("scheme_not_allowed")
 	}
-	return &endpoint{scheme: "https", host: host, region: region, partition: partition, client: v.aws}, nil
+	return &endpoint{scheme: "https", host: authority, region: region, partition: partition, client: v.aws}, nil
 }
 
 // canonicalName is the header name we send for a lower-case one.

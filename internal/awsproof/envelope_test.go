@@ -81,6 +81,13 @@ func hostileCases(t testing.TB) []hostileCase {
 		{id: "GCIX-02", name: "no dot", env: withURL(q, "https://stsamazonaws.com/?"+Body), reason: "host_not_allowed"},
 		{id: "GCIX-02", name: "other domain", env: withURL(q, "https://sts.notamazonaws.com/?"+Body), reason: "host_not_allowed"},
 		{id: "GCIX-02", name: "trailing dot", env: withURL(q.Set("host", "sts.amazonaws.com."), "https://sts.amazonaws.com./?"+Body), reason: "host_not_allowed"},
+		// Exact: the client's host is never lower-cased, nor stripped of
+		// a trailing dot or a default port, to make it match.
+		{id: "GCIX-02", name: "upper-case host", env: withURL(q.Set("host", "STS.AMAZONAWS.COM"), "https://STS.AMAZONAWS.COM/?"+Body), reason: "host_not_allowed"},
+		{id: "GCIX-02", name: "one upper-case letter", env: withURL(q.Set("host", "Sts.amazonaws.com"), "https://Sts.amazonaws.com/?"+Body), reason: "host_not_allowed"},
+		{id: "GCIX-02", name: "upper-case regional host, signed so", env: sign(t, spec{host: "STS.EU-WEST-1.amazonaws.com", region: "eu-west-1"}), reason: "host_not_allowed"},
+		{id: "GCIX-02", name: "trailing dot and port", env: withURL(q.Set("host", "sts.amazonaws.com.:443"), "https://sts.amazonaws.com.:443/?"+Body), reason: "host_not_allowed"},
+		{id: "GCIX-02", name: "port 443, signed so", env: sign(t, spec{host: "sts.amazonaws.com:443"}), reason: "port_not_allowed"},
 		{id: "GCIX-02", name: "other service", env: withURL(q, "https://iam.amazonaws.com/?"+Body), reason: "host_not_allowed"},
 		{id: "GCIX-02", name: "fips outside the list", env: withURL(q, "https://sts-fips.eu-west-1.amazonaws.com/?"+Body), reason: "host_not_allowed"},
 
@@ -356,7 +363,6 @@ func TestValidEnvelopes(t *testing.T) {
 		{name: "long-term key", s: spec{noToken: true}, endpoint: "sts.amazonaws.com"},
 		{name: "Google audience header", s: spec{audName: "X-Goog-Cloud-Target-Resource"}, endpoint: "sts.amazonaws.com"},
 		{name: "regional", s: spec{host: "sts.us-east-2.amazonaws.com", region: "us-east-2"}, endpoint: "sts.us-east-2.amazonaws.com"},
-		{name: "upper-case host", s: spec{host: "STS.EU-WEST-1.amazonaws.com", region: "eu-west-1"}, endpoint: "sts.eu-west-1.amazonaws.com"},
 		{name: "FIPS", s: spec{host: "sts-fips.us-east-1.amazonaws.com", bodyForm: true}, endpoint: "sts-fips.us-east-1.amazonaws.com"},
 		{name: "GovCloud", s: spec{host: "sts.us-gov-west-1.amazonaws.com", region: "us-gov-west-1"}, endpoint: "sts.us-gov-west-1.amazonaws.com",
 			opt: func(o *Options) { o.Partitions = []string{"aws-us-gov"} }, arn: "arn:aws-us-gov:iam::123456789012:user/Alice"},
@@ -582,6 +588,33 @@ func TestUpstreams(t *testing.T) {
 	}
 	if moto.conns() != 1 || h.sts.conns() != 0 {
 		t.Fatalf("refused envelopes connected: moto %d, sts %d", moto.conns(), h.sts.conns())
+	}
+
+	// Configured hosts match exactly too: the configuration is
+	// canonicalised at load (lower-case), the client's host never is.
+	named := newHarness(t, nil, func(o *Options) {
+		o.Upstreams = []Upstream{
+			{URL: "https://STS.Internal.example", Region: "us-east-1"},
+			{URL: "http://localhost:" + port, Region: "us-east-1", AllowHTTPLoopback: true},
+		}
+	})
+	for _, c := range []struct {
+		name string
+		s    spec
+	}{
+		{"upper-case upstream host", spec{host: "STS.Internal.example"}},
+		{"upper-case upstream host, as configured", spec{host: "STS.INTERNAL.EXAMPLE"}},
+		{"upstream default port spelled out", spec{host: "sts.internal.example:443"}},
+		{"upstream trailing dot", spec{host: "sts.internal.example."}},
+		{"upper-case localhost", spec{scheme: "http", host: "LOCALHOST:" + port}},
+		{"localhost with a trailing dot", spec{scheme: "http", host: "localhost.:" + port}},
+		{"upstream port with a leading zero", spec{scheme: "http", host: "localhost:0" + port}},
+	} {
+		_, err := named.v.VerifyAWS(t.Context(), sign(t, c.s), testAudience)
+		wantReason(t, err, "host_not_allowed", false)
+	}
+	if n, u := named.dials.Load(), named.usedKeys(); n != 0 || u != 0 {
+		t.Fatalf("refused hosts: %d dials, %d signatures consumed", n, u)
 	}
 
 	// Without the upstream, the same host is not allowed at all.

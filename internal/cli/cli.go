@@ -23,17 +23,20 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":           {"run the token service", serve},
-		"version":         {"print the version", printVersion},
-		"config validate": {"check a configuration file and report every problem", configValidate},
-		"audit":           {"print stored audit events as JSON lines", auditList},
-		"audit verify":    {"check the audit log's hash chain for missing or altered events", auditVerify},
-		"keys rotate":     {"make a new active master key for sealing session tokens", keysRotate},
-		"keys list":       {"list the master keys", keysList},
-		"sessions revoke": {"revoke every current session of a role or user", sessionsRevoke},
-		"reload":          {"make the running server re-read its configuration", reloadCmd},
-		"exchange":        {"trade an AWS, GitHub, Azure or Kubernetes identity for keyless credentials", exchangeCmd},
-		"credentials":     {"print the credential of $KEYLESS_CONFIG_BASE64 (for credential_process)", credentialsCmd},
+		"serve":               {"run the token service", serve},
+		"version":             {"print the version", printVersion},
+		"config validate":     {"check a configuration file and report every problem", configValidate},
+		"audit":               {"print stored audit events as JSON lines", auditList},
+		"audit verify":        {"check the audit trail (hash chain, checkpoint, signed digests) for missing or altered events", auditVerify},
+		"audit public-key":    {"print the public key that verifies the audit trail's signed digests", auditPublicKey},
+		"keys rotate":         {"make a new active master key for sealing session tokens", keysRotate},
+		"keys list":           {"list the master keys", keysList},
+		"keys seal":           {"seal master keys stored in the clear by an earlier keyless", keysSeal},
+		"keys encryption-key": {"write a new key-encryption key to a file", keysEncryptionKey},
+		"sessions revoke":     {"revoke every current session of a role or user", sessionsRevoke},
+		"reload":              {"make the running server re-read its configuration", reloadCmd},
+		"exchange":            {"trade an AWS, GitHub, Azure or Kubernetes identity for keyless credentials", exchangeCmd},
+		"credentials":         {"print the credential of $KEYLESS_CONFIG_BASE64 (for credential_process)", credentialsCmd},
 	}
 }
 
@@ -62,7 +65,7 @@ func usage(w io.Writer, cmds map[string]command) {
 	fmt.Fprintln(w, "usage: keyless <command> [flags]")
 	fmt.Fprintln(w)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-16s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(w, "  %-20s %s\n", n, cmds[n].summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run keyless <command> -h for a command's flags.")

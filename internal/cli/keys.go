@@ -12,7 +12,9 @@ import (
 func keysRotate(ctx context.Context, env Env, args []string) int {
 	const name = "keys rotate"
 	fs := flags(env, name)
-	return withOps(ctx, env, name, fs, addStoreFlags(fs), args, func(o *ops.Service) int {
+	sf, kf := addStoreFlags(fs), addKEKFlags(fs)
+	sf.kek = &kf
+	return withOps(ctx, env, name, fs, sf, args, func(o *ops.Service) int {
 		k, err := o.RotateKey(ctx)
 		if err != nil {
 			return failAs(env, name, "%v", err)
@@ -43,4 +45,47 @@ func keysList(ctx context.Context, env Env, args []string) int {
 		tw.Flush()
 		return 0
 	})
+}
+
+func keysSeal(ctx context.Context, env Env, args []string) int {
+	const name = "keys seal"
+	fs := flags(env, name)
+	sf, kf := addStoreFlags(fs), addKEKFlags(fs)
+	sf.kek = &kf
+	return withOps(ctx, env, name, fs, sf, args, func(o *ops.Service) int {
+		n, err := o.SealKeys(ctx)
+		if err != nil {
+			return failAs(env, name, "%v", err)
+		}
+		fmt.Fprintf(env.Stdout, "sealed %d master key(s) stored in the clear.\n", n)
+		return 0
+	})
+}
+
+func keysEncryptionKey(_ context.Context, env Env, args []string) int {
+	const name = "keys encryption-key"
+	fs := flags(env, name)
+	fs.Usage = func() {
+		fmt.Fprintln(env.Stderr, "usage: keyless keys encryption-key FILE\n\n"+
+			"Writes a new random key-encryption key to FILE (which must not exist), readable by its owner only.\n"+
+			"Keep FILE outside the data directory and name it in keys.encryption_key_file.")
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitForFlags(err)
+	}
+	if fs.NArg() != 1 {
+		return usageError(env, name, "give the file to write")
+	}
+	path := fs.Arg(0)
+	if err := writeNewKEK(path); err != nil {
+		return failAs(env, name, "%v", err)
+	}
+	w, err := readKEK(env, path, "", "")
+	if err != nil {
+		return failAs(env, name, "%v", err)
+	}
+	fmt.Fprintf(env.Stdout, "wrote key-encryption key %s to %s.\n"+
+		"Name it in keys.encryption_key_file, keep it outside the data directory, and back it up apart from it:\n"+
+		"without it the master keys, and every session they seal, cannot be opened.\n", w.ID(), path)
+	return 0
 }

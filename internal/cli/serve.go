@@ -13,8 +13,11 @@ import (
 	"syscall"
 
 	"github.com/keyless-dev/keyless/internal/app"
+	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/config"
+	"github.com/keyless-dev/keyless/internal/kek"
+	"github.com/keyless-dev/keyless/internal/storage"
 	"github.com/keyless-dev/keyless/internal/storage/drivers"
 )
 
@@ -24,6 +27,9 @@ func serve(ctx context.Context, env Env, args []string) int {
 	cfgPath := fs.String("config", defaultConfigPath(env), "configuration file ($KEYLESS_CONFIG)")
 	addr := fs.String("addr", "", "listen address host:port (default: the file's server.addr, else "+config.DefaultAddr+")")
 	dataDir := fs.String("data-dir", "", "data directory (default: the file's server.data_dir, else "+config.DefaultDataDir+")")
+	kf := addKEKFlags(fs)
+	initStore := fs.Bool("init", false, "start a new store even though the data directory holds an audit trail without its database "+
+		"(after losing keyless.db and having no backup of it)")
 	if err := fs.Parse(args); err != nil {
 		return exitForFlags(err)
 	}
@@ -71,6 +77,28 @@ func serve(ctx context.Context, env Env, args []string) int {
 		debug.SetGCPercent(defaultGCPercent)
 	}
 
+	// The key-encryption key is read at start and at every reload. A
+	// memory store keeps nothing at rest: without a configured key, one
+	// random key serves for the life of the process.
+	var ephemeral *kek.Set
+	keyEncryption := func(c *config.Config) (*kek.Set, error) {
+		if c.StorageDriver == "memory" && !c.KeyEncryption.Set() && *kf.file == "" {
+			return ephemeral, nil
+		}
+		return kf.resolve(env, c.KeyEncryption, c.DataDir, log)
+	}
+	if cfg.StorageDriver == "memory" {
+		if ephemeral, err = kek.Ephemeral(rand.Reader); err != nil {
+			return failAs(env, name, "%v", err)
+		}
+	}
+	// Read before anything is opened, so that a missing key is the first
+	// thing said; app.New takes this reading, reloads read again.
+	first, err := keyEncryption(cfg)
+	if err != nil {
+		return failAs(env, name, "%v", err)
+	}
+
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	driver, _ := drivers.Lookup(cfg.StorageDriver)
@@ -84,9 +112,39 @@ func serve(ctx context.Context, env Env, args []string) int {
 		}
 		defer pid.release()
 	}
-	store, err := drivers.Open(ctx, cfg.StorageDriver, drivers.Options{DataDir: cfg.DataDir})
+	store, err := drivers.Open(ctx, cfg.StorageDriver, drivers.Options{DataDir: cfg.DataDir, Init: *initStore,
+		AuditSegmentMaxBytes: cfg.Audit.SegmentMaxBytes, AuditSegmentMaxAge: cfg.Audit.SegmentMaxAge})
 	if err != nil {
 		return failAs(env, name, "opening the %s store in %s: %v", cfg.StorageDriver, cfg.DataDir, err)
+	}
+	// The audit trail is locked and its head read now, and compared with
+	// the checkpoint kept outside it: a server does not start on a trail
+	// that lost or changed what it recorded.
+	if st, ok := store.(storage.Starter); ok {
+		if err := st.Start(ctx); err != nil {
+			store.Close()
+			return failAs(env, name, "%v", err)
+		}
+	}
+	if *initStore {
+		log.Warn("--init: starting even though the data directory's state was lost or is older than its audit trail; remove --init once started")
+	}
+	if trail, ok := store.(audit.Trail); ok {
+		err := audit.CheckTrail(ctx, trail)
+		if errors.Is(err, audit.ErrStaleStore) && *initStore {
+			log.Warn("starting on a store older than its audit trail (--init)", "err", err)
+			err = nil
+		}
+		if errors.Is(err, audit.ErrStaleStore) {
+			store.Close()
+			return failAs(env, name, "%v.\nRestore keyless.db from the backup that goes with the audit trail; or start once with --init "+
+				"to go on with it as it is", err)
+		}
+		if err != nil {
+			store.Close()
+			return failAs(env, name, "%v.\nRestore the audit trail from the backup that goes with keyless.db; "+
+				"`keyless audit verify --data-dir %s` names what is missing or altered. keyless does not start on it", err, cfg.DataDir)
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -108,6 +166,14 @@ func serve(ctx context.Context, env Env, args []string) int {
 		}
 	}
 	a, err := app.New(ctx, cfg, app.Deps{Store: store, Clock: clock.System{}, Random: rand.Reader, Logger: log,
+		KeyEncryption: func(c *config.Config) (*kek.Set, error) {
+			if first != nil {
+				set := first
+				first = nil
+				return set, nil
+			}
+			return keyEncryption(c)
+		},
 		LoadConfig: func() (*config.Config, error) {
 			next, err := load()
 			if err == nil && !next.PublicURLSet() {

@@ -20,6 +20,8 @@ import (
 // the default.
 type storeFlags struct {
 	dataDir, config *string
+	// kek, if set, reads the key-encryption key for commands that seal.
+	kek *kekFlags
 }
 
 func addStoreFlags(fs *flag.FlagSet) storeFlags {
@@ -32,13 +34,20 @@ func addStoreFlags(fs *flag.FlagSet) storeFlags {
 // locate says which driver and data directory the flags name, and where
 // the directory came from, for messages.
 func (f storeFlags) locate(env Env) (driver, dir, from string, err error) {
+	driver, dir, from, _, err = f.locateConfig(env)
+	return driver, dir, from, err
+}
+
+// locateConfig is locate, with the configuration file's key-encryption
+// key sources.
+func (f storeFlags) locateConfig(env Env) (driver, dir, from string, ke config.KeyEncryption, err error) {
 	driver, dir, from = drivers.Default, *f.dataDir, "--data-dir"
 	if *f.config != "" {
 		cfg, err := loadConfig(env, *f.config, "--config")
 		if err != nil {
-			return "", "", "", err
+			return "", "", "", ke, err
 		}
-		driver = cfg.StorageDriver
+		driver, ke = cfg.StorageDriver, cfg.KeyEncryption
 		if dir == "" {
 			dir, from = cfg.DataDir, "server.data_dir of "+*f.config
 		}
@@ -46,7 +55,7 @@ func (f storeFlags) locate(env Env) (driver, dir, from string, err error) {
 	if dir == "" {
 		dir, from = config.DefaultDataDir, "the default; give --data-dir or --config"
 	}
-	return driver, dir, from, nil
+	return driver, dir, from, ke, nil
 }
 
 // withOps parses args into set (which has the store flags sf), opens the
@@ -59,7 +68,7 @@ func withOps(ctx context.Context, env Env, name string, set *flag.FlagSet, sf st
 	if set.NArg() > 0 {
 		return usageError(env, name, "unexpected argument %q", set.Arg(0))
 	}
-	driver, dir, from, err := sf.locate(env)
+	driver, dir, from, ke, err := sf.locateConfig(env)
 	if err != nil {
 		return failAs(env, name, "%v", err)
 	}
@@ -71,7 +80,16 @@ func withOps(ctx context.Context, env Env, name string, set *flag.FlagSet, sf st
 		return failAs(env, name, "opening the %s store in %s: %v", driver, dir, err)
 	}
 	defer store.Close()
-	return fn(ops.New(ops.Options{Store: store, Clock: clock.System{}, Random: rand.Reader, Logger: slog.New(slog.DiscardHandler)}))
+	// The key-encryption key is read once the store is found, so that a
+	// missing data directory is what is reported first.
+	o := ops.Options{Store: store, Clock: clock.System{}, Random: rand.Reader, Logger: slog.New(slog.DiscardHandler)}
+	if sf.kek != nil {
+		log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		if o.KEK, err = sf.kek.resolve(env, ke, dir, log); err != nil {
+			return failAs(env, name, "%v", err)
+		}
+	}
+	return fn(ops.New(o))
 }
 
 // loadConfig loads a configuration file; a missing one is named with the

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"sort"
 	"strconv"
@@ -129,13 +130,20 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetBool(n.Value == "true")
-	case reflect.Int:
-		i, err := strconv.Atoi(n.Value)
+	case reflect.Int, reflect.Int64:
+		i, err := strconv.ParseInt(n.Value, 10, v.Type().Bits())
 		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || err != nil {
 			d.fail(n, path, "expected an integer, got %q", n.Value)
 			return
 		}
-		v.SetInt(int64(i))
+		v.SetInt(i)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(n.Value, 64)
+		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") || err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			d.fail(n, path, "expected a number, got %q", n.Value)
+			return
+		}
+		v.SetFloat(f)
 	default:
 		panic("config: unsupported field type " + v.Type().String())
 	}

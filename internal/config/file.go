@@ -9,6 +9,8 @@ type File struct {
 	Storage  Storage   `yaml:"storage"`
 	STS      STS       `yaml:"sts"`
 	Keys     Keys      `yaml:"keys"`
+	Audit    Audit     `yaml:"audit"`
+	Limits   Limits    `yaml:"limits"`
 	Exchange Exchange  `yaml:"exchange"`
 	SAML     SAML      `yaml:"saml"`
 	Accounts []Account `yaml:"accounts"`
@@ -58,6 +60,34 @@ type Storage struct {
 	// audit file in server.data_dir) or memory (nothing kept; tests and
 	// demonstrations).
 	Driver string `yaml:"driver"`
+	// MinFreeMiB is the free-space watermark of the data directory's
+	// filesystem, in MiB: below it keyless stops issuing (503
+	// ServiceUnavailable) and reports unready, so that the audit trail
+	// never runs out of room mid-write. Default 256; 0 turns it off.
+	MinFreeMiB *int64 `yaml:"min_free_mib"`
+}
+
+// Audit shapes the audit trail of the embedded storage driver: the log's
+// segments, how long they are kept, and how often a signed digest of it
+// is made (docs/operations.md). Changes need a restart.
+type Audit struct {
+	// SegmentMaxMiB closes the log's open segment once it holds this many
+	// MiB; closed segments are compressed. Default 64.
+	SegmentMaxMiB *int64 `yaml:"segment_max_mib"`
+	// SegmentMaxAge closes the open segment once its events span this
+	// long. Default 24h.
+	SegmentMaxAge time.Duration `yaml:"segment_max_age"`
+	// RetainFor deletes closed segments once they closed this long ago;
+	// each deletion is recorded in the trail first. Default 2160h (90
+	// days); 0s keeps them forever.
+	RetainFor *time.Duration `yaml:"retain_for"`
+	// RetainMaxMiB deletes the oldest closed segments while the log takes
+	// more than this many MiB on disk. Default 4096 (4 GiB); 0 means no
+	// limit.
+	RetainMaxMiB *int64 `yaml:"retain_max_mib"`
+	// DigestInterval is how often a digest of the new events is signed
+	// (and once more when the server stops). Default 1h.
+	DigestInterval time.Duration `yaml:"digest_interval"`
 }
 
 // STS tunes the token service.
@@ -70,11 +100,40 @@ type STS struct {
 	MFALockoutWindow time.Duration `yaml:"mfa_lockout_window"`
 }
 
-// Keys tunes the master keys that seal session tokens.
+// Limits bound what a source that does not authenticate can cost. Every
+// request is audited (about a kilobyte each), so each source address (an
+// IPv6 /64) has a budget that every audited request spends unless it was
+// signed by a caller of this deployment who passed every check, or was
+// issued credentials: refusals, 503s and unauthenticated requests that
+// issue nothing. Past it, its requests are answered Throttling and
+// recorded as one aggregated event per source and ReportEvery.
+type Limits struct {
+	// RefusedPerSecond is the budget's sustained rate. Default 1.
+	RefusedPerSecond *float64 `yaml:"refused_per_second"`
+	// RefusedBurst is the budget's size. Default 30.
+	RefusedBurst *int `yaml:"refused_burst"`
+	// ReportEvery is the interval of the aggregated events. Default 1m.
+	ReportEvery time.Duration `yaml:"report_every"`
+}
+
+// Keys tunes the master keys that seal session tokens, and names the
+// key-encryption key that seals them at rest.
 type Keys struct {
 	// RotateEvery rotates the active key once it is this old. Default
 	// 720h (30 days); 0s disables automatic rotation.
 	RotateEvery *time.Duration `yaml:"rotate_every"`
+	// EncryptionKeyFile is a file, outside data_dir and readable by its
+	// owner only, holding the key-encryption key (`keyless keys
+	// encryption-key FILE` makes one). EncryptionKeyEnv names an
+	// environment variable holding it instead. One of them is required
+	// outside development mode (serve --dev).
+	EncryptionKeyFile string `yaml:"encryption_key_file"`
+	EncryptionKeyEnv  string `yaml:"encryption_key_env"`
+	// PreviousEncryptionKeyFiles and PreviousEncryptionKeyEnvs are earlier
+	// key-encryption keys: keys sealed under them are re-sealed under the
+	// current one at start and reload, after which they can go.
+	PreviousEncryptionKeyFiles []string `yaml:"previous_encryption_key_files"`
+	PreviousEncryptionKeyEnvs  []string `yaml:"previous_encryption_key_envs"`
 }
 
 // Account is an AWS-style account and the identities in it.

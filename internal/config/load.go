@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -61,6 +62,15 @@ type Config struct {
 	MFAMaxFailures   int
 	MFALockoutWindow time.Duration
 	KeyRotateEvery   time.Duration
+	// KeyEncryption names where the key-encryption key comes from; the
+	// server reads it (and may reload it) itself.
+	KeyEncryption KeyEncryption
+	// MinFreeBytes is the data directory's free-space watermark (0: off).
+	MinFreeBytes int64
+	// Refused limits each source's refused requests.
+	Refused RefusedLimits
+	// Audit shapes the audit trail.
+	Audit AuditConfig
 	// Identities are the accounts, users, roles, keys and devices the file
 	// declares. Users and roles whose id the file does not pin have an
 	// empty UniqueID, in the user and in every Owner that names them; the
@@ -231,6 +241,16 @@ func (v *validator) convert(f *File) *Config {
 			v.at("keys.rotate_every", "must be 0s (never) or at least 1h")
 		}
 	}
+	c.KeyEncryption = v.keyEncryption(f.Keys)
+	c.MinFreeBytes = 256 << 20
+	if m := f.Storage.MinFreeMiB; m != nil {
+		if *m < 0 || *m > 1<<30 {
+			v.at("storage.min_free_mib", "must be between 0 (off) and %d", 1<<30)
+		}
+		c.MinFreeBytes = *m << 20
+	}
+	c.Refused = v.refusedLimits(f.Limits)
+	c.Audit = v.audit(f.Audit)
 	c.Exchange = v.exchange(f.Exchange) // first: identity providers name its upstreams
 	c.SAML = v.saml(f.SAML, c)
 	v.publicURL(f, c)
@@ -404,6 +424,129 @@ func (v *validator) mfaDevice(path string, m MFADevice, owner iam.Principal, see
 		}
 	}
 	return iam.MFADevice{Serial: m.Serial, Seed: secret.NewBytes(seed), TOTP: params, Owner: owner}
+}
+
+// RefusedLimits is the per-source budget of requests that answer for
+// nothing (file.go's Limits).
+type RefusedLimits struct {
+	PerSecond   float64
+	Burst       int
+	ReportEvery time.Duration
+}
+
+func (v *validator) refusedLimits(l Limits) RefusedLimits {
+	out := RefusedLimits{PerSecond: 1, Burst: 30, ReportEvery: time.Minute}
+	if l.RefusedPerSecond != nil {
+		out.PerSecond = *l.RefusedPerSecond
+		if out.PerSecond <= 0 || out.PerSecond > 1e6 {
+			v.at("limits.refused_per_second", "must be more than 0 and at most 1000000")
+		}
+	}
+	if l.RefusedBurst != nil {
+		out.Burst = *l.RefusedBurst
+		if out.Burst < 1 || out.Burst > 1e6 {
+			v.at("limits.refused_burst", "must be between 1 and 1000000")
+		}
+	}
+	if l.ReportEvery != 0 {
+		out.ReportEvery = l.ReportEvery
+		if out.ReportEvery < time.Second || out.ReportEvery > time.Hour {
+			v.at("limits.report_every", "must be between 1s and 1h")
+		}
+	}
+	return out
+}
+
+// AuditConfig shapes the audit trail (file.go's Audit).
+type AuditConfig struct {
+	SegmentMaxBytes int64
+	SegmentMaxAge   time.Duration
+	RetainFor       time.Duration // 0: forever
+	RetainMaxBytes  int64         // 0: no limit
+	DigestInterval  time.Duration
+}
+
+func (v *validator) audit(a Audit) AuditConfig {
+	out := AuditConfig{SegmentMaxBytes: 64 << 20, SegmentMaxAge: 24 * time.Hour, RetainFor: 90 * 24 * time.Hour,
+		RetainMaxBytes: 4 << 30, DigestInterval: time.Hour}
+	if m := a.SegmentMaxMiB; m != nil {
+		if *m < 1 || *m > 4096 {
+			v.at("audit.segment_max_mib", "must be between 1 and 4096")
+		}
+		out.SegmentMaxBytes = *m << 20
+	}
+	if a.SegmentMaxAge != 0 {
+		out.SegmentMaxAge = a.SegmentMaxAge
+		if out.SegmentMaxAge < time.Minute || out.SegmentMaxAge > 30*24*time.Hour {
+			v.at("audit.segment_max_age", "must be between 1m and 720h")
+		}
+	}
+	if r := a.RetainFor; r != nil {
+		out.RetainFor = *r
+		if out.RetainFor != 0 && out.RetainFor < time.Hour {
+			v.at("audit.retain_for", "must be 0s (forever) or at least 1h")
+		}
+	}
+	if m := a.RetainMaxMiB; m != nil {
+		out.RetainMaxBytes = *m << 20
+		if *m < 0 || *m > 1<<30 || (*m != 0 && out.RetainMaxBytes < 2*out.SegmentMaxBytes) {
+			v.at("audit.retain_max_mib", "must be 0 (no limit), or at least twice segment_max_mib (the open segment is never deleted) and at most %d", 1<<30)
+		}
+	}
+	if a.DigestInterval != 0 {
+		out.DigestInterval = a.DigestInterval
+		if out.DigestInterval < time.Minute || out.DigestInterval > 24*time.Hour {
+			v.at("audit.digest_interval", "must be between 1m and 24h")
+		}
+	}
+	return out
+}
+
+// KeyEncryption names the sources of the key-encryption key: a file
+// (absolute) or an environment variable, and the previous keys'.
+type KeyEncryption struct {
+	File, Env                   string
+	PreviousFiles, PreviousEnvs []string
+}
+
+// Set reports whether the file names a key-encryption key.
+func (k KeyEncryption) Set() bool { return k.File != "" || k.Env != "" }
+
+// Equal reports whether k and o name the same sources.
+func (k KeyEncryption) Equal(o KeyEncryption) bool {
+	return k.File == o.File && k.Env == o.Env && slices.Equal(k.PreviousFiles, o.PreviousFiles) && slices.Equal(k.PreviousEnvs, o.PreviousEnvs)
+}
+
+func (v *validator) keyEncryption(k Keys) KeyEncryption {
+	abs := func(p string) string {
+		if p != "" && !filepath.IsAbs(p) {
+			p = filepath.Join(v.dir, p)
+		}
+		return filepath.Clean(p)
+	}
+	out := KeyEncryption{Env: k.EncryptionKeyEnv, PreviousEnvs: k.PreviousEncryptionKeyEnvs}
+	if k.EncryptionKeyFile != "" {
+		out.File = abs(k.EncryptionKeyFile)
+	}
+	if out.File != "" && out.Env != "" {
+		v.at("keys", "give at most one of encryption_key_file and encryption_key_env")
+	}
+	if !out.Set() && (len(k.PreviousEncryptionKeyFiles) > 0 || len(k.PreviousEncryptionKeyEnvs) > 0) {
+		v.at("keys", "previous key-encryption keys need a current one (encryption_key_file or encryption_key_env)")
+	}
+	for i, p := range k.PreviousEncryptionKeyFiles {
+		if p == "" {
+			v.at(fmt.Sprintf("keys.previous_encryption_key_files[%d]", i), "must not be empty")
+			continue
+		}
+		out.PreviousFiles = append(out.PreviousFiles, abs(p))
+	}
+	for i, e := range k.PreviousEncryptionKeyEnvs {
+		if e == "" {
+			v.at(fmt.Sprintf("keys.previous_encryption_key_envs[%d]", i), "must not be empty")
+		}
+	}
+	return out
 }
 
 // secretValue resolves exactly one of an inline value, a file or an

@@ -1,8 +1,9 @@
 package config
 
 // restartOnly are the settings a running server cannot change: how it
-// listens, where and in what it keeps its state, how it logs, and how it
-// rotates master keys. Each reads its value from a Config.
+// listens, where and in what it keeps its state, how it logs, how it
+// rotates master keys, its per-source limits and its audit trail's shape.
+// Each reads its value from a Config.
 var restartOnly = []struct {
 	key string
 	get func(*Config) any
@@ -26,6 +27,8 @@ var restartOnly = []struct {
 	{"server.log_level", func(c *Config) any { return c.LogLevel }},
 	{"storage.driver", func(c *Config) any { return c.StorageDriver }},
 	{"keys.rotate_every", func(c *Config) any { return c.KeyRotateEvery }},
+	{"limits", func(c *Config) any { return c.Refused }},
+	{"audit", func(c *Config) any { return c.Audit }},
 }
 
 // Running keeps, in next, the values of running for every setting that
@@ -44,5 +47,7 @@ func Running(running, next *Config) []string {
 	next.Exchange.Endpoint, next.SAML.BaseURL = running.Exchange.Endpoint, running.SAML.BaseURL
 	next.AdminAddr, next.AdminAllowRemote = running.AdminAddr, running.AdminAllowRemote
 	next.LogLevel, next.StorageDriver, next.KeyRotateEvery = running.LogLevel, running.StorageDriver, running.KeyRotateEvery
+	next.Refused = running.Refused
+	next.Audit = running.Audit
 	return changed
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/credential"
 	"github.com/keyless-dev/keyless/internal/iam"
+	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/keyring"
 	"github.com/keyless-dev/keyless/internal/storage/memory"
 )
@@ -31,7 +32,11 @@ func newFixture(t *testing.T) fixture {
 	t.Helper()
 	store := memory.New()
 	c := clock.NewFake(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC))
-	r, err := keyring.Open(ctx, keyring.Options{Store: store, Clock: c, Random: rand.Reader,
+	kekSet, err := kek.Ephemeral(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := keyring.Open(ctx, keyring.Options{KEK: kekSet, Store: store, Clock: c, Random: rand.Reader,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Retain: 37 * time.Hour})
 	if err != nil {
 		t.Fatal(err)

@@ -42,6 +42,9 @@ func (c *Call) Authenticate(auth *sigauth.Authenticator, service string, query u
 			ev.RecipientAccountID = caller.Principal.Account
 		}
 	}
+	if err == nil && caller != nil {
+		c.authenticated = true
+	}
 	return caller, err
 }
 

@@ -22,13 +22,30 @@ type Options struct {
 	Random  io.Reader
 	Logger  *slog.Logger
 	Metrics *Metrics
+	// Limits, if set, bound each source's refused requests (limit.go).
+	Limits *Limits
+	// Gate, if set, is asked before every audited request; while it
+	// returns an error, requests are refused as unavailable (503): the
+	// server cannot account for what it would issue (its data directory
+	// was removed, the disk is nearly full, storage fails).
+	Gate func() error
 }
 
 // Edge runs the shared phases for every surface mounted on it.
-type Edge struct{ o Options }
+type Edge struct {
+	o       Options
+	limiter *limiter
+	logs    *logLimiter
+}
 
 // New returns an Edge.
-func New(o Options) *Edge { return &Edge{o: o} }
+func New(o Options) *Edge {
+	e := &Edge{o: o, logs: newLogLimiter(logEvery, o.Clock.Now)}
+	if o.Limits != nil {
+		e.limiter = newLimiter(*o.Limits)
+	}
+	return e
+}
 
 // Handler serves one request after the shared phases before it. It returns
 // the answer for its surface's Wire to write, or an error that the
@@ -81,6 +98,11 @@ const (
 	BodyTooLarge
 	// BodyUnreadable: the body could not be read in full.
 	BodyUnreadable
+	// Throttled: the source spent its budget of refused requests
+	// (Limits); AWS answers Throttling.
+	Throttled
+	// Unavailable: the gate is closed (Options.Gate).
+	Unavailable
 )
 
 // Error is a failure of a shared phase.
@@ -101,6 +123,10 @@ func (e *Error) Error() string {
 		msg = fmt.Sprintf("body over %d bytes", e.Limit)
 	case BodyUnreadable:
 		msg = "body unreadable"
+	case Throttled:
+		msg = "source throttled"
+	case Unavailable:
+		msg = "gate closed"
 	}
 	if e.Cause != nil {
 		msg += ": " + e.Cause.Error()
@@ -158,11 +184,14 @@ type Call struct {
 	// records none. Handlers fill it in as they learn.
 	Event *audit.Event
 
-	edge    *Edge
-	route   *Route
-	body    []byte
-	bodyErr error
-	read    bool
+	edge  *Edge
+	route *Route
+	// authenticated: a SigV4 signature with this deployment's credentials
+	// verified, and the caller passed every check (Authenticate).
+	authenticated bool
+	body          []byte
+	bodyErr       error
+	read          bool
 }
 
 // Context is the request's context.
@@ -225,12 +254,29 @@ func RemoteIP(r *http.Request) string {
 // serve runs the pipeline for one request of route rt of surface s.
 func (e *Edge) serve(s *Surface, rt *Route, w http.ResponseWriter, r *http.Request) {
 	c := &Call{Request: r, ID: audit.UUID(e.o.Random), SourceIP: RemoteIP(r), Start: e.o.Clock.Now(), edge: e, route: rt}
-	if rt.Event != nil && (!rt.PostsOnly || r.Method == http.MethodPost) {
+	audited := rt.Event != nil && (!rt.PostsOnly || r.Method == http.MethodPost)
+	var source string
+	if audited && e.limiter != nil {
+		// A throttled request is counted for its source's aggregated
+		// event (Flush) instead of recording one of its own.
+		source = SourceKey(c.SourceIP)
+		if e.limiter.throttle(source, s.Name, c.Start) {
+			e.answer(s, c, w, nil, e.refuse(s, &Error{Failure: Throttled}))
+			return
+		}
+	}
+	if audited {
 		e.o.Audit.Begin()
 		c.Event = e.event(c, rt.Event)
 	}
 
-	answer, refusal := e.outcome(s, c, rt.Handle)
+	var answer any
+	var refusal *Refusal
+	if err := e.gate(audited); err != nil {
+		refusal = e.refuse(s, &Error{Failure: Unavailable, Cause: err})
+	} else {
+		answer, refusal = e.outcome(s, c, rt.Handle)
+	}
 	if refusal != nil && c.Event != nil {
 		ev := c.Event
 		ev.ErrorCode, ev.ErrorMessage = refusal.Code, refusal.Message
@@ -241,19 +287,54 @@ func (e *Edge) serve(s *Surface, rt *Route, w http.ResponseWriter, r *http.Reque
 		ev.ResponseElements, ev.IssuedKeyID = nil, "" // nothing was handed out
 	}
 	if refusal != nil && refusal.Status >= 500 {
-		e.o.Logger.Error("request failed", "request_id", c.ID, "surface", s.Name, "operation", e.operation(c), "code", refusal.Code,
-			"reason", refusal.Reason, "err", refusal.Cause)
+		// Once per reason and interval: a failing disk must not turn every
+		// request into a log line as well.
+		if ok, suppressed := e.logs.allow(s.Name + "/" + refusal.Reason); ok {
+			e.o.Logger.Error("request failed", "request_id", c.ID, "surface", s.Name, "operation", e.operation(c), "code", refusal.Code,
+				"reason", refusal.Reason, "err", refusal.Cause, "suppressed_since_last", suppressed)
+		}
+	}
+	if source != "" && c.Event != nil && !c.accountable() {
+		code := "OK"
+		if refusal != nil {
+			code = refusal.Code
+		}
+		e.limiter.spend(source, code, c.Start)
 	}
 	// The event is stored before anything is sent, and a request whose
 	// event cannot be stored is refused: nothing is handed out unrecorded.
 	if c.Event != nil {
 		if err := e.o.Audit.Record(c.Context(), c.Event, c.Start, true); err != nil {
-			e.o.Logger.Error("audit event not stored; refusing the request", "request_id", c.ID, "surface", s.Name,
-				"operation", e.operation(c), "err", err)
+			if ok, suppressed := e.logs.allow("audit"); ok {
+				e.o.Logger.Error("audit event not stored; refusing the request", "request_id", c.ID, "surface", s.Name,
+					"operation", e.operation(c), "err", err, "suppressed_since_last", suppressed)
+			}
 			answer, refusal = nil, e.refuse(s, &Error{Failure: AuditUnavailable, Cause: err})
 		}
 	}
+	e.answer(s, c, w, answer, refusal)
+}
 
+// accountable reports whether the request answers for itself: it was
+// signed with this deployment's credentials and every check of the caller
+// passed, or it was issued credentials (an identity proven by a token or
+// assertion). Every other audited request, refused or not (an
+// unauthenticated challenge, a role listing, a refusal, a 503), spends
+// its source's budget.
+func (c *Call) accountable() bool {
+	return c.authenticated || (c.Event != nil && c.Event.IssuedKeyID != "")
+}
+
+// gate asks Options.Gate about an audited request.
+func (e *Edge) gate(audited bool) error {
+	if !audited || e.o.Gate == nil {
+		return nil
+	}
+	return e.o.Gate()
+}
+
+// answer writes the answer or refusal and observes the request.
+func (e *Edge) answer(s *Surface, c *Call, w http.ResponseWriter, answer any, refusal *Refusal) {
 	w.Header().Set("x-amzn-RequestId", c.ID)
 	if refusal != nil && refusal.Allow != "" {
 		w.Header().Set("Allow", refusal.Allow)

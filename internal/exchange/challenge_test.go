@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/exchange"
+	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/keyring"
 	"github.com/keyless-dev/keyless/internal/storage/memory"
 )
@@ -21,7 +22,11 @@ func TestChallenges(t *testing.T) {
 	ctx := context.Background()
 	store := memory.New()
 	c := clock.NewFake(now)
-	ring, err := keyring.Open(ctx, keyring.Options{Store: store, Clock: c, Random: rand.Reader,
+	kekSet, err := kek.Ephemeral(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keyring.Open(ctx, keyring.Options{KEK: kekSet, Store: store, Clock: c, Random: rand.Reader,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Retain: time.Hour})
 	if err != nil {
 		t.Fatal(err)

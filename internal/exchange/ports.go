@@ -15,13 +15,18 @@ type AWSIdentity struct {
 	// credential scope.
 	AccessKeyID string
 	// Endpoint is the host (and port, if any) the request was sent to,
-	// lower-case.
+	// exactly as signed: an allowed one is lower-case.
 	Endpoint string
 	// Upstream reports that Endpoint is an STS the operator configured,
 	// not a public AWS endpoint: its answers are only as good as it is.
 	Upstream bool
 	// SignedAt is the request's X-Amz-Date.
 	SignedAt time.Time
+	// NotAfter is when the session that signed the request ends, when
+	// the verifier can see it: only for a session token this deployment
+	// sealed. It only caps what the exchange issues; the upstream's
+	// answer alone says who signed.
+	NotAfter time.Time
 }
 
 // AWSVerifier checks a serialized, signed GetCallerIdentity request bound

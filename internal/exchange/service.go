@@ -246,7 +246,9 @@ func (pr *proof) Prove(ctx context.Context) (*sts.Federated, error) {
 		// verified reports, per account, whether its OIDC provider
 		// verified the token (OIDC only; AWS proofs are account-free).
 		verified func(account string) bool
-		expiry   time.Time
+		// notAfter is when the proof itself ends, if keyless can see it:
+		// a token's exp, or the end of a session this deployment sealed.
+		notAfter time.Time
 		claims   *idtoken.Claims
 		// signingInput identifies an OIDC token for single use: the
 		// signature is left out, so re-encoding it (ECDSA's s and n-s)
@@ -264,6 +266,7 @@ func (pr *proof) Prove(ctx context.Context) (*sts.Federated, error) {
 		doc = Document{"sub": id.ARN, "aws_claims": map[string]any{"account": id.Account, "arn": id.ARN, "userid": id.UserID, "endpoint": id.Endpoint}}
 		subjects = AWSSubjects(id.ARN)
 		verified = func(string) bool { return true }
+		notAfter = id.NotAfter
 	} else {
 		tok, err := idtoken.Parse(proof)
 		if err != nil {
@@ -301,7 +304,7 @@ func (pr *proof) Prove(ctx context.Context) (*sts.Federated, error) {
 		res.Identity.Subject = claims.Subject
 		res.Identity.JTI, _ = claims.String("jti")
 		subjects = []string{claims.Subject}
-		expiry = claims.Expiry
+		notAfter = claims.Expiry
 		verified = func(account string) bool { return byAccount[account] != nil }
 	}
 
@@ -331,11 +334,24 @@ func (pr *proof) Prove(ctx context.Context) (*sts.Federated, error) {
 		res.Trace.add(p.Account+"/"+p.Name, "session", false, err.Error())
 		return nil, refuse("session_template")
 	}
+	if !notAfter.IsZero() {
+		// The credentials never outlive the proof, as SAML's
+		// SessionNotOnOrAfter caps AssumeRoleWithSAML: exchanging them
+		// again cannot renew them (docs/token-exchange.md). RFC 8693
+		// section 2.2.2: an unusable subject token is invalid_request.
+		ended := &Error{Code: InvalidRequest, Reason: "proof_expired"}
+		if !notAfter.After(s.o.Clock.Now()) {
+			res.Trace.add(p.Account+"/"+p.Name, "proof_expiry", false, "the proof ended at "+notAfter.UTC().Format(time.RFC3339))
+			return nil, ended
+		}
+		res.Trace.add(p.Account+"/"+p.Name, "proof_expiry", true, "the credentials end by "+notAfter.UTC().Format(time.RFC3339)+", with the proof")
+		f.NotAfter, f.Ended = notAfter, ended
+	}
 	if !isAWS && !p.AllowTokenReuse {
 		// Kept past exp by more than any leeway verification allows. A
 		// dry run checks without recording (SingleUse), so that explain
 		// reports a replayed token as the exchange would.
-		err := s.o.UseOnce(ctx, tokenKey(req.Issuer, res.Identity.JTI, signingInput), expiry.Add(maxLeeway+time.Minute))
+		err := s.o.UseOnce(ctx, tokenKey(req.Issuer, res.Identity.JTI, signingInput), notAfter.Add(maxLeeway+time.Minute))
 		switch {
 		case errors.Is(err, storage.ErrConflict):
 			res.Trace.add(p.Account+"/"+p.Name, "single_use", false, "the token was exchanged before")

@@ -203,6 +203,10 @@ func TestExchangeOIDC(t *testing.T) {
 	if res.Provider.Name != "main" || res.Identity.JTI != "j-1" || res.RoleARN != "arn:aws:iam::"+account+":role/Deploy" {
 		t.Errorf("result %+v", res)
 	}
+	// The credentials never outlive the token (docs/token-exchange.md).
+	if !got.NotAfter.Equal(now.Add(5 * time.Minute)) {
+		t.Errorf("NotAfter %v, want the token's exp", got.NotAfter)
+	}
 
 	// The same token again: single use (security.md JWT-29).
 	_, err = f.svc.Exchange(context.Background(), request(f.ghToken(nil)))
@@ -247,6 +251,33 @@ func TestExchangeOIDCRefusals(t *testing.T) {
 			r.Proof = secret.NewString(f.ghToken(func(m map[string]any) { m["iss"] = "https://evil.example" }))
 		}, exchange.InvalidRequest, "token_issuer_mismatch"},
 		{"JWT declared as an AWS request", func(r *exchange.Request, _ *fixture) { r.Kind = exchange.ProofAWS }, exchange.InvalidRequest, "proof_kind_mismatch"},
+		// Issuers match exactly: what the client sent is never
+		// normalised to meet the configuration.
+		{"issuer_uri with a trailing slash", func(r *exchange.Request, _ *fixture) { r.Issuer = ghIssuer + "/" }, exchange.InvalidRequest, "issuer_unknown"},
+		{"issuer_uri in upper case", func(r *exchange.Request, _ *fixture) { r.Issuer = strings.ToUpper(ghIssuer) }, exchange.InvalidRequest, "issuer_unknown"},
+		{"issuer_uri with a case-changed host", func(r *exchange.Request, _ *fixture) {
+			r.Issuer = "https://Token.actions.githubusercontent.com"
+		}, exchange.InvalidRequest, "issuer_unknown"},
+		{"issuer_uri with a trailing dot", func(r *exchange.Request, _ *fixture) {
+			r.Issuer = "https://token.actions.githubusercontent.com."
+		}, exchange.InvalidRequest, "issuer_unknown"},
+		{"issuer_uri with the default port", func(r *exchange.Request, _ *fixture) {
+			r.Issuer = "https://token.actions.githubusercontent.com:443"
+		}, exchange.InvalidRequest, "issuer_unknown"},
+		{"token iss with a trailing slash", func(r *exchange.Request, f *fixture) {
+			r.Proof = secret.NewString(f.ghToken(func(m map[string]any) { m["iss"] = ghIssuer + "/" }))
+		}, exchange.InvalidRequest, "token_issuer_mismatch"},
+		{"token iss case-changed", func(r *exchange.Request, f *fixture) {
+			r.Proof = secret.NewString(f.ghToken(func(m map[string]any) { m["iss"] = "https://Token.actions.githubusercontent.com" }))
+		}, exchange.InvalidRequest, "token_issuer_mismatch"},
+		{"RFC 8693: token iss with a trailing slash", func(r *exchange.Request, f *fixture) {
+			r.Issuer, r.Kind = "", exchange.ProofJWT
+			r.Proof = secret.NewString(f.ghToken(func(m map[string]any) { m["iss"] = ghIssuer + "/" }))
+		}, exchange.InvalidRequest, "issuer_unknown"},
+		{"RFC 8693: token iss case-changed", func(r *exchange.Request, f *fixture) {
+			r.Issuer, r.Kind = "", exchange.ProofJWT
+			r.Proof = secret.NewString(f.ghToken(func(m map[string]any) { m["iss"] = strings.ToUpper(ghIssuer) }))
+		}, exchange.InvalidRequest, "issuer_unknown"},
 		{"empty proof", func(r *exchange.Request, _ *fixture) { r.Proof = secret.NewString("") }, exchange.InvalidRequest, "proof_size"},
 		{"oversized proof", func(r *exchange.Request, _ *fixture) {
 			r.Proof = secret.NewString(strings.Repeat("a", exchange.MaxProof+1))
@@ -448,6 +479,29 @@ func TestExchangeAWS(t *testing.T) {
 	if res.Identity.AWS == nil || res.Identity.AWS.AccessKeyID != "ASIAUPSTREAM" {
 		t.Errorf("identity %+v", res.Identity)
 	}
+	if !got.NotAfter.IsZero() || hasStep(res.Trace, "proof_expiry", true) {
+		t.Errorf("a session whose end keyless cannot see is capped: %v", got.NotAfter)
+	}
+
+	// A session this deployment sealed (the verifier opened its token):
+	// the credentials end with it, and one that has ended is refused.
+	f = newFixture(t, role)
+	f.aws.id = id
+	f.aws.id.NotAfter = now.Add(10 * time.Minute)
+	res, err = f.svc.Exchange(context.Background(), req)
+	if err != nil || len(f.sessions.got) != 1 {
+		t.Fatalf("Exchange: %v", err)
+	}
+	if got := f.sessions.got[0]; !got.NotAfter.Equal(f.aws.id.NotAfter) || !hasStep(res.Trace, "proof_expiry", true) {
+		t.Errorf("NotAfter %v, want the session's end %v (trace %+v)", got.NotAfter, f.aws.id.NotAfter, res.Trace)
+	} else if _, reason := code(t, got.Ended); reason != "proof_expired" {
+		t.Errorf("Ended: %q", reason)
+	}
+	f.aws.id.NotAfter = now
+	res, err = f.svc.Exchange(context.Background(), req)
+	if c, reason := code(t, err); c != exchange.InvalidRequest || reason != "proof_expired" || len(f.sessions.got) != 1 || !hasStep(res.Trace, "proof_expiry", false) {
+		t.Errorf("an ended session: %v %q, %d sessions, trace %+v", c, reason, len(f.sessions.got), res.Trace)
+	}
 
 	// An identity vouched for by a configured upstream (another keyless,
 	// moto) is not believed by a provider that does not name it: anyone
@@ -496,6 +550,17 @@ func TestExchangeAWS(t *testing.T) {
 		e, ok := errors.AsType[*exchange.Error](err)
 		if !ok || e.Code != tc.code || e.Upstream != tc.upstream || e.Reason != "aws_"+tc.err.(verifierError).reason {
 			t.Errorf("%s: %+v", tc.name, err)
+		}
+	}
+
+	// The AWS issuer matches exactly too (no trailing slash, case or
+	// port folded away), before the verifier is asked.
+	for _, issuer := range []string{exchange.AWSIssuer + "/", "https://STS.AMAZONAWS.COM", "https://sts.amazonaws.com.", "https://sts.amazonaws.com:443", "HTTPS://sts.amazonaws.com"} {
+		f = newFixture(t, role)
+		f.aws.id = id
+		_, err = f.svc.Exchange(context.Background(), exchange.Request{Audience: audience, Issuer: issuer, Proof: envelope, Kind: exchange.ProofAWS})
+		if _, reason := code(t, err); reason != "issuer_unknown" || f.aws.calls != 0 {
+			t.Errorf("issuer %q: %q, %d verifier calls", issuer, reason, f.aws.calls)
 		}
 	}
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/keyring"
 	"github.com/keyless-dev/keyless/internal/storage"
 	"github.com/keyless-dev/keyless/internal/storage/memory"
@@ -62,7 +63,11 @@ func TestChallengeDryRun(t *testing.T) {
 	ctx := context.Background()
 	store := memory.New()
 	c := clock.NewFake(t0)
-	ring, err := keyring.Open(ctx, keyring.Options{Store: store, Clock: c, Random: rand.Reader,
+	kekSet, err := kek.Ephemeral(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keyring.Open(ctx, keyring.Options{KEK: kekSet, Store: store, Clock: c, Random: rand.Reader,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Retain: time.Hour})
 	if err != nil {
 		t.Fatal(err)

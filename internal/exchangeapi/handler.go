@@ -150,6 +150,11 @@ func (wire) Refuse(err error) edge.Refusal {
 			return *fail("invalid_request", http.StatusBadRequest, "body_unreadable")
 		case edge.AuditUnavailable:
 			return edge.Refusal{Code: "temporarily_unavailable", Status: http.StatusServiceUnavailable, Reason: "audit_unavailable", Cause: e}
+		case edge.Unavailable:
+			return edge.Refusal{Code: "temporarily_unavailable", Status: http.StatusServiceUnavailable, Reason: "not_accepting", Cause: e}
+		case edge.Throttled:
+			// RFC 8628 section 3.5's slow_down, with 429 (RFC 6585 section 4).
+			return edge.Refusal{Code: "slow_down", Status: http.StatusTooManyRequests, Reason: "throttled"}
 		}
 		return edge.Refusal{Code: "server_error", Status: http.StatusInternalServerError, Reason: "panic", Cause: e}
 	}
@@ -193,6 +198,8 @@ func describe(code string) string {
 		return "No identity provider serves this audience."
 	case "temporarily_unavailable":
 		return "The exchange could not be completed now; retry later."
+	case "slow_down":
+		return "Too many refused requests from this address; retry later."
 	case "unsupported_grant_type":
 		return "Only grant_type urn:ietf:params:oauth:grant-type:token-exchange is supported."
 	case "invalid_scope":

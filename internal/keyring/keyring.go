@@ -1,20 +1,24 @@
 package keyring
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
@@ -37,7 +41,10 @@ var ErrUnknownKey = errors.New("keyring: unknown key")
 
 // Options configure a Ring.
 type Options struct {
-	Store  storage.MasterKeys
+	Store storage.MasterKeys
+	// KEK seals the keys at rest: storage holds them only wrapped under
+	// it (package kek). Required.
+	KEK    *kek.Set
 	Clock  clock.Clock
 	Random io.Reader
 	Logger *slog.Logger
@@ -53,7 +60,10 @@ type Options struct {
 
 // Ring is the in-memory view of the stored keys.
 type Ring struct {
-	o Options
+	o   Options
+	kek atomic.Pointer[kek.Set]
+	// resealPending: a re-seal for the current set did not finish.
+	resealPending atomic.Bool
 
 	mu     sync.RWMutex
 	keys   map[uint32]*entry
@@ -64,16 +74,28 @@ type Ring struct {
 }
 
 type entry struct {
-	key   storage.MasterKey
+	key      storage.MasterKey
+	material secret.Bytes
+	// stale: sealed under a previous key-encryption key.
+	stale bool
 	aeads map[Purpose]cipher.AEAD
 }
 
-// Open loads the stored keys, creating the first one if there is none.
+// ErrClearKey means a stored master key is not sealed: a keyless that
+// predates sealing stored it in the clear. SealClearKeys seals it.
+var ErrClearKey = errors.New("keyring: a master key is stored in the clear; seal it with `keyless keys seal`")
+
+// Open loads the stored keys, creating the first one if there is none, and
+// re-seals those sealed under a previous key-encryption key.
 func Open(ctx context.Context, o Options) (*Ring, error) {
+	if o.KEK == nil {
+		return nil, errors.New("keyring: no key-encryption key")
+	}
 	if o.MinRefreshGap == 0 {
 		o.MinRefreshGap = time.Second
 	}
 	r := &Ring{o: o, keys: map[uint32]*entry{}}
+	r.kek.Store(o.KEK)
 	if err := r.Refresh(ctx); err != nil {
 		return nil, err
 	}
@@ -82,7 +104,140 @@ func Open(ctx context.Context, o Options) (*Ring, error) {
 			return nil, fmt.Errorf("create the first master key: %w", err)
 		}
 	}
+	if err := r.reseal(ctx); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// sealedFor is what a master key's sealed form authenticates besides the
+// key: its purpose and id, so that no blob passes for another key.
+func sealedFor(id uint32) []byte {
+	return binary.BigEndian.AppendUint32([]byte("keyless master key\x00"), id)
+}
+
+// unseal opens a stored key with the key-encryption keys of set.
+func unseal(set *kek.Set, k storage.MasterKey) (secret.Bytes, bool, error) {
+	m, state, err := set.Open(k.Sealed, sealedFor(k.ID))
+	switch {
+	case errors.Is(err, kek.ErrNotSealed) && len(k.Sealed) == 32:
+		return secret.Bytes{}, false, fmt.Errorf("master key %d: %w", k.ID, ErrClearKey)
+	case err != nil:
+		return secret.Bytes{}, false, fmt.Errorf("master key %d: %w", k.ID, err)
+	case len(m) != 32:
+		return secret.Bytes{}, false, fmt.Errorf("master key %d has %d bytes, want 32", k.ID, len(m))
+	}
+	return secret.NewBytes(m), state == kek.SealedPrevious, nil
+}
+
+// Opens reports whether every stored key opens with set, and the first
+// that does not.
+func (r *Ring) Opens(ctx context.Context, set *kek.Set) error {
+	stored, err := r.o.Store.ListMasterKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("load master keys: %w", err)
+	}
+	for _, k := range stored {
+		if _, _, err := unseal(set, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// KEK is the set of key-encryption keys in use.
+func (r *Ring) KEK() *kek.Set { return r.kek.Load() }
+
+// UseKEK makes set the key-encryption keys from now on (a reload), once
+// every stored key opens with it, and re-seals the keys sealed under a
+// previous one. If any key does not open, nothing changes.
+func (r *Ring) UseKEK(ctx context.Context, set *kek.Set) error {
+	if err := r.Opens(ctx, set); err != nil {
+		return err
+	}
+	r.refreshMu.Lock()
+	prev := r.kek.Swap(set)
+	err := r.refreshLocked(ctx)
+	if err != nil {
+		r.kek.Store(prev) // nothing changed
+	}
+	r.refreshMu.Unlock()
+	if err != nil {
+		return err
+	}
+	return r.reseal(ctx)
+}
+
+// reseal re-wraps every key sealed under a previous key-encryption key
+// under the current one. A key another node re-sealed first is left to it.
+// It runs when the set changes (Open, UseKEK), and at maintenance only
+// to finish one that failed, so that nodes part-way through a rollout of
+// a new set do not re-seal back and forth.
+func (r *Ring) reseal(ctx context.Context) error {
+	set := r.kek.Load()
+	r.mu.RLock()
+	var stale []*entry
+	for _, e := range r.keys {
+		if e.stale {
+			stale = append(stale, e)
+		}
+	}
+	r.mu.RUnlock()
+	if len(stale) == 0 {
+		return nil
+	}
+	r.resealPending.Store(true) // until every stale key is re-sealed; Maintain retries
+	for _, e := range stale {
+		sealed, err := set.Seal(r.o.Random, e.material.Reveal(), sealedFor(e.key.ID))
+		if err != nil {
+			return err
+		}
+		err = r.o.Store.ResealMasterKey(ctx, e.key.ID, e.key.Sealed, sealed)
+		if err != nil && !errors.Is(err, storage.ErrConflict) && !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("re-seal master key %d: %w", e.key.ID, err)
+		}
+	}
+	r.resealPending.Store(false)
+	r.o.Logger.Info("re-sealed master keys under the current key-encryption key", "keys", len(stale), "kek", set.Current.ID())
+	return r.Refresh(ctx)
+}
+
+// SealClearKeys seals, under set's current key, the master keys that a
+// keyless predating sealing stored in the clear, and returns how many it
+// sealed. It is an operator's deliberate step (keyless keys seal): a
+// running server refuses clear keys rather than adopt one it did not make.
+func SealClearKeys(ctx context.Context, store storage.MasterKeys, set *kek.Set, random io.Reader) (int, error) {
+	stored, err := store.ListMasterKeys(ctx)
+	if err != nil {
+		return 0, err
+	}
+	// A store that already holds a sealed key was made by a keyless that
+	// seals: a clear key beside it was put there by someone else, and
+	// sealing it would adopt a key they know.
+	var clear []storage.MasterKey
+	sealedID := uint32(0)
+	for _, k := range stored {
+		if _, _, err := unseal(set, k); errors.Is(err, ErrClearKey) {
+			clear = append(clear, k)
+		} else if _, _, err := kek.SealedWith(k.Sealed); err == nil {
+			sealedID = k.ID
+		}
+	}
+	if len(clear) > 0 && sealedID != 0 {
+		return 0, fmt.Errorf("master key %d is sealed already, so the keys stored in the clear beside it were not made by keyless: refusing to adopt them", sealedID)
+	}
+	n := 0
+	for _, k := range clear {
+		sealed, err := set.Seal(random, k.Sealed, sealedFor(k.ID))
+		if err != nil {
+			return n, err
+		}
+		if err := store.ResealMasterKey(ctx, k.ID, k.Sealed, sealed); err != nil {
+			return n, fmt.Errorf("seal master key %d: %w", k.ID, err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 func (r *Ring) activeID() uint32 {
@@ -105,14 +260,16 @@ func (r *Ring) refreshLocked(ctx context.Context) error {
 	}
 	keys := make(map[uint32]*entry, len(stored))
 	var active uint32
+	set := r.kek.Load()
 	r.mu.RLock()
 	for _, k := range stored {
-		if k.Material.Len() != 32 {
+		material, stale, err := unseal(set, k)
+		if err != nil {
 			r.mu.RUnlock()
-			return fmt.Errorf("master key %d has %d bytes, want 32", k.ID, k.Material.Len())
+			return err
 		}
-		e := &entry{key: k, aeads: map[Purpose]cipher.AEAD{}}
-		if old, ok := r.keys[k.ID]; ok {
+		e := &entry{key: k, material: material, stale: stale, aeads: map[Purpose]cipher.AEAD{}}
+		if old, ok := r.keys[k.ID]; ok && bytes.Equal(old.material.Reveal(), material.Reveal()) {
 			e.aeads = old.aeads // derived keys do not change
 		}
 		keys[k.ID] = e
@@ -172,7 +329,7 @@ func (r *Ring) aead(id uint32, p Purpose) (cipher.AEAD, error) {
 	if a != nil {
 		return a, nil
 	}
-	a, err := derive(e.key.Material, p)
+	a, err := derive(e.material, p)
 	if err != nil {
 		return nil, err
 	}
@@ -215,8 +372,12 @@ func (r *Ring) Rotate(ctx context.Context) (storage.MasterKey, error) {
 	if _, err := io.ReadFull(r.o.Random, material); err != nil {
 		return storage.MasterKey{}, err
 	}
-	k := storage.MasterKey{ID: next, Material: secret.NewBytes(material), CreatedAt: r.o.Clock.Now().UTC()}
-	err := r.o.Store.RotateMasterKey(ctx, k, want)
+	sealed, err := r.kek.Load().Seal(r.o.Random, material, sealedFor(next))
+	if err != nil {
+		return storage.MasterKey{}, err
+	}
+	k := storage.MasterKey{ID: next, Sealed: sealed, CreatedAt: r.o.Clock.Now().UTC()}
+	err = r.o.Store.RotateMasterKey(ctx, k, want)
 	if err != nil && !errors.Is(err, storage.ErrConflict) {
 		return storage.MasterKey{}, err
 	}
@@ -276,7 +437,12 @@ func (r *Ring) Maintain(ctx context.Context) error {
 		r.o.Logger.Info("deleted retired master key", "key_id", id)
 	}
 	if len(prune) > 0 {
-		return r.Refresh(ctx)
+		if err := r.Refresh(ctx); err != nil {
+			return err
+		}
+	}
+	if r.resealPending.Load() {
+		return r.reseal(ctx)
 	}
 	return nil
 }

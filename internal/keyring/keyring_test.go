@@ -11,14 +11,26 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/keyring"
 	"github.com/keyless-dev/keyless/internal/storage/memory"
 )
 
 var ctx = context.Background()
 
+// testKEK is the key-encryption key of every ring in these tests but
+// those about sealing.
+var testKEK = must(kek.Ephemeral(rand.Reader))
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
 func opts(s *memory.Store, c *clock.Fake) keyring.Options {
-	return keyring.Options{Store: s, Clock: c, Random: rand.Reader, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	return keyring.Options{Store: s, KEK: testKEK, Clock: c, Random: rand.Reader, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Retain: 37 * time.Hour, RotateEvery: 30 * 24 * time.Hour}
 }
 

@@ -2,6 +2,8 @@ package ops
 
 import (
 	"context"
+	"crypto/ed25519"
+	"errors"
 	"io"
 	"log/slog"
 	"time"
@@ -9,13 +11,16 @@ import (
 	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/identity"
+	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/keyring"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
 
 // Options wire a Service.
 type Options struct {
-	Store  storage.Store
+	Store storage.Store
+	// KEK seals master keys; only RotateKey and SealKeys need it.
+	KEK    *kek.Set
 	Clock  clock.Clock
 	Random io.Reader
 	Logger *slog.Logger
@@ -78,7 +83,10 @@ func (s *Service) Keys(ctx context.Context) ([]Key, error) {
 // keyring's refresh interval; tokens sealed under earlier keys keep
 // working until they expire.
 func (s *Service) RotateKey(ctx context.Context) (Key, error) {
-	ring, err := keyring.Open(ctx, keyring.Options{Store: s.o.Store, Clock: s.o.Clock, Random: s.o.Random, Logger: s.o.Logger})
+	if s.o.KEK == nil {
+		return Key{}, errNoKEK
+	}
+	ring, err := keyring.Open(ctx, keyring.Options{Store: s.o.Store, KEK: s.o.KEK, Clock: s.o.Clock, Random: s.o.Random, Logger: s.o.Logger})
 	if err != nil {
 		return Key{}, err
 	}
@@ -89,13 +97,34 @@ func (s *Service) RotateKey(ctx context.Context) (Key, error) {
 	return Key{ID: k.ID, Active: true, CreatedAt: k.CreatedAt}, nil
 }
 
+var errNoKEK = errors.New("ops: no key-encryption key")
+
+// SealKeys seals the master keys that a keyless predating sealing stored
+// in the clear, under the current key-encryption key, and returns how
+// many. Servers refuse such keys until then.
+func (s *Service) SealKeys(ctx context.Context) (int, error) {
+	if s.o.KEK == nil {
+		return 0, errNoKEK
+	}
+	return keyring.SealClearKeys(ctx, s.o.Store, s.o.KEK, s.o.Random)
+}
+
 // Audit calls fn for each stored audit record that f matches, in order.
 func (s *Service) Audit(ctx context.Context, f storage.AuditFilter, fn func(storage.AuditRecord) error) error {
 	return s.o.Store.QueryAudit(ctx, f, fn)
 }
 
-// VerifyAudit walks the hash chain and returns the number of intact
-// records, or the first missing or altered one.
-func (s *Service) VerifyAudit(ctx context.Context) (int64, error) {
-	return audit.VerifyChain(ctx, s.o.Store)
+// VerifyAudit checks the audit trail (audit.Verify): the hash chain, the
+// checkpoint kept outside the log, and the signed digests, with pub if
+// given, else the public key stored beside the log. It returns what was
+// checked, and the first missing or altered record.
+func (s *Service) VerifyAudit(ctx context.Context, pub ed25519.PublicKey) (audit.Report, error) {
+	return audit.Verify(ctx, s.o.Store, audit.VerifyOptions{PublicKey: pub})
+}
+
+// AuditPublicKey is the public key that verifies the audit digests, as
+// stored: it needs no key-encryption key. storage.ErrNotFound if no server
+// made one yet.
+func (s *Service) AuditPublicKey(ctx context.Context) (ed25519.PublicKey, error) {
+	return audit.StoredPublicKey(ctx, s.o.Store)
 }

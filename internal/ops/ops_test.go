@@ -10,6 +10,7 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/identity"
+	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/ops"
 	"github.com/keyless-dev/keyless/internal/storage"
 	"github.com/keyless-dev/keyless/internal/storage/memory"
@@ -21,7 +22,11 @@ func newService(t *testing.T) (*ops.Service, *memory.Store, *clock.Fake) {
 	t.Helper()
 	store := memory.New()
 	c := clock.NewFake(time.Date(2026, 12, 7, 12, 0, 0, 500, time.UTC))
-	return ops.New(ops.Options{Store: store, Clock: c, Random: rand.Reader, Logger: slog.New(slog.DiscardHandler)}), store, c
+	set, err := kek.Ephemeral(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ops.New(ops.Options{Store: store, KEK: set, Clock: c, Random: rand.Reader, Logger: slog.New(slog.DiscardHandler)}), store, c
 }
 
 func TestRevokeSessions(t *testing.T) {
@@ -87,7 +92,7 @@ func TestAudit(t *testing.T) {
 	}); err != nil || len(names) != 1 {
 		t.Errorf("%v, %v", names, err)
 	}
-	if n, err := s.VerifyAudit(ctx); n != 2 || err != nil {
-		t.Errorf("VerifyAudit: %d, %v", n, err)
+	if rep, err := s.VerifyAudit(ctx, nil); rep.Records != 2 || err != nil {
+		t.Errorf("VerifyAudit: %+v, %v", rep, err)
 	}
 }

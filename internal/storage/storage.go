@@ -2,12 +2,8 @@ package storage
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"time"
-
-	"github.com/keyless-dev/keyless/internal/secret"
 )
 
 // Sentinel errors every backend returns.
@@ -22,9 +18,11 @@ var (
 // MasterKey is a key that seals session tokens (and, later, other
 // server-side secrets). Exactly one key is active at a time; retired keys
 // stay for verification until every token sealed under them has expired.
+// Backends store only its sealed form: the key wrapped under a
+// key-encryption key that is not in storage (package kek).
 type MasterKey struct {
 	ID        uint32
-	Material  secret.Bytes // 32 bytes
+	Sealed    []byte
 	CreatedAt time.Time
 	RetiredAt time.Time // zero while active
 }
@@ -43,20 +41,34 @@ type MasterKeys interface {
 	// DeleteMasterKey removes a retired key. ErrNotFound if absent;
 	// ErrConflict if it is the active key.
 	DeleteMasterKey(ctx context.Context, id uint32) error
+	// ResealMasterKey replaces key id's sealed form with sealed, if it is
+	// still old (a key-encryption key's rotation re-wraps every key).
+	// ErrNotFound if absent; ErrConflict if it is no longer old.
+	ResealMasterKey(ctx context.Context, id uint32, old, sealed []byte) error
 }
 
-// MFA stores one-time-password replay and lockout state per device.
+// MFA stores one-time-password replay state per device.
 type MFA interface {
 	// UseTOTPStep records that a code for step was accepted on the device,
 	// if step is later than every step accepted before (RFC 6238 section
 	// 5.2). Otherwise ErrConflict. Exactly one of any number of concurrent
 	// calls with the same step succeeds.
 	UseTOTPStep(ctx context.Context, serial string, step int64) error
-	// AddMFAFailure counts one failed attempt in the window starting at
-	// window and returns the window's count so far, this one included.
-	AddMFAFailure(ctx context.Context, serial string, window time.Time) (int, error)
-	// MFAFailures returns the failed attempts counted in the window.
-	MFAFailures(ctx context.Context, serial string, window time.Time) (int, error)
+}
+
+// Attempts counts attempts per key (an MFA device, a user, a source
+// address) in fixed windows, so that a limit on guesses holds across
+// concurrent requests and nodes: an attempt is counted before it is
+// evaluated (package attempts).
+type Attempts interface {
+	// TakeAttempt counts one attempt on key in the window that starts at
+	// window and returns the window's count, this one included, in one
+	// atomic step: concurrent calls get distinct counts. The key's counts
+	// of earlier windows may be deleted.
+	TakeAttempt(ctx context.Context, key string, window time.Time) (int, error)
+	// ReturnAttempt uncounts one attempt taken on key in the window,
+	// never going below zero.
+	ReturnAttempt(ctx context.Context, key string, window time.Time) error
 }
 
 // IDs binds stable unique ids to names (a user's AIDA... id to the user,
@@ -103,7 +115,8 @@ type SingleUse interface {
 const MaxSingleUseKey = 256
 
 // AuditRecord is one stored audit event. The backend assigns Seq (1, 2, ...
-// without gaps) and Hash, chaining each record to the one before it.
+// without gaps) and Hash, chaining each record to the one before it
+// (ChainHash).
 type AuditRecord struct {
 	Seq          int64
 	Time         time.Time
@@ -130,7 +143,8 @@ type AuditFilter struct {
 // AuditLog is the append-only audit trail.
 type AuditLog interface {
 	// AppendAudit durably stores the records, in order, in one
-	// transaction: all or none.
+	// transaction: all or none. It sets each record's Seq and Hash
+	// (ChainHash) in recs.
 	AppendAudit(ctx context.Context, recs []AuditRecord) error
 	// QueryAudit calls fn for each matching record in Seq order.
 	QueryAudit(ctx context.Context, f AuditFilter, fn func(AuditRecord) error) error
@@ -140,27 +154,30 @@ type AuditLog interface {
 type Store interface {
 	MasterKeys
 	MFA
+	Attempts
 	IDs
 	Revocations
 	SingleUse
 	AuditLog
+	AuditCheckpoints
+	AuditDigests
+	SealedKeys
 	// Ping reports whether the backend can serve requests.
 	Ping(ctx context.Context) error
 	Close() error
 }
 
-// ChainHash links an audit record to its predecessor:
-// SHA-256(prev || seq as 8 big-endian bytes || event JSON).
-func ChainHash(prev [32]byte, seq int64, event []byte) [32]byte {
-	h := sha256.New()
-	h.Write(prev[:])
-	var s [8]byte
-	binary.BigEndian.PutUint64(s[:], uint64(seq))
-	h.Write(s[:])
-	h.Write(event)
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
+// Starter is implemented by backends that lock and check their state when a
+// server starts on it, rather than at its first write.
+type Starter interface {
+	Start(ctx context.Context) error
+}
+
+// Disk is implemented by backends that keep state on a local filesystem:
+// the server stops issuing before that filesystem fills.
+type Disk interface {
+	// FreeBytes is the space left for the backend's files.
+	FreeBytes() (uint64, error)
 }
 
 // ErrClosed is returned by a store after Close.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/accesskey"
+	"github.com/keyless-dev/keyless/internal/attempts"
 	"github.com/keyless-dev/keyless/internal/credential"
 	"github.com/keyless-dev/keyless/internal/iam"
 	"github.com/keyless-dev/keyless/internal/secret"
@@ -75,10 +76,12 @@ type mfaMessages struct{ invalid, incomplete string }
 
 // checkMFA verifies a TOTP code for the caller's device. A code is good for
 // one use per device (RFC 6238 section 5.2), across nodes, because the used
-// time step is recorded in storage by compare-and-swap. Too many wrong codes
-// lock the device for the rest of the window. Every refusal but a missing
-// parameter has the same message, so the answer does not say which check
-// failed.
+// time step is recorded in storage by compare-and-swap. An attempt is
+// counted in shared storage before the code is checked, so that no more
+// than MFAMaxFailures codes per window are ever evaluated, however many
+// arrive at once; an accepted code, and the same code sent again (a
+// client's retry), give theirs back. Every refusal but a missing parameter
+// has the same message, so the answer does not say which check failed.
 func (s *Service) checkMFA(ctx context.Context, p iam.Principal, serial string, code secret.String, m mfaMessages) error {
 	if serial == "" || code.IsZero() {
 		return denied("mfa_incomplete", m.incomplete)
@@ -87,31 +90,28 @@ func (s *Service) checkMFA(ctx context.Context, p iam.Principal, serial string, 
 	if !ok || dev.Owner != p {
 		return denied("mfa_device_not_owned", m.invalid)
 	}
-	now := s.o.Clock.Now()
-	window := now.Truncate(s.o.MFALockoutWindow)
-	n, err := s.o.MFA.MFAFailures(ctx, serial, window)
-	if err != nil {
-		return unavailable("mfa_store_unavailable", err)
-	}
-	if n >= s.o.MFAMaxFailures {
+	attempt, err := s.mfaAttempts.Take(ctx, "mfa:"+serial)
+	switch {
+	case errors.Is(err, attempts.ErrLimited):
 		return denied("mfa_locked_out", m.invalid)
-	}
-	step, ok := dev.TOTP.Verify(dev.Seed.Reveal(), code.Reveal(), now)
-	reason := "mfa_code_invalid"
-	if ok {
-		err := s.o.MFA.UseTOTPStep(ctx, serial, step)
-		switch {
-		case err == nil:
-			return nil
-		case !errors.Is(err, storage.ErrConflict):
-			return unavailable("mfa_store_unavailable", err)
-		}
-		reason = "mfa_code_reused"
-	}
-	if _, err := s.o.MFA.AddMFAFailure(ctx, serial, window); err != nil {
+	case err != nil:
 		return unavailable("mfa_store_unavailable", err)
 	}
-	return denied(reason, m.invalid)
+	step, ok := dev.TOTP.Verify(dev.Seed.Reveal(), code.Reveal(), s.o.Clock.Now())
+	if !ok {
+		return denied("mfa_code_invalid", m.invalid) // the attempt stays counted
+	}
+	err = s.o.MFA.UseTOTPStep(ctx, serial, step)
+	if err != nil && !errors.Is(err, storage.ErrConflict) {
+		return unavailable("mfa_store_unavailable", err)
+	}
+	// Accepted, or a right code whose step was already used: not a guess.
+	// If giving the attempt back fails, it stays counted (the safe side).
+	_ = attempt.Return(ctx)
+	if err != nil {
+		return denied("mfa_code_reused", m.invalid)
+	}
+	return nil
 }
 
 // GetAccessKeyInfo returns the account that owns an access key id: from

@@ -133,11 +133,22 @@ func (s *Service) AssumeRole(ctx context.Context, caller Caller, req AssumeRoleR
 		}
 	}
 
-	return s.issueRoleSession(roleSession{
+	rs := roleSession{
 		role: role, issuer: credential.IssuerAssumeRole, name: req.SessionName, duration: req.Duration,
 		policy: req.Policy, policyARNs: req.PolicyARNs, tags: tags, mfaAt: mfaAt, sourceIdentity: sourceIdentity,
 		passed: req.Policy != "" || len(req.PolicyARNs) > 0 || len(req.Tags) > 0,
-	})
+	}
+	if c.Session != nil {
+		// A session never outlives the session that asked for it, so
+		// chaining cannot renew credentials forever. AWS caps a chained
+		// session at an hour but lets it outlive its source (IAM User
+		// Guide, id_roles_terms-and-concepts, role chaining): a deliberate
+		// difference (docs/compatibility.md). CheckCaller has refused an
+		// ended session already; ended answers one that ends in between.
+		rs.notAfter = c.Session.Expiration
+		rs.ended = &Error{Code: ExpiredToken, Msg: msgExpiredToken, Reason: "session_expired"}
+	}
+	return s.issueRoleSession(rs)
 }
 
 // missingRole refuses AssumeRole on a role that does not exist with the

@@ -55,8 +55,9 @@ type Federated struct {
 	// token exchange's identity provider declares it).
 	Duration time.Duration
 	// MaxDuration and NotAfter are the provider's own limits on the
-	// session (SAML's SessionDuration and SessionNotOnOrAfter); Ended is
-	// the refusal when NotAfter leaves no time.
+	// session (SAML's SessionDuration and SessionNotOnOrAfter; the token
+	// exchange's proof's own expiry); Ended is the refusal when NotAfter
+	// leaves no time.
 	MaxDuration time.Duration
 	NotAfter    time.Time
 	Ended       error

@@ -30,7 +30,8 @@ type roleSession struct {
 	// attribute): it only shortens the session.
 	shorten time.Duration
 	// notAfter, if set, is when the proof's own session ends (SAML's
-	// SessionNotOnOrAfter): credentials never outlive it, and ended is
+	// SessionNotOnOrAfter, the token exchange's proof, the calling
+	// session of AssumeRole): credentials never outlive it, and ended is
 	// the refusal when no time is left.
 	notAfter time.Time
 	ended    error

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/accesskey"
+	"github.com/keyless-dev/keyless/internal/attempts"
 	"github.com/keyless-dev/keyless/internal/authmsg"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/credential"
@@ -21,10 +22,18 @@ type Options struct {
 	Directory *iam.Directory
 	Tokens    *credential.TokenSealer
 	Messages  *authmsg.MessageSealer
-	MFA       storage.MFA
-	Clock     clock.Clock
-	// MFAMaxFailures wrong codes per device per MFALockoutWindow lock the
-	// device until the window ends.
+	// MFA records the time steps of accepted codes (RFC 6238 section 5.2).
+	MFA storage.MFA
+	// Attempts counts the codes tried on each device, in storage every
+	// node shares.
+	Attempts storage.Attempts
+	Clock    clock.Clock
+	// MFAMaxFailures wrong codes per device per MFALockoutWindow (fixed
+	// windows: the clock truncated to it) lock the device until the window
+	// ends: every code, the right one too, is refused. Each code takes an
+	// attempt in Attempts before it is checked, so that concurrent guesses
+	// cannot get more than this many evaluated; an accepted code, and the
+	// same code sent again (a client's retry), give theirs back.
 	MFAMaxFailures   int
 	MFALockoutWindow time.Duration
 	// RevokedBefore returns the time before which the sessions of a
@@ -45,12 +54,15 @@ type Options struct {
 
 // Service carries out STS actions.
 type Service struct {
-	o        Options
-	compiled policyCache // inline session policies, by text
+	o           Options
+	compiled    policyCache // inline session policies, by text
+	mfaAttempts attempts.Limiter
 }
 
 // New returns a Service.
-func New(o Options) *Service { return &Service{o: o} }
+func New(o Options) *Service {
+	return &Service{o: o, mfaAttempts: attempts.Limiter{Store: o.Attempts, Max: o.MFAMaxFailures, Window: o.MFALockoutWindow, Clock: o.Clock}}
+}
 
 // Credentials are temporary credentials as issued to a client.
 type Credentials struct {

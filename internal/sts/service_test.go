@@ -16,6 +16,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/credential"
 	"github.com/keyless-dev/keyless/internal/iam"
 	"github.com/keyless-dev/keyless/internal/idtoken"
+	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/keyring"
 	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/secret"
@@ -52,9 +53,15 @@ type fixture struct {
 	keys map[string]idtoken.KeySource
 }
 
+// mfaState is what the service keeps per MFA device.
+type mfaState interface {
+	storage.MFA
+	storage.Attempts
+}
+
 // faultyMFA wraps a store's MFA state and fails on command (fault injection).
 type faultyMFA struct {
-	storage.MFA
+	mfaState
 	fail atomic.Bool
 }
 
@@ -64,14 +71,14 @@ func (f *faultyMFA) UseTOTPStep(ctx context.Context, s string, step int64) error
 	if f.fail.Load() {
 		return errDown
 	}
-	return f.MFA.UseTOTPStep(ctx, s, step)
+	return f.mfaState.UseTOTPStep(ctx, s, step)
 }
 
-func (f *faultyMFA) MFAFailures(ctx context.Context, s string, w time.Time) (int, error) {
+func (f *faultyMFA) TakeAttempt(ctx context.Context, key string, w time.Time) (int, error) {
 	if f.fail.Load() {
 		return 0, errDown
 	}
-	return f.MFA.MFAFailures(ctx, s, w)
+	return f.mfaState.TakeAttempt(ctx, key, w)
 }
 
 func directory(t testing.TB, users ...iam.Principal) *iam.Directory {
@@ -121,12 +128,16 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	store := memory.New()
 	c := clock.NewFake(time.Date(2026, 11, 21, 12, 0, 10, 0, time.UTC))
-	ring, err := keyring.Open(ctx, keyring.Options{Store: store, Clock: c, Random: rand.Reader,
+	kekSet, err := kek.Ephemeral(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keyring.Open(ctx, keyring.Options{KEK: kekSet, Store: store, Clock: c, Random: rand.Reader,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Retain: 37 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{clock: c, store: store, mfa: &faultyMFA{MFA: store}, dir: directory(t, alice, bob)}
+	f := &fixture{clock: c, store: store, mfa: &faultyMFA{mfaState: store}, dir: directory(t, alice, bob)}
 	f.ring = ring
 	f.svc = f.service(f.dir, credential.NewTokenSealer(ring, "test", rand.Reader))
 	return f
@@ -142,7 +153,7 @@ func (f *fixture) service(d *iam.Directory, sealer *credential.TokenSealer) *sts
 // edit.
 func (f *fixture) options(d *iam.Directory, edit ...func(*sts.Options)) sts.Options {
 	o := sts.Options{Directory: d, Tokens: credential.NewTokenSealer(f.ring, "test", rand.Reader), Messages: authmsg.NewMessageSealer(f.ring, rand.Reader),
-		MFA: f.mfa, Clock: f.clock, MFAMaxFailures: 5, MFALockoutWindow: 5 * time.Minute, RevokedBefore: f.revokedBefore,
+		MFA: f.mfa, Attempts: f.mfa, Clock: f.clock, MFAMaxFailures: 5, MFALockoutWindow: 5 * time.Minute, RevokedBefore: f.revokedBefore,
 		ProviderKeys: func(p *iam.OIDCProvider) idtoken.KeySource { return f.keys[p.URL] }}
 	for _, e := range edit {
 		e(&o)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -123,7 +122,7 @@ func TestCommandAuditAndKeys(t *testing.T) {
 
 	// keys rotate works beside the running server, and sessions sealed
 	// under the previous key keep working.
-	out, _, code = keyless(t, nil, "keys", "rotate", dataDir)
+	out, _, code = keyless(t, nil, "keys", "rotate", dataDir, "--key-encryption-key-file", s.kekFile)
 	if code != 0 || !strings.Contains(out, "master key 2 is now active") {
 		t.Errorf("rotate: %d %q", code, out)
 	}
@@ -137,7 +136,8 @@ func TestCommandAuditAndKeys(t *testing.T) {
 
 	// Tampering with the file is found by verify.
 	s.stop(t)
-	path := filepath.Join(s.dataDir, "audit.log")
+	segments := auditSegments(t, s.dataDir)
+	path := segments[len(segments)-1]
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -443,12 +443,8 @@ func noSecrets(t *testing.T, where, text string, secrets map[string]string) {
 // file, and its audit events as `keyless audit` prints them.
 func serverRecords(t *testing.T, s *server, logs string) map[string]string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(s.dataDir, "audit.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	events, _ := json.Marshal(s.audit(t))
-	return map[string]string{"the log": logs, "audit.log": string(raw), "keyless audit": string(events)}
+	return map[string]string{"the log": logs, "the audit files": auditText(t, s.dataDir), "keyless audit": string(events)}
 }
 
 // assumeRole has the session c assume a role of the exchange keyless with
@@ -642,6 +638,66 @@ func TestExchangeAWSKeylessUpstream(t *testing.T) {
 		for where, text := range serverRecords(t, s.s, s.stopped()) {
 			noSecrets(t, name+"'s "+where, text, secrets)
 		}
+	}
+}
+
+// TestExchangeAWSSelfUpstream: a keyless that is its own upstream STS
+// (exchange.aws.upstreams names its own URL) exchanges the sessions it
+// issued. The credentials end with the session that proved them, and
+// exchanging them again never moves that end, on either endpoint: a
+// session cannot be renewed forever by re-exchanging it
+// (docs/token-exchange.md). A session from another keyless is not capped
+// (TestExchangeAWSTemporaryCredentials): its end cannot be seen.
+func TestExchangeAWSSelfUpstream(t *testing.T) {
+	const aud = "e2e-self"
+	var ex *server
+	for attempt := 1; ; attempt++ {
+		addr := freePort(t) // before the configuration, which names it
+		self := "http://" + addr
+		cfg := writeExchangeConfig(t, xcSetup{
+			Upstreams: []map[string]any{loopbackUpstream(self)},
+			Providers: []map[string]any{{
+				"name": "own-sessions", "issuer": awsIssuer, "subject": "arn:aws:sts::" + xAccount + ":assumed-role/" + xWorkload + "/*",
+				"audiences": []string{aud}, "sts_endpoints": []string{self}, "role": xWorkload, "session_name": "renewed", "session_duration": "1h",
+			}},
+			ReaderTag: [2]string{"team", "self"},
+		})
+		var err error
+		if ex, err = launchAt(t, cfg, addr); err == nil {
+			break
+		}
+		if !strings.Contains(err.Error(), "address already in use") || attempt == 3 {
+			t.Fatal(err)
+		}
+		t.Logf("%v; trying another port", err)
+	}
+	out, err := goClient(ex, xAdminKey, xAdminSecret, "").AssumeRole(context.Background(), &sts.AssumeRoleInput{
+		RoleArn: aws.String(xRoleARN(xWorkload)), RoleSessionName: aws.String("source"), DurationSeconds: aws.Int32(900)})
+	if err != nil {
+		t.Fatalf("AssumeRole %s for 15 minutes: %v", xWorkload, err)
+	}
+	end := aws.ToTime(out.Credentials.Expiration).UTC()
+	c := tempCreds{aws.ToString(out.Credentials.AccessKeyId), aws.ToString(out.Credentials.SecretAccessKey), aws.ToString(out.Credentials.SessionToken)}
+	for i := range 3 {
+		name := fmt.Sprintf("exchange %d", i+1)
+		env, _ := awsEnvelope(t, ex.endpoint, aud, c, i%2 == 1)
+		status, _, doc := exchangeExternal(t, ex, aud, awsIssuer, env)
+		cred := granted(t, name, status, doc)
+		if exp, err := time.Parse(time.RFC3339, cred.Expiration); err != nil || !exp.Equal(end) {
+			t.Errorf("%s: expiration %q, want the first session's end %s (the provider grants an hour)", name, cred.Expiration, end.Format(time.RFC3339))
+		}
+		if id := goIdentity(t, ex, cred.AccessKeyID, cred.SecretAccessKey, cred.SessionToken); id.ARN != xSessionARN(xWorkload, "renewed") {
+			t.Errorf("%s: the credentials are %+v", name, id)
+		}
+		c = cred.creds()
+	}
+	env, _ := awsEnvelope(t, ex.endpoint, aud, c, false)
+	status, _, doc := exchangeToken(t, ex, aud, tokenTypeAWS, env)
+	if in, _ := doc["expires_in"].(float64); status != http.StatusOK || in <= 0 || in > time.Until(end).Seconds()+1 {
+		t.Errorf("RFC 8693 exchange: %d, expires_in %v, want at most the %.0f s left", status, doc["expires_in"], time.Until(end).Seconds())
+	}
+	if cred := decodeCredential(t, "RFC 8693 exchange", str(doc["access_token"])); cred.Expiration != end.Format(time.RFC3339) {
+		t.Errorf("RFC 8693 exchange: expiration %q, want %s", cred.Expiration, end.Format(time.RFC3339))
 	}
 }
 

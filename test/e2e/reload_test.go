@@ -73,7 +73,8 @@ func TestReload(t *testing.T) {
 	}
 
 	// A second server on the same data directory is refused at once.
-	_, errOut, exit = keyless(t, nil, "serve", "--config", path, "--addr", "127.0.0.1:0", "--data-dir", s.dataDir)
+	_, errOut, exit = keyless(t, nil, "serve", "--config", path, "--addr", "127.0.0.1:0", "--data-dir", s.dataDir,
+		"--key-encryption-key-file", s.kekFile)
 	if exit != 1 || !strings.Contains(errOut, "another keyless server (pid ") {
 		t.Errorf("a second server on the data directory: %d %q", exit, errOut)
 	}
@@ -235,7 +236,8 @@ func adminPost(t *testing.T, addr, host string, header bool) (int, string) {
 func TestHangupWhileStartingAndStopping(t *testing.T) {
 	quickExit(t)
 	dir := t.TempDir()
-	cmd := exec.Command(binary, "serve", "--config", quickstart, "--addr", "127.0.0.1:0", "--data-dir", dir)
+	cmd := exec.Command(binary, "serve", "--config", quickstart, "--addr", "127.0.0.1:0", "--data-dir", dir,
+		"--key-encryption-key-file", newKEKFile(t))
 	var logs logBuffer
 	cmd.Stderr = writerFunc(logs.write)
 	if err := cmd.Start(); err != nil {

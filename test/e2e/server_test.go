@@ -21,7 +21,9 @@ import (
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/credential"
 	"github.com/keyless-dev/keyless/internal/iam"
+	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/keyring"
+	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/storage/embedded"
 	"github.com/keyless-dev/keyless/internal/totp"
 )
@@ -81,6 +83,8 @@ func TestMain(m *testing.M) {
 type server struct {
 	endpoint string
 	dataDir  string
+	// kekFile holds the key-encryption key, outside the data directory.
+	kekFile  string
 	cmd      *exec.Cmd
 	logs     *logBuffer
 	readDone chan struct{} // closed once stderr is read to its end
@@ -124,8 +128,9 @@ func startConfig(t *testing.T, configPath string) *server {
 // error, for callers that pick the port themselves and may find it taken.
 func launchAt(t *testing.T, configPath, addr string) (*server, error) {
 	t.Helper()
-	s := &server{dataDir: t.TempDir(), logs: &logBuffer{}, readDone: make(chan struct{})}
-	s.cmd = exec.Command(binary, "serve", "--config", configPath, "--addr", addr, "--data-dir", s.dataDir)
+	s := &server{dataDir: t.TempDir(), kekFile: newKEKFile(t), logs: &logBuffer{}, readDone: make(chan struct{})}
+	s.cmd = exec.Command(binary, "serve", "--config", configPath, "--addr", addr, "--data-dir", s.dataDir,
+		"--key-encryption-key-file", s.kekFile)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -161,6 +166,31 @@ func launchAt(t *testing.T, configPath, addr string) (*server, error) {
 	}
 	t.Cleanup(func() { s.stop(t) })
 	return s, nil
+}
+
+// newKEKFile makes a key-encryption key with `keyless keys
+// encryption-key`, in a directory of its own.
+func newKEKFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kek")
+	if out, err := exec.Command(binary, "keys", "encryption-key", path).CombinedOutput(); err != nil {
+		t.Fatalf("keyless keys encryption-key: %v %s", err, out)
+	}
+	return path
+}
+
+// keySet reads the server's key-encryption key, as the server does.
+func (s *server) keySet(t *testing.T) *kek.Set {
+	t.Helper()
+	b, err := os.ReadFile(s.kekFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := kek.Parse(secret.NewString(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &kek.Set{Current: w}
 }
 
 // stop sends SIGTERM and expects a clean, prompt exit. stderr is read to
@@ -228,7 +258,7 @@ type tempCreds struct {
 func (s *server) forgeExpired(t *testing.T, aliceID string) tempCreds {
 	t.Helper()
 	ctx := context.Background()
-	store, err := embedded.Open(ctx, s.dataDir, embedded.Options{})
+	store, err := embedded.Open(ctx, s.dataDir, embedded.Options{MustExist: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +267,7 @@ func (s *server) forgeExpired(t *testing.T, aliceID string) tempCreds {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring, err := keyring.Open(ctx, keyring.Options{Store: store, Clock: clock.System{}, Random: rand.Reader,
+	ring, err := keyring.Open(ctx, keyring.Options{Store: store, KEK: s.keySet(t), Clock: clock.System{}, Random: rand.Reader,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

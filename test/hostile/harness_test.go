@@ -28,6 +28,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/config"
+	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/storage"
 	"github.com/keyless-dev/keyless/internal/storage/memory"
 	"github.com/keyless-dev/keyless/internal/totp"
@@ -120,14 +121,14 @@ func (f *faultyStore) AppendAudit(ctx context.Context, r []storage.AuditRecord) 
 	return f.Store.AppendAudit(ctx, r)
 }
 
-func (f *faultyStore) MFAFailures(ctx context.Context, s string, w time.Time) (int, error) {
+func (f *faultyStore) TakeAttempt(ctx context.Context, key string, w time.Time) (int, error) {
 	if f.failMFA.Load() {
 		return 0, errInjected
 	}
 	if f.panicMFA.Load() {
 		panic("injected panic")
 	}
-	return f.Store.MFAFailures(ctx, s, w)
+	return f.Store.TakeAttempt(ctx, key, w)
 }
 
 func (f *faultyStore) UseOnce(ctx context.Context, key string, until, now time.Time) error {
@@ -206,11 +207,14 @@ func (h *harness) bootWith(edit func(string) string, mutate func(*config.Config)
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	// The rows send hundreds of refused requests from one address; the
+	// per-source limit has tests of its own (internal/edge, test/fault).
+	cfg.Refused.PerSecond, cfg.Refused.Burst = 1e6, 1e6
 	if mutate != nil {
 		mutate(cfg)
 	}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := app.New(context.Background(), cfg, app.Deps{Store: h.store, Clock: h.clock, Random: rand.Reader, Logger: log})
+	a, err := app.New(context.Background(), cfg, app.Deps{KeyEncryption: testKEK(h.t), Store: h.store, Clock: h.clock, Random: rand.Reader, Logger: log})
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -413,3 +417,18 @@ func (h *harness) session(c creds, params string) creds {
 	h.assertOK("GetSessionToken", r)
 	return r.creds
 }
+
+// testKEK is the key-encryption key source of every app in these tests:
+// one random key for the whole run, so that an app built again on the
+// same store opens its keys.
+func testKEK(testing.TB) func(*config.Config) (*kek.Set, error) {
+	return func(*config.Config) (*kek.Set, error) { return testKEKSet, nil }
+}
+
+var testKEKSet = func() *kek.Set {
+	s, err := kek.Ephemeral(rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()

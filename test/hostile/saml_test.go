@@ -965,7 +965,7 @@ func TestSAMLProviderLoad(t *testing.T) {
 		}
 		cfg.Identities.SAMLProviders[0].Certificates = nil
 		h := &harness{t: t, clock: clock.NewFake(start), store: &faultyStore{Store: memory.New()}, logs: &syncBuffer{}}
-		a, err := app.New(context.Background(), cfg, app.Deps{Store: h.store, Clock: h.clock, Random: rand.Reader, Logger: slog.New(slog.NewJSONHandler(h.logs, nil))})
+		a, err := app.New(context.Background(), cfg, app.Deps{KeyEncryption: testKEK(t), Store: h.store, Clock: h.clock, Random: rand.Reader, Logger: slog.New(slog.NewJSONHandler(h.logs, nil))})
 		if err == nil {
 			a.Close()
 			t.Fatal("the app was built with a SAML provider that has no certificate")

@@ -2,12 +2,16 @@ package hostile
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/xml"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyless-dev/keyless/internal/ops"
 )
 
 // identity sends GetCallerIdentity with c and parses the answer.
@@ -135,14 +139,9 @@ func TestSessionKeyRotation(t *testing.T) {
 // storage, not through the running app.
 func rotate(t *testing.T, h *harness) {
 	t.Helper()
-	keys, err := h.store.ListMasterKeys(context.Background())
-	if err != nil || len(keys) != 1 {
-		t.Fatalf("keys: %v %v", keys, err)
-	}
-	k := keys[0]
-	k.ID, k.CreatedAt = 2, h.clock.Now()
-	if err := h.store.RotateMasterKey(context.Background(), k, 1); err != nil {
-		t.Fatal(err)
+	o := ops.New(ops.Options{Store: h.store, KEK: testKEKSet, Clock: h.clock, Random: rand.Reader, Logger: slog.New(slog.DiscardHandler)})
+	if k, err := o.RotateKey(context.Background()); err != nil || k.ID != 2 {
+		t.Fatalf("rotate: %+v %v", k, err)
 	}
 }
 

@@ -19,7 +19,7 @@ var (
 	// wire, storage engines or the configuration format.
 	domain = []string{"internal/sts", "internal/iam", "internal/credential", "internal/keyring", "internal/totp", "internal/arn",
 		"internal/accesskey", "internal/authmsg", "internal/exchange", "internal/saml", "internal/identity", "internal/ops",
-		"internal/policy", "internal/idtoken"}
+		"internal/policy", "internal/idtoken", "internal/attempts", "internal/kek"}
 	// surfaces are the HTTP APIs, each with its wire format and error
 	// table; shared are what every surface builds on.
 	surfaces = []string{"internal/stsapi", "internal/authzapi", "internal/exchangeapi", "internal/signin", "internal/samlsignin"}

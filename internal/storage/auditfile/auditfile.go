@@ -3,12 +3,18 @@ package auditfile
 import (
 	"bufio"
 	"bytes"
+	"cmp"
+	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,76 +24,443 @@ import (
 	"github.com/keyless-dev/keyless/internal/storage"
 )
 
-// Log is an audit log file.
-type Log struct {
-	path string
+// Options tune a Log.
+type Options struct {
+	// SegmentMaxBytes closes the open segment once it holds this many
+	// bytes; 0: no limit.
+	SegmentMaxBytes int64
+	// SegmentMaxAge closes the open segment once a record is this much
+	// later than its first; 0: no limit.
+	SegmentMaxAge time.Duration
+	// Legacy is the single audit file of earlier keyless versions
+	// (data_dir/audit.log), if any: it is read as the first segment, and
+	// compressed into the directory like any closed segment.
+	Legacy string
+}
 
-	mu     sync.Mutex
-	f      *os.File // open for appending after the first append
+// Log is an audit log kept in segment files in one directory.
+type Log struct {
+	dir string
+	o   Options
+
+	mu     sync.Mutex // held by appends
+	locks  []*os.File // flocked after the first append: the directory's lock file, and Legacy's
+	f      *os.File   // the open segment, once one was opened or created
+	first  int64      // the open segment's first seq (from its name)
+	size   int64      // its bytes
+	start  time.Time  // the time of its first record; zero while it is empty
 	seq    int64
 	head   [32]byte
 	loaded bool
 	buf    bytes.Buffer
+
+	smu    sync.Mutex          // held while compressing or deleting segments
+	firsts map[int64]time.Time // the time of each segment's first record, by its first seq
 }
 
-var _ storage.AuditLog = (*Log)(nil)
+var (
+	_ storage.AuditLog      = (*Log)(nil)
+	_ storage.AuditSegments = (*Log)(nil)
+)
 
-// Open returns the log at path, creating the file if needed. It does not
-// lock it; the first AppendAudit does.
-func Open(path string) (*Log, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
-	if err != nil {
+// Open returns the log in dir, creating the directory if needed. It locks
+// nothing; Start or the first AppendAudit does.
+func Open(dir string, o Options) (*Log, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	f.Close()
-	return &Log{path: path}, nil
+	return &Log{dir: dir, o: o, firsts: map[int64]time.Time{}}, nil
 }
+
+// Start takes the lock and reads the chain's head now, as a server starts,
+// instead of at the first append: a log another process holds, or whose
+// last record does not parse, stops the start rather than every request.
+func (l *Log) Start(ctx context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.loaded {
+		return nil
+	}
+	if err := l.prepare(ctx); err != nil {
+		l.reset()
+		return err
+	}
+	return nil
+}
+
+// Dir is the directory of the segments.
+func (l *Log) Dir() string { return l.dir }
 
 // ErrLocked is returned when another process is appending to the log.
 var ErrLocked = errors.New("auditfile: another keyless process is writing this audit log")
 
-// prepare opens the file for appending under an exclusive lock, cuts off a
-// torn last line, and reads the chain's head.
-func (l *Log) prepare() error {
-	f, err := os.OpenFile(l.path, os.O_RDWR, 0o600)
+// lockName is the file that one appending process locks.
+const lockName = "lock"
+
+// segment is one file of the log: closed ones are compressed (gz), the
+// open one, the last, never is.
+type segment struct {
+	first  int64
+	path   string
+	gz     bool
+	legacy bool
+}
+
+// segmentName is the file name of the segment that starts at first.
+func segmentName(first int64) string { return fmt.Sprintf("audit-%012d.log", first) }
+
+// parseName reads a segment file's name: its first seq, and whether it is
+// compressed.
+func parseName(name string) (first int64, gz, ok bool) {
+	rest, found := strings.CutPrefix(name, "audit-")
+	if !found {
+		return 0, false, false
+	}
+	if r, found := strings.CutSuffix(rest, ".log.gz"); found {
+		rest, gz = r, true
+	} else if rest, found = strings.CutSuffix(rest, ".log"); !found {
+		return 0, false, false
+	}
+	n, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || n < 1 || strings.HasPrefix(rest, "+") {
+		return 0, false, false
+	}
+	return n, gz, true
+}
+
+// segments lists the log's files, oldest first. A segment both compressed
+// and not (a crash between the compressed copy's rename and the removal
+// of the original) is read from its compressed copy, which was complete
+// and synced before it got its name.
+func (l *Log) segments() ([]segment, error) {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	byFirst := map[int64]segment{}
+	for _, e := range entries {
+		first, gz, ok := parseName(e.Name())
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		if old, dup := byFirst[first]; dup && old.gz {
+			continue
+		}
+		byFirst[first] = segment{first: first, path: filepath.Join(l.dir, e.Name()), gz: gz}
+	}
+	if l.o.Legacy != "" {
+		first, ok, err := legacyFirst(l.o.Legacy)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := byFirst[first]; ok && !dup {
+			byFirst[first] = segment{first: first, path: l.o.Legacy, legacy: true}
+		}
+	}
+	out := make([]segment, 0, len(byFirst))
+	for _, s := range byFirst {
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b segment) int { return cmp.Compare(a.first, b.first) })
+	return out, nil
+}
+
+// legacyFirst is the first seq in the legacy file, if it holds a record.
+func legacyFirst(path string) (int64, bool, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadBytes('\n')
+	if errors.Is(err, io.EOF) {
+		return 0, false, nil // empty, or one torn line
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	r, err := parse(line)
+	if err != nil {
+		return 0, false, fmt.Errorf("auditfile: first record of %s: %w", path, err)
+	}
+	return r.Seq, true, nil
+}
+
+// open opens a segment for reading. A segment compressed or deleted since
+// it was listed is read from its compressed copy, or is fs.ErrNotExist.
+func (l *Log) open(s segment) (io.Reader, func(), error) {
+	f, err := os.Open(s.path)
+	if errors.Is(err, fs.ErrNotExist) && !s.gz {
+		s.gz = true
+		f, err = os.Open(filepath.Join(l.dir, segmentName(s.first)+".gz"))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !s.gz {
+		return f, func() { f.Close() }, nil
+	}
+	zr, err := gzip.NewReader(bufio.NewReaderSize(f, 64<<10))
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("auditfile: %s: %w", s.path, err)
+	}
+	return zr, func() { zr.Close(); f.Close() }, nil
+}
+
+// scan calls fn with each complete record of s, in order. A line without
+// its newline at the end is torn (a write that was never acknowledged):
+// not a record.
+func (l *Log) scan(ctx context.Context, s segment, fn func(storage.AuditRecord) error) error {
+	r, done, err := l.open(s)
 	if err != nil {
 		return err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		return ErrLocked
+	defer done()
+	rd := bufio.NewReaderSize(r, 256<<10)
+	for n := 1; ; n++ {
+		line, err := rd.ReadBytes('\n')
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("auditfile: %s: %w", s.path, err)
+		}
+		if n%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		rec, err := parse(line)
+		if err != nil {
+			return fmt.Errorf("auditfile: %s line %d: %w", s.path, n, err)
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+}
+
+// errStop ends a scan early.
+var errStop = errors.New("stop")
+
+// firstRecord is the first record of s, if it holds one.
+func (l *Log) firstRecord(ctx context.Context, s segment) (storage.AuditRecord, bool, error) {
+	var first storage.AuditRecord
+	found := false
+	err := l.scan(ctx, s, func(r storage.AuditRecord) error { first, found = r, true; return errStop })
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return first, found, err
+}
+
+// lastRecord is the last record of s, if it holds one.
+func (l *Log) lastRecord(ctx context.Context, s segment) (storage.AuditRecord, bool, error) {
+	if !s.gz {
+		f, err := os.Open(s.path)
+		if err != nil {
+			return storage.AuditRecord{}, false, err
+		}
+		defer f.Close()
+		end, err := f.Seek(0, io.SeekEnd)
+		if err != nil {
+			return storage.AuditRecord{}, false, err
+		}
+		line, _, err := lastLine(f, end)
+		if err != nil || len(line) == 0 {
+			return storage.AuditRecord{}, false, err
+		}
+		r, err := parse(line)
+		if err != nil {
+			return r, false, fmt.Errorf("auditfile: last record of %s: %w", s.path, err)
+		}
+		return r, true, nil
+	}
+	var last storage.AuditRecord
+	found := false
+	err := l.scan(ctx, s, func(r storage.AuditRecord) error { last, found = r, true; return nil })
+	return last, found, err
+}
+
+// prepare takes the lock, cuts a torn last line off the open segment, and
+// reads the chain's head. Closed segments left uncompressed are for
+// CompressAuditSegments.
+func (l *Log) prepare(ctx context.Context) error {
+	if l.locks == nil {
+		if err := l.lock(); err != nil {
+			return err
+		}
+	}
+	if err := l.cleanup(); err != nil {
+		return err
+	}
+	segs, err := l.segments()
+	if err != nil {
+		return err
+	}
+	l.seq, l.head, l.f, l.first, l.size, l.start = 0, [32]byte{}, nil, 0, 0, time.Time{}
+	if len(segs) > 0 && segs[len(segs)-1].legacy {
+		// The legacy file may end in a line torn by the keyless that
+		// wrote it; it is closed, and new records go to a new segment.
+		if err := cutTorn(segs[len(segs)-1].path); err != nil {
+			return err
+		}
+	}
+	if last := len(segs) - 1; last >= 0 && !segs[last].gz && !segs[last].legacy {
+		if err := l.reopen(ctx, segs[last]); err != nil {
+			return err
+		}
+		segs = segs[:last]
+	}
+	// The head is the last record of the newest segment that holds one.
+	for i := len(segs) - 1; i >= 0 && l.seq == 0; i-- {
+		r, ok, err := l.lastRecord(ctx, segs[i])
+		if err != nil {
+			return err
+		}
+		if ok {
+			l.seq, l.head = r.Seq, r.Hash
+		}
+	}
+	if l.f != nil && l.size == 0 && l.first != l.seq+1 {
+		// An empty open segment whose name is not the next seq (records
+		// before it were lost): the next append starts a segment named
+		// right, so that queries find each record by its segment's name.
+		l.f.Close()
+		l.f = nil
+	}
+	l.loaded = true
+	return nil
+}
+
+// reopen makes s the open segment: its torn last line cut off, its first
+// record's time and (if it holds one) its last record read.
+func (l *Log) reopen(ctx context.Context, s segment) error {
+	if err := cutTorn(s.path); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(s.path, os.O_RDWR, 0o600)
+	if err != nil {
+		return err
 	}
 	end, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
 		f.Close()
 		return err
 	}
+	l.f, l.first, l.size = f, s.first, end
+	first, ok, err := l.firstRecord(ctx, s)
+	if err != nil || !ok {
+		return err
+	}
+	l.start = first.Time
+	last, _, err := l.lastRecord(ctx, s)
+	if err != nil {
+		return err
+	}
+	l.seq, l.head = last.Seq, last.Hash
+	return nil
+}
+
+// cutTorn cuts off a torn line after the last complete one: its write was
+// never acknowledged, so nobody was told it was stored.
+func cutTorn(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
 	last, start, err := lastLine(f, end)
 	if err != nil {
-		f.Close()
 		return err
 	}
-	if start+int64(len(last)) < end {
-		// A torn line after the last complete one: its write was never
-		// acknowledged, so nobody was told it was stored.
-		if err := f.Truncate(start + int64(len(last))); err != nil {
-			f.Close()
+	if keep := start + int64(len(last)); keep < end {
+		if err := f.Truncate(keep); err != nil {
 			return err
 		}
+		return f.Sync()
 	}
-	if len(last) > 0 {
-		r, err := parse(last)
-		if err != nil {
-			f.Close()
-			return fmt.Errorf("auditfile: last record of %s: %w", l.path, err)
+	return nil
+}
+
+// lock takes the exclusive locks of an appending process: the directory's
+// lock file, and the legacy file's, which an earlier keyless appending to
+// it holds.
+func (l *Log) lock() error {
+	paths := []string{filepath.Join(l.dir, lockName)}
+	if l.o.Legacy != "" {
+		if _, err := os.Stat(l.o.Legacy); err == nil {
+			paths = append(paths, l.o.Legacy)
 		}
-		l.seq, l.head = r.Seq, r.Hash
 	}
-	if _, err := f.Seek(0, io.SeekEnd); err != nil {
-		f.Close()
+	var locks []*os.File
+	for _, p := range paths {
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
+		if err == nil && syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+			f.Close()
+			err = ErrLocked
+		}
+		if err != nil {
+			for _, f := range locks {
+				f.Close()
+			}
+			return err
+		}
+		locks = append(locks, f)
+	}
+	l.locks = locks
+	return nil
+}
+
+// cleanup removes what a crash in the middle of closing a segment left:
+// a temporary compressed copy, or an original whose compressed copy is in
+// place.
+func (l *Log) cleanup() error {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
 		return err
 	}
-	l.f, l.loaded = f, true
+	gz := map[int64]bool{}
+	for _, e := range entries {
+		if first, isGz, ok := parseName(e.Name()); ok && isGz {
+			gz[first] = true
+		}
+	}
+	removed := false
+	for _, e := range entries {
+		first, isGz, ok := parseName(e.Name())
+		if strings.HasSuffix(e.Name(), ".tmp") || (ok && !isGz && gz[first]) {
+			if err := os.Remove(filepath.Join(l.dir, e.Name())); err != nil {
+				return err
+			}
+			removed = true
+		}
+	}
+	if l.o.Legacy != "" {
+		first, ok, err := legacyFirst(l.o.Legacy)
+		if err != nil {
+			return err
+		}
+		if ok && gz[first] {
+			if err := os.Remove(l.o.Legacy); err != nil {
+				return err
+			}
+			if err := syncDir(filepath.Dir(l.o.Legacy)); err != nil {
+				return err
+			}
+		}
+	}
+	if removed {
+		return syncDir(l.dir)
+	}
 	return nil
 }
 
@@ -121,21 +494,48 @@ func lastLine(f *os.File, end int64) ([]byte, int64, error) {
 }
 
 // AppendAudit implements storage.AuditLog: one write, one fsync. The audit
-// writer calls it with whole group-commit batches.
-func (l *Log) AppendAudit(_ context.Context, recs []storage.AuditRecord) error {
+// writer calls it with whole group-commit batches. When the open segment
+// is full or old, the batch goes to a new segment, created and synced
+// (with its directory entry) before anything is written to it; the
+// closed one is compressed later (CompressAuditSegments).
+func (l *Log) AppendAudit(ctx context.Context, recs []storage.AuditRecord) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.loaded {
-		if err := l.prepare(); err != nil {
+		if err := l.prepare(ctx); err != nil {
+			l.reset()
+			return err
+		}
+	}
+	if err := l.intact(); err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	if l.f != nil && l.due(recs[0].Time) {
+		if err := l.f.Close(); err != nil {
+			l.reset()
+			return err
+		}
+		l.f = nil
+	}
+	if l.f == nil {
+		if err := l.create(l.seq + 1); err != nil {
+			l.reset()
 			return err
 		}
 	}
 	l.buf.Reset()
 	seq, head := l.seq, l.head
-	for _, r := range recs {
+	assigned := make([]storage.AuditRecord, len(recs))
+	for i, r := range recs {
 		seq++
-		head = storage.ChainHash(head, seq, r.JSON)
-		writeLine(&l.buf, seq, head, r)
+		r.Seq = seq
+		head = storage.ChainHash(head, r)
+		r.Hash = head
+		writeLine(&l.buf, r)
+		assigned[i] = r
 	}
 	if _, err := l.f.Write(l.buf.Bytes()); err != nil {
 		l.reset()
@@ -147,11 +547,68 @@ func (l *Log) AppendAudit(_ context.Context, recs []storage.AuditRecord) error {
 		l.reset()
 		return err
 	}
+	if l.size == 0 {
+		l.start = recs[0].Time
+	}
+	l.size += int64(l.buf.Len())
 	l.seq, l.head = seq, head
+	copy(recs, assigned)
 	return nil
 }
 
-// reset closes the file so that the next append reopens and re-reads it.
+// Intact reports an open segment removed or replaced since this process
+// opened it: what is appended to a file that is gone is lost with it.
+func (l *Log) Intact() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.intact()
+}
+
+func (l *Log) intact() error {
+	if l.f == nil {
+		return nil
+	}
+	path := filepath.Join(l.dir, segmentName(l.first))
+	opened, err := l.f.Stat()
+	if err != nil {
+		return err
+	}
+	now, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w (removed while keyless ran)", path, err)
+	}
+	if !os.SameFile(opened, now) {
+		return fmt.Errorf("%s was replaced while keyless ran", path)
+	}
+	return nil
+}
+
+// due reports whether the open segment must be closed before a record of
+// time t is appended.
+func (l *Log) due(t time.Time) bool {
+	if l.size == 0 {
+		return false
+	}
+	return (l.o.SegmentMaxBytes > 0 && l.size >= l.o.SegmentMaxBytes) ||
+		(l.o.SegmentMaxAge > 0 && t.Sub(l.start) >= l.o.SegmentMaxAge)
+}
+
+// create makes the segment that starts at first the open one, and syncs
+// the directory so that the new file survives a crash.
+func (l *Log) create(first int64) error {
+	f, err := os.OpenFile(filepath.Join(l.dir, segmentName(first)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := syncDir(l.dir); err != nil {
+		f.Close()
+		return err
+	}
+	l.f, l.first, l.size, l.start = f, first, 0, time.Time{}
+	return nil
+}
+
+// reset closes the open segment so that the next append re-reads the log.
 func (l *Log) reset() {
 	if l.f != nil {
 		l.f.Close()
@@ -159,10 +616,10 @@ func (l *Log) reset() {
 	l.f, l.loaded = nil, false
 }
 
-func writeLine(b *bytes.Buffer, seq int64, hash [32]byte, r storage.AuditRecord) {
+func writeLine(b *bytes.Buffer, r storage.AuditRecord) {
 	var h [64]byte
-	hex.Encode(h[:], hash[:])
-	b.WriteString(strconv.FormatInt(seq, 10))
+	hex.Encode(h[:], r.Hash[:])
+	b.WriteString(strconv.FormatInt(r.Seq, 10))
 	b.WriteByte('\t')
 	b.WriteString(strconv.FormatInt(r.Time.UnixMicro(), 10))
 	b.WriteByte('\t')
@@ -210,54 +667,269 @@ func parse(line []byte) (storage.AuditRecord, error) {
 	return r, nil
 }
 
-// QueryAudit implements storage.AuditLog by scanning the file. Records
+// QueryAudit implements storage.AuditLog by scanning the segments in
+// order, compressed or not, from the one that holds f.AfterSeq+1. Records
 // appended while it runs may or may not be seen; a torn last line is not.
 func (l *Log) QueryAudit(ctx context.Context, f storage.AuditFilter, fn func(storage.AuditRecord) error) error {
-	file, err := os.Open(l.path)
+	segs, err := l.segments()
 	if err != nil {
 		return err
 	}
-	defer file.Close()
-	rd := bufio.NewReaderSize(file, 256<<10)
-	sent := 0
-	for n := 0; ; n++ {
-		line, err := rd.ReadBytes('\n')
-		if errors.Is(err, io.EOF) {
-			return nil // a line without its newline is torn: not a record
-		}
-		if err != nil {
-			return err
-		}
-		if n%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		r, err := parse(line)
-		if err != nil {
-			return fmt.Errorf("auditfile: %s line %d: %w", l.path, n+1, err)
-		}
-		if !storage.Matches(f, r) {
-			continue
-		}
-		if f.Limit > 0 && sent == f.Limit {
-			return nil
-		}
-		if err := fn(r); err != nil {
-			return err
-		}
-		sent++
+	from := 0
+	for from+1 < len(segs) && segs[from+1].first <= f.AfterSeq+1 {
+		from++
 	}
+	sent := 0
+	for _, s := range segs[from:] {
+		err := l.scan(ctx, s, func(r storage.AuditRecord) error {
+			if !storage.Matches(f, r) {
+				return nil
+			}
+			if f.Limit > 0 && sent == f.Limit {
+				return errStop
+			}
+			sent++
+			return fn(r)
+		})
+		switch {
+		case errors.Is(err, errStop):
+			return nil
+		case errors.Is(err, fs.ErrNotExist):
+			// Deleted by retention since it was listed.
+		case err != nil:
+			return err
+		}
+	}
+	return nil
 }
 
-// Close releases the file and its lock.
+// closed lists the segments before the open one, which only the appending
+// process knows; nil for any other.
+func (l *Log) closed() ([]segment, int64, error) {
+	l.mu.Lock()
+	open, loaded := l.first, l.loaded && l.f != nil
+	l.mu.Unlock()
+	if !loaded {
+		return nil, 0, nil
+	}
+	segs, err := l.segments()
+	if err != nil {
+		return nil, 0, err
+	}
+	i := slices.IndexFunc(segs, func(s segment) bool { return s.first >= open })
+	if i < 0 {
+		return nil, 0, fmt.Errorf("auditfile: the open segment %s is gone", segmentName(open))
+	}
+	return segs[:i], open, nil
+}
+
+// AuditSegments implements storage.AuditSegments for the appending
+// process; any other sees no closed segment.
+func (l *Log) AuditSegments(ctx context.Context) ([]storage.AuditSegment, int64, error) {
+	l.smu.Lock()
+	defer l.smu.Unlock()
+	segs, open, err := l.closed()
+	if err != nil || open == 0 {
+		return nil, 0, err
+	}
+	sizes := make([]int64, len(segs))
+	l.mu.Lock()
+	total := l.size
+	l.mu.Unlock()
+	for i, s := range segs {
+		fi, err := os.Stat(s.path)
+		if err != nil {
+			return nil, 0, err
+		}
+		sizes[i] = fi.Size()
+		total += fi.Size()
+	}
+	out := make([]storage.AuditSegment, 0, len(segs))
+	for i, s := range segs {
+		next := open
+		if i+1 < len(segs) {
+			next = segs[i+1].first
+		}
+		closedAt, err := l.firstTime(ctx, next)
+		if err != nil {
+			return nil, 0, err
+		}
+		if closedAt.IsZero() {
+			break // the open segment is being started: this one's end is not known yet
+		}
+		out = append(out, storage.AuditSegment{FirstSeq: s.first, LastSeq: next - 1, Closed: closedAt, Bytes: sizes[i]})
+	}
+	return out, total, nil
+}
+
+// firstTime is the time of the first record of the segment that starts at
+// first (remembered: segments only ever lose records whole).
+func (l *Log) firstTime(ctx context.Context, first int64) (time.Time, error) {
+	if t, ok := l.firsts[first]; ok {
+		return t, nil
+	}
+	segs, err := l.segments()
+	if err != nil {
+		return time.Time{}, err
+	}
+	i := slices.IndexFunc(segs, func(s segment) bool { return s.first == first })
+	if i < 0 {
+		return time.Time{}, fmt.Errorf("auditfile: no segment starts at %d", first)
+	}
+	r, ok, err := l.firstRecord(ctx, segs[i])
+	if err != nil || !ok {
+		return time.Time{}, err // an empty open segment: nothing after this one is known yet
+	}
+	l.firsts[first] = r.Time
+	return r.Time, nil
+}
+
+// CompressAuditSegments implements storage.AuditSegments: each closed
+// segment not yet compressed is written to a temporary gzip file, which
+// is read back and compared, synced, renamed into place (and the
+// directory synced), and only then is the original removed.
+func (l *Log) CompressAuditSegments(ctx context.Context) error {
+	l.smu.Lock()
+	defer l.smu.Unlock()
+	segs, _, err := l.closed()
+	if err != nil {
+		return err
+	}
+	for _, s := range segs {
+		if s.gz {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := l.compress(s); err != nil {
+			return fmt.Errorf("auditfile: compressing %s: %w", s.path, err)
+		}
+	}
+	return nil
+}
+
+func (l *Log) compress(s segment) error {
+	src, err := os.Open(s.path)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst := filepath.Join(l.dir, segmentName(s.first)+".gz")
+	tmp := dst + ".tmp"
+	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp) // a no-op once renamed
+	sum := sha256.New()
+	zw := gzip.NewWriter(out)
+	zw.Name = segmentName(s.first)
+	_, err = io.Copy(zw, io.TeeReader(src, sum))
+	if err == nil {
+		err = zw.Close()
+	}
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := sameContent(tmp, sum.Sum(nil)); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return err
+	}
+	if err := syncDir(l.dir); err != nil {
+		return err
+	}
+	if err := os.Remove(s.path); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(s.path))
+}
+
+// sameContent checks that the gzip file at path decompresses to bytes
+// whose SHA-256 is want.
+func sameContent(path string, want []byte) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return err
+	}
+	sum := sha256.New()
+	if _, err := io.Copy(sum, zr); err != nil {
+		return err
+	}
+	if !bytes.Equal(sum.Sum(nil), want) {
+		return errors.New("the compressed copy does not read back the same")
+	}
+	return nil
+}
+
+// DeleteAuditSegments implements storage.AuditSegments.
+func (l *Log) DeleteAuditSegments(_ context.Context, through int64) error {
+	l.smu.Lock()
+	defer l.smu.Unlock()
+	segs, open, err := l.closed()
+	if err != nil {
+		return err
+	}
+	dirs := map[string]bool{}
+	for i, s := range segs {
+		next := open
+		if i+1 < len(segs) {
+			next = segs[i+1].first
+		}
+		if next-1 > through {
+			break
+		}
+		for _, p := range []string{s.path, filepath.Join(l.dir, segmentName(s.first)), filepath.Join(l.dir, segmentName(s.first)+".gz")} {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			dirs[filepath.Dir(p)] = true
+		}
+		delete(l.firsts, s.first)
+	}
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// syncDir makes the directory's entries (a created, renamed or removed
+// file) durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Close releases the open segment and the locks.
 func (l *Log) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.f == nil {
-		return nil
+	var errs []error
+	if l.f != nil {
+		errs = append(errs, l.f.Close())
 	}
-	err := l.f.Close()
-	l.f, l.loaded = nil, false
-	return err
+	for _, f := range l.locks {
+		errs = append(errs, f.Close())
+	}
+	l.f, l.locks, l.loaded = nil, nil, false
+	return errors.Join(errs...)
 }

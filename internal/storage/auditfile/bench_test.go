@@ -1,7 +1,6 @@
 package auditfile_test
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/keyless-dev/keyless/internal/storage"
@@ -13,7 +12,7 @@ import (
 func BenchmarkAppend(b *testing.B) {
 	for _, batch := range []int{1, 8, 32} {
 		b.Run(map[int]string{1: "batch1", 8: "batch8", 32: "batch32"}[batch], func(b *testing.B) {
-			l, err := auditfile.Open(filepath.Join(b.TempDir(), "audit.log"))
+			l, err := auditfile.Open(b.TempDir(), auditfile.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}

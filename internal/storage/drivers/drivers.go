@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/keyless-dev/keyless/internal/storage"
 	"github.com/keyless-dev/keyless/internal/storage/embedded"
@@ -18,6 +19,13 @@ type Options struct {
 	// deployment (keyless audit, keys, sessions): they must find it, and
 	// never create an empty one in the wrong place.
 	Offline bool
+	// Init starts a new store where the old one was lost (serve --init).
+	Init bool
+	// AuditSegmentMaxBytes and AuditSegmentMaxAge bound the audit log's
+	// open segment (audit.segment_max_mib, audit.segment_max_age); 0: no
+	// bound. Only a server, which appends, needs them.
+	AuditSegmentMaxBytes int64
+	AuditSegmentMaxAge   time.Duration
 }
 
 // Driver is a storage backend.
@@ -40,7 +48,8 @@ var registry = []Driver{
 		Summary:    "SQLite tables and an append-only audit file in the data directory; one server",
 		Persistent: true,
 		Open: func(ctx context.Context, o Options) (storage.Store, error) {
-			return embedded.Open(ctx, o.DataDir, embedded.Options{MustExist: o.Offline})
+			return embedded.Open(ctx, o.DataDir, embedded.Options{MustExist: o.Offline, Init: o.Init,
+				AuditSegmentMaxBytes: o.AuditSegmentMaxBytes, AuditSegmentMaxAge: o.AuditSegmentMaxAge})
 		},
 	},
 	{

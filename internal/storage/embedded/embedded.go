@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"syscall"
+	"time"
 
 	"github.com/keyless-dev/keyless/internal/storage"
 	"github.com/keyless-dev/keyless/internal/storage/auditfile"
@@ -18,7 +20,11 @@ import (
 // Files inside the data directory.
 const (
 	DatabaseFile = "keyless.db"
-	AuditFile    = "audit.log"
+	// AuditDir holds the audit log's segments (package auditfile).
+	AuditDir = "audit"
+	// AuditFile is the single audit file of earlier versions, read as
+	// the log's first segment until it is compressed into AuditDir.
+	AuditFile = "audit.log"
 )
 
 // Options tune the embedded backend.
@@ -29,14 +35,37 @@ type Options struct {
 	// the wrong place.
 	MustExist bool
 	// AuditInDatabase keeps audit events in keyless.db's audit table
-	// instead of audit.log (the shared SQL a SQL backend uses).
+	// instead of the audit directory (the shared SQL a SQL backend uses).
 	AuditInDatabase bool
+	// AuditSegmentMaxBytes and AuditSegmentMaxAge bound the audit log's
+	// open segment (auditfile.Options); 0: no bound.
+	AuditSegmentMaxBytes int64
+	AuditSegmentMaxAge   time.Duration
+	// Init creates keyless.db even though the directory holds an audit
+	// trail: an operator's deliberate choice to start a new store after
+	// losing the old one (serve --init). Without it, that state is refused.
+	Init bool
 }
+
+// ErrInconsistent is returned when the data directory's files do not
+// belong together: something was lost, and starting anyway would silently
+// recreate it.
+var ErrInconsistent = errors.New("the data directory's state is inconsistent")
 
 // Store is the embedded backend.
 type Store struct {
 	*sqlstore.Store
 	file *auditfile.Log // nil when audit events are in the database
+	dir  string
+	// files are the directory and files as opened: Ping reports any that
+	// was removed or replaced since.
+	files []opened
+}
+
+// opened is a file as Open found it.
+type opened struct {
+	path string
+	info os.FileInfo
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -61,6 +90,11 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, DatabaseFile)
+	if !o.MustExist && !o.Init {
+		if err := consistent(dir); err != nil {
+			return nil, err
+		}
+	}
 	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
@@ -81,19 +115,109 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{Store: tables}
+	s := &Store{Store: tables, dir: dir}
+	watch := []string{dir, path}
 	if !o.AuditInDatabase {
-		if s.file, err = auditfile.Open(filepath.Join(dir, AuditFile)); err != nil {
+		s.file, err = auditfile.Open(filepath.Join(dir, AuditDir), auditfile.Options{
+			SegmentMaxBytes: o.AuditSegmentMaxBytes, SegmentMaxAge: o.AuditSegmentMaxAge, Legacy: filepath.Join(dir, AuditFile)})
+		if err != nil {
 			tables.Close()
 			return nil, err
 		}
+		watch = append(watch, s.file.Dir())
+	}
+	for _, p := range watch {
+		fi, err := os.Stat(p)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		s.files = append(s.files, opened{p, fi})
 	}
 	return s, nil
 }
 
-// AppendAudit implements storage.AuditLog in audit.log, or in the database
-// with Options.AuditInDatabase.
+// consistent refuses a directory whose database is missing or empty while
+// its audit trail holds events: the master keys, MFA state and unique ids
+// are gone, and a new database would hide that.
+func consistent(dir string) error {
+	db, err := os.Stat(filepath.Join(dir, DatabaseFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err == nil && db.Size() > 0 {
+		return nil
+	}
+	trail, err := trailBytes(dir)
+	if err != nil {
+		return err
+	}
+	if trail == 0 {
+		return nil // a new data directory
+	}
+	return fmt.Errorf("%w: %s holds an audit trail (%s, %d bytes) but %s is missing or empty, so the master keys, MFA state and "+
+		"unique ids are gone. Restore %s from the backup that goes with the audit trail; or, to start a new store beside the "+
+		"old trail, start once with --init (sessions issued before are then invalid, and users and roles get new unique ids)",
+		ErrInconsistent, dir, AuditDir, trail, DatabaseFile, DatabaseFile)
+}
+
+// Start implements storage.Starter: the audit log is locked and its last
+// record read as the server starts.
+func (s *Store) Start(ctx context.Context) error {
+	if s.file == nil {
+		return nil
+	}
+	if err := s.file.Start(ctx); err != nil {
+		return fmt.Errorf("audit trail in %s: %w", s.file.Dir(), err)
+	}
+	return nil
+}
+
+// Ping implements storage.Store: the directory and its files are the
+// ones opened (not removed, not replaced), and the database takes writes.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.intact(); err != nil {
+		return err
+	}
+	return s.Store.Ping(ctx)
+}
+
+// intact reports a directory or file removed or replaced since Open.
+func (s *Store) intact() error {
+	for _, f := range s.files {
+		fi, err := os.Stat(f.path)
+		if err != nil {
+			return fmt.Errorf("%s: %w (removed while keyless ran)", f.path, err)
+		}
+		if !os.SameFile(fi, f.info) {
+			return fmt.Errorf("%s was replaced while keyless ran", f.path)
+		}
+	}
+	if s.file != nil {
+		return s.file.Intact() // the open audit segment, which rotation replaces
+	}
+	return nil
+}
+
+// FreeBytes implements storage.Disk: the space left to an unprivileged
+// writer on the data directory's filesystem.
+func (s *Store) FreeBytes() (uint64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(s.dir, &st); err != nil {
+		return 0, err
+	}
+	return st.Bavail * uint64(st.Bsize), nil
+}
+
+// AppendAudit implements storage.AuditLog in the audit directory, or in the
+// database with Options.AuditInDatabase.
 func (s *Store) AppendAudit(ctx context.Context, recs []storage.AuditRecord) error {
+	// Checked before every group commit (a few stat calls beside an
+	// fsync): events written into a removed directory would be lost with
+	// it, and the requests they record must be refused instead.
+	if err := s.intact(); err != nil {
+		return err
+	}
 	if s.file != nil {
 		return s.file.AppendAudit(ctx, recs)
 	}

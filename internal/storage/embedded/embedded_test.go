@@ -20,12 +20,13 @@ import (
 
 var ctx = context.Background()
 
-// TestConformance runs the suite with the audit trail in audit.log and in
-// keyless.db.
+// TestConformance runs the suite with the audit trail in the audit
+// directory (one segment, and many small ones) and in keyless.db.
 func TestConformance(t *testing.T) {
 	for name, o := range map[string]embedded.Options{
-		"AuditFile":       {},
-		"AuditInDatabase": {AuditInDatabase: true},
+		"AuditFile":         {},
+		"AuditFileSegments": {AuditSegmentMaxBytes: 16 << 10},
+		"AuditInDatabase":   {AuditInDatabase: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var (
@@ -68,7 +69,8 @@ func TestFilePermissions(t *testing.T) {
 	if err := s.AppendAudit(ctx, []storage.AuditRecord{{JSON: []byte("{}")}}); err != nil {
 		t.Fatal(err)
 	}
-	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, embedded.DatabaseFile): 0o600, filepath.Join(dir, embedded.AuditFile): 0o600} {
+	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, embedded.DatabaseFile): 0o600,
+		filepath.Join(dir, embedded.AuditDir): 0o700, filepath.Join(dir, embedded.AuditDir, "audit-000000000001.log"): 0o600} {
 		fi, err := os.Stat(path)
 		if err != nil {
 			t.Fatal(err)

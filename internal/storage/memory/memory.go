@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sort"
@@ -16,14 +17,19 @@ type Store struct {
 	mu       sync.Mutex
 	keys     map[uint32]storage.MasterKey
 	steps    map[string]int64
-	failures map[string]int
+	attempts map[string]map[int64]int // by key, then window start (µs)
 	ids      map[string]string
 	revoked  map[string]time.Time
 	once     map[string]time.Time
 	sweepAt  int // UseOnce drops expired records when once reaches this size
 	audit    []storage.AuditRecord
 	head     [32]byte
-	closed   bool
+	// checkpoint, digests and sealed are the audit trail's evidence
+	// outside the log (trail.go).
+	checkpoint *storage.AuditCheckpoint
+	digests    []storage.AuditDigest
+	sealed     map[string]storage.SealedKey
+	closed     bool
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -33,11 +39,12 @@ func New() *Store {
 	return &Store{
 		keys:     map[uint32]storage.MasterKey{},
 		steps:    map[string]int64{},
-		failures: map[string]int{},
+		attempts: map[string]map[int64]int{},
 		ids:      map[string]string{},
 		revoked:  map[string]time.Time{},
 		once:     map[string]time.Time{},
 		sweepAt:  4096,
+		sealed:   map[string]storage.SealedKey{},
 	}
 }
 
@@ -85,6 +92,7 @@ func (s *Store) RotateMasterKey(_ context.Context, k storage.MasterKey, wantActi
 		s.keys[active] = old
 	}
 	k.RetiredAt = time.Time{}
+	k.Sealed = bytes.Clone(k.Sealed)
 	s.keys[k.ID] = k
 	return nil
 }
@@ -103,6 +111,24 @@ func (s *Store) DeleteMasterKey(_ context.Context, id uint32) error {
 		return storage.ErrConflict
 	}
 	delete(s.keys, id)
+	return nil
+}
+
+// ResealMasterKey implements storage.MasterKeys.
+func (s *Store) ResealMasterKey(_ context.Context, id uint32, old, sealed []byte) error {
+	if err := s.lock(); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	k, ok := s.keys[id]
+	switch {
+	case !ok:
+		return storage.ErrNotFound
+	case !bytes.Equal(k.Sealed, old):
+		return storage.ErrConflict
+	}
+	k.Sealed = bytes.Clone(sealed)
+	s.keys[id] = k
 	return nil
 }
 
@@ -158,27 +184,46 @@ func (s *Store) Used(_ context.Context, key string, now time.Time) (bool, error)
 	return ok && t.After(now), nil
 }
 
-func failureKey(serial string, window time.Time) string {
-	return serial + "\x00" + window.UTC().Format(time.RFC3339Nano)
-}
-
-// AddMFAFailure implements storage.MFA.
-func (s *Store) AddMFAFailure(_ context.Context, serial string, window time.Time) (int, error) {
+// TakeAttempt implements storage.Attempts; the key's earlier windows are
+// dropped.
+func (s *Store) TakeAttempt(_ context.Context, key string, window time.Time) (int, error) {
 	if err := s.lock(); err != nil {
 		return 0, err
 	}
 	defer s.mu.Unlock()
-	s.failures[failureKey(serial, window)]++
-	return s.failures[failureKey(serial, window)], nil
+	w := window.UnixMicro()
+	counts := s.attempts[key]
+	if counts == nil {
+		counts = map[int64]int{}
+		s.attempts[key] = counts
+	}
+	for old := range counts {
+		if old < w {
+			delete(counts, old)
+		}
+	}
+	counts[w]++
+	return counts[w], nil
 }
 
-// MFAFailures implements storage.MFA.
-func (s *Store) MFAFailures(_ context.Context, serial string, window time.Time) (int, error) {
+// ReturnAttempt implements storage.Attempts; a count that reaches zero is
+// dropped.
+func (s *Store) ReturnAttempt(_ context.Context, key string, window time.Time) error {
 	if err := s.lock(); err != nil {
-		return 0, err
+		return err
 	}
 	defer s.mu.Unlock()
-	return s.failures[failureKey(serial, window)], nil
+	w := window.UnixMicro()
+	counts := s.attempts[key]
+	if counts[w] > 1 {
+		counts[w]--
+		return nil
+	}
+	delete(counts, w)
+	if len(counts) == 0 {
+		delete(s.attempts, key)
+	}
+	return nil
 }
 
 // ClaimID implements storage.IDs.
@@ -250,12 +295,14 @@ func (s *Store) AppendAudit(_ context.Context, recs []storage.AuditRecord) error
 		return err
 	}
 	defer s.mu.Unlock()
-	for _, r := range recs {
+	for i := range recs {
+		r := &recs[i]
 		r.Seq = int64(len(s.audit)) + 1
-		r.JSON = append([]byte(nil), r.JSON...)
-		r.Hash = storage.ChainHash(s.head, r.Seq, r.JSON)
+		r.Hash = storage.ChainHash(s.head, *r)
 		s.head = r.Hash
-		s.audit = append(s.audit, r)
+		stored := *r
+		stored.JSON = bytes.Clone(r.JSON)
+		s.audit = append(s.audit, stored)
 	}
 	return nil
 }

@@ -18,12 +18,14 @@ const auditPage = 500
 // AppendAudit implements storage.AuditLog: one write transaction that
 // locks audit_head, reads the last seq and hash, and inserts the records
 // chained after them (storage.ChainHash), so concurrent appends queue
-// instead of forking the chain.
+// instead of forking the chain. Every column QueryAudit filters on is
+// covered by the hash.
 func (s *Store) AppendAudit(ctx context.Context, recs []storage.AuditRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	assigned := make([]storage.AuditRecord, len(recs))
+	err := s.write(ctx, func(tx *sql.Tx) error {
 		var seq int64
 		if err := tx.QueryRowContext(ctx, s.q["auditHead"]+s.d.ForUpdate).Scan(&seq); err != nil {
 			return fmt.Errorf("audit head: %w", err)
@@ -45,21 +47,24 @@ func (s *Store) AppendAudit(ctx context.Context, recs []storage.AuditRecord) err
 			return err
 		}
 		defer ins.Close()
-		for _, r := range recs {
+		for i, r := range recs {
 			seq++
-			head = storage.ChainHash(head, seq, r.JSON)
-			event := r.JSON
-			if event == nil {
-				event = []byte{} // NOT NULL: nil would bind as NULL
-			}
+			r.Seq = seq
+			head = storage.ChainHash(head, r)
+			r.Hash = head
 			if _, err := ins.ExecContext(ctx, seq, micros(r.Time), r.EventName, r.AccessKeyID, r.IssuedKeyID,
-				r.PrincipalARN, r.ErrorCode, event, head[:]); err != nil {
+				r.PrincipalARN, r.ErrorCode, nonNil(r.JSON), head[:]); err != nil {
 				return err
 			}
+			assigned[i] = r
 		}
 		_, err = tx.ExecContext(ctx, s.q["setHead"], seq)
 		return err
 	})
+	if err == nil {
+		copy(recs, assigned) // once committed: a retried transaction numbers them again
+	}
+	return err
 }
 
 // QueryAudit implements storage.AuditLog with the filter in the WHERE

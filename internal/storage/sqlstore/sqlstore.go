@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
 
@@ -140,6 +139,35 @@ var migrations = []string{
 		seq BIGINT NOT NULL
 	);
 	INSERT INTO audit_head (id, seq) VALUES (1, 0)`,
+	// attempts (storage.Attempts) replaces mfa_failures; a device's
+	// failures carry over under the key sts counts them on.
+	`CREATE TABLE attempts (
+		attempt_key TEXT NOT NULL,
+		window_start BIGINT NOT NULL,
+		n INTEGER NOT NULL,
+		PRIMARY KEY (attempt_key, window_start)
+	);
+	INSERT INTO attempts (attempt_key, window_start, n) SELECT 'mfa:' || serial, window_start, failures FROM mfa_failures;
+	DROP TABLE mfa_failures`,
+	// The audit trail's evidence outside the log (trail.go): the chain's
+	// last checkpoint (one row), the signed digests, and named keys such
+	// as the digests' signing key, sealed.
+	`CREATE TABLE audit_checkpoint (
+		id INTEGER PRIMARY KEY,
+		seq BIGINT NOT NULL,
+		hash {{bytes}} NOT NULL,
+		taken_at BIGINT NOT NULL
+	);
+	CREATE TABLE audit_digests (
+		seq BIGINT PRIMARY KEY,
+		body {{bytes}} NOT NULL,
+		signature {{bytes}} NOT NULL
+	);
+	CREATE TABLE sealed_keys (
+		name TEXT PRIMARY KEY,
+		public_key {{bytes}} NOT NULL,
+		sealed {{bytes}} NOT NULL
+	)`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -221,10 +249,12 @@ var queries = map[string]string{
 	"insertKey":   `INSERT INTO master_keys (id, material, created_at, retired_at, active) VALUES (?, ?, ?, NULL, 1)`,
 	"keyActive":   `SELECT active FROM master_keys WHERE id = ?`,
 	"deleteKey":   `DELETE FROM master_keys WHERE id = ? AND active IS NULL`,
+	"resealKey":   `UPDATE master_keys SET material = ? WHERE id = ? AND material = ?`,
 	"useStep":     `INSERT INTO totp_steps (serial, step) VALUES (?, ?) ON CONFLICT (serial) DO UPDATE SET step = excluded.step WHERE totp_steps.step < excluded.step`,
-	"addFailure":  `INSERT INTO mfa_failures (serial, window_start, failures) VALUES (?, ?, 1) ON CONFLICT (serial, window_start) DO UPDATE SET failures = mfa_failures.failures + 1 RETURNING failures`,
-	"gcFailures":  `DELETE FROM mfa_failures WHERE serial = ? AND window_start < ?`,
-	"failures":    `SELECT failures FROM mfa_failures WHERE serial = ? AND window_start = ?`,
+	"takeAttempt": `INSERT INTO attempts (attempt_key, window_start, n) VALUES (?, ?, 1) ON CONFLICT (attempt_key, window_start) DO UPDATE SET n = attempts.n + 1 RETURNING n`,
+	"oldAttempts": `DELETE FROM attempts WHERE attempt_key = ? AND window_start < ?`,
+	"giveAttempt": `UPDATE attempts SET n = n - 1 WHERE attempt_key = ? AND window_start = ? AND n > 0`,
+	"noAttempts":  `DELETE FROM attempts WHERE attempt_key = ? AND window_start = ? AND n = 0`,
 	"claimID":     `INSERT INTO ids (name, id) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
 	"getID":       `SELECT id FROM ids WHERE name = ?`,
 	"releaseID":   `DELETE FROM ids WHERE name = ?`,
@@ -238,6 +268,14 @@ var queries = map[string]string{
 	"auditHash":   `SELECT hash FROM audit WHERE seq = ?`,
 	"insertAudit": `INSERT INTO audit (seq, event_time, event_name, access_key_id, issued_key_id, principal_arn, error_code, event, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	"setHead":     `UPDATE audit_head SET seq = ? WHERE id = 1`,
+	"checkpoint":  `SELECT seq, hash, taken_at FROM audit_checkpoint WHERE id = 1`,
+	"saveCheck":   `INSERT INTO audit_checkpoint (id, seq, hash, taken_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, taken_at = excluded.taken_at WHERE audit_checkpoint.seq < excluded.seq`,
+	"lastDigest":  `SELECT COALESCE(MAX(seq), 0) FROM audit_digests`,
+	"addDigest":   `INSERT INTO audit_digests (seq, body, signature) VALUES (?, ?, ?)`,
+	"digests":     `SELECT seq, body, signature FROM audit_digests WHERE seq > ? ORDER BY seq LIMIT 500`,
+	"claimKey":    `INSERT INTO sealed_keys (name, public_key, sealed) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+	"sealedKey":   `SELECT public_key, sealed FROM sealed_keys WHERE name = ?`,
+	"resealNamed": `UPDATE sealed_keys SET sealed = ? WHERE name = ? AND sealed = ?`,
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
@@ -262,7 +300,7 @@ func (s *Store) ListMasterKeys(ctx context.Context) ([]storage.MasterKey, error)
 		if err := rows.Scan(&id, &material, &created, &retired); err != nil {
 			return nil, err
 		}
-		k := storage.MasterKey{ID: uint32(id), Material: secret.NewBytes(material), CreatedAt: fromMicros(created)}
+		k := storage.MasterKey{ID: uint32(id), Sealed: material, CreatedAt: fromMicros(created)}
 		if retired.Valid {
 			k.RetiredAt = fromMicros(retired.Int64)
 		}
@@ -298,8 +336,30 @@ func (s *Store) RotateMasterKey(ctx context.Context, k storage.MasterKey, wantAc
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q["insertKey"], int64(k.ID), k.Material.Reveal(), micros(k.CreatedAt))
+		_, err = tx.ExecContext(ctx, s.q["insertKey"], int64(k.ID), k.Sealed, micros(k.CreatedAt))
 		return err
+	})
+}
+
+// ResealMasterKey implements storage.MasterKeys.
+func (s *Store) ResealMasterKey(ctx context.Context, id uint32, old, sealed []byte) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.q["resealKey"], sealed, int64(id), old)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		var active sql.NullInt64
+		err = tx.QueryRowContext(ctx, s.q["keyActive"], int64(id)).Scan(&active)
+		if errors.Is(err, sql.ErrNoRows) {
+			return storage.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return storage.ErrConflict
 	})
 }
 
@@ -460,26 +520,30 @@ func (s *Store) Used(ctx context.Context, key string, now time.Time) (bool, erro
 	return err == nil, err
 }
 
-// AddMFAFailure implements storage.MFA.
-func (s *Store) AddMFAFailure(ctx context.Context, serial string, window time.Time) (int, error) {
+// TakeAttempt implements storage.Attempts: one upsert that increments and
+// returns the count, atomic in SQLite and PostgreSQL alike. The key's rows
+// of earlier windows are deleted in the same transaction.
+func (s *Store) TakeAttempt(ctx context.Context, key string, window time.Time) (int, error) {
 	var n int
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q["gcFailures"], serial, micros(window)); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q["oldAttempts"], key, micros(window)); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, s.q["addFailure"], serial, micros(window)).Scan(&n)
+		return tx.QueryRowContext(ctx, s.q["takeAttempt"], key, micros(window)).Scan(&n)
 	})
 	return n, err
 }
 
-// MFAFailures implements storage.MFA.
-func (s *Store) MFAFailures(ctx context.Context, serial string, window time.Time) (int, error) {
-	var n int
-	err := s.db.QueryRowContext(ctx, s.q["failures"], serial, micros(window)).Scan(&n)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	return n, err
+// ReturnAttempt implements storage.Attempts; a row whose count reaches
+// zero is deleted.
+func (s *Store) ReturnAttempt(ctx context.Context, key string, window time.Time) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q["giveAttempt"], key, micros(window)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.q["noAttempts"], key, micros(window))
+		return err
+	})
 }
 
 // ClaimID implements storage.IDs.
@@ -548,8 +612,15 @@ func (s *Store) SessionRevocations(ctx context.Context) (map[string]time.Time, e
 	return out, rows.Err()
 }
 
-// Ping reports whether the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+// Ping reports whether the database answers and takes writes.
+func (s *Store) Ping(ctx context.Context) error {
+	// A write that changes nothing but is committed like any other: a
+	// read-only or full filesystem, or a lost connection, shows here.
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE schema_version SET version = version`)
+		return err
+	})
+}
 
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }

@@ -5,13 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/audit"
-	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
 
@@ -34,7 +34,8 @@ func Run(t *testing.T, b Backend) {
 		{"MasterKeysConcurrentRotate", testMasterKeysConcurrent},
 		{"TOTPSteps", testTOTPSteps},
 		{"TOTPStepsConcurrent", testTOTPStepsConcurrent},
-		{"MFAFailures", testMFAFailures},
+		{"Attempts", testAttempts},
+		{"AttemptsConcurrent", testAttemptsConcurrent},
 		{"IDs", testIDs},
 		{"IDsConcurrentClaim", testIDsConcurrent},
 		{"Revocations", testRevocations},
@@ -46,6 +47,10 @@ func Run(t *testing.T, b Backend) {
 		{"AuditFilters", testAuditFilters},
 		{"AuditMany", testAuditMany},
 		{"AuditConcurrentAppend", testAuditConcurrent},
+		{"AuditCheckpoints", testAuditCheckpoints},
+		{"AuditDigests", testAuditDigests},
+		{"SealedKeys", testSealedKeys},
+		{"AuditSegments", testAuditSegments},
 		{"Persistence", testPersistence},
 	}
 	for _, tc := range tests {
@@ -64,8 +69,8 @@ var ctx = context.Background()
 var t0 = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
 func key(id uint32, at time.Time) storage.MasterKey {
-	m := bytes.Repeat([]byte{byte(id)}, 32)
-	return storage.MasterKey{ID: id, Material: secret.NewBytes(m), CreatedAt: at}
+	m := bytes.Repeat([]byte{byte(id)}, 48)
+	return storage.MasterKey{ID: id, Sealed: m, CreatedAt: at}
 }
 
 func testMasterKeys(t *testing.T, b Backend) {
@@ -96,7 +101,7 @@ func testMasterKeys(t *testing.T, b Backend) {
 	if keys[0].ID != 1 || keys[0].Active() || !keys[0].RetiredAt.Equal(t0.Add(time.Hour)) || !keys[0].CreatedAt.Equal(t0) {
 		t.Errorf("old key: %+v", keys[0])
 	}
-	if keys[1].ID != 2 || !keys[1].Active() || !bytes.Equal(keys[1].Material.Reveal(), bytes.Repeat([]byte{2}, 32)) {
+	if keys[1].ID != 2 || !keys[1].Active() || !bytes.Equal(keys[1].Sealed, bytes.Repeat([]byte{2}, 48)) {
 		t.Errorf("new key: %+v", keys[1])
 	}
 	if err := s.DeleteMasterKey(ctx, 2); !errors.Is(err, storage.ErrConflict) {
@@ -110,6 +115,26 @@ func testMasterKeys(t *testing.T, b Backend) {
 	}
 	if keys, _ := s.ListMasterKeys(ctx); len(keys) != 1 || keys[0].ID != 2 {
 		t.Errorf("after delete: %+v", keys)
+	}
+
+	// Re-sealing (a key-encryption key's rotation) is a compare-and-swap
+	// on the sealed form.
+	old, resealed := bytes.Repeat([]byte{2}, 48), bytes.Repeat([]byte{7}, 60)
+	if err := s.ResealMasterKey(ctx, 2, []byte("not what is stored"), resealed); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("reseal from a stale form: %v", err)
+	}
+	if err := s.ResealMasterKey(ctx, 9, old, resealed); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("reseal of a missing key: %v", err)
+	}
+	wins := race(t, 50, func(i int) error {
+		return s.ResealMasterKey(ctx, 2, old, append(bytes.Repeat([]byte{7}, 59), byte(i)))
+	})
+	if wins != 1 {
+		t.Errorf("%d concurrent reseals won, want 1", wins)
+	}
+	keys, err = s.ListMasterKeys(ctx)
+	if err != nil || len(keys) != 1 || len(keys[0].Sealed) != 60 || !keys[0].Active() || !keys[0].CreatedAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("after reseal: %+v %v", keys, err)
 	}
 }
 
@@ -203,32 +228,66 @@ func testTOTPStepsConcurrent(t *testing.T, b Backend) {
 	}
 }
 
-func testMFAFailures(t *testing.T, b Backend) {
+// Attempts count per key and per window; a return never goes below zero.
+func testAttempts(t *testing.T, b Backend) {
 	s := open(t, b)
 	w1, w2 := t0, t0.Add(5*time.Minute)
-	for i := 1; i <= 3; i++ {
-		n, err := s.AddMFAFailure(ctx, "dev", w1)
-		if err != nil || n != i {
-			t.Fatalf("failure %d: %d %v", i, n, err)
+	take := func(key string, w time.Time, want int) {
+		t.Helper()
+		if n, err := s.TakeAttempt(ctx, key, w); err != nil || n != want {
+			t.Fatalf("take %s in window +%v: %d %v, want %d", key, w.Sub(t0), n, err, want)
 		}
 	}
-	if n, err := s.MFAFailures(ctx, "dev", w1); err != nil || n != 3 {
-		t.Errorf("count: %d %v", n, err)
+	give := func(key string, w time.Time) {
+		t.Helper()
+		if err := s.ReturnAttempt(ctx, key, w); err != nil {
+			t.Fatalf("return %s in window +%v: %v", key, w.Sub(t0), err)
+		}
 	}
-	if n, err := s.MFAFailures(ctx, "other", w1); err != nil || n != 0 {
-		t.Errorf("other device: %d %v", n, err)
+	for i := 1; i <= 3; i++ {
+		take("mfa:dev", w1, i)
 	}
-	if n, err := s.AddMFAFailure(ctx, "dev", w2); err != nil || n != 1 {
-		t.Errorf("new window: %d %v", n, err)
+	take("mfa:other", w1, 1) // keys are independent
+	give("mfa:dev", w1)
+	take("mfa:dev", w1, 3)
+	give("ip:192.0.2.1", w1) // nothing taken: nothing to give back
+	take("ip:192.0.2.1", w1, 1)
+	give("ip:192.0.2.1", w1)
+	give("ip:192.0.2.1", w1) // never below zero
+	take("ip:192.0.2.1", w1, 1)
+	take("mfa:dev", w2, 1) // a new window starts from zero
+	give("mfa:dev", w1)    // a return to an earlier window leaves it alone
+	take("mfa:dev", w2, 2)
+	if b.Reopen != nil {
+		s = b.Reopen(t, s)
+		t.Cleanup(func() { _ = s.Close() })
+		take("mfa:dev", w2, 3) // a restart does not lift a limit
 	}
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Add(1)
-		go func() { defer wg.Done(); _, _ = s.AddMFAFailure(ctx, "dev2", w1) }()
+}
+
+// 200 concurrent attempts on one key get the counts 1 to 200, each once,
+// and 200 concurrent returns bring the count back to zero.
+func testAttemptsConcurrent(t *testing.T, b Backend) {
+	s := open(t, b)
+	const n = 200
+	counts := make([]int, n)
+	if ok := race(t, n, func(i int) (err error) {
+		counts[i], err = s.TakeAttempt(ctx, "mfa:dev", t0)
+		return err
+	}); ok != n {
+		t.Fatalf("%d of %d attempts counted", ok, n)
 	}
-	wg.Wait()
-	if n, err := s.MFAFailures(ctx, "dev2", w1); err != nil || n != 20 {
-		t.Errorf("concurrent failures counted %d (%v), want 20", n, err)
+	slices.Sort(counts)
+	for i, c := range counts {
+		if c != i+1 {
+			t.Fatalf("concurrent attempts got counts %v, want 1 to %d each once", counts, n)
+		}
+	}
+	if ok := race(t, n, func(int) error { return s.ReturnAttempt(ctx, "mfa:dev", t0) }); ok != n {
+		t.Fatalf("%d of %d returns succeeded", ok, n)
+	}
+	if c, err := s.TakeAttempt(ctx, "mfa:dev", t0); err != nil || c != 1 {
+		t.Fatalf("after every return: %d %v, want 1", c, err)
 	}
 }
 
@@ -306,7 +365,7 @@ func verifyChain(t *testing.T, recs []storage.AuditRecord) {
 		if r.Seq != int64(i+1) {
 			t.Fatalf("record %d has seq %d", i, r.Seq)
 		}
-		if want := storage.ChainHash(prev, r.Seq, r.JSON); r.Hash != want {
+		if want := storage.ChainHash(prev, r); r.Hash != want {
 			t.Fatalf("record %d: hash chain broken", r.Seq)
 		}
 		prev = r.Hash
