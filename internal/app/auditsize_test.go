@@ -25,6 +25,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/config"
 	"github.com/keyless-dev/keyless/internal/samlxml/samlxmltest"
+	"github.com/keyless-dev/keyless/internal/storage/auditfile"
 	"github.com/keyless-dev/keyless/internal/storage/embedded"
 )
 
@@ -105,7 +106,7 @@ func BenchmarkAuditSize(b *testing.B) {
 			}
 			events := bytes.Count(raw.Bytes(), []byte("\n"))
 			var gz bytes.Buffer
-			zw := gzip.NewWriter(&gz) // the level auditfile compresses closed segments with
+			zw, _ := gzip.NewWriterLevel(&gz, auditfile.Level) // the level closed segments are compressed with
 			if _, err := io.Copy(zw, bytes.NewReader(raw.Bytes())); err != nil {
 				b.Fatal(err)
 			}

@@ -64,11 +64,13 @@ func (w *Writer) housekeep(ctx context.Context, final bool) {
 		return
 	}
 	if set := w.keyEncryption(); set != nil && set != w.k.sealedFor {
-		// Once per set of key-encryption keys in force (a failure is
-		// logged once, and tried again at the next start).
-		w.k.sealedFor = set
+		// Once per set of key-encryption keys in force; a failure is
+		// tried again at the next run (and logged at most once per
+		// interval).
 		if err := w.o.Key.reseal(ctx, w.o.Trail, set, w.o.Random); err != nil {
 			w.complain("reseal", "re-sealing the audit digest key under the current key-encryption key failed", err)
+		} else {
+			w.k.sealedFor = set
 		}
 	}
 	if seg, ok := w.o.Trail.(storage.AuditSegments); ok {

@@ -46,7 +46,7 @@ type limiter struct {
 }
 
 type shard struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex
 	sources map[string]*budget
 }
 
@@ -110,7 +110,16 @@ func (l *limiter) refill(b *budget, now time.Time) {
 // throttle reports whether key has no budget left, and counts the
 // request for the interval's report if so.
 func (l *limiter) throttle(key, surface string, now time.Time) bool {
+	if l.tracked.Load() == 0 {
+		return false // no source spent anything lately: the common case costs one load
+	}
 	s := l.shard(key)
+	s.mu.RLock()
+	_, ok := s.sources[key]
+	s.mu.RUnlock()
+	if !ok {
+		return false // sources that spend nothing never take the write lock
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.sources[key]

@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"hash"
+	"io"
+	"sync"
 	"time"
 )
 
@@ -22,21 +25,32 @@ const chainDomain = "keyless-audit-v2\x00"
 // big-endian bytes and each string is its length as 8 big-endian bytes
 // followed by its bytes.
 func ChainHash(prev [32]byte, r AuditRecord) [32]byte {
-	fields := [...]string{r.EventName, r.AccessKeyID, r.IssuedKeyID, r.PrincipalARN, r.ErrorCode}
-	n := len(chainDomain) + len(prev) + 8*(3+len(fields)) + len(r.JSON)
-	for _, f := range fields {
-		n += len(f)
+	h := hashers.Get().(hash.Hash)
+	defer hashers.Put(h)
+	h.Reset()
+	var n [8]byte
+	put := func(v uint64) {
+		binary.BigEndian.PutUint64(n[:], v)
+		h.Write(n[:])
 	}
-	b := make([]byte, 0, n)
-	b = append(append(b, chainDomain...), prev[:]...)
-	b = binary.BigEndian.AppendUint64(b, uint64(r.Seq))
-	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixMicro()))
-	for _, f := range fields {
-		b = append(binary.BigEndian.AppendUint64(b, uint64(len(f))), f...)
+	h.Write([]byte(chainDomain))
+	h.Write(prev[:])
+	put(uint64(r.Seq))
+	put(uint64(r.Time.UnixMicro()))
+	for _, f := range [...]string{r.EventName, r.AccessKeyID, r.IssuedKeyID, r.PrincipalARN, r.ErrorCode} {
+		put(uint64(len(f)))
+		io.WriteString(h, f)
 	}
-	b = append(binary.BigEndian.AppendUint64(b, uint64(len(r.JSON))), r.JSON...)
-	return sha256.Sum256(b)
+	put(uint64(len(r.JSON)))
+	h.Write(r.JSON)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
 }
+
+// hashers are SHA-256 states reused across records: the chain is hashed
+// once per stored event, on the commit path.
+var hashers = sync.Pool{New: func() any { return sha256.New() }}
 
 // LegacyChainHash is version 1 of the chain, which keyless wrote before
 // ChainHash: SHA-256(prev || seq as 8 big-endian bytes || event). It
