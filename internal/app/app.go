@@ -69,8 +69,11 @@ type App struct {
 	// health is the last check of what issuing needs (health.go).
 	health atomic.Pointer[health]
 	// slowChecks counts the checks in a row whose storage write timed
-	// out; only the checking goroutine touches it.
+	// out, checks counts every check, lastPing is the last write probe's
+	// outcome; only the checking goroutine touches them.
 	slowChecks int
+	checks     int
+	lastPing   error
 	// pendingRelease is a release of removed users' and roles' ids that
 	// failed; maintenance retries it.
 	pendingRelease atomic.Pointer[func(context.Context) error]

@@ -43,8 +43,8 @@ func (w *Writer) keyEncryption() *kek.Set {
 
 // housekeep checkpoints the chain's head if it moved, signs a digest when
 // one is due (or, final, at Close), and, unless final, re-seals the digest
-// key under a rotated key-encryption key and compresses and retires old
-// segments. Failures are logged; the next run tries again.
+// key under a rotated key-encryption key. Failures are logged; the next
+// run tries again.
 func (w *Writer) housekeep(ctx context.Context, final bool) {
 	w.kmu.Lock()
 	defer w.kmu.Unlock()
@@ -73,13 +73,21 @@ func (w *Writer) housekeep(ctx context.Context, final bool) {
 			w.k.sealedFor = set
 		}
 	}
-	if seg, ok := w.o.Trail.(storage.AuditSegments); ok {
-		if err := seg.CompressAuditSegments(ctx); err != nil {
-			w.complain("compress", "compressing closed audit segments failed; they stay as they are", err)
-		}
-		if err := w.retain(ctx, seg, now); err != nil {
-			w.complain("retain", "audit retention failed; nothing was deleted", err)
-		}
+}
+
+// tidy compresses closed segments and applies retention, on a goroutine
+// of its own: compression is paced and may take seconds, which must not
+// hold back checkpoints and digests.
+func (w *Writer) tidy(ctx context.Context) {
+	seg, ok := w.o.Trail.(storage.AuditSegments)
+	if !ok {
+		return
+	}
+	if err := seg.CompressAuditSegments(ctx); err != nil {
+		w.complain("compress", "compressing closed audit segments failed; they stay as they are", err)
+	}
+	if err := w.retain(ctx, seg, w.o.Clock.Now()); err != nil {
+		w.complain("retain", "audit retention failed; nothing was deleted", err)
 	}
 }
 

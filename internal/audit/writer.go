@@ -250,9 +250,21 @@ func (w *Writer) fill(batch []*pending) []*pending {
 	return batch
 }
 
-// keep runs the housekeeping every keepEvery until Close.
+// keep runs the housekeeping, and apart from it the compression and
+// retention of segments, every keepEvery until Close.
 func (w *Writer) keep() {
 	defer close(w.kept)
+	tidied := make(chan struct{})
+	go func() {
+		defer close(tidied)
+		w.every(func() { w.tidy(context.Background()) })
+	}()
+	w.every(func() { w.housekeep(context.Background(), false) })
+	<-tidied
+}
+
+// every runs fn every keepEvery until Close.
+func (w *Writer) every(fn func()) {
 	t := time.NewTicker(keepEvery)
 	defer t.Stop()
 	for {
@@ -260,7 +272,7 @@ func (w *Writer) keep() {
 		case <-w.closed:
 			return
 		case <-t.C:
-			w.housekeep(context.Background(), false)
+			fn()
 		}
 	}
 }
