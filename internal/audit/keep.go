@@ -83,7 +83,7 @@ func (w *Writer) tidy(ctx context.Context) {
 	if !ok {
 		return
 	}
-	if err := seg.CompressAuditSegments(ctx); err != nil {
+	if err := seg.CompressAuditSegments(ctx); err != nil && ctx.Err() == nil { // not a stop
 		w.complain("compress", "compressing closed audit segments failed; they stay as they are", err)
 	}
 	if err := w.retain(ctx, seg, w.o.Clock.Now()); err != nil {

@@ -255,9 +255,16 @@ func (w *Writer) fill(batch []*pending) []*pending {
 func (w *Writer) keep() {
 	defer close(w.kept)
 	tidied := make(chan struct{})
+	// Tidying (a paced compression may take many seconds) stops at Close
+	// rather than hold the stop up.
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-w.closed
+		cancel()
+	}()
 	go func() {
 		defer close(tidied)
-		w.every(func() { w.tidy(context.Background()) })
+		w.every(func() { w.tidy(ctx) })
 	}()
 	w.every(func() { w.housekeep(context.Background(), false) })
 	<-tidied

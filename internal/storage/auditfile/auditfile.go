@@ -98,15 +98,20 @@ func (l *Log) Start(ctx context.Context) error {
 // eases.
 const compressRate = 4 << 20
 
-// pacedReader reads at most rate bytes a second.
+// pacedReader reads at most rate bytes a second, until ctx is done (a
+// stopping server does not wait for a compression to finish: the segment
+// stays as it is, and is compressed after the next start).
 type pacedReader struct {
+	ctx   context.Context
 	r     io.Reader
 	rate  int
 	start time.Time
 	n     int
 }
 
-func paced(r io.Reader, rate int) io.Reader { return &pacedReader{r: r, rate: rate, start: time.Now()} }
+func paced(ctx context.Context, r io.Reader, rate int) io.Reader {
+	return &pacedReader{ctx: ctx, r: r, rate: rate, start: time.Now()}
+}
 
 func (p *pacedReader) Read(b []byte) (int, error) {
 	if len(b) > p.rate/16 {
@@ -114,7 +119,13 @@ func (p *pacedReader) Read(b []byte) (int, error) {
 	}
 	due := p.start.Add(time.Duration(float64(p.n) / float64(p.rate) * float64(time.Second)))
 	if d := time.Until(due); d > 0 {
-		time.Sleep(d)
+		t := time.NewTimer(d)
+		select {
+		case <-p.ctx.Done():
+			t.Stop()
+			return 0, p.ctx.Err()
+		case <-t.C:
+		}
 	}
 	n, err := p.r.Read(b)
 	p.n += n
@@ -841,14 +852,14 @@ func (l *Log) CompressAuditSegments(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := l.compress(s); err != nil {
+		if err := l.compress(ctx, s); err != nil {
 			return fmt.Errorf("auditfile: compressing %s: %w", s.path, err)
 		}
 	}
 	return nil
 }
 
-func (l *Log) compress(s segment) error {
+func (l *Log) compress(ctx context.Context, s segment) error {
 	src, err := os.Open(s.path)
 	if err != nil {
 		return err
@@ -867,7 +878,7 @@ func (l *Log) compress(s segment) error {
 		return err
 	}
 	zw.Name = segmentName(s.first)
-	_, err = io.Copy(zw, io.TeeReader(paced(src, compressRate), sum))
+	_, err = io.Copy(zw, io.TeeReader(paced(ctx, src, compressRate), sum))
 	if err == nil {
 		err = zw.Close()
 	}

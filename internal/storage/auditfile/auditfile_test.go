@@ -203,6 +203,17 @@ func TestRotationAndCompression(t *testing.T) {
 		t.Errorf("total %d does not count the open segment", total)
 	}
 
+	// A stopping server cancels a compression: nothing changes, and the
+	// next run does it.
+	stopped, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := l.CompressAuditSegments(stopped); err == nil {
+		t.Fatal("a cancelled compression reported success")
+	}
+	if got := files(t, dir); !slices.Equal(got, want) {
+		t.Fatalf("after a cancelled compression: %v, want %v", got, want)
+	}
+	intact(t, l, 6)
 	if err := l.CompressAuditSegments(ctx); err != nil {
 		t.Fatal(err)
 	}
