@@ -182,8 +182,21 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.Store.Ping(ctx)
 }
 
-// intact reports a directory or file removed or replaced since Open.
+// intact reports a directory or file removed or replaced since Open, the
+// open audit segment included.
 func (s *Store) intact() error {
+	if err := s.unmoved(); err != nil {
+		return err
+	}
+	if s.file != nil {
+		return s.file.Intact() // the open audit segment, which rotation replaces
+	}
+	return nil
+}
+
+// unmoved reports the data directory, keyless.db or the audit directory
+// removed or replaced since Open.
+func (s *Store) unmoved() error {
 	for _, f := range s.files {
 		fi, err := os.Stat(f.path)
 		if err != nil {
@@ -192,9 +205,6 @@ func (s *Store) intact() error {
 		if !os.SameFile(fi, f.info) {
 			return fmt.Errorf("%s was replaced while keyless ran", f.path)
 		}
-	}
-	if s.file != nil {
-		return s.file.Intact() // the open audit segment, which rotation replaces
 	}
 	return nil
 }
@@ -215,7 +225,8 @@ func (s *Store) AppendAudit(ctx context.Context, recs []storage.AuditRecord) err
 	// Checked before every group commit (a few stat calls beside an
 	// fsync): events written into a removed directory would be lost with
 	// it, and the requests they record must be refused instead.
-	if err := s.intact(); err != nil {
+	// (The open segment is checked by the log's own append.)
+	if err := s.unmoved(); err != nil {
 		return err
 	}
 	if s.file != nil {
