@@ -42,6 +42,10 @@ type Deps struct {
 	// KeyEncryption reads the key-encryption keys a configuration names
 	// (at start and at every reload). Required.
 	KeyEncryption func(*config.Config) (*kek.Set, error)
+	// Init, when set, is why this start goes on with a store that was
+	// lost or is older than its audit trail (serve --init): it is
+	// recorded as an InitializeStore event before anything is served.
+	Init string
 }
 
 // App is a wired keyless server. What the configuration describes
@@ -149,10 +153,24 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 		return nil, fmt.Errorf("releasing the ids of removed users and roles: %w", err)
 	}
 	a.cur.Store(gen)
+	if deps.Init != "" {
+		// Nothing is served from a store started anew unrecorded.
+		now := deps.Clock.Now()
+		ev := a.ownEvent(initEvent, cfg.Region, Trigger{Name: "serve --init"}, now)
+		ev.RequestParameters = map[string]any{"init": true}
+		ev.AdditionalEventData = map[string]string{"reason": deps.Init, "deployment": deployment}
+		if err := writer.Record(ctx, ev, now, false); err != nil {
+			writer.Close()
+			return nil, fmt.Errorf("recording the start with --init: %w", err)
+		}
+	}
 	a.healthOnce(ctx)
 	deps.Logger.Info("keyless ready to serve", summary(cfg)...)
 	return a, nil
 }
+
+// initEvent is the audit event of a start with --init.
+const initEvent = "InitializeStore"
 
 // summary is what a configuration declares, for the log.
 func summary(cfg *config.Config) []any {

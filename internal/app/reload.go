@@ -69,19 +69,8 @@ func (a *App) Reload(ctx context.Context, t Trigger) (Reloaded, error) {
 	defer a.mu.Unlock()
 	now := a.deps.Clock.Now()
 	running := a.Config()
-	ev := &audit.Event{
-		EventVersion: audit.EventVersion, UserIdentity: audit.UserIdentity{Type: "Unknown"},
-		EventTime: now.UTC().Format(time.RFC3339), EventSource: "keyless", EventName: reloadEvent, AWSRegion: running.Region,
-		SourceIPAddress: "keyless", UserAgent: t.Name, RequestID: t.RequestID, EventID: audit.UUID(a.deps.Random),
-		EventType: audit.EventType, ManagementEvent: true, EventCategory: audit.Category,
-		RequestParameters: map[string]any{"trigger": t.Name},
-	}
-	if t.SourceIP != "" {
-		ev.SourceIPAddress = t.SourceIP
-	}
-	if ev.RequestID == "" {
-		ev.RequestID = audit.UUID(a.deps.Random)
-	}
+	ev := a.ownEvent(reloadEvent, running.Region, t, now)
+	ev.RequestParameters = map[string]any{"trigger": t.Name}
 	refuse := func(code string, err error) (Reloaded, error) {
 		a.reloads.WithLabelValues("invalid").Inc()
 		ev.ErrorCode, ev.ErrorMessage = code, "The configuration was not reloaded; the previous one stays in force."
@@ -159,6 +148,24 @@ func (a *App) Reload(ctx context.Context, t Trigger) (Reloaded, error) {
 	}
 	a.deps.Logger.Info("configuration reloaded", summary(cfg)...)
 	return Reloaded{Digest: cfg.Digest, RestartRequired: changed, Notes: cfg.Notes}, nil
+}
+
+// ownEvent is the audit event of something keyless does to itself (a
+// reload, a start anew), which t asked for.
+func (a *App) ownEvent(name, region string, t Trigger, now time.Time) *audit.Event {
+	ev := &audit.Event{
+		EventVersion: audit.EventVersion, UserIdentity: audit.UserIdentity{Type: "Unknown"},
+		EventTime: now.UTC().Format(time.RFC3339), EventSource: "keyless", EventName: name, AWSRegion: region,
+		SourceIPAddress: "keyless", UserAgent: t.Name, RequestID: t.RequestID, EventID: audit.UUID(a.deps.Random),
+		EventType: audit.EventType, ManagementEvent: true, EventCategory: audit.Category,
+	}
+	if t.SourceIP != "" {
+		ev.SourceIPAddress = t.SourceIP
+	}
+	if ev.RequestID == "" {
+		ev.RequestID = audit.UUID(a.deps.Random)
+	}
+	return ev
 }
 
 // releaseIDs unbinds the ids of users and roles the configuration in

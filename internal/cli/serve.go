@@ -126,14 +126,16 @@ func serve(ctx context.Context, env Env, args []string) int {
 			return failAs(env, name, "%v", err)
 		}
 	}
-	if *initStore {
-		log.Warn("--init: starting even though the data directory's state was lost or is older than its audit trail; remove --init once started")
+	// What --init starts anew despite; it is refused where nothing was
+	// lost, so that it cannot become a habit that hides a real loss.
+	var initReason string
+	if r, ok := store.(reinitialized); ok && *initStore && r.Reinitialized() != nil {
+		initReason = r.Reinitialized().Error()
 	}
 	if trail, ok := store.(audit.Trail); ok {
 		err := audit.CheckTrail(ctx, trail)
 		if errors.Is(err, audit.ErrStaleStore) && *initStore {
-			log.Warn("starting on a store older than its audit trail (--init)", "err", err)
-			err = nil
+			initReason, err = err.Error(), nil
 		}
 		if errors.Is(err, audit.ErrStaleStore) {
 			store.Close()
@@ -145,6 +147,15 @@ func serve(ctx context.Context, env Env, args []string) int {
 			return failAs(env, name, "%v.\nRestore the audit trail from the backup that goes with keyless.db; "+
 				"`keyless audit verify --data-dir %s` names what is missing or altered. keyless does not start on it", err, cfg.DataDir)
 		}
+	}
+	if *initStore {
+		if initReason == "" {
+			store.Close()
+			return failAs(env, name, "--init: nothing was lost in %s (keyless.db and its audit trail agree), so there is nothing to start anew; "+
+				"start without --init", cfg.DataDir)
+		}
+		log.Warn("--init: starting anew although the data directory's state was lost or is older than its audit trail; "+
+			"recorded as an InitializeStore audit event. Remove --init once started", "reason", initReason)
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -174,6 +185,7 @@ func serve(ctx context.Context, env Env, args []string) int {
 			}
 			return keyEncryption(c)
 		},
+		Init: initReason,
 		LoadConfig: func() (*config.Config, error) {
 			next, err := load()
 			if err == nil && !next.PublicURLSet() {
@@ -195,6 +207,10 @@ func serve(ctx context.Context, env Env, args []string) int {
 	}
 	return 0
 }
+
+// reinitialized is a store that says what serve --init started anew
+// despite (the embedded store's lost keyless.db).
+type reinitialized interface{ Reinitialized() error }
 
 // reloadOnHangup reloads the configuration on every SIGHUP until ctx is
 // done (one received while starting is served once started); after that,

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -150,7 +152,7 @@ func TestProtectedService(t *testing.T) {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		_, err := goClient(s, demo.AccessKeyID, demo.SecretAccessKey, demo.SessionToken).GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{})
-		if c, _ := apiCode(err); c == "InvalidClientTokenId" {
+		if c, _ := proc.APICode(err); c == "InvalidClientTokenId" {
 			break
 		}
 		if time.Now().After(deadline) {

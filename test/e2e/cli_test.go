@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 // keyless runs the binary with the test's environment and env.
@@ -19,18 +21,11 @@ func keyless(t *testing.T, env []string, args ...string) (string, string, int) {
 // the exit code.
 func runIn(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	cmd.Env = env
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
+	out, errOut, code, err := proc.Run(binary, env, args...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return out.String(), errb.String(), code
+	return out, errOut, code
 }
 
 func TestCommandVersionAndHelp(t *testing.T) {

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/keyless-dev/keyless/internal/awsproof/awsprooftest"
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 // The token exchange end to end ("Real end to end"): a workload proves who
@@ -462,7 +463,7 @@ func assumeRoleARN(t *testing.T, s *server, c tempCreds, roleARN, session string
 	out, err := goClient(s, c.AccessKeyID, c.SecretAccessKey, c.SessionToken).AssumeRole(context.Background(),
 		&sts.AssumeRoleInput{RoleArn: aws.String(roleARN), RoleSessionName: aws.String(session)})
 	if err != nil {
-		code, status := apiCode(err)
+		code, status := proc.APICode(err)
 		if code == "" {
 			t.Fatalf("AssumeRole %s: %v", roleARN, err)
 		}

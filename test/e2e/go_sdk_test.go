@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 func goClient(s *server, id, secret, token string) *sts.Client {
@@ -46,20 +48,6 @@ func goSession(t *testing.T, s *server) tempCreds {
 	}
 	c := out.Credentials
 	return tempCreds{aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken)}
-}
-
-// apiCode returns the AWS error code and HTTP status the SDK reports.
-func apiCode(err error) (string, int) {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return "", 0
-	}
-	var re interface{ HTTPStatusCode() int }
-	status := 0
-	if errors.As(err, &re) {
-		status = re.HTTPStatusCode()
-	}
-	return ae.ErrorCode(), status
 }
 
 // apiMessage returns the AWS error message the SDK reports.
@@ -126,7 +114,7 @@ func TestGoSDK(t *testing.T) {
 	}
 
 	_, err = goClient(s, *c.AccessKeyId, *c.SecretAccessKey, *c.SessionToken).GetSessionToken(ctx, &sts.GetSessionTokenInput{})
-	if code, status := apiCode(err); code != "AccessDenied" || status != 403 {
+	if code, status := proc.APICode(err); code != "AccessDenied" || status != 403 {
 		t.Errorf("GetSessionToken with session credentials: %v", err)
 	}
 
@@ -141,7 +129,7 @@ func TestGoSDK(t *testing.T) {
 		t.Errorf("bob's MFA session: %+v", got)
 	}
 	_, err = goClient(s, bobKey, bobSecret, "").GetSessionToken(ctx, &sts.GetSessionTokenInput{SerialNumber: aws.String(bobSerial), TokenCode: aws.String(bobCode)})
-	if code, status := apiCode(err); code != "AccessDenied" || status != 403 {
+	if code, status := proc.APICode(err); code != "AccessDenied" || status != 403 {
 		t.Errorf("replayed code: %v", err)
 	}
 
@@ -161,7 +149,7 @@ func TestGoSDK(t *testing.T) {
 		"unknown key":  {tempCreds{"AKIAUNKNOWNUNKNOWN22", aliceSecret, ""}, "InvalidClientTokenId", 403},
 	} {
 		_, err := goClient(s, cr.creds.AccessKeyID, cr.creds.SecretAccessKey, cr.creds.SessionToken).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		if code, status := apiCode(err); code != cr.code || status != cr.status {
+		if code, status := proc.APICode(err); code != cr.code || status != cr.status {
 			t.Errorf("%s: got %v", name, err)
 		}
 	}
@@ -179,7 +167,7 @@ func TestGoSDKRoles(t *testing.T) {
 	}
 	refused := func(name string, err error, wantCode string, wantStatus int) {
 		t.Helper()
-		if code, status := apiCode(err); code != wantCode || status != wantStatus {
+		if code, status := proc.APICode(err); code != wantCode || status != wantStatus {
 			t.Errorf("%s: got %v, want %s %d", name, err, wantCode, wantStatus)
 		}
 	}
@@ -349,7 +337,7 @@ func TestGoSDKAssumeRoleProvider(t *testing.T) {
 	_, err = stscreds.NewAssumeRoleProvider(client, roles.Auditor, func(o *stscreds.AssumeRoleOptions) {
 		o.Duration = 2 * time.Hour
 	}).Retrieve(ctx)
-	if code, status := apiCode(err); code != "ValidationError" || status != 400 {
+	if code, status := proc.APICode(err); code != "ValidationError" || status != 400 {
 		t.Errorf("chained session of two hours: %v", err)
 	}
 }
@@ -365,7 +353,7 @@ func TestGoSDKAssumeRoleProviderMFA(t *testing.T) {
 	const session = "e2e-admin"
 
 	_, err := bob.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(adminRole), RoleSessionName: aws.String(session)})
-	if code, status := apiCode(err); code != "AccessDenied" || status != 403 {
+	if code, status := proc.APICode(err); code != "AccessDenied" || status != 403 {
 		t.Errorf("Admin without MFA: %v", err)
 	}
 
@@ -392,7 +380,7 @@ func TestGoSDKAssumeRoleProviderMFA(t *testing.T) {
 
 	// The same code again, through a new provider: refused.
 	_, err = stscreds.NewAssumeRoleProvider(bob, adminRole, withCode(func() string { return used[0] })).Retrieve(ctx)
-	if code, status := apiCode(err); code != "AccessDenied" || status != 403 {
+	if code, status := proc.APICode(err); code != "AccessDenied" || status != 403 {
 		t.Errorf("Admin with a used code: %v", err)
 	}
 	// The audit trail says why each attempt was refused.

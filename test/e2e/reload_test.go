@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 // reloadRole is a role of the quickstart account that the reloaded file
@@ -149,9 +151,9 @@ func TestReload(t *testing.T) {
 func waitLog(t *testing.T, s *server, line string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for strings.Count(s.logs.String(), line) < n {
+	for strings.Count(s.Logs.String(), line) < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("the server did not log %s:\n%s", line, s.logs.String())
+			t.Fatalf("the server did not log %s:\n%s", line, s.Logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -238,8 +240,8 @@ func TestHangupWhileStartingAndStopping(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(binary, "serve", "--config", quickstart, "--addr", "127.0.0.1:0", "--data-dir", dir,
 		"--key-encryption-key-file", newKEKFile(t))
-	var logs logBuffer
-	cmd.Stderr = writerFunc(logs.write)
+	var logs proc.Logs
+	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +295,3 @@ func TestHangupWhileStartingAndStopping(t *testing.T) {
 		t.Errorf("no graceful shutdown:\n%s", logs.String())
 	}
 }
-
-type writerFunc func(string)
-
-func (f writerFunc) Write(p []byte) (int, error) { f(string(p)); return len(p), nil }

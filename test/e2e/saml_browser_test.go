@@ -123,7 +123,7 @@ func TestSAMLBrowserSignIn(t *testing.T) {
 	}
 	for i, c := range seen {
 		for _, secret := range []string{c.SecretAccessKey, c.SessionToken, assertions[i]} {
-			if strings.Contains(s.logs.String(), secret) {
+			if strings.Contains(s.Logs.String(), secret) {
 				t.Errorf("keyless's log holds a secret of sign-in %d", i+1)
 			}
 		}

@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 // The SAML identity provider the SAML tests trust: crewjam/saml's samlidp
@@ -72,7 +74,7 @@ type samlIdP struct {
 
 	metadata []byte
 	cmd      *exec.Cmd
-	logs     *logBuffer
+	logs     *proc.Logs
 	exited   chan struct{} // closed once the process is waited for
 	waitErr  error
 	client   *http.Client
@@ -128,7 +130,7 @@ func startSAMLIdP(t *testing.T, o samlIdPOptions) *samlIdP {
 		}
 		args = append(args, "-attributes", file)
 	}
-	p := &samlIdP{logs: &logBuffer{}, exited: make(chan struct{}), client: &http.Client{Timeout: 10 * time.Second}}
+	p := &samlIdP{logs: &proc.Logs{}, exited: make(chan struct{}), client: &http.Client{Timeout: 10 * time.Second}}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = []string{"HOME=" + dir}
 	// One pipe for stdout and stderr, read to its end by one goroutine.
@@ -152,7 +154,7 @@ func startSAMLIdP(t *testing.T, o samlIdPOptions) *samlIdP {
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			line := sc.Text()
-			p.logs.write(line + "\n")
+			p.logs.Write([]byte(line + "\n"))
 			if u, ok := strings.CutPrefix(line, "samlidp listening on "); ok {
 				select {
 				case ready <- u:

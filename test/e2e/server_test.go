@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +23,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/storage/embedded"
 	"github.com/keyless-dev/keyless/internal/totp"
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 // The quickstart identities (examples/quickstart.yaml).
@@ -63,15 +61,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "keyless")
-	args := []string{"build", "-o", binary}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	cmd := exec.Command("go", append(args, "../../cmd/keyless")...)
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building keyless:", err)
+	if binary, err = proc.Build(dir, raceEnabled); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -81,33 +72,12 @@ func TestMain(m *testing.M) {
 
 // server is a running keyless process.
 type server struct {
+	*proc.Server
 	endpoint string
 	dataDir  string
 	// kekFile holds the key-encryption key, outside the data directory.
 	kekFile  string
-	cmd      *exec.Cmd
-	logs     *logBuffer
-	readDone chan struct{} // closed once stderr is read to its end
 	stopOnce sync.Once
-}
-
-// logBuffer is the server's stderr, written by the reader goroutine and
-// read by the test.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) write(s string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b.WriteString(s)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startServer runs `keyless serve` with the quickstart configuration on a
@@ -128,42 +98,13 @@ func startConfig(t *testing.T, configPath string) *server {
 // error, for callers that pick the port themselves and may find it taken.
 func launchAt(t *testing.T, configPath, addr string) (*server, error) {
 	t.Helper()
-	s := &server{dataDir: t.TempDir(), kekFile: newKEKFile(t), logs: &logBuffer{}, readDone: make(chan struct{})}
-	s.cmd = exec.Command(binary, "serve", "--config", configPath, "--addr", addr, "--data-dir", s.dataDir,
+	s := &server{dataDir: t.TempDir(), kekFile: newKEKFile(t)}
+	srv, err := proc.Start(binary, "serve", "--config", configPath, "--addr", addr, "--data-dir", s.dataDir,
 		"--key-encryption-key-file", s.kekFile)
-	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	listening := make(chan string, 1)
-	go func() {
-		defer close(s.readDone)
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			s.logs.write(line + "\n")
-			var rec struct{ Msg, Addr string }
-			if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" {
-				listening <- rec.Addr
-			}
-		}
-	}()
-	select {
-	case a := <-listening:
-		s.endpoint = "http://" + a
-	case <-s.readDone:
-		_ = s.cmd.Wait()
-		return nil, fmt.Errorf("keyless exited before listening on %s:\n%s", addr, s.logs.String())
-	case <-time.After(60 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.readDone
-		_ = s.cmd.Wait()
-		t.Fatalf("keyless did not start:\n%s", s.logs.String())
-	}
+	s.Server, s.endpoint = srv, "http://"+srv.Addr
 	t.Cleanup(func() { s.stop(t) })
 	return s, nil
 }
@@ -173,8 +114,8 @@ func launchAt(t *testing.T, configPath, addr string) (*server, error) {
 func newKEKFile(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "kek")
-	if out, err := exec.Command(binary, "keys", "encryption-key", path).CombinedOutput(); err != nil {
-		t.Fatalf("keyless keys encryption-key: %v %s", err, out)
+	if err := proc.NewKEK(binary, path); err != nil {
+		t.Fatal(err)
 	}
 	return path
 }
@@ -193,24 +134,15 @@ func (s *server) keySet(t *testing.T) *kek.Set {
 	return &kek.Set{Current: w}
 }
 
-// stop sends SIGTERM and expects a clean, prompt exit. stderr is read to
-// its end before the process is waited for (os/exec: Wait closes the pipe),
-// so the log is complete afterwards.
+// stop sends SIGTERM and expects a clean, prompt exit, without a data
+// race reported; the log is complete afterwards.
 func (s *server) stop(t *testing.T) {
 	s.stopOnce.Do(func() {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.readDone:
-		case <-time.After(30 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-s.readDone
-			t.Errorf("keyless did not shut down on SIGTERM")
+		if err := s.Stop(30 * time.Second); err != nil {
+			t.Errorf("keyless did not shut down cleanly on SIGTERM: %v\n%s", err, s.Logs.String())
 		}
-		if err := s.cmd.Wait(); err != nil {
-			t.Errorf("keyless exited with %v:\n%s", err, s.logs.String())
-		}
-		if strings.Contains(s.logs.String(), "DATA RACE") {
-			t.Errorf("the server reported a data race:\n%s", s.logs.String())
+		if strings.Contains(s.Logs.String(), "DATA RACE") {
+			t.Errorf("the server reported a data race:\n%s", s.Logs.String())
 		}
 	})
 }
@@ -229,20 +161,13 @@ func code(t *testing.T) string {
 // `keyless audit` (for example "--event-name", "AssumeRole").
 func (s *server) audit(t *testing.T, filters ...string) []map[string]any {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"audit", "--data-dir", s.dataDir}, filters...)...)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("keyless audit %v: %v", filters, err)
+	out, errOut, code, err := proc.Run(binary, nil, append([]string{"audit", "--data-dir", s.dataDir}, filters...)...)
+	if err != nil || code != 0 {
+		t.Fatalf("keyless audit %v: %v %d %s", filters, err, code, errOut)
 	}
-	var events []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(string(out)))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var e map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("keyless audit printed %q", sc.Text())
-		}
-		events = append(events, e)
+	events, err := proc.Events(out)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return events
 }

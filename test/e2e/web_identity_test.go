@@ -30,6 +30,7 @@ import (
 
 	"github.com/keyless-dev/keyless/authz"
 	"github.com/keyless-dev/keyless/internal/idtoken/idtokentest"
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 // AssumeRoleWithWebIdentity end to end: tokens of a real OpenID Connect
@@ -46,7 +47,7 @@ func startWith(t *testing.T, configPath string) (s *server, stopped func() strin
 	s = startConfig(t, configPath)
 	return s, func() string {
 		s.stop(t)
-		return s.logs.String()
+		return s.Logs.String()
 	}
 }
 
@@ -234,7 +235,7 @@ func goWebIdentity(t *testing.T, s *server, c wiCall) step {
 func sdkStep(t *testing.T, name string, out any, err error) step {
 	t.Helper()
 	if err != nil {
-		code, status := apiCode(err)
+		code, status := proc.APICode(err)
 		if code == "" {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -393,7 +394,7 @@ func TestWebIdentityDex(t *testing.T) {
 		}
 		_, err := goClientWith(s, stscreds.NewWebIdentityRoleProvider(anonymousSTS(s), roleARN(role), stscreds.IdentityTokenFile(bobFile))).
 			GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		if code, status := apiCode(err); code != "AccessDenied" || status != 403 {
+		if code, status := proc.APICode(err); code != "AccessDenied" || status != 403 {
 			t.Errorf("bob through the provider: %v", err)
 		}
 
@@ -1116,7 +1117,7 @@ func TestTenantIsolation(t *testing.T) {
 		{"another audience", with(claims("tenant-A/worker-1", tenantTags(map[string][]string{"TenantID": {"A"}})), map[string]any{"aud": "sts.amazonaws.com"}), "InvalidIdentityToken", 400},
 	} {
 		_, err := assume(signRS256(t, key, tenantKeyID, tc.claims), "refused")
-		if code, status := apiCode(err); code != tc.code || status != tc.status {
+		if code, status := proc.APICode(err); code != tc.code || status != tc.status {
 			t.Errorf("%s: %v, want %s %d", tc.name, err, tc.code, tc.status)
 		}
 	}
@@ -1127,7 +1128,7 @@ func TestTenantIsolation(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = assume(signRS256(t, other, tenantKeyID, claims("tenant-A/worker-1", tenantTags(map[string][]string{"TenantID": {"A"}}))), "refused")
-	if code, status := apiCode(err); code != "InvalidIdentityToken" || status != 400 {
+	if code, status := proc.APICode(err); code != "InvalidIdentityToken" || status != 400 {
 		t.Errorf("another key: %v", err)
 	}
 }

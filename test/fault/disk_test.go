@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 // smallFS mounts a tmpfs of size bytes for the test, or fails under CI
@@ -82,7 +84,7 @@ func TestDiskFills(t *testing.T) {
 	issue := func() (ok bool, code string) {
 		id, err := n.session(context.Background())
 		if err != nil {
-			c, _ := apiCode(err)
+			c, _ := proc.APICode(err)
 			return false, c
 		}
 		mu.Lock()
@@ -113,7 +115,7 @@ func TestDiskFills(t *testing.T) {
 	}
 	// Now the disk fills completely; a flood of requests meets it.
 	fill(t, filepath.Join(mnt, "filler-2"), 0)
-	logLinesBefore := strings.Count(n.logs.String(), "\n")
+	logLinesBefore := strings.Count(n.logs(), "\n")
 	var wg sync.WaitGroup
 	stop := time.Now().Add(3 * time.Second)
 	var issuedWhileFull int
@@ -134,7 +136,7 @@ func TestDiskFills(t *testing.T) {
 	if issuedWhileFull != 0 {
 		t.Errorf("%d sessions issued on a full disk", issuedWhileFull)
 	}
-	if lines := strings.Count(n.logs.String(), "\n") - logLinesBefore; lines > 20 {
+	if lines := strings.Count(n.logs(), "\n") - logLinesBefore; lines > 20 {
 		t.Errorf("%d log lines in 3 s on a full disk", lines)
 	}
 	// Space returns: it serves again without a restart.
@@ -146,7 +148,7 @@ func TestDiskFills(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("not serving after the disk was freed:\n%s", tail(n.logs.String(), 10))
+			t.Fatalf("not serving after the disk was freed:\n%s", tail(n.logs(), 10))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -161,7 +163,7 @@ func TestDiskFills(t *testing.T) {
 		}
 	}
 	t.Logf("%d sessions issued; below the watermark and on a full disk none; %d log lines in 3 s of a full disk",
-		len(received), strings.Count(n.logs.String(), "\n")-logLinesBefore)
+		len(received), strings.Count(n.logs(), "\n")-logLinesBefore)
 }
 
 func tail(s string, n int) string {

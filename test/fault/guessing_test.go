@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 // 400 concurrent wrong MFA codes for one device, with bob's leaked access
@@ -42,7 +44,7 @@ func TestConcurrentMFAGuessing(t *testing.T) {
 				granted++
 				return
 			}
-			code, status := apiCode(err)
+			code, status := proc.APICode(err)
 			codes[fmt.Sprintf("%s %d", code, status)]++
 		}()
 	}
@@ -52,7 +54,7 @@ func TestConcurrentMFAGuessing(t *testing.T) {
 	}
 	_, err := bob.GetSessionToken(context.Background(), &sts.GetSessionTokenInput{
 		SerialNumber: aws.String(bobMFA), TokenCode: aws.String(bobCode(t, time.Now()))})
-	if code, _ := apiCode(err); code != "AccessDenied" {
+	if code, _ := proc.APICode(err); code != "AccessDenied" {
 		t.Fatalf("the right code after 400 guesses: %v", err)
 	}
 	reasons := map[string]int{}

@@ -1,29 +1,23 @@
 package fault
 
 import (
-	"bufio"
 	"context"
 	"encoding/base32"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 
 	"github.com/keyless-dev/keyless/internal/totp"
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 // The quickstart's identities (examples/quickstart.yaml).
@@ -44,11 +38,8 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		panic(err)
 	}
-	binary = filepath.Join(dir, "keyless")
-	cmd := exec.Command("go", "build", "-o", binary, "../../cmd/keyless")
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building keyless:", err)
+	if binary, err = proc.Build(dir, false); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -64,28 +55,8 @@ type node struct {
 	config  string
 	dataDir string
 	kekFile string
-	addr    string // host:port once listening
-	cmd     *exec.Cmd
-	logs    *lockedBuffer
-	done    chan struct{} // closed when stderr is read to its end
-	exited  error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	addr    string       // host:port once listening; kept across restarts
+	srv     *proc.Server // the running process
 }
 
 // newNode prepares a node with configuration file config, a fresh data
@@ -94,14 +65,12 @@ func (l *lockedBuffer) String() string {
 func newNode(t *testing.T, config string) *node {
 	t.Helper()
 	n := &node{t: t, config: config, dataDir: filepath.Join(t.TempDir(), "data"), kekFile: filepath.Join(t.TempDir(), "kek")}
-	if out, err := exec.Command(binary, "keys", "encryption-key", n.kekFile).CombinedOutput(); err != nil {
-		t.Fatalf("keys encryption-key: %v %s", err, out)
+	if err := proc.NewKEK(binary, n.kekFile); err != nil {
+		t.Fatal(err)
 	}
 	return n
 }
 
-// start runs `keyless serve` and waits until it listens; with an address
-// already chosen (a restart), on the same one.
 func (n *node) start() {
 	n.t.Helper()
 	if err := n.tryStart(); err != nil {
@@ -116,73 +85,30 @@ func (n *node) tryStart(extra ...string) error {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	args := append([]string{"serve", "--config", n.config, "--addr", addr, "--data-dir", n.dataDir,
-		"--key-encryption-key-file", n.kekFile}, extra...)
-	n.cmd = exec.Command(binary, args...)
-	n.logs = &lockedBuffer{}
-	n.done = make(chan struct{})
-	stderr, err := n.cmd.StderrPipe()
+	srv, err := proc.Start(binary, append([]string{"serve", "--config", n.config, "--addr", addr, "--data-dir", n.dataDir,
+		"--key-encryption-key-file", n.kekFile}, extra...)...)
 	if err != nil {
 		return err
 	}
-	if err := n.cmd.Start(); err != nil {
-		return err
-	}
-	listening := make(chan string, 1)
-	go func() {
-		defer close(n.done)
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			n.logs.Write([]byte(sc.Text() + "\n"))
-			var rec struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" {
-				listening <- rec.Addr
-			}
-		}
-	}()
-	select {
-	case a := <-listening:
-		n.addr = a
-		proc := n.cmd
-		n.t.Cleanup(func() {
-			if proc.ProcessState == nil {
-				_ = proc.Process.Kill()
-				_ = proc.Wait()
-			}
-		})
-		return nil
-	case <-n.done:
-		n.exited = n.cmd.Wait()
-		return fmt.Errorf("keyless exited before listening (%v):\n%s", n.exited, n.logs.String())
-	case <-time.After(60 * time.Second):
-		_ = n.cmd.Process.Kill()
-		<-n.done
-		_ = n.cmd.Wait()
-		return fmt.Errorf("keyless did not start:\n%s", n.logs.String())
-	}
+	n.srv, n.addr = srv, srv.Addr
+	n.t.Cleanup(srv.Kill)
+	return nil
 }
+
+// logs is the running (or last) process's log.
+func (n *node) logs() string { return n.srv.Logs.String() }
 
 // kill9 ends the process with SIGKILL: no flush, no shutdown.
 func (n *node) kill9() {
 	n.t.Helper()
-	_ = n.cmd.Process.Kill()
-	<-n.done
-	_ = n.cmd.Wait()
+	n.srv.Kill()
 }
 
 // stop ends the process with SIGTERM and expects a clean exit.
 func (n *node) stop() {
 	n.t.Helper()
-	_ = n.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-n.done:
-	case <-time.After(30 * time.Second):
-		_ = n.cmd.Process.Kill()
-		<-n.done
-	}
-	if err := n.cmd.Wait(); err != nil {
-		n.t.Errorf("keyless did not stop cleanly: %v\n%s", err, n.logs.String())
+	if err := n.srv.Stop(30 * time.Second); err != nil {
+		n.t.Errorf("keyless did not stop cleanly: %v\n%s", err, n.logs())
 	}
 }
 
@@ -223,17 +149,11 @@ func (n *node) ready() (int, string) {
 // keyless runs an offline command and returns its output and exit code.
 func keyless(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
-	var out, errOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	if ee, ok := errors.AsType[*exec.ExitError](err); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
+	out, errOut, code, err := proc.Run(binary, nil, args...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return out.String(), errOut.String(), code
+	return out, errOut, code
 }
 
 // events are the node's stored audit events (`keyless audit`), filtered.
@@ -243,15 +163,9 @@ func (n *node) events(filters ...string) []map[string]any {
 	if code != 0 {
 		n.t.Fatalf("keyless audit: %d %s", code, errOut)
 	}
-	var events []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var e map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			n.t.Fatalf("keyless audit printed %q", sc.Text())
-		}
-		events = append(events, e)
+	events, err := proc.Events(out)
+	if err != nil {
+		n.t.Fatal(err)
 	}
 	return events
 }
@@ -274,20 +188,6 @@ func issued(e map[string]any) string {
 	c, _ := re["credentials"].(map[string]any)
 	id, _ := c["accessKeyId"].(string)
 	return id
-}
-
-// apiCode is the AWS error code and HTTP status of an SDK error.
-func apiCode(err error) (string, int) {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return "", 0
-	}
-	var re interface{ HTTPStatusCode() int }
-	status := 0
-	if errors.As(err, &re) {
-		status = re.HTTPStatusCode()
-	}
-	return ae.ErrorCode(), status
 }
 
 // bobCode is bob's current TOTP code.

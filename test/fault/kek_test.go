@@ -23,6 +23,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/storage"
 	"github.com/keyless-dev/keyless/internal/storage/embedded"
 	"github.com/keyless-dev/keyless/internal/storage/memory"
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 // A copy of the data directory (a backup, a snapshot) without the
@@ -129,7 +130,7 @@ func TestDataDirCopyWithoutKEK(t *testing.T) {
 	}
 	for i := 0; i < len(forged); i += 3 {
 		_, err := n.client(forged[i], forged[i+1], forged[i+2]).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		if code, _ := apiCode(err); code != "InvalidClientTokenId" {
+		if code, _ := proc.APICode(err); code != "InvalidClientTokenId" {
 			t.Fatalf("a token forged from the copy's bytes: %v", err)
 		}
 	}

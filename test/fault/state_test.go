@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 // A second keyless on a data directory another one holds fails at start,
@@ -18,7 +20,7 @@ func TestSecondServerRefused(t *testing.T) {
 	second := *first
 	second.t, second.addr = t, ""
 	err := second.tryStart()
-	if err == nil || !strings.Contains(err.Error(), "another keyless server (pid "+strconv.Itoa(first.cmd.Process.Pid)+")") {
+	if err == nil || !strings.Contains(err.Error(), "another keyless server (pid "+strconv.Itoa(first.srv.Cmd.Process.Pid)+")") {
 		t.Fatalf("second server: %v", err)
 	}
 	if _, err := first.session(context.Background()); err != nil {
@@ -42,7 +44,7 @@ func TestDataDirRemoved(t *testing.T) {
 	// The next audit commit already checks the files: nothing issued.
 	for i := range 20 {
 		_, err := n.session(context.Background())
-		if code, status := apiCode(err); code != "ServiceUnavailable" || status != 503 {
+		if code, status := proc.APICode(err); code != "ServiceUnavailable" || status != 503 {
 			t.Fatalf("request %d after the removal: %v", i, err)
 		}
 	}
@@ -57,8 +59,8 @@ func TestDataDirRemoved(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if lines := strings.Count(n.logs.String(), `"level":"ERROR"`); lines > 10 {
-		t.Errorf("%d error lines for one condition:\n%s", lines, n.logs.String())
+	if lines := strings.Count(n.logs(), `"level":"ERROR"`); lines > 10 {
+		t.Errorf("%d error lines for one condition:\n%s", lines, n.logs())
 	}
 }
 
@@ -86,6 +88,26 @@ func TestDatabaseLost(t *testing.T) {
 	if err := n.tryStart("--init"); err != nil {
 		t.Fatalf("start with --init: %v", err)
 	}
+	if _, err := n.session(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	n.stop()
+	// The deliberate start anew is in the trail, with what was lost.
+	inits := n.events("--event-name", "InitializeStore")
+	if len(inits) != 1 {
+		t.Fatalf("%d InitializeStore events, want 1", len(inits))
+	}
+	extra, _ := inits[0]["additionalEventData"].(map[string]any)
+	if reason, _ := extra["reason"].(string); !strings.Contains(reason, "keyless.db is missing or empty") {
+		t.Errorf("InitializeStore event: %v", inits[0])
+	}
+	// Nothing is lost now, so --init has nothing to start anew: refused,
+	// so that it cannot stay in a unit file and hide the next loss.
+	err = n.tryStart("--init")
+	if err == nil || !strings.Contains(err.Error(), "nothing was lost") {
+		t.Fatalf("--init on a consistent data directory: %v", err)
+	}
+	n.start()
 	if _, err := n.session(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -60,6 +60,8 @@ type Store struct {
 	// files are the directory and files as opened: Ping reports any that
 	// was removed or replaced since.
 	files []opened
+	// reinit is what Options.Init started anew despite (nil: nothing).
+	reinit error
 }
 
 // opened is a file as Open found it.
@@ -90,9 +92,16 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, DatabaseFile)
-	if !o.MustExist && !o.Init {
-		if err := consistent(dir); err != nil {
-			return nil, err
+	var reinit error
+	if !o.MustExist {
+		reinit = consistent(dir)
+		switch {
+		case errors.Is(reinit, ErrInconsistent) && !o.Init:
+			return nil, fmt.Errorf("%w. Restore %s from the backup that goes with the audit trail; or, to start a new store beside "+
+				"the old trail, start once with --init (sessions issued before are then invalid, and users and roles get new unique ids)",
+				reinit, DatabaseFile)
+		case reinit != nil && !errors.Is(reinit, ErrInconsistent):
+			return nil, reinit
 		}
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
@@ -115,7 +124,7 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	s := &Store{Store: tables, dir: dir}
+	s := &Store{Store: tables, dir: dir, reinit: reinit}
 	watch := []string{dir, path}
 	if !o.AuditInDatabase {
 		s.file, err = auditfile.Open(filepath.Join(dir, AuditDir), auditfile.Options{
@@ -156,10 +165,13 @@ func consistent(dir string) error {
 		return nil // a new data directory
 	}
 	return fmt.Errorf("%w: %s holds an audit trail (%s, %d bytes) but %s is missing or empty, so the master keys, MFA state and "+
-		"unique ids are gone. Restore %s from the backup that goes with the audit trail; or, to start a new store beside the "+
-		"old trail, start once with --init (sessions issued before are then invalid, and users and roles get new unique ids)",
-		ErrInconsistent, dir, AuditDir, trail, DatabaseFile, DatabaseFile)
+		"unique ids are gone", ErrInconsistent, dir, AuditDir, trail, DatabaseFile)
 }
+
+// Reinitialized is the inconsistency Options.Init started a new store
+// despite, or nil when the directory's state was consistent and Init
+// changed nothing.
+func (s *Store) Reinitialized() error { return s.reinit }
 
 // Start implements storage.Starter: the audit log is locked and its last
 // record read as the server starts.

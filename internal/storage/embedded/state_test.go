@@ -52,13 +52,23 @@ func TestMissingDatabaseRefused(t *testing.T) {
 			if err != nil {
 				t.Fatalf("open with Init: %v", err)
 			}
-			s.Close()
-			// Once a database is there again, Init is not needed.
-			s, err = embedded.Open(ctx, dir, embedded.Options{})
-			if err != nil {
-				t.Fatal(err)
+			// What Init started anew despite, for serve's audit event.
+			if r := s.Reinitialized(); !errors.Is(r, embedded.ErrInconsistent) || !strings.Contains(r.Error(), "missing or empty") {
+				t.Errorf("Reinitialized: %v", r)
 			}
 			s.Close()
+			// Once a database is there again, Init is not needed, and
+			// given anyway it changes nothing (serve refuses it).
+			for _, init := range []bool{false, true} {
+				s, err = embedded.Open(ctx, dir, embedded.Options{Init: init})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r := s.Reinitialized(); r != nil {
+					t.Errorf("Init %v on a consistent directory: Reinitialized %v", init, r)
+				}
+				s.Close()
+			}
 		})
 	}
 	// A new directory, or one with an empty audit trail, is no loss.
