@@ -120,15 +120,23 @@ func (s *Store) ResealMasterKey(_ context.Context, id uint32, old, sealed []byte
 		return err
 	}
 	defer s.mu.Unlock()
-	k, ok := s.keys[id]
-	switch {
-	case !ok:
+	return reseal(s.keys, id, old, sealed, func(k *storage.MasterKey) *[]byte { return &k.Sealed })
+}
+
+// reseal replaces the sealed bytes of m[key] if they are still old (a
+// compare-and-swap, so that two nodes re-sealing at once cannot lose a
+// key): ErrNotFound without it, ErrConflict if it changed.
+func reseal[K comparable, V any](m map[K]V, key K, old, sealed []byte, bytesOf func(*V) *[]byte) error {
+	v, ok := m[key]
+	if !ok {
 		return storage.ErrNotFound
-	case !bytes.Equal(k.Sealed, old):
+	}
+	b := bytesOf(&v)
+	if !bytes.Equal(*b, old) {
 		return storage.ErrConflict
 	}
-	k.Sealed = bytes.Clone(sealed)
-	s.keys[id] = k
+	*b = bytes.Clone(sealed)
+	m[key] = v
 	return nil
 }
 

@@ -98,14 +98,5 @@ func (s *Store) ResealKey(_ context.Context, name string, old, sealed []byte) er
 		return err
 	}
 	defer s.mu.Unlock()
-	k, ok := s.sealed[name]
-	switch {
-	case !ok:
-		return storage.ErrNotFound
-	case !bytes.Equal(k.Sealed, old):
-		return storage.ErrConflict
-	}
-	k.Sealed = bytes.Clone(sealed)
-	s.sealed[name] = k
-	return nil
+	return reseal(s.sealed, name, old, sealed, func(k *storage.SealedKey) *[]byte { return &k.Sealed })
 }
