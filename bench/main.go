@@ -684,6 +684,8 @@ func measure(loads []workload, conns, rounds int, d, warm time.Duration) ([]floa
 			if w.upstream != nil {
 				fmt.Printf("  round %d   at half peak, %.0f req/s: p50 %.2f ms, p99 %.2f ms; %s alone at that rate: p50 %.2f ms, p99 %.2f ms\n",
 					round, half.rps(), ms(half.pct(0.50)), ms(half.pct(0.99)), w.upstream.name, ms(up.pct(0.50)), ms(up.pct(0.99)))
+			} else {
+				fmt.Printf("  round %d   at half peak, %.0f req/s: p50 %.2f ms, p99 %.2f ms\n", round, half.rps(), ms(half.pct(0.50)), ms(half.pct(0.99)))
 			}
 		}
 	}

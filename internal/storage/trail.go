@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"hash"
-	"io"
 	"sync"
 	"time"
 )
@@ -25,32 +24,34 @@ const chainDomain = "keyless-audit-v2\x00"
 // big-endian bytes and each string is its length as 8 big-endian bytes
 // followed by its bytes.
 func ChainHash(prev [32]byte, r AuditRecord) [32]byte {
-	h := hashers.Get().(hash.Hash)
-	defer hashers.Put(h)
-	h.Reset()
-	var n [8]byte
-	put := func(v uint64) {
-		binary.BigEndian.PutUint64(n[:], v)
-		h.Write(n[:])
-	}
-	h.Write([]byte(chainDomain))
-	h.Write(prev[:])
-	put(uint64(r.Seq))
-	put(uint64(r.Time.UnixMicro()))
+	c := chainers.Get().(*chainer)
+	defer chainers.Put(c)
+	b := append(c.buf[:0], chainDomain...)
+	b = append(b, prev[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.Seq))
+	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixMicro()))
 	for _, f := range [...]string{r.EventName, r.AccessKeyID, r.IssuedKeyID, r.PrincipalARN, r.ErrorCode} {
-		put(uint64(len(f)))
-		io.WriteString(h, f)
+		b = binary.BigEndian.AppendUint64(b, uint64(len(f)))
+		b = append(b, f...)
 	}
-	put(uint64(len(r.JSON)))
-	h.Write(r.JSON)
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
+	b = binary.BigEndian.AppendUint64(b, uint64(len(r.JSON)))
+	c.buf = b
+	c.h.Reset()
+	c.h.Write(b)
+	c.h.Write(r.JSON)
+	return [32]byte(c.h.Sum(c.sum[:0]))
 }
 
-// hashers are SHA-256 states reused across records: the chain is hashed
-// once per stored event, on the commit path.
-var hashers = sync.Pool{New: func() any { return sha256.New() }}
+// chainer is a SHA-256 state and a buffer for the fields before the
+// event, reused across records: the chain is hashed once per stored
+// event, on the commit path, which should allocate nothing.
+type chainer struct {
+	h   hash.Hash
+	buf []byte
+	sum [32]byte
+}
+
+var chainers = sync.Pool{New: func() any { return &chainer{h: sha256.New(), buf: make([]byte, 0, 512)} }}
 
 // LegacyChainHash is version 1 of the chain, which keyless wrote before
 // ChainHash: SHA-256(prev || seq as 8 big-endian bytes || event). It

@@ -17,9 +17,9 @@
 // its first, the next batch goes to a new segment (created, and its
 // directory entry synced, before anything is written to it), and the
 // chain continues across the boundary. Closed segments are compressed to
-// audit-000000000001.log.gz (storage.AuditSegments: written to a temporary
-// file, read back and compared, synced and renamed before the original is
-// removed) and deleted whole by retention, which the audit writer records
+// audit-000000000001.log.gz (storage.AuditSegments: paced, written to a
+// temporary file, read back (length and gzip's CRC-32), synced and renamed
+// before the original is removed) and deleted whole by retention, which the audit writer records
 // in the trail first. Queries read every segment in order, compressed or
 // not, starting at the one that holds the first seq asked for. The single
 // file of earlier versions (Options.Legacy) is read as the first segment
