@@ -458,14 +458,7 @@ func (v *Verifier) call(ctx context.Context, c *checked) (exchange.AWSIdentity, 
 
 // backoff waits 50 to 200 ms, or until ctx is done.
 func (v *Verifier) backoff(ctx context.Context) error {
-	t := time.NewTimer(backoffMin + v.jitter(backoffJitter))
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return clock.Sleep(ctx, backoffMin+v.jitter(backoffJitter))
 }
 
 func (v *Verifier) jitter(max time.Duration) time.Duration {

@@ -28,8 +28,9 @@ func serve(ctx context.Context, env Env, args []string) int {
 	addr := fs.String("addr", "", "listen address host:port (default: the file's server.addr, else "+config.DefaultAddr+")")
 	dataDir := fs.String("data-dir", "", "data directory (default: the file's server.data_dir, else "+config.DefaultDataDir+")")
 	kf := addKEKFlags(fs)
-	initStore := fs.Bool("init", false, "start a new store even though the data directory holds an audit trail without its database "+
-		"(after losing keyless.db and having no backup of it)")
+	initStore := fs.Bool("init", false, "start a new store even though the data directory holds an audit trail without its database, "+
+		"or go on with a keyless.db older than its trail (after losing it and having no backup); recorded as an InitializeStore "+
+		"audit event, and refused where nothing was lost")
 	if err := fs.Parse(args); err != nil {
 		return exitForFlags(err)
 	}

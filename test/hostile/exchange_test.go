@@ -36,6 +36,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/idtoken/idtokentest"
 	"github.com/keyless-dev/keyless/internal/outbound/outboundtest"
 	"github.com/keyless-dev/keyless/internal/storage/memory"
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 // Sections 3.H (a serialized, signed sts:GetCallerIdentity request as the
@@ -244,7 +245,7 @@ func newXEnv(t *testing.T, challenge bool) *xEnv {
 	k := xKeysOnce()
 	up, other := newXUpstream(t, xSTSAlice), newXUpstream(t, xSTSAlice)
 	closed := xClosedAddr(t)
-	h := &harness{t: t, config: "roles.yaml", clock: clock.NewFake(start), store: &faultyStore{Store: memory.New()}, logs: &syncBuffer{}}
+	h := &harness{t: t, config: "roles.yaml", clock: clock.NewFake(start), store: &faultyStore{Store: memory.New()}, logs: &proc.Logs{}}
 	h.boot(xEdit(up.srv.URL, other.srv.URL, "http://"+closed, challenge, idtokentest.JWKS(k.rsa, k.ec, k.ps, k.ed)))
 	return &xEnv{harness: h, up: up, other: other, closed: closed, k: k}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/storage"
 	"github.com/keyless-dev/keyless/internal/storage/memory"
 	"github.com/keyless-dev/keyless/internal/totp"
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 // Identities of testdata/hostile.yaml and testdata/roles.yaml.
@@ -150,24 +151,7 @@ type harness struct {
 	store  *faultyStore
 	app    *app.App
 	srv    *httptest.Server
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *proc.Logs
 }
 
 // start is 10 s into a TOTP step, so codes for "now" stay valid through a
@@ -182,7 +166,7 @@ func newHarness(t *testing.T) *harness {
 // newHarnessWith serves testdata/<config> instead of hostile.yaml.
 func newHarnessWith(t *testing.T, config string) *harness {
 	t.Helper()
-	h := &harness{t: t, config: config, clock: clock.NewFake(start), store: &faultyStore{Store: memory.New()}, logs: &syncBuffer{}}
+	h := &harness{t: t, config: config, clock: clock.NewFake(start), store: &faultyStore{Store: memory.New()}, logs: &proc.Logs{}}
 	h.boot(nil)
 	return h
 }

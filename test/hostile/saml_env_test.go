@@ -17,6 +17,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/config"
 	"github.com/keyless-dev/keyless/internal/samlxml/samlxmltest"
 	"github.com/keyless-dev/keyless/internal/storage/memory"
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 // The environment of the AssumeRoleWithSAML rows (security.md 3.G):
@@ -186,7 +187,7 @@ type samlEnv struct {
 func newSAMLEnv(t *testing.T) *samlEnv {
 	t.Helper()
 	k := samlKeysOnce()
-	h := &harness{t: t, config: "roles.yaml", clock: clock.NewFake(start), store: &faultyStore{Store: memory.New()}, logs: &syncBuffer{}}
+	h := &harness{t: t, config: "roles.yaml", clock: clock.NewFake(start), store: &faultyStore{Store: memory.New()}, logs: &proc.Logs{}}
 	h.bootWith(samlEdit(k), samlCorrupt(k))
 	return &samlEnv{harness: h, k: k}
 }

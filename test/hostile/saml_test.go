@@ -20,6 +20,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/outbound/outboundtest"
 	"github.com/keyless-dev/keyless/internal/samlxml/samlxmltest"
 	"github.com/keyless-dev/keyless/internal/storage/memory"
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 // Section 3.G: AssumeRoleWithSAML with hostile SAML Responses, unsigned,
@@ -964,7 +965,7 @@ func TestSAMLProviderLoad(t *testing.T) {
 			t.Fatalf("first provider %s with %d certificates", p.Name, len(p.Certificates))
 		}
 		cfg.Identities.SAMLProviders[0].Certificates = nil
-		h := &harness{t: t, clock: clock.NewFake(start), store: &faultyStore{Store: memory.New()}, logs: &syncBuffer{}}
+		h := &harness{t: t, clock: clock.NewFake(start), store: &faultyStore{Store: memory.New()}, logs: &proc.Logs{}}
 		a, err := app.New(context.Background(), cfg, app.Deps{KeyEncryption: testKEK(t), Store: h.store, Clock: h.clock, Random: rand.Reader, Logger: slog.New(slog.NewJSONHandler(h.logs, nil))})
 		if err == nil {
 			a.Close()

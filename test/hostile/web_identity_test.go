@@ -39,6 +39,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/outbound/outboundtest"
 	"github.com/keyless-dev/keyless/internal/storage"
 	"github.com/keyless-dev/keyless/internal/storage/memory"
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 // Section 3.F: AssumeRoleWithWebIdentity with hostile OpenID Connect
@@ -291,7 +292,7 @@ type wiEnv struct {
 func newWIHarness(t *testing.T) *wiEnv {
 	t.Helper()
 	k := wiGenerate()
-	h := &harness{t: t, config: "roles.yaml", clock: clock.NewFake(start), store: &faultyStore{Store: memory.New()}, logs: &syncBuffer{}}
+	h := &harness{t: t, config: "roles.yaml", clock: clock.NewFake(start), store: &faultyStore{Store: memory.New()}, logs: &proc.Logs{}}
 	h.boot(wiEdit(wiProviders(k), wiRoles()))
 	return &wiEnv{harness: h, k: k}
 }
@@ -1346,7 +1347,7 @@ func TestWebIdentityRemoteProvider(t *testing.T) {
 		return `{"StringEquals": {"aws:FederatedProvider": "` + wiProvider + p + `", "` + p + `:aud": "` + wiClient + `"}}`
 	}
 	roles := wiRoleYAML("Remote", wiTrust(wiStatement(host, cond(host)), wiStatement(loopHost, cond(loopHost))), false)
-	h := &harness{t: t, config: "roles.yaml", clock: clock.NewFake(start), store: &faultyStore{Store: memory.New()}, logs: &syncBuffer{}}
+	h := &harness{t: t, config: "roles.yaml", clock: clock.NewFake(start), store: &faultyStore{Store: memory.New()}, logs: &proc.Logs{}}
 	h.boot(wiEdit(providers, roles))
 	w := &wiEnv{harness: h, k: wiGenerate()}
 	role := wiRole + "Remote"

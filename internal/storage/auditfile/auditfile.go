@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
 
@@ -112,7 +113,7 @@ type pacedReader struct {
 }
 
 func paced(ctx context.Context, r io.Reader, rate int) *pacedReader {
-	return &pacedReader{ctx: ctx, r: r, rate: float64(rate), now: time.Now, wait: sleep}
+	return &pacedReader{ctx: ctx, r: r, rate: float64(rate), now: time.Now, wait: clock.Sleep}
 }
 
 // pacedChunk is the most a paced read returns, and pacedSlack how far
@@ -141,18 +142,6 @@ func (p *pacedReader) Read(b []byte) (int, error) {
 	}
 	p.next = p.next.Add(time.Duration(float64(n) / p.rate * float64(time.Second)))
 	return n, err
-}
-
-// sleep waits d, or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Level is the gzip level of closed segments: the fastest. Under sustained
