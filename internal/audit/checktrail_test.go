@@ -43,40 +43,28 @@ func TestCheckTrail(t *testing.T) {
 	if err := audit.CheckTrail(ctx, s); err != nil {
 		t.Fatalf("a trail a second past its checkpoint: %v", err)
 	}
-	// A store older than the trail: the trail went on for an hour after
-	// the checkpoint was taken.
-	appendAt(t, s, t0.Add(time.Hour))
-	stale := memory.New()
-	for i := range 5 {
-		appendAt(t, stale, t0.Add(time.Duration(i)*time.Second))
-	}
-	appendAt(t, stale, t0.Add(time.Hour))
-	if err := stale.SaveAuditCheckpoint(ctx, storage.AuditCheckpoint{Seq: last.Seq, Hash: last.Hash, Time: t0.Add(5 * time.Second)}); err != nil {
-		t.Fatal(err)
-	}
-	if err := audit.CheckTrail(ctx, stale); !errors.Is(err, audit.ErrStaleStore) {
-		t.Fatalf("a store older than its trail: %v", err)
-	}
-	// A checkpoint naming a record the trail no longer holds, or another
-	// record in its place.
-	short := memory.New()
-	for i := range 3 {
-		appendAt(t, short, t0.Add(time.Duration(i)*time.Second))
-	}
-	if err := short.SaveAuditCheckpoint(ctx, storage.AuditCheckpoint{Seq: last.Seq, Hash: last.Hash, Time: t0}); err != nil {
-		t.Fatal(err)
-	}
-	if err := audit.CheckTrail(ctx, short); !errors.Is(err, audit.ErrTrailMismatch) {
-		t.Fatalf("a trail cut short: %v", err)
-	}
-	other := memory.New()
-	for i := range 5 {
-		appendAt(t, other, t0.Add(time.Duration(i)*time.Minute))
-	}
-	if err := other.SaveAuditCheckpoint(ctx, storage.AuditCheckpoint{Seq: last.Seq, Hash: last.Hash, Time: t0}); err != nil {
-		t.Fatal(err)
-	}
-	if err := audit.CheckTrail(ctx, other); !errors.Is(err, audit.ErrTrailMismatch) {
-		t.Fatalf("a rewritten trail: %v", err)
+	// Other trails checked against that checkpoint: a store older than
+	// the trail (which went on for an hour after the checkpoint), a trail
+	// cut short, and another trail in its place.
+	for name, c := range map[string]struct {
+		times []time.Time
+		want  error
+	}{
+		"a store older than its trail": {[]time.Time{t0, t0.Add(time.Second), t0.Add(2 * time.Second), t0.Add(3 * time.Second),
+			t0.Add(4 * time.Second), t0.Add(time.Hour)}, audit.ErrStaleStore},
+		"a trail cut short": {[]time.Time{t0, t0.Add(time.Second), t0.Add(2 * time.Second)}, audit.ErrTrailMismatch},
+		"a rewritten trail": {[]time.Time{t0, t0.Add(time.Minute), t0.Add(2 * time.Minute), t0.Add(3 * time.Minute),
+			t0.Add(4 * time.Minute)}, audit.ErrTrailMismatch},
+	} {
+		other := memory.New()
+		for _, at := range c.times {
+			appendAt(t, other, at)
+		}
+		if err := other.SaveAuditCheckpoint(ctx, storage.AuditCheckpoint{Seq: last.Seq, Hash: last.Hash, Time: t0.Add(5 * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := audit.CheckTrail(ctx, other); !errors.Is(err, c.want) {
+			t.Errorf("%s: %v, want %v", name, err, c.want)
+		}
 	}
 }

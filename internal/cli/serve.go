@@ -130,8 +130,10 @@ func serve(ctx context.Context, env Env, args []string) int {
 	// What --init starts anew despite; it is refused where nothing was
 	// lost, so that it cannot become a habit that hides a real loss.
 	var initReason string
-	if r, ok := store.(reinitialized); ok && *initStore && r.Reinitialized() != nil {
-		initReason = r.Reinitialized().Error()
+	if r, ok := store.(reinitialized); ok && *initStore {
+		if lost := r.Reinitialized(); lost != nil {
+			initReason = lost.Error()
+		}
 	}
 	if trail, ok := store.(audit.Trail); ok {
 		err := audit.CheckTrail(ctx, trail)
