@@ -162,6 +162,7 @@ type Store interface {
 	AuditCheckpoints
 	AuditDigests
 	SealedKeys
+	SigningKeys
 	// Ping reports whether the backend can serve requests.
 	Ping(ctx context.Context) error
 	Close() error

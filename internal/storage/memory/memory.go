@@ -29,6 +29,7 @@ type Store struct {
 	checkpoint *storage.AuditCheckpoint
 	digests    []storage.AuditDigest
 	sealed     map[string]storage.SealedKey
+	signing    map[string]storage.SigningKey
 	closed     bool
 }
 
@@ -45,6 +46,7 @@ func New() *Store {
 		once:     map[string]time.Time{},
 		sweepAt:  4096,
 		sealed:   map[string]storage.SealedKey{},
+		signing:  map[string]storage.SigningKey{},
 	}
 }
 

@@ -50,6 +50,8 @@ func Run(t *testing.T, b Backend) {
 		{"AuditCheckpoints", testAuditCheckpoints},
 		{"AuditDigests", testAuditDigests},
 		{"SealedKeys", testSealedKeys},
+		{"SigningKeys", testSigningKeys},
+		{"SigningKeysConcurrent", testSigningKeysConcurrent},
 		{"AuditSegments", testAuditSegments},
 		{"Persistence", testPersistence},
 	}

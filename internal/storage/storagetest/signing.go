@@ -1,0 +1,176 @@
+package storagetest
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/keyless-dev/keyless/internal/storage"
+)
+
+func signingKey(id, alg string, at time.Time) storage.SigningKey {
+	return storage.SigningKey{ID: id, Algorithm: alg, Public: []byte("pub-" + id), Sealed: []byte("sealed-" + id), CreatedAt: at}
+}
+
+// states is each stored key's state, by id.
+func states(t *testing.T, s storage.Store) map[string]storage.SigningKeyState {
+	t.Helper()
+	keys, err := s.ListSigningKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]storage.SigningKeyState{}
+	for _, k := range keys {
+		out[k.ID] = k.State()
+	}
+	return out
+}
+
+// A signing key's life: added as next (one per algorithm), activated by
+// compare-and-swap on the active key (retiring it at the same instant),
+// deleted only once retired, re-sealed by compare-and-swap.
+func testSigningKeys(t *testing.T, b Backend) {
+	s := open(t, b)
+	if keys, err := s.ListSigningKeys(ctx); err != nil || len(keys) != 0 {
+		t.Fatalf("empty store: %v %v", keys, err)
+	}
+	if err := s.AddSigningKey(ctx, signingKey("r1", "RS256", t0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddSigningKey(ctx, signingKey("r2", "RS256", t0)); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("a second next key of one algorithm: %v", err)
+	}
+	if err := s.AddSigningKey(ctx, signingKey("r1", "ES384", t0)); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("a taken id: %v", err)
+	}
+	active := signingKey("x", "ES384", t0)
+	active.ActivatedAt = t0
+	if err := s.AddSigningKey(ctx, active); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("adding an active key: %v", err)
+	}
+	if err := s.AddSigningKey(ctx, signingKey("e1", "ES384", t0.Add(time.Second))); err != nil {
+		t.Errorf("another algorithm's next key: %v", err)
+	}
+	if err := s.ActivateSigningKey(ctx, "r1", "somebody", t0); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("activation expecting a missing active key: %v", err)
+	}
+	if err := s.ActivateSigningKey(ctx, "nope", "", t0); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("activating a missing key: %v", err)
+	}
+	t1 := t0.Add(time.Hour)
+	if err := s.ActivateSigningKey(ctx, "r1", "", t1); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ActivateSigningKey(ctx, "r1", "", t1); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("activating the active key again: %v", err)
+	}
+	if err := s.DeleteSigningKey(ctx, "r1"); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("deleting the active key: %v", err)
+	}
+	if err := s.AddSigningKey(ctx, signingKey("r2", "RS256", t1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSigningKey(ctx, "r2"); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("deleting the next key: %v", err)
+	}
+	t2 := t1.Add(time.Hour)
+	if err := s.ActivateSigningKey(ctx, "r2", "", t2); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("activation ignoring the active key: %v", err)
+	}
+	if err := s.ActivateSigningKey(ctx, "r2", "r1", t2); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]storage.SigningKeyState{"r1": storage.SigningKeyRetired, "r2": storage.SigningKeyActive, "e1": storage.SigningKeyNext}
+	if got := states(t, s); !equalStates(got, want) {
+		t.Fatalf("states %v, want %v", got, want)
+	}
+	keys, err := s.ListSigningKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{}
+	for _, k := range keys {
+		ids = append(ids, k.ID)
+		switch k.ID {
+		case "r1":
+			if !k.ActivatedAt.Equal(t1) || !k.RetiredAt.Equal(t2) || !k.CreatedAt.Equal(t0) {
+				t.Errorf("r1's times: %+v", k)
+			}
+		case "r2":
+			if !k.ActivatedAt.Equal(t2) || !k.RetiredAt.IsZero() || !k.CreatedAt.Equal(t1) {
+				t.Errorf("r2's times: %+v", k)
+			}
+		}
+		if !bytes.Equal(k.Public, []byte("pub-"+k.ID)) || !bytes.Equal(k.Sealed, []byte("sealed-"+k.ID)) || k.Algorithm == "" {
+			t.Errorf("key %s read back as %+v", k.ID, k)
+		}
+	}
+	if !slices.Equal(ids, []string{"r1", "e1", "r2"}) {
+		t.Errorf("listed %v, want oldest first", ids)
+	}
+
+	if err := s.ResealSigningKey(ctx, "r2", []byte("stale"), []byte("new")); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("reseal from a stale form: %v", err)
+	}
+	if err := s.ResealSigningKey(ctx, "gone", []byte("sealed-r2"), []byte("new")); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("reseal of a missing key: %v", err)
+	}
+	if wins := race(t, 20, func(i int) error { return s.ResealSigningKey(ctx, "r2", []byte("sealed-r2"), []byte{'n', byte(i)}) }); wins != 1 {
+		t.Errorf("%d concurrent reseals won, want 1", wins)
+	}
+	if err := s.DeleteSigningKey(ctx, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSigningKey(ctx, "r1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("deleting a deleted key: %v", err)
+	}
+	if b.Reopen != nil {
+		s = b.Reopen(t, s)
+		t.Cleanup(func() { _ = s.Close() })
+		want = map[string]storage.SigningKeyState{"r2": storage.SigningKeyActive, "e1": storage.SigningKeyNext}
+		if got := states(t, s); !equalStates(got, want) {
+			t.Errorf("after reopen: %v, want %v", got, want)
+		}
+	}
+}
+
+func equalStates(a, b map[string]storage.SigningKeyState) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Nodes rotating at once: one next key is added and one activation wins.
+func testSigningKeysConcurrent(t *testing.T, b Backend) {
+	s := open(t, b)
+	if wins := race(t, 30, func(i int) error {
+		return s.AddSigningKey(ctx, signingKey(string(rune('a'+i)), "RS256", t0))
+	}); wins != 1 {
+		t.Fatalf("%d next keys added at once, want 1", wins)
+	}
+	var next string
+	for id := range states(t, s) {
+		next = id
+	}
+	if wins := race(t, 30, func(int) error { return s.ActivateSigningKey(ctx, next, "", t0) }); wins != 1 {
+		t.Fatalf("%d activations won, want 1", wins)
+	}
+	if err := s.AddSigningKey(ctx, signingKey("z2", "RS256", t0.Add(time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	if wins := race(t, 30, func(int) error { return s.ActivateSigningKey(ctx, "z2", next, t0.Add(time.Hour)) }); wins != 1 {
+		t.Fatalf("%d second activations won, want 1", wins)
+	}
+	want := map[string]storage.SigningKeyState{next: storage.SigningKeyRetired, "z2": storage.SigningKeyActive}
+	if got := states(t, s); !equalStates(got, want) {
+		t.Fatalf("states %v, want %v", got, want)
+	}
+}
