@@ -56,11 +56,13 @@ type SigningKeys interface {
 	// has a next key already, or the id is taken.
 	AddSigningKey(ctx context.Context, k SigningKey) error
 	// ActivateSigningKey makes the next key id the active key of its
-	// algorithm at at, and retires the algorithm's active key at the
-	// same time, provided that key's id is wantActive ("": there is
-	// none). ErrNotFound if id is absent; ErrConflict if id is not the
-	// next key or the active key is not wantActive.
-	ActivateSigningKey(ctx context.Context, id, wantActive string, at time.Time) error
+	// algorithm at at, retires the algorithm's active key at the same
+	// time, and stores next as the algorithm's new next key, all at once,
+	// provided the active key's id is wantActive ("": there is none).
+	// ErrNotFound if id is absent; ErrConflict if id is not the next key,
+	// the active key is not wantActive, next is of another algorithm or
+	// not new, or its id is taken.
+	ActivateSigningKey(ctx context.Context, id, wantActive string, at time.Time, next SigningKey) error
 	// DeleteSigningKey removes a retired key. ErrNotFound if absent;
 	// ErrConflict if it is not retired.
 	DeleteSigningKey(ctx context.Context, id string) error

@@ -55,7 +55,7 @@ func (s *Store) AddSigningKey(_ context.Context, k storage.SigningKey) error {
 }
 
 // ActivateSigningKey implements storage.SigningKeys.
-func (s *Store) ActivateSigningKey(_ context.Context, id, wantActive string, at time.Time) error {
+func (s *Store) ActivateSigningKey(_ context.Context, id, wantActive string, at time.Time, next storage.SigningKey) error {
 	if err := s.lock(); err != nil {
 		return err
 	}
@@ -65,7 +65,9 @@ func (s *Store) ActivateSigningKey(_ context.Context, id, wantActive string, at 
 		return storage.ErrNotFound
 	}
 	active := s.inState(k.Algorithm, storage.SigningKeyActive)
-	if k.State() != storage.SigningKeyNext || active != wantActive {
+	_, taken := s.signing[next.ID]
+	if k.State() != storage.SigningKeyNext || active != wantActive || taken ||
+		next.Algorithm != k.Algorithm || next.State() != storage.SigningKeyNext {
 		return storage.ErrConflict
 	}
 	at = at.UTC()
@@ -76,6 +78,9 @@ func (s *Store) ActivateSigningKey(_ context.Context, id, wantActive string, at 
 	}
 	k.ActivatedAt = at
 	s.signing[id] = k
+	next.Public, next.Sealed = bytes.Clone(next.Public), bytes.Clone(next.Sealed)
+	next.CreatedAt = next.CreatedAt.UTC()
+	s.signing[next.ID] = next
 	return nil
 }
 

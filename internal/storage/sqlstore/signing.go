@@ -73,7 +73,10 @@ func (s *Store) AddSigningKey(ctx context.Context, k storage.SigningKey) error {
 }
 
 // ActivateSigningKey implements storage.SigningKeys.
-func (s *Store) ActivateSigningKey(ctx context.Context, id, wantActive string, at time.Time) error {
+func (s *Store) ActivateSigningKey(ctx context.Context, id, wantActive string, at time.Time, next storage.SigningKey) error {
+	if next.State() != storage.SigningKeyNext {
+		return storage.ErrConflict
+	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var alg, st string
 		err := tx.QueryRowContext(ctx, s.q["signingState"]+s.d.ForUpdate, id).Scan(&alg, &st)
@@ -82,8 +85,15 @@ func (s *Store) ActivateSigningKey(ctx context.Context, id, wantActive string, a
 			return storage.ErrNotFound
 		case err != nil:
 			return err
-		case st != string(storage.SigningKeyNext):
+		case st != string(storage.SigningKeyNext) || next.Algorithm != alg:
 			return storage.ErrConflict
+		}
+		var a2, s2 string
+		switch err := tx.QueryRowContext(ctx, s.q["signingState"], next.ID).Scan(&a2, &s2); {
+		case err == nil:
+			return storage.ErrConflict
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
 		}
 		active, err := s.signingIn(ctx, tx, alg, storage.SigningKeyActive)
 		if err != nil {
@@ -97,7 +107,10 @@ func (s *Store) ActivateSigningKey(ctx context.Context, id, wantActive string, a
 				return err
 			}
 		}
-		_, err = tx.ExecContext(ctx, s.q["activateSigning"], micros(at), id)
+		if _, err := tx.ExecContext(ctx, s.q["activateSigning"], micros(at), id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q["addSigning"], next.ID, next.Algorithm, nonNil(next.Public), nonNil(next.Sealed), micros(next.CreatedAt))
 		return err
 	})
 }

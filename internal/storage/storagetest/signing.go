@@ -3,6 +3,7 @@ package storagetest
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -29,8 +30,9 @@ func states(t *testing.T, s storage.Store) map[string]storage.SigningKeyState {
 }
 
 // A signing key's life: added as next (one per algorithm), activated by
-// compare-and-swap on the active key (retiring it at the same instant),
-// deleted only once retired, re-sealed by compare-and-swap.
+// compare-and-swap on the active key, which retires that key and stores
+// the new next key in the same step; deleted only once retired;
+// re-sealed by compare-and-swap.
 func testSigningKeys(t *testing.T, b Backend) {
 	s := open(t, b)
 	if keys, err := s.ListSigningKeys(ctx); err != nil || len(keys) != 0 {
@@ -39,7 +41,7 @@ func testSigningKeys(t *testing.T, b Backend) {
 	if err := s.AddSigningKey(ctx, signingKey("r1", "RS256", t0)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.AddSigningKey(ctx, signingKey("r2", "RS256", t0)); !errors.Is(err, storage.ErrConflict) {
+	if err := s.AddSigningKey(ctx, signingKey("r9", "RS256", t0)); !errors.Is(err, storage.ErrConflict) {
 		t.Errorf("a second next key of one algorithm: %v", err)
 	}
 	if err := s.AddSigningKey(ctx, signingKey("r1", "ES384", t0)); !errors.Is(err, storage.ErrConflict) {
@@ -53,36 +55,50 @@ func testSigningKeys(t *testing.T, b Backend) {
 	if err := s.AddSigningKey(ctx, signingKey("e1", "ES384", t0.Add(time.Second))); err != nil {
 		t.Errorf("another algorithm's next key: %v", err)
 	}
-	if err := s.ActivateSigningKey(ctx, "r1", "somebody", t0); !errors.Is(err, storage.ErrConflict) {
-		t.Errorf("activation expecting a missing active key: %v", err)
-	}
-	if err := s.ActivateSigningKey(ctx, "nope", "", t0); !errors.Is(err, storage.ErrNotFound) {
-		t.Errorf("activating a missing key: %v", err)
-	}
 	t1 := t0.Add(time.Hour)
-	if err := s.ActivateSigningKey(ctx, "r1", "", t1); err != nil {
+	r2 := signingKey("r2", "RS256", t1)
+	refused := []struct {
+		name     string
+		id, want string
+		next     storage.SigningKey
+		notFound bool
+	}{
+		{"expecting a missing active key", "r1", "somebody", r2, false},
+		{"a missing key", "nope", "", r2, true},
+		{"a new next key of another algorithm", "r1", "", signingKey("e9", "ES384", t1), false},
+		{"a new next key whose id is taken", "r1", "", signingKey("e1", "RS256", t1), false},
+		{"a new next key that is active", "r1", "", active, false},
+	}
+	for _, tc := range refused {
+		err := s.ActivateSigningKey(ctx, tc.id, tc.want, t1, tc.next)
+		if want := storage.ErrConflict; tc.notFound && !errors.Is(err, storage.ErrNotFound) || !tc.notFound && !errors.Is(err, want) {
+			t.Errorf("activation with %s: %v", tc.name, err)
+		}
+	}
+	if got, want := states(t, s), map[string]storage.SigningKeyState{"r1": storage.SigningKeyNext, "e1": storage.SigningKeyNext}; !equalStates(got, want) {
+		t.Fatalf("refused activations changed the keys: %v", got)
+	}
+	if err := s.ActivateSigningKey(ctx, "r1", "", t1, r2); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ActivateSigningKey(ctx, "r1", "", t1); !errors.Is(err, storage.ErrConflict) {
+	if err := s.ActivateSigningKey(ctx, "r1", "", t1, signingKey("r3", "RS256", t1)); !errors.Is(err, storage.ErrConflict) {
 		t.Errorf("activating the active key again: %v", err)
 	}
 	if err := s.DeleteSigningKey(ctx, "r1"); !errors.Is(err, storage.ErrConflict) {
 		t.Errorf("deleting the active key: %v", err)
 	}
-	if err := s.AddSigningKey(ctx, signingKey("r2", "RS256", t1)); err != nil {
-		t.Fatal(err)
-	}
 	if err := s.DeleteSigningKey(ctx, "r2"); !errors.Is(err, storage.ErrConflict) {
 		t.Errorf("deleting the next key: %v", err)
 	}
 	t2 := t1.Add(time.Hour)
-	if err := s.ActivateSigningKey(ctx, "r2", "", t2); !errors.Is(err, storage.ErrConflict) {
+	if err := s.ActivateSigningKey(ctx, "r2", "", t2, signingKey("r3", "RS256", t2)); !errors.Is(err, storage.ErrConflict) {
 		t.Errorf("activation ignoring the active key: %v", err)
 	}
-	if err := s.ActivateSigningKey(ctx, "r2", "r1", t2); err != nil {
+	if err := s.ActivateSigningKey(ctx, "r2", "r1", t2, signingKey("r3", "RS256", t2)); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]storage.SigningKeyState{"r1": storage.SigningKeyRetired, "r2": storage.SigningKeyActive, "e1": storage.SigningKeyNext}
+	want := map[string]storage.SigningKeyState{"r1": storage.SigningKeyRetired, "r2": storage.SigningKeyActive,
+		"r3": storage.SigningKeyNext, "e1": storage.SigningKeyNext}
 	if got := states(t, s); !equalStates(got, want) {
 		t.Fatalf("states %v, want %v", got, want)
 	}
@@ -107,7 +123,7 @@ func testSigningKeys(t *testing.T, b Backend) {
 			t.Errorf("key %s read back as %+v", k.ID, k)
 		}
 	}
-	if !slices.Equal(ids, []string{"r1", "e1", "r2"}) {
+	if !slices.Equal(ids, []string{"r1", "e1", "r2", "r3"}) {
 		t.Errorf("listed %v, want oldest first", ids)
 	}
 
@@ -129,7 +145,7 @@ func testSigningKeys(t *testing.T, b Backend) {
 	if b.Reopen != nil {
 		s = b.Reopen(t, s)
 		t.Cleanup(func() { _ = s.Close() })
-		want = map[string]storage.SigningKeyState{"r2": storage.SigningKeyActive, "e1": storage.SigningKeyNext}
+		want = map[string]storage.SigningKeyState{"r2": storage.SigningKeyActive, "r3": storage.SigningKeyNext, "e1": storage.SigningKeyNext}
 		if got := states(t, s); !equalStates(got, want) {
 			t.Errorf("after reopen: %v, want %v", got, want)
 		}
@@ -160,17 +176,34 @@ func testSigningKeysConcurrent(t *testing.T, b Backend) {
 	for id := range states(t, s) {
 		next = id
 	}
-	if wins := race(t, 30, func(int) error { return s.ActivateSigningKey(ctx, next, "", t0) }); wins != 1 {
+	if wins := race(t, 30, func(i int) error {
+		return s.ActivateSigningKey(ctx, next, "", t0, signingKey(fmt.Sprint("y", i), "RS256", t0))
+	}); wins != 1 {
 		t.Fatalf("%d activations won, want 1", wins)
 	}
-	if err := s.AddSigningKey(ctx, signingKey("z2", "RS256", t0.Add(time.Minute))); err != nil {
-		t.Fatal(err)
+	var second string
+	for id, st := range states(t, s) {
+		if st == storage.SigningKeyNext {
+			second = id
+		}
 	}
-	if wins := race(t, 30, func(int) error { return s.ActivateSigningKey(ctx, "z2", next, t0.Add(time.Hour)) }); wins != 1 {
+	if wins := race(t, 30, func(i int) error {
+		return s.ActivateSigningKey(ctx, second, next, t0.Add(time.Hour), signingKey(fmt.Sprint("z", i), "RS256", t0.Add(time.Hour)))
+	}); wins != 1 {
 		t.Fatalf("%d second activations won, want 1", wins)
 	}
-	want := map[string]storage.SigningKeyState{next: storage.SigningKeyRetired, "z2": storage.SigningKeyActive}
-	if got := states(t, s); !equalStates(got, want) {
-		t.Fatalf("states %v, want %v", got, want)
+	count := map[storage.SigningKeyState]int{}
+	for _, st := range states(t, s) {
+		count[st]++
+	}
+	if count[storage.SigningKeyRetired] != 1 || count[storage.SigningKeyActive] != 1 || count[storage.SigningKeyNext] != 1 {
+		t.Fatalf("after concurrent activations: %v", states(t, s))
+	}
+	want := map[string]storage.SigningKeyState{next: storage.SigningKeyRetired, second: storage.SigningKeyActive}
+	delete(want, "")
+	for id, st := range want {
+		if states(t, s)[id] != st {
+			t.Fatalf("key %s is %s, want %s", id, states(t, s)[id], st)
+		}
 	}
 }
