@@ -26,6 +26,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/keyring"
 	"github.com/keyless-dev/keyless/internal/saml"
 	"github.com/keyless-dev/keyless/internal/samlxml"
+	"github.com/keyless-dev/keyless/internal/signing"
 	"github.com/keyless-dev/keyless/internal/sigv4"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
@@ -57,6 +58,7 @@ type App struct {
 	deps       Deps
 	deployment string
 	ring       *keyring.Ring
+	signing    *signing.Keys
 	audit      *audit.Writer
 	revoked    *identity.Revocations
 	reg        *prometheus.Registry
@@ -117,6 +119,10 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("master keys: %w", err)
 	}
+	signer, err := signing.Open(ctx, signingOptions(cfg, deps, set))
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
 	revoked, err := identity.NewRevocations(ctx, deps.Store)
 	if err != nil {
 		return nil, fmt.Errorf("session revocations: %w", err)
@@ -133,7 +139,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 		RetainFor: cfg.Audit.RetainFor, RetainMaxBytes: cfg.Audit.RetainMaxBytes,
 	})
 	a := &App{
-		deps: deps, deployment: deployment, ring: ring, audit: writer, revoked: revoked, reg: reg,
+		deps: deps, deployment: deployment, ring: ring, signing: signer, audit: writer, revoked: revoked, reg: reg,
 		metrics:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
 		verifier: sigv4.NewVerifier(10000),
 		saml:     samlxml.New(samlxml.Options{}),
@@ -320,7 +326,7 @@ func (a *App) maintain(ctx context.Context) {
 			return
 		case <-t.C:
 			if err := a.Maintain(ctx); err != nil && ctx.Err() == nil {
-				a.deps.Logger.Error("master key maintenance failed", "err", err)
+				a.deps.Logger.Error("key maintenance failed", "err", err)
 			}
 			a.retryRelease(ctx)
 		case <-rt.C:
@@ -331,9 +337,22 @@ func (a *App) maintain(ctx context.Context) {
 	}
 }
 
-// Maintain reloads the master keys, rotates the active one when it is due
-// and deletes retired keys past their retention. Serve runs it every 30 s.
-func (a *App) Maintain(ctx context.Context) error { return a.ring.Maintain(ctx) }
+// Maintain reloads the master keys and the signing keys, rotates them
+// when they are due and deletes retired keys past their retention. Serve
+// runs it every 30 s.
+func (a *App) Maintain(ctx context.Context) error {
+	return errors.Join(a.ring.Maintain(ctx), a.signing.Maintain(ctx))
+}
+
+// signingOptions configure the issuer's signing keys: a next key is
+// published for the relying parties' cache period plus the time every
+// node takes to load it (two maintenance rounds) before it signs, and a
+// retired one stays as long after the last token it signed expired.
+func signingOptions(cfg *config.Config, deps Deps, set *kek.Set) signing.Options {
+	lead := cfg.Issuer.JWKSMaxAge + 2*maintainEvery
+	return signing.Options{Store: deps.Store, KEK: set, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger,
+		Publish: lead, Retain: config.MaxTokenLifetime + lead, RotateEvery: cfg.Issuer.RotateEvery}
+}
 
 // auditMetrics registers the audit writer's group-commit histograms.
 func auditMetrics(reg prometheus.Registerer) func(int, time.Duration) {

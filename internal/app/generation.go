@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"fmt"
+	"github.com/keyless-dev/keyless/internal/issuerapi"
+	"github.com/keyless-dev/keyless/internal/signing"
 	"log/slog"
 
 	"github.com/keyless-dev/keyless/internal/authmsg"
@@ -30,6 +32,10 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, func(
 	if err != nil {
 		return nil, nil, err
 	}
+	issuers, err := a.accountIssuers(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
 	tokens := credential.NewTokenSealer(a.ring, a.deployment, deps.Random)
 	svc := sts.New(sts.Options{
 		ProviderKeys:     keys,
@@ -45,6 +51,13 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, func(
 		SAML:             a.saml,
 		SAMLExpect:       samlExpectations(cfg, deps.Logger),
 		SingleUse:        deps.Store,
+		Random:           deps.Random,
+		Issuers: &sts.Issuers{
+			Account: func(account string) (string, bool) { iss, ok := issuers[account]; return iss.url, ok },
+			Sign: func(alg string, claims []byte) (string, error) {
+				return a.signing.Sign(signing.Algorithm(alg), claims)
+			},
+		},
 	})
 	useOnce := exchange.SingleUse(deps.Store, deps.Clock)
 	challenges := exchange.NewChallenges(a.ring, deps.Clock, deps.Random, useOnce)
@@ -69,6 +82,7 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, func(
 		exchange: exchange.New(exchange.Options{Providers: cfg.IdentityProviders, Directory: dir, ProviderKeys: keys,
 			AWS: awsProofs, Sessions: svc, UseOnce: useOnce, Clock: deps.Clock}),
 		challenges: challenges,
+		issuers:    issuers,
 	})...)
 	if err != nil {
 		return nil, nil, err
@@ -80,6 +94,26 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, func(
 		return release(ctx)
 	}
 	return &generation{cfg: cfg, router: router}, inForce, nil
+}
+
+// accountIssuer is an account's own OIDC issuer.
+type accountIssuer struct{ id, url string }
+
+// accountIssuers finds (or makes) the issuer of each account that enabled
+// outbound web identity federation.
+func (a *App) accountIssuers(ctx context.Context, cfg *config.Config) (map[string]accountIssuer, error) {
+	out := map[string]accountIssuer{}
+	for _, acct := range cfg.Identities.Accounts {
+		if !acct.OutboundWebIdentityFederation {
+			continue
+		}
+		id, err := identity.AccountIssuer(ctx, a.deps.Store, a.deps.Random, acct.ID)
+		if err != nil {
+			return nil, fmt.Errorf("issuer of account %s: %w", acct.ID, err)
+		}
+		out[acct.ID] = accountIssuer{id: id, url: issuerapi.AccountIssuerURL(cfg.IssuerURL(), id)}
+	}
+	return out, nil
 }
 
 // samlExpectations are what every SAML assertion must show to be for

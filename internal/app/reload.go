@@ -105,6 +105,9 @@ func (a *App) Reload(ctx context.Context, t Trigger) (Reloaded, error) {
 		if err := a.ring.Opens(ctx, set); err != nil {
 			return refuse("InvalidConfiguration", fmt.Errorf("the new key-encryption keys do not open the stored master keys: %w", err))
 		}
+		if err := a.signing.Opens(ctx, set); err != nil {
+			return refuse("InvalidConfiguration", fmt.Errorf("the new key-encryption keys do not open the stored signing keys: %w", err))
+		}
 		if err := audit.DigestKeyOpens(ctx, a.deps.Store, set); err != nil {
 			return refuse("InvalidConfiguration", fmt.Errorf("the new key-encryption keys do not open the stored keys: %w", err))
 		}
@@ -132,8 +135,8 @@ func (a *App) Reload(ctx context.Context, t Trigger) (Reloaded, error) {
 	if newKEK {
 		// Checked above; should storage fail now, the keys stay sealed
 		// as they were and the next reload tries again.
-		if err := a.ring.UseKEK(ctx, set); err != nil {
-			a.deps.Logger.Error("the new key-encryption keys were not put in use; the previous ones stay", "err", err)
+		if err := errors.Join(a.ring.UseKEK(ctx, set), a.signing.UseKEK(ctx, set)); err != nil {
+			a.deps.Logger.Error("the new key-encryption keys were not put in use for every stored key; those keys stay sealed as they were", "err", err)
 		} else {
 			a.deps.Logger.Info("key-encryption keys in use", "current", set.Current.ID(), "previous", len(set.Previous))
 		}

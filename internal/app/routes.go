@@ -9,8 +9,10 @@ import (
 	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/exchange"
 	"github.com/keyless-dev/keyless/internal/exchangeapi"
+	"github.com/keyless-dev/keyless/internal/issuerapi"
 	"github.com/keyless-dev/keyless/internal/samlsignin"
 	"github.com/keyless-dev/keyless/internal/sigauth"
+	"github.com/keyless-dev/keyless/internal/signing"
 	"github.com/keyless-dev/keyless/internal/sts"
 	"github.com/keyless-dev/keyless/internal/stsapi"
 )
@@ -22,6 +24,7 @@ type services struct {
 	auth       *sigauth.Authenticator
 	exchange   *exchange.Service
 	challenges *exchange.Challenges
+	issuers    map[string]accountIssuer // by account
 }
 
 // surfaces is keyless's route table: every HTTP surface, each mounting
@@ -36,7 +39,22 @@ func (a *App) surfaces(s services) []*edge.Surface {
 		exchangeapi.New(exchangeapi.Options{Exchange: s.exchange, Challenges: s.challenges, Service: s.sts, Auth: s.auth,
 			Endpoint: cfg.ExchangeEndpoint(), Region: cfg.Region}).Surface(), // /SecureTokenService/..., /v1/token
 		samlsignin.New(samlSignIn(s)).Surface(), // /saml, /REGION/saml, /saml/metadata.xml
+		a.issuer(s).Surface(),                   // ISSUER/.well-known/..., ISSUER/tokens/ID/.well-known/...
 	}
+}
+
+// issuer configures the OIDC issuers' documents.
+func (a *App) issuer(s services) *issuerapi.Handler {
+	var ids []string
+	for _, iss := range s.issuers {
+		ids = append(ids, iss.id)
+	}
+	algs := make([]string, len(signing.Algorithms))
+	for i, alg := range signing.Algorithms {
+		algs[i] = string(alg)
+	}
+	return issuerapi.New(issuerapi.Options{JWKS: a.signing.JWKS, Issuer: s.cfg.IssuerURL(), Path: s.cfg.Issuer.Path, Accounts: ids,
+		Algorithms: algs, AccountAlgorithms: sts.IdentityTokenAlgorithms, MaxAge: s.cfg.Issuer.JWKSMaxAge})
 }
 
 // samlSignIn configures the SAML sign-in pages.

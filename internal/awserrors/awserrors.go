@@ -37,6 +37,9 @@ var stsCodes = map[sts.Code]codeStatus{
 	sts.ExpiredIdentityToken:        {"ExpiredTokenException", http.StatusBadRequest},
 	sts.IDPRejectedClaim:            {"IDPRejectedClaim", http.StatusForbidden},
 	sts.IDPCommunicationError:       {"IDPCommunicationError", http.StatusBadRequest},
+	sts.OutboundFederationDisabled:  {"OutboundWebIdentityFederationDisabledException", http.StatusForbidden},
+	sts.SessionDurationEscalation:   {"SessionDurationEscalationException", http.StatusForbidden},
+	sts.JWTPayloadSizeExceeded:      {"JWTPayloadSizeExceededException", http.StatusBadRequest},
 }
 
 // sigv4Codes maps signature failures (IAM User Guide, "Troubleshoot

@@ -106,6 +106,10 @@ func (d *Decoder) Finish() error {
 
 func (d *Decoder) violate(msg string) { d.violations = append(d.violations, msg) }
 
+// Violate adds a constraint violation an action checks itself (a
+// required list, which the model's shapes cannot say alone).
+func (d *Decoder) Violate(msg string) { d.violate(msg) }
+
 // member converts a wire name to Coral's lowerCamelCase member path.
 func member(name string) string {
 	if name == "" {

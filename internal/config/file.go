@@ -13,6 +13,7 @@ type File struct {
 	Limits   Limits    `yaml:"limits"`
 	Exchange Exchange  `yaml:"exchange"`
 	SAML     SAML      `yaml:"saml"`
+	Issuer   Issuer    `yaml:"issuer"`
 	Accounts []Account `yaml:"accounts"`
 }
 
@@ -161,6 +162,13 @@ type Account struct {
 	// SAMLProviders are the SAML identity providers roles of this account
 	// may trust for AssumeRoleWithSAML.
 	SAMLProviders []SAMLProvider `yaml:"saml_providers"`
+	// OutboundWebIdentityFederation lets the account's principals get
+	// tokens from keyless's issuer with GetWebIdentityToken, as AWS's
+	// EnableOutboundWebIdentityFederation does. The account gets an
+	// issuer of its own (ISSUER/tokens/ID, printed by `keyless token
+	// --issuer`), stable across restarts. Default false: the call is
+	// refused with OutboundWebIdentityFederationDisabledException.
+	OutboundWebIdentityFederation bool `yaml:"outbound_web_identity_federation"`
 }
 
 // ManagedPolicy is a customer managed policy. Give the IAM JSON policy

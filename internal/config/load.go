@@ -80,6 +80,7 @@ type Config struct {
 	IdentityProviders []exchange.Provider
 	Exchange          ExchangeConfig
 	SAML              SAMLConfig
+	Issuer            IssuerConfig
 	// Notes are what `keyless config validate` and `keyless serve` say
 	// about a valid file: deprecated keys and what replaces them.
 	Notes []string
@@ -254,6 +255,8 @@ func (v *validator) convert(f *File) *Config {
 	c.Exchange = v.exchange(f.Exchange) // first: identity providers name its upstreams
 	c.SAML = v.saml(f.SAML, c)
 	v.publicURL(f, c)
+	c.Issuer = v.issuer(f.Issuer, c)
+	issuerNotes(c)
 	c.Identities = v.identities(f.Accounts)
 	c.IdentityProviders = v.idps
 	return c
@@ -279,7 +282,7 @@ func (v *validator) identities(accounts []Account) iam.Contents {
 		if a.Alias != "" && !isAlias(a.Alias) {
 			v.at(path+".alias", "must be 3 to 63 lower-case letters, digits and hyphens")
 		}
-		out.Accounts = append(out.Accounts, iam.Account{ID: a.ID, Alias: a.Alias})
+		out.Accounts = append(out.Accounts, iam.Account{ID: a.ID, Alias: a.Alias, OutboundWebIdentityFederation: a.OutboundWebIdentityFederation})
 		managed := map[string]policy.Named{}
 		v.managedPolicies(path, a.ID, a.ManagedPolicies, managed)
 		for _, mp := range managed {

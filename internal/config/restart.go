@@ -29,6 +29,7 @@ var restartOnly = []struct {
 	{"keys.rotate_every", func(c *Config) any { return c.KeyRotateEvery }},
 	{"limits", func(c *Config) any { return c.Refused }},
 	{"audit", func(c *Config) any { return c.Audit }},
+	{"issuer", func(c *Config) any { return c.Issuer }},
 }
 
 // Running keeps, in next, the values of running for every setting that
@@ -49,5 +50,6 @@ func Running(running, next *Config) []string {
 	next.LogLevel, next.StorageDriver, next.KeyRotateEvery = running.LogLevel, running.StorageDriver, running.KeyRotateEvery
 	next.Refused = running.Refused
 	next.Audit = running.Audit
+	next.Issuer = running.Issuer
 	return changed
 }

@@ -60,6 +60,9 @@ func (p Principal) ARN() string {
 type Account struct {
 	ID    string
 	Alias string
+	// OutboundWebIdentityFederation: the account's principals may call
+	// GetWebIdentityToken.
+	OutboundWebIdentityFederation bool
 }
 
 // UserInfo is an IAM user.

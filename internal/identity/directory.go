@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"encoding/base32"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -147,4 +148,17 @@ func randomID(random io.Reader, prefix string, n int) string {
 		panic("identity: random source failed: " + err.Error())
 	}
 	return prefix + base32.StdEncoding.EncodeToString(b)[:n-len(prefix)]
+}
+
+// AccountIssuer returns the id of an account's own OIDC issuer
+// (GetWebIdentityToken's tokens name ISSUER/tokens/ID), made on first use
+// and kept, so that a relying party's trust survives restarts and
+// reloads: 128 random bits, so that the issuer does not reveal the
+// account, as AWS's per-account issuers do not.
+func AccountIssuer(ctx context.Context, ids storage.IDs, random io.Reader, account string) (string, error) {
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(random, b); err != nil {
+		return "", err
+	}
+	return ids.ClaimID(ctx, "account-issuer/"+account, hex.EncodeToString(b))
 }

@@ -21,6 +21,9 @@ const (
 	ExpiredIdentityToken                        // ExpiredTokenException, 400
 	IDPRejectedClaim                            // IDPRejectedClaim, 403
 	IDPCommunicationError                       // IDPCommunicationError, 400
+	OutboundFederationDisabled                  // OutboundWebIdentityFederationDisabledException, 403
+	SessionDurationEscalation                   // SessionDurationEscalationException, 403
+	JWTPayloadSizeExceeded                      // JWTPayloadSizeExceededException, 400
 )
 
 // Error is a refused request. Msg is what the client sees; Reason is a

@@ -3,6 +3,7 @@ package sts
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/accesskey"
@@ -46,6 +47,11 @@ type Options struct {
 	// is refused.
 	SAML       saml.Verifier
 	SAMLExpect saml.Expectations
+	// Issuers signs the tokens of GetWebIdentityToken; without it the
+	// call is refused as for an account that has not enabled it.
+	Issuers *Issuers
+	// Random makes token ids (jti).
+	Random io.Reader
 	// SingleUse spends SAML assertion IDs (storage.SingleUse).
 	SingleUse interface {
 		UseOnce(ctx context.Context, key string, until, now time.Time) error

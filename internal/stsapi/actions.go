@@ -27,5 +27,6 @@ func actions() map[string]action {
 		"DecodeAuthorizationMessage": {readOnly: true, run: decodeAuthorizationMessage},
 		"AssumeRoleWithWebIdentity":  {unsigned: true, run: assumeRoleWithWebIdentity},
 		"AssumeRoleWithSAML":         {unsigned: true, run: assumeRoleWithSAML},
+		"GetWebIdentityToken":        {run: getWebIdentityToken},
 	}
 }
