@@ -89,6 +89,18 @@ type App struct {
 type generation struct {
 	cfg    *config.Config
 	router *edge.Router
+	// issuers are the account issuers, by account.
+	issuers map[string]accountIssuer
+}
+
+// logIssuers says where relying parties find the issuers.
+func (a *App) logIssuers(g *generation) {
+	a.deps.Logger.Info("OIDC issuer", "issuer", g.cfg.IssuerURL())
+	for _, acct := range g.cfg.Identities.Accounts {
+		if iss, ok := g.issuers[acct.ID]; ok {
+			a.deps.Logger.Info("account OIDC issuer (GetWebIdentityToken)", "account", acct.ID, "issuer", iss.url)
+		}
+	}
 }
 
 // maxSessionLifetime is the longest temporary credential STS issues
@@ -171,6 +183,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 		}
 	}
 	a.healthOnce(ctx)
+	a.logIssuers(gen)
 	deps.Logger.Info("keyless ready to serve", summary(cfg)...)
 	return a, nil
 }

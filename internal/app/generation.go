@@ -93,7 +93,7 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, func(
 		commitKeys()
 		return release(ctx)
 	}
-	return &generation{cfg: cfg, router: router}, inForce, nil
+	return &generation{cfg: cfg, router: router, issuers: issuers}, inForce, nil
 }
 
 // accountIssuer is an account's own OIDC issuer.

@@ -149,6 +149,7 @@ func (a *App) Reload(ctx context.Context, t Trigger) (Reloaded, error) {
 	for _, n := range cfg.Notes {
 		a.deps.Logger.Warn("configuration note", "note", n)
 	}
+	a.logIssuers(gen)
 	a.deps.Logger.Info("configuration reloaded", summary(cfg)...)
 	return Reloaded{Digest: cfg.Digest, RestartRequired: changed, Notes: cfg.Notes}, nil
 }
