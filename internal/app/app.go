@@ -359,10 +359,10 @@ func (a *App) Maintain(ctx context.Context) error {
 
 // signingOptions configure the issuer's signing keys: a next key is
 // published for the relying parties' cache period plus the time every
-// node takes to load it (two maintenance rounds) before it signs, and a
-// retired one stays as long after the last token it signed expired.
+// node takes to load it before it signs, and a retired one stays as long
+// after the last token it signed expired.
 func signingOptions(cfg *config.Config, deps Deps, set *kek.Set) signing.Options {
-	lead := cfg.Issuer.JWKSMaxAge + 2*maintainEvery
+	lead := cfg.Issuer.KeyLead()
 	return signing.Options{Store: deps.Store, KEK: set, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger,
 		Publish: lead, Retain: config.MaxTokenLifetime + lead, RotateEvery: cfg.Issuer.RotateEvery}
 }

@@ -37,6 +37,7 @@ func commands() map[string]command {
 		"reload":              {"make the running server re-read its configuration", reloadCmd},
 		"exchange":            {"trade an AWS, GitHub, Azure or Kubernetes identity for keyless credentials", exchangeCmd},
 		"credentials":         {"print the credential of $KEYLESS_CONFIG_BASE64 (for credential_process)", credentialsCmd},
+		"token":               {"print a token from keyless's OIDC issuer for your current AWS credentials (GetWebIdentityToken)", tokenCmd},
 	}
 }
 

@@ -14,7 +14,11 @@ func keysRotate(ctx context.Context, env Env, args []string) int {
 	fs := flags(env, name)
 	sf, kf := addStoreFlags(fs), addKEKFlags(fs)
 	sf.kek = &kf
+	signingKeys := fs.Bool("signing", false, "rotate the OIDC issuer's signing keys (each algorithm's published next key starts signing) instead of the master key")
 	return withOps(ctx, env, name, fs, sf, args, func(o *ops.Service) int {
+		if *signingKeys {
+			return rotateSigning(ctx, env, name, o)
+		}
 		k, err := o.RotateKey(ctx)
 		if err != nil {
 			return failAs(env, name, "%v", err)
@@ -25,10 +29,27 @@ func keysRotate(ctx context.Context, env Env, args []string) int {
 	})
 }
 
+// rotateSigning rotates the signing keys of every algorithm.
+func rotateSigning(ctx context.Context, env Env, name string, o *ops.Service) int {
+	done, err := o.RotateSigningKeys(ctx)
+	for _, r := range done {
+		fmt.Fprintf(env.Stdout, "%s: key %s now signs (running servers switch within 30 seconds); %s retired, still published until its tokens expire; %s published to sign next.\n",
+			r.Algorithm, r.Active, r.Retired, r.Next)
+	}
+	if err != nil {
+		return failAs(env, name, "%v", err)
+	}
+	return 0
+}
+
 func keysList(ctx context.Context, env Env, args []string) int {
 	const name = "keys list"
 	fs := flags(env, name)
+	signingKeys := fs.Bool("signing", false, "list the OIDC issuer's signing keys instead of the master keys")
 	return withOps(ctx, env, name, fs, addStoreFlags(fs), args, func(o *ops.Service) int {
+		if *signingKeys {
+			return listSigning(ctx, env, name, o)
+		}
 		keys, err := o.Keys(ctx)
 		if err != nil {
 			return failAs(env, name, "%v", err)
@@ -45,6 +66,28 @@ func keysList(ctx context.Context, env Env, args []string) int {
 		tw.Flush()
 		return 0
 	})
+}
+
+// listSigning prints the signing keys, public facts only.
+func listSigning(ctx context.Context, env Env, name string, o *ops.Service) int {
+	keys, err := o.SigningKeys(ctx)
+	if err != nil {
+		return failAs(env, name, "%v", err)
+	}
+	when := func(t time.Time) string {
+		if t.IsZero() {
+			return "-"
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KID\tALG\tSTATE\tPUBLISHED\tSIGNS FROM\tRETIRED\tUNPUBLISHED AFTER")
+	for _, k := range keys {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, k.State, when(k.CreatedAt), when(k.ActivatedAt),
+			when(k.RetiredAt), when(k.Until))
+	}
+	tw.Flush()
+	return 0
 }
 
 func keysSeal(ctx context.Context, env Env, args []string) int {

@@ -34,28 +34,37 @@ func addStoreFlags(fs *flag.FlagSet) storeFlags {
 // locate says which driver and data directory the flags name, and where
 // the directory came from, for messages.
 func (f storeFlags) locate(env Env) (driver, dir, from string, err error) {
-	driver, dir, from, _, err = f.locateConfig(env)
-	return driver, dir, from, err
+	var l located
+	l, err = f.locateConfig(env)
+	return l.driver, l.dir, l.from, err
+}
+
+// located is where a deployment's state is, and what its configuration
+// file says about it.
+type located struct {
+	driver, dir, from string
+	ke                config.KeyEncryption
+	issuer            config.IssuerConfig
 }
 
 // locateConfig is locate, with the configuration file's key-encryption
-// key sources.
-func (f storeFlags) locateConfig(env Env) (driver, dir, from string, ke config.KeyEncryption, err error) {
-	driver, dir, from = drivers.Default, *f.dataDir, "--data-dir"
+// key sources and issuer settings (the defaults without --config).
+func (f storeFlags) locateConfig(env Env) (located, error) {
+	l := located{driver: drivers.Default, dir: *f.dataDir, from: "--data-dir", issuer: config.DefaultIssuer}
 	if *f.config != "" {
 		cfg, err := loadConfig(env, *f.config, "--config")
 		if err != nil {
-			return "", "", "", ke, err
+			return located{}, err
 		}
-		driver, ke = cfg.StorageDriver, cfg.KeyEncryption
-		if dir == "" {
-			dir, from = cfg.DataDir, "server.data_dir of "+*f.config
+		l.driver, l.ke, l.issuer = cfg.StorageDriver, cfg.KeyEncryption, cfg.Issuer
+		if l.dir == "" {
+			l.dir, l.from = cfg.DataDir, "server.data_dir of "+*f.config
 		}
 	}
-	if dir == "" {
-		dir, from = config.DefaultDataDir, "the default; give --data-dir or --config"
+	if l.dir == "" {
+		l.dir, l.from = config.DefaultDataDir, "the default; give --data-dir or --config"
 	}
-	return driver, dir, from, ke, nil
+	return l, nil
 }
 
 // withOps parses args into set (which has the store flags sf), opens the
@@ -68,24 +77,25 @@ func withOps(ctx context.Context, env Env, name string, set *flag.FlagSet, sf st
 	if set.NArg() > 0 {
 		return usageError(env, name, "unexpected argument %q", set.Arg(0))
 	}
-	driver, dir, from, ke, err := sf.locateConfig(env)
+	l, err := sf.locateConfig(env)
 	if err != nil {
 		return failAs(env, name, "%v", err)
 	}
-	store, err := drivers.Open(ctx, driver, drivers.Options{DataDir: dir, Offline: true})
+	store, err := drivers.Open(ctx, l.driver, drivers.Options{DataDir: l.dir, Offline: true})
 	if errors.Is(err, fs.ErrNotExist) {
-		return failAs(env, name, "no keyless data directory at %s (%s): %v", dir, from, err)
+		return failAs(env, name, "no keyless data directory at %s (%s): %v", l.dir, l.from, err)
 	}
 	if err != nil {
-		return failAs(env, name, "opening the %s store in %s: %v", driver, dir, err)
+		return failAs(env, name, "opening the %s store in %s: %v", l.driver, l.dir, err)
 	}
 	defer store.Close()
 	// The key-encryption key is read once the store is found, so that a
 	// missing data directory is what is reported first.
-	o := ops.Options{Store: store, Clock: clock.System{}, Random: rand.Reader, Logger: slog.New(slog.DiscardHandler)}
+	o := ops.Options{Store: store, Clock: clock.System{}, Random: rand.Reader, Logger: slog.New(slog.DiscardHandler),
+		SigningPublish: l.issuer.KeyLead(), SigningRetain: config.MaxTokenLifetime + l.issuer.KeyLead()}
 	if sf.kek != nil {
 		log := slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		if o.KEK, err = sf.kek.resolve(env, ke, dir, log); err != nil {
+		if o.KEK, err = sf.kek.resolve(env, l.ke, l.dir, log); err != nil {
 			return failAs(env, name, "%v", err)
 		}
 	}

@@ -35,6 +35,14 @@ type IssuerConfig struct {
 	RotateEvery time.Duration
 }
 
+// DefaultIssuer is the issuer's settings when a file says nothing.
+var DefaultIssuer = IssuerConfig{JWKSMaxAge: time.Hour, RotateEvery: 30 * 24 * time.Hour}
+
+// KeyLead is how long a new signing key is published before it signs:
+// the relying parties' cache period, plus a minute for every node to load
+// it (keys are reloaded every 30 seconds).
+func (i IssuerConfig) KeyLead() time.Duration { return i.JWKSMaxAge + time.Minute }
+
 // MaxTokenLifetime is the longest lifetime of a token keyless signs as an
 // issuer (GetWebIdentityToken's DurationSeconds maximum, 3600).
 const MaxTokenLifetime = time.Hour
@@ -44,7 +52,8 @@ const MaxTokenLifetime = time.Hour
 func (c *Config) IssuerURL() string { return c.PublicURL + c.Issuer.Path }
 
 func (v *validator) issuer(i Issuer, c *Config) IssuerConfig {
-	out := IssuerConfig{Path: strings.TrimSuffix(i.Path, "/"), JWKSMaxAge: i.JWKSMaxAge, RotateEvery: 30 * 24 * time.Hour}
+	out := DefaultIssuer
+	out.Path, out.JWKSMaxAge = strings.TrimSuffix(i.Path, "/"), i.JWKSMaxAge
 	if out.Path != "" {
 		u, err := url.Parse(out.Path)
 		if err != nil || !strings.HasPrefix(out.Path, "/") || u.Path != out.Path || u.RawQuery != "" || u.Fragment != "" ||
@@ -54,7 +63,7 @@ func (v *validator) issuer(i Issuer, c *Config) IssuerConfig {
 	}
 	switch {
 	case out.JWKSMaxAge == 0:
-		out.JWKSMaxAge = time.Hour
+		out.JWKSMaxAge = DefaultIssuer.JWKSMaxAge
 	case out.JWKSMaxAge < time.Minute || out.JWKSMaxAge > 24*time.Hour:
 		v.at("issuer.jwks_max_age", "must be between 1m and 24h")
 	}

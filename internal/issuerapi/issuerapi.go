@@ -49,13 +49,13 @@ type Handler struct {
 // discovery is an issuer's metadata (OpenID Connect Discovery 1.0 section
 // 3), with the members AWS STS and other relying parties read.
 type discovery struct {
-	Issuer                 string   `json:"issuer"`
-	JWKSURI                string   `json:"jwks_uri"`
-	ResponseTypes          []string `json:"response_types_supported"`
-	SubjectTypes           []string `json:"subject_types_supported"`
-	SigningAlgorithms      []string `json:"id_token_signing_alg_values_supported"`
-	Claims                 []string `json:"claims_supported"`
-	ScopesSupported        []string `json:"scopes_supported"`
+	Issuer            string   `json:"issuer"`
+	JWKSURI           string   `json:"jwks_uri"`
+	ResponseTypes     []string `json:"response_types_supported"`
+	SubjectTypes      []string `json:"subject_types_supported"`
+	SigningAlgorithms []string `json:"id_token_signing_alg_values_supported"`
+	Claims            []string `json:"claims_supported"`
+	ScopesSupported   []string `json:"scopes_supported"`
 }
 
 func encode(issuer string, algs, claims []string) []byte {

@@ -13,6 +13,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/identity"
 	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/keyring"
+	"github.com/keyless-dev/keyless/internal/signing"
 	"github.com/keyless-dev/keyless/internal/storage"
 )
 
@@ -24,6 +25,9 @@ type Options struct {
 	Clock  clock.Clock
 	Random io.Reader
 	Logger *slog.Logger
+	// SigningPublish and SigningRetain are the signing keys' publication
+	// periods (signing.Options), from the configuration's issuer.
+	SigningPublish, SigningRetain time.Duration
 }
 
 // Service carries out operations on one deployment's state.
@@ -98,6 +102,43 @@ func (s *Service) RotateKey(ctx context.Context) (Key, error) {
 }
 
 var errNoKEK = errors.New("ops: no key-encryption key")
+
+// RotateSigningKeys rotates the issuer's signing key of every algorithm:
+// each next key, published long enough, becomes the active one, and a new
+// next key is published. Running servers sign with the new keys within
+// their refresh interval; tokens signed before keep verifying until they
+// expire. An algorithm whose next key is too young is reported as a
+// *signing.TooSoonError and the others still rotate.
+func (s *Service) RotateSigningKeys(ctx context.Context) ([]signing.Rotation, error) {
+	if s.o.KEK == nil {
+		return nil, errNoKEK
+	}
+	keys, err := signing.Open(ctx, signing.Options{Store: s.o.Store, KEK: s.o.KEK, Clock: s.o.Clock, Random: s.o.Random,
+		Logger: s.o.Logger, Publish: s.o.SigningPublish, Retain: s.o.SigningRetain})
+	if err != nil {
+		return nil, err
+	}
+	var done []signing.Rotation
+	var errs []error
+	for _, alg := range signing.Algorithms {
+		r, err := keys.Rotate(ctx, alg)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		done = append(done, r)
+	}
+	return done, errors.Join(errs...)
+}
+
+// SigningKeys lists the issuer's signing keys, public halves only.
+func (s *Service) SigningKeys(ctx context.Context) ([]signing.Key, error) {
+	stored, err := s.o.Store.ListSigningKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return signing.Describe(stored, s.o.SigningRetain), nil
+}
 
 // SealKeys seals the master keys that a keyless predating sealing stored
 // in the clear, under the current key-encryption key, and returns how

@@ -81,17 +81,28 @@ type Key struct {
 // List returns the keys as last loaded, in publication order.
 func (k *Keys) List() []Key {
 	v := k.cur.Load()
+	stored := make([]storage.SigningKey, len(v.all))
+	for i, e := range v.all {
+		stored[i] = e.stored
+	}
+	return Describe(stored, k.o.Retain)
+}
+
+// Describe shows stored keys as an operator sees them, in publication
+// order (by algorithm, then oldest first), without their sealed private
+// halves: what `keyless keys list --signing` prints without the
+// key-encryption key.
+func Describe(stored []storage.SigningKey, retain time.Duration) []Key {
 	var out []Key
 	for _, alg := range Algorithms {
-		for _, e := range v.all {
-			if e.alg != alg {
+		for _, s := range stored {
+			if s.Algorithm != string(alg) {
 				continue
 			}
-			s := e.stored
 			s.Sealed = nil
 			kk := Key{SigningKey: s, State: s.State()}
 			if kk.State == storage.SigningKeyRetired {
-				kk.Until = s.RetiredAt.Add(k.o.Retain)
+				kk.Until = s.RetiredAt.Add(retain)
 			}
 			out = append(out, kk)
 		}

@@ -183,4 +183,3 @@ func tokenID(random io.Reader) (string, error) {
 	}
 	return hex.EncodeToString(b), nil
 }
-
