@@ -288,4 +288,3 @@ func decodeJSON(t *testing.T, seg string, v any) {
 		t.Fatalf("not a JSON segment: %q", seg)
 	}
 }
-
