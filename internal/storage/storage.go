@@ -163,6 +163,7 @@ type Store interface {
 	AuditDigests
 	SealedKeys
 	SigningKeys
+	IntegrationStates
 	// Ping reports whether the backend can serve requests.
 	Ping(ctx context.Context) error
 	Close() error

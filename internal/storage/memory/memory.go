@@ -26,11 +26,12 @@ type Store struct {
 	head     [32]byte
 	// checkpoint, digests and sealed are the audit trail's evidence
 	// outside the log (trail.go).
-	checkpoint *storage.AuditCheckpoint
-	digests    []storage.AuditDigest
-	sealed     map[string]storage.SealedKey
-	signing    map[string]storage.SigningKey
-	closed     bool
+	checkpoint   *storage.AuditCheckpoint
+	digests      []storage.AuditDigest
+	sealed       map[string]storage.SealedKey
+	signing      map[string]storage.SigningKey
+	integrations map[string]storage.IntegrationState
+	closed       bool
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -38,15 +39,16 @@ var _ storage.Store = (*Store)(nil)
 // New returns an empty store.
 func New() *Store {
 	return &Store{
-		keys:     map[uint32]storage.MasterKey{},
-		steps:    map[string]int64{},
-		attempts: map[string]map[int64]int{},
-		ids:      map[string]string{},
-		revoked:  map[string]time.Time{},
-		once:     map[string]time.Time{},
-		sweepAt:  4096,
-		sealed:   map[string]storage.SealedKey{},
-		signing:  map[string]storage.SigningKey{},
+		keys:         map[uint32]storage.MasterKey{},
+		steps:        map[string]int64{},
+		attempts:     map[string]map[int64]int{},
+		ids:          map[string]string{},
+		revoked:      map[string]time.Time{},
+		once:         map[string]time.Time{},
+		sweepAt:      4096,
+		sealed:       map[string]storage.SealedKey{},
+		signing:      map[string]storage.SigningKey{},
+		integrations: map[string]storage.IntegrationState{},
 	}
 }
 

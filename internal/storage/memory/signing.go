@@ -109,3 +109,30 @@ func (s *Store) ResealSigningKey(_ context.Context, id string, old, sealed []byt
 	defer s.mu.Unlock()
 	return reseal(s.signing, id, old, sealed, func(k *storage.SigningKey) *[]byte { return &k.Sealed })
 }
+
+// ListIntegrationStates implements storage.IntegrationStates.
+func (s *Store) ListIntegrationStates(context.Context) ([]storage.IntegrationState, error) {
+	if err := s.lock(); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	out := make([]storage.IntegrationState, 0, len(s.integrations))
+	for _, st := range s.integrations {
+		out = append(out, st)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// PutIntegrationState implements storage.IntegrationStates.
+func (s *Store) PutIntegrationState(_ context.Context, st storage.IntegrationState) error {
+	if err := s.lock(); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	if s.integrations[st.ID].Version != st.Version-1 {
+		return storage.ErrConflict
+	}
+	s.integrations[st.ID] = st
+	return nil
+}

@@ -27,13 +27,13 @@ func (s *Store) AppendAudit(ctx context.Context, recs []storage.AuditRecord) err
 	assigned := make([]storage.AuditRecord, len(recs))
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var seq int64
-		if err := tx.QueryRowContext(ctx, s.q["auditHead"]+s.d.ForUpdate).Scan(&seq); err != nil {
+		if err := tx.QueryRowContext(ctx, s.query("auditHead")+s.d.ForUpdate).Scan(&seq); err != nil {
 			return fmt.Errorf("audit head: %w", err)
 		}
 		var head [32]byte
 		if seq > 0 {
 			var h []byte
-			err := tx.QueryRowContext(ctx, s.q["auditHash"], seq).Scan(&h)
+			err := tx.QueryRowContext(ctx, s.query("auditHash"), seq).Scan(&h)
 			if errors.Is(err, sql.ErrNoRows) || (err == nil && len(h) != len(head)) {
 				return fmt.Errorf("audit record %d, the last one, is missing or malformed", seq)
 			}
@@ -42,7 +42,7 @@ func (s *Store) AppendAudit(ctx context.Context, recs []storage.AuditRecord) err
 			}
 			copy(head[:], h)
 		}
-		ins, err := tx.PrepareContext(ctx, s.q["insertAudit"])
+		ins, err := tx.PrepareContext(ctx, s.query("insertAudit"))
 		if err != nil {
 			return err
 		}
@@ -58,7 +58,7 @@ func (s *Store) AppendAudit(ctx context.Context, recs []storage.AuditRecord) err
 			}
 			assigned[i] = r
 		}
-		_, err = tx.ExecContext(ctx, s.q["setHead"], seq)
+		_, err = tx.ExecContext(ctx, s.query("setHead"), seq)
 		return err
 	})
 	if err == nil {

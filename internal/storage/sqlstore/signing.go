@@ -11,7 +11,7 @@ import (
 
 // ListSigningKeys implements storage.SigningKeys.
 func (s *Store) ListSigningKeys(ctx context.Context) ([]storage.SigningKey, error) {
-	rows, err := s.db.QueryContext(ctx, s.q["listSigning"])
+	rows, err := s.db.QueryContext(ctx, s.query("listSigning"))
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +42,7 @@ func (s *Store) ListSigningKeys(ctx context.Context) ([]storage.SigningKey, erro
 // the row where the dialect can.
 func (s *Store) signingIn(ctx context.Context, tx *sql.Tx, alg string, st storage.SigningKeyState) (string, error) {
 	var id string
-	err := tx.QueryRowContext(ctx, s.q["signingIn"]+s.d.ForUpdate, alg, string(st)).Scan(&id)
+	err := tx.QueryRowContext(ctx, s.query("signingIn")+s.d.ForUpdate, alg, string(st)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -60,14 +60,14 @@ func (s *Store) AddSigningKey(ctx context.Context, k storage.SigningKey) error {
 			return err
 		}
 		var alg, st string
-		err = tx.QueryRowContext(ctx, s.q["signingState"], k.ID).Scan(&alg, &st)
+		err = tx.QueryRowContext(ctx, s.query("signingState"), k.ID).Scan(&alg, &st)
 		switch {
 		case err == nil || next != "":
 			return storage.ErrConflict
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q["addSigning"], k.ID, k.Algorithm, nonNil(k.Public), nonNil(k.Sealed), micros(k.CreatedAt))
+		_, err = tx.ExecContext(ctx, s.query("addSigning"), k.ID, k.Algorithm, nonNil(k.Public), nonNil(k.Sealed), micros(k.CreatedAt))
 		return err
 	})
 }
@@ -79,7 +79,7 @@ func (s *Store) ActivateSigningKey(ctx context.Context, id, wantActive string, a
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var alg, st string
-		err := tx.QueryRowContext(ctx, s.q["signingState"]+s.d.ForUpdate, id).Scan(&alg, &st)
+		err := tx.QueryRowContext(ctx, s.query("signingState")+s.d.ForUpdate, id).Scan(&alg, &st)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return storage.ErrNotFound
@@ -89,7 +89,7 @@ func (s *Store) ActivateSigningKey(ctx context.Context, id, wantActive string, a
 			return storage.ErrConflict
 		}
 		var a2, s2 string
-		switch err := tx.QueryRowContext(ctx, s.q["signingState"], next.ID).Scan(&a2, &s2); {
+		switch err := tx.QueryRowContext(ctx, s.query("signingState"), next.ID).Scan(&a2, &s2); {
 		case err == nil:
 			return storage.ErrConflict
 		case !errors.Is(err, sql.ErrNoRows):
@@ -103,14 +103,14 @@ func (s *Store) ActivateSigningKey(ctx context.Context, id, wantActive string, a
 			return storage.ErrConflict
 		}
 		if active != "" {
-			if _, err := tx.ExecContext(ctx, s.q["retireSigning"], micros(at), active); err != nil {
+			if _, err := tx.ExecContext(ctx, s.query("retireSigning"), micros(at), active); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, s.q["activateSigning"], micros(at), id); err != nil {
+		if _, err := tx.ExecContext(ctx, s.query("activateSigning"), micros(at), id); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q["addSigning"], next.ID, next.Algorithm, nonNil(next.Public), nonNil(next.Sealed), micros(next.CreatedAt))
+		_, err = tx.ExecContext(ctx, s.query("addSigning"), next.ID, next.Algorithm, nonNil(next.Public), nonNil(next.Sealed), micros(next.CreatedAt))
 		return err
 	})
 }
@@ -119,7 +119,7 @@ func (s *Store) ActivateSigningKey(ctx context.Context, id, wantActive string, a
 func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var alg, st string
-		err := tx.QueryRowContext(ctx, s.q["signingState"], id).Scan(&alg, &st)
+		err := tx.QueryRowContext(ctx, s.query("signingState"), id).Scan(&alg, &st)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return storage.ErrNotFound
@@ -128,7 +128,7 @@ func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
 		case st != string(storage.SigningKeyRetired):
 			return storage.ErrConflict
 		}
-		_, err = tx.ExecContext(ctx, s.q["deleteSigning"], id)
+		_, err = tx.ExecContext(ctx, s.query("deleteSigning"), id)
 		return err
 	})
 }
@@ -136,7 +136,7 @@ func (s *Store) DeleteSigningKey(ctx context.Context, id string) error {
 // ResealSigningKey implements storage.SigningKeys.
 func (s *Store) ResealSigningKey(ctx context.Context, id string, old, sealed []byte) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q["resealSigning"], nonNil(sealed), id, old)
+		res, err := tx.ExecContext(ctx, s.query("resealSigning"), nonNil(sealed), id, old)
 		if err != nil {
 			return err
 		}
@@ -144,7 +144,7 @@ func (s *Store) ResealSigningKey(ctx context.Context, id string, old, sealed []b
 			return err
 		}
 		var alg, st string
-		err = tx.QueryRowContext(ctx, s.q["signingState"], id).Scan(&alg, &st)
+		err = tx.QueryRowContext(ctx, s.query("signingState"), id).Scan(&alg, &st)
 		if errors.Is(err, sql.ErrNoRows) {
 			return storage.ErrNotFound
 		}

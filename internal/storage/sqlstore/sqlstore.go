@@ -181,6 +181,13 @@ var migrations = []string{
 		retired_at BIGINT
 	);
 	CREATE UNIQUE INDEX signing_keys_one_per_state ON signing_keys (algorithm, state) WHERE state <> 'retired'`,
+	// Integration states (integrations.go): one JSON document per
+	// integration, replaced by compare-and-swap on its version.
+	`CREATE TABLE integration_states (
+		id TEXT PRIMARY KEY,
+		version BIGINT NOT NULL,
+		state {{bytes}} NOT NULL
+	)`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -223,6 +230,16 @@ func (s *Store) migrate(ctx context.Context) error {
 
 func (s *Store) rb(q string) string { return rebind(q, s.d.Placeholder) }
 
+// query is the named query, rebound. A name with no query is a bug that
+// must not run as an empty statement, which SQL would take as a no-op.
+func (s *Store) query(name string) string {
+	q, ok := s.q[name]
+	if !ok {
+		panic("sqlstore: no query named " + name)
+	}
+	return q
+}
+
 // write runs fn in a write transaction, retrying it while the dialect says
 // the failure was transient.
 func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
@@ -256,47 +273,51 @@ func (s *Store) writeOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 var queries = map[string]string{
-	"listKeys":        `SELECT id, material, created_at, retired_at FROM master_keys ORDER BY id`,
-	"activeKey":       `SELECT id FROM master_keys WHERE active = 1`,
-	"retireKey":       `UPDATE master_keys SET retired_at = ?, active = NULL WHERE id = ? AND active = 1`,
-	"insertKey":       `INSERT INTO master_keys (id, material, created_at, retired_at, active) VALUES (?, ?, ?, NULL, 1)`,
-	"keyActive":       `SELECT active FROM master_keys WHERE id = ?`,
-	"deleteKey":       `DELETE FROM master_keys WHERE id = ? AND active IS NULL`,
-	"resealKey":       `UPDATE master_keys SET material = ? WHERE id = ? AND material = ?`,
-	"useStep":         `INSERT INTO totp_steps (serial, step) VALUES (?, ?) ON CONFLICT (serial) DO UPDATE SET step = excluded.step WHERE totp_steps.step < excluded.step`,
-	"takeAttempt":     `INSERT INTO attempts (attempt_key, window_start, n) VALUES (?, ?, 1) ON CONFLICT (attempt_key, window_start) DO UPDATE SET n = attempts.n + 1 RETURNING n`,
-	"oldAttempts":     `DELETE FROM attempts WHERE attempt_key = ? AND window_start < ?`,
-	"giveAttempt":     `UPDATE attempts SET n = n - 1 WHERE attempt_key = ? AND window_start = ? AND n > 0`,
-	"noAttempts":      `DELETE FROM attempts WHERE attempt_key = ? AND window_start = ? AND n = 0`,
-	"claimID":         `INSERT INTO ids (name, id) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
-	"getID":           `SELECT id FROM ids WHERE name = ?`,
-	"releaseID":       `DELETE FROM ids WHERE name = ?`,
-	"listIDs":         `SELECT name, id FROM ids WHERE name >= ? ORDER BY name`,
-	"revoke":          `INSERT INTO revocations (principal, before_time) VALUES (?, ?) ON CONFLICT (principal) DO UPDATE SET before_time = excluded.before_time WHERE revocations.before_time < excluded.before_time`,
-	"revocations":     `SELECT principal, before_time FROM revocations`,
-	"useOnce":         `INSERT INTO single_use (use_key, until_time) VALUES (?, ?) ON CONFLICT (use_key) DO UPDATE SET until_time = excluded.until_time WHERE single_use.until_time <= ?`,
-	"pruneOnce":       `DELETE FROM single_use WHERE until_time <= ?`,
-	"usedOnce":        `SELECT 1 FROM single_use WHERE use_key = ? AND until_time > ?`,
-	"auditHead":       `SELECT seq FROM audit_head WHERE id = 1`,
-	"auditHash":       `SELECT hash FROM audit WHERE seq = ?`,
-	"insertAudit":     `INSERT INTO audit (seq, event_time, event_name, access_key_id, issued_key_id, principal_arn, error_code, event, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-	"setHead":         `UPDATE audit_head SET seq = ? WHERE id = 1`,
-	"checkpoint":      `SELECT seq, hash, taken_at FROM audit_checkpoint WHERE id = 1`,
-	"saveCheck":       `INSERT INTO audit_checkpoint (id, seq, hash, taken_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, taken_at = excluded.taken_at WHERE audit_checkpoint.seq < excluded.seq`,
-	"lastDigest":      `SELECT COALESCE(MAX(seq), 0) FROM audit_digests`,
-	"addDigest":       `INSERT INTO audit_digests (seq, body, signature) VALUES (?, ?, ?)`,
-	"digests":         `SELECT seq, body, signature FROM audit_digests WHERE seq > ? ORDER BY seq LIMIT 500`,
-	"claimKey":        `INSERT INTO sealed_keys (name, public_key, sealed) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
-	"sealedKey":       `SELECT public_key, sealed FROM sealed_keys WHERE name = ?`,
-	"resealNamed":     `UPDATE sealed_keys SET sealed = ? WHERE name = ? AND sealed = ?`,
-	"listSigning":     `SELECT id, algorithm, public_key, sealed, created_at, activated_at, retired_at FROM signing_keys ORDER BY created_at, id`,
-	"signingState":    `SELECT algorithm, state FROM signing_keys WHERE id = ?`,
-	"signingIn":       `SELECT id FROM signing_keys WHERE algorithm = ? AND state = ?`,
-	"addSigning":      `INSERT INTO signing_keys (id, algorithm, state, public_key, sealed, created_at) VALUES (?, ?, 'next', ?, ?, ?)`,
-	"retireSigning":   `UPDATE signing_keys SET state = 'retired', retired_at = ? WHERE id = ? AND state = 'active'`,
-	"activateSigning": `UPDATE signing_keys SET state = 'active', activated_at = ? WHERE id = ? AND state = 'next'`,
-	"deleteSigning":   `DELETE FROM signing_keys WHERE id = ? AND state = 'retired'`,
-	"resealSigning":   `UPDATE signing_keys SET sealed = ? WHERE id = ? AND sealed = ?`,
+	"listKeys":           `SELECT id, material, created_at, retired_at FROM master_keys ORDER BY id`,
+	"activeKey":          `SELECT id FROM master_keys WHERE active = 1`,
+	"retireKey":          `UPDATE master_keys SET retired_at = ?, active = NULL WHERE id = ? AND active = 1`,
+	"insertKey":          `INSERT INTO master_keys (id, material, created_at, retired_at, active) VALUES (?, ?, ?, NULL, 1)`,
+	"keyActive":          `SELECT active FROM master_keys WHERE id = ?`,
+	"deleteKey":          `DELETE FROM master_keys WHERE id = ? AND active IS NULL`,
+	"resealKey":          `UPDATE master_keys SET material = ? WHERE id = ? AND material = ?`,
+	"useStep":            `INSERT INTO totp_steps (serial, step) VALUES (?, ?) ON CONFLICT (serial) DO UPDATE SET step = excluded.step WHERE totp_steps.step < excluded.step`,
+	"takeAttempt":        `INSERT INTO attempts (attempt_key, window_start, n) VALUES (?, ?, 1) ON CONFLICT (attempt_key, window_start) DO UPDATE SET n = attempts.n + 1 RETURNING n`,
+	"oldAttempts":        `DELETE FROM attempts WHERE attempt_key = ? AND window_start < ?`,
+	"giveAttempt":        `UPDATE attempts SET n = n - 1 WHERE attempt_key = ? AND window_start = ? AND n > 0`,
+	"noAttempts":         `DELETE FROM attempts WHERE attempt_key = ? AND window_start = ? AND n = 0`,
+	"claimID":            `INSERT INTO ids (name, id) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
+	"getID":              `SELECT id FROM ids WHERE name = ?`,
+	"releaseID":          `DELETE FROM ids WHERE name = ?`,
+	"listIDs":            `SELECT name, id FROM ids WHERE name >= ? ORDER BY name`,
+	"revoke":             `INSERT INTO revocations (principal, before_time) VALUES (?, ?) ON CONFLICT (principal) DO UPDATE SET before_time = excluded.before_time WHERE revocations.before_time < excluded.before_time`,
+	"revocations":        `SELECT principal, before_time FROM revocations`,
+	"useOnce":            `INSERT INTO single_use (use_key, until_time) VALUES (?, ?) ON CONFLICT (use_key) DO UPDATE SET until_time = excluded.until_time WHERE single_use.until_time <= ?`,
+	"pruneOnce":          `DELETE FROM single_use WHERE until_time <= ?`,
+	"usedOnce":           `SELECT 1 FROM single_use WHERE use_key = ? AND until_time > ?`,
+	"auditHead":          `SELECT seq FROM audit_head WHERE id = 1`,
+	"auditHash":          `SELECT hash FROM audit WHERE seq = ?`,
+	"insertAudit":        `INSERT INTO audit (seq, event_time, event_name, access_key_id, issued_key_id, principal_arn, error_code, event, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	"setHead":            `UPDATE audit_head SET seq = ? WHERE id = 1`,
+	"checkpoint":         `SELECT seq, hash, taken_at FROM audit_checkpoint WHERE id = 1`,
+	"saveCheck":          `INSERT INTO audit_checkpoint (id, seq, hash, taken_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, taken_at = excluded.taken_at WHERE audit_checkpoint.seq < excluded.seq`,
+	"lastDigest":         `SELECT COALESCE(MAX(seq), 0) FROM audit_digests`,
+	"addDigest":          `INSERT INTO audit_digests (seq, body, signature) VALUES (?, ?, ?)`,
+	"digests":            `SELECT seq, body, signature FROM audit_digests WHERE seq > ? ORDER BY seq LIMIT 500`,
+	"claimKey":           `INSERT INTO sealed_keys (name, public_key, sealed) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+	"sealedKey":          `SELECT public_key, sealed FROM sealed_keys WHERE name = ?`,
+	"resealNamed":        `UPDATE sealed_keys SET sealed = ? WHERE name = ? AND sealed = ?`,
+	"listSigning":        `SELECT id, algorithm, public_key, sealed, created_at, activated_at, retired_at FROM signing_keys ORDER BY created_at, id`,
+	"signingState":       `SELECT algorithm, state FROM signing_keys WHERE id = ?`,
+	"signingIn":          `SELECT id FROM signing_keys WHERE algorithm = ? AND state = ?`,
+	"addSigning":         `INSERT INTO signing_keys (id, algorithm, state, public_key, sealed, created_at) VALUES (?, ?, 'next', ?, ?, ?)`,
+	"retireSigning":      `UPDATE signing_keys SET state = 'retired', retired_at = ? WHERE id = ? AND state = 'active'`,
+	"activateSigning":    `UPDATE signing_keys SET state = 'active', activated_at = ? WHERE id = ? AND state = 'next'`,
+	"deleteSigning":      `DELETE FROM signing_keys WHERE id = ? AND state = 'retired'`,
+	"resealSigning":      `UPDATE signing_keys SET sealed = ? WHERE id = ? AND sealed = ?`,
+	"listIntegrations":   `SELECT state FROM integration_states ORDER BY id`,
+	"integrationVersion": `SELECT version FROM integration_states WHERE id = ?`,
+	"insertIntegration":  `INSERT INTO integration_states (id, version, state) VALUES (?, ?, ?)`,
+	"updateIntegration":  `UPDATE integration_states SET version = ?, state = ? WHERE id = ? AND version = ?`,
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }
@@ -305,7 +326,7 @@ func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 
 // ListMasterKeys implements storage.MasterKeys.
 func (s *Store) ListMasterKeys(ctx context.Context) ([]storage.MasterKey, error) {
-	rows, err := s.db.QueryContext(ctx, s.q["listKeys"])
+	rows, err := s.db.QueryContext(ctx, s.query("listKeys"))
 	if err != nil {
 		return nil, err
 	}
@@ -334,7 +355,7 @@ func (s *Store) ListMasterKeys(ctx context.Context) ([]storage.MasterKey, error)
 func (s *Store) RotateMasterKey(ctx context.Context, k storage.MasterKey, wantActive uint32) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var active int64
-		err := tx.QueryRowContext(ctx, s.q["activeKey"]+s.d.ForUpdate).Scan(&active)
+		err := tx.QueryRowContext(ctx, s.query("activeKey")+s.d.ForUpdate).Scan(&active)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			active = 0
@@ -345,19 +366,19 @@ func (s *Store) RotateMasterKey(ctx context.Context, k storage.MasterKey, wantAc
 			return storage.ErrConflict
 		}
 		if active != 0 {
-			if _, err := tx.ExecContext(ctx, s.q["retireKey"], micros(k.CreatedAt), active); err != nil {
+			if _, err := tx.ExecContext(ctx, s.query("retireKey"), micros(k.CreatedAt), active); err != nil {
 				return err
 			}
 		}
 		var exists sql.NullInt64
-		err = tx.QueryRowContext(ctx, s.q["keyActive"], int64(k.ID)).Scan(&exists)
+		err = tx.QueryRowContext(ctx, s.query("keyActive"), int64(k.ID)).Scan(&exists)
 		if err == nil {
 			return storage.ErrConflict
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q["insertKey"], int64(k.ID), k.Sealed, micros(k.CreatedAt))
+		_, err = tx.ExecContext(ctx, s.query("insertKey"), int64(k.ID), k.Sealed, micros(k.CreatedAt))
 		return err
 	})
 }
@@ -365,7 +386,7 @@ func (s *Store) RotateMasterKey(ctx context.Context, k storage.MasterKey, wantAc
 // ResealMasterKey implements storage.MasterKeys.
 func (s *Store) ResealMasterKey(ctx context.Context, id uint32, old, sealed []byte) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q["resealKey"], sealed, int64(id), old)
+		res, err := tx.ExecContext(ctx, s.query("resealKey"), sealed, int64(id), old)
 		if err != nil {
 			return err
 		}
@@ -373,7 +394,7 @@ func (s *Store) ResealMasterKey(ctx context.Context, id uint32, old, sealed []by
 			return err
 		}
 		var active sql.NullInt64
-		err = tx.QueryRowContext(ctx, s.q["keyActive"], int64(id)).Scan(&active)
+		err = tx.QueryRowContext(ctx, s.query("keyActive"), int64(id)).Scan(&active)
 		if errors.Is(err, sql.ErrNoRows) {
 			return storage.ErrNotFound
 		}
@@ -388,7 +409,7 @@ func (s *Store) ResealMasterKey(ctx context.Context, id uint32, old, sealed []by
 func (s *Store) DeleteMasterKey(ctx context.Context, id uint32) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var active sql.NullInt64
-		err := tx.QueryRowContext(ctx, s.q["keyActive"], int64(id)).Scan(&active)
+		err := tx.QueryRowContext(ctx, s.query("keyActive"), int64(id)).Scan(&active)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return storage.ErrNotFound
@@ -397,7 +418,7 @@ func (s *Store) DeleteMasterKey(ctx context.Context, id uint32) error {
 		case active.Valid:
 			return storage.ErrConflict
 		}
-		_, err = tx.ExecContext(ctx, s.q["deleteKey"], int64(id))
+		_, err = tx.ExecContext(ctx, s.query("deleteKey"), int64(id))
 		return err
 	})
 }
@@ -405,7 +426,7 @@ func (s *Store) DeleteMasterKey(ctx context.Context, id uint32) error {
 // UseTOTPStep implements storage.MFA.
 func (s *Store) UseTOTPStep(ctx context.Context, serial string, step int64) error {
 	return s.claim(ctx, func(tx *sql.Tx) (sql.Result, error) {
-		return tx.ExecContext(ctx, s.q["useStep"], serial, step)
+		return tx.ExecContext(ctx, s.query("useStep"), serial, step)
 	})
 }
 
@@ -498,12 +519,12 @@ func (s *Store) commitOnce(ctx context.Context, batch []*onceReq) {
 	prune := s.uses.Add(uint64(len(batch)))%256 < uint64(len(batch))
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		if prune {
-			if _, err := tx.ExecContext(ctx, s.q["pruneOnce"], micros(batch[0].now)); err != nil {
+			if _, err := tx.ExecContext(ctx, s.query("pruneOnce"), micros(batch[0].now)); err != nil {
 				return err
 			}
 		}
 		for i, r := range batch {
-			res, err := tx.ExecContext(ctx, s.q["useOnce"], r.key, micros(r.until), micros(r.now))
+			res, err := tx.ExecContext(ctx, s.query("useOnce"), r.key, micros(r.until), micros(r.now))
 			if err != nil {
 				return err
 			}
@@ -534,7 +555,7 @@ func (s *Store) Used(ctx context.Context, key string, now time.Time) (bool, erro
 		return false, fmt.Errorf("single-use key of %d bytes", len(key))
 	}
 	var one int
-	err := s.db.QueryRowContext(ctx, s.q["usedOnce"], key, micros(now)).Scan(&one)
+	err := s.db.QueryRowContext(ctx, s.query("usedOnce"), key, micros(now)).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -547,10 +568,10 @@ func (s *Store) Used(ctx context.Context, key string, now time.Time) (bool, erro
 func (s *Store) TakeAttempt(ctx context.Context, key string, window time.Time) (int, error) {
 	var n int
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q["oldAttempts"], key, micros(window)); err != nil {
+		if _, err := tx.ExecContext(ctx, s.query("oldAttempts"), key, micros(window)); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, s.q["takeAttempt"], key, micros(window)).Scan(&n)
+		return tx.QueryRowContext(ctx, s.query("takeAttempt"), key, micros(window)).Scan(&n)
 	})
 	return n, err
 }
@@ -559,10 +580,10 @@ func (s *Store) TakeAttempt(ctx context.Context, key string, window time.Time) (
 // zero is deleted.
 func (s *Store) ReturnAttempt(ctx context.Context, key string, window time.Time) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q["giveAttempt"], key, micros(window)); err != nil {
+		if _, err := tx.ExecContext(ctx, s.query("giveAttempt"), key, micros(window)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.q["noAttempts"], key, micros(window))
+		_, err := tx.ExecContext(ctx, s.query("noAttempts"), key, micros(window))
 		return err
 	})
 }
@@ -571,23 +592,23 @@ func (s *Store) ReturnAttempt(ctx context.Context, key string, window time.Time)
 func (s *Store) ClaimID(ctx context.Context, key, proposed string) (string, error) {
 	var id string
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q["claimID"], key, proposed); err != nil {
+		if _, err := tx.ExecContext(ctx, s.query("claimID"), key, proposed); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, s.q["getID"], key).Scan(&id)
+		return tx.QueryRowContext(ctx, s.query("getID"), key).Scan(&id)
 	})
 	return id, err
 }
 
 // ReleaseID implements storage.IDs.
 func (s *Store) ReleaseID(ctx context.Context, key string) error {
-	_, err := s.db.ExecContext(ctx, s.q["releaseID"], key)
+	_, err := s.db.ExecContext(ctx, s.query("releaseID"), key)
 	return err
 }
 
 // ListIDs implements storage.IDs.
 func (s *Store) ListIDs(ctx context.Context, prefix string) (map[string]string, error) {
-	rows, err := s.db.QueryContext(ctx, s.q["listIDs"], prefix)
+	rows, err := s.db.QueryContext(ctx, s.query("listIDs"), prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -609,14 +630,14 @@ func (s *Store) ListIDs(ctx context.Context, prefix string) (map[string]string, 
 // RevokeSessions implements storage.Revocations.
 func (s *Store) RevokeSessions(ctx context.Context, principal string, before time.Time) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q["revoke"], principal, micros(before))
+		_, err := tx.ExecContext(ctx, s.query("revoke"), principal, micros(before))
 		return err
 	})
 }
 
 // SessionRevocations implements storage.Revocations.
 func (s *Store) SessionRevocations(ctx context.Context) (map[string]time.Time, error) {
-	rows, err := s.db.QueryContext(ctx, s.q["revocations"])
+	rows, err := s.db.QueryContext(ctx, s.query("revocations"))
 	if err != nil {
 		return nil, err
 	}

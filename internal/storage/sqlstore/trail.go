@@ -13,7 +13,7 @@ import (
 // only forward, in one write transaction.
 func (s *Store) SaveAuditCheckpoint(ctx context.Context, c storage.AuditCheckpoint) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		cur, err := scanCheckpoint(tx.QueryRowContext(ctx, s.q["checkpoint"]+s.d.ForUpdate))
+		cur, err := scanCheckpoint(tx.QueryRowContext(ctx, s.query("checkpoint")+s.d.ForUpdate))
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 		case err != nil:
@@ -25,14 +25,14 @@ func (s *Store) SaveAuditCheckpoint(ctx context.Context, c storage.AuditCheckpoi
 		case c.Seq == cur.Seq:
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, s.q["saveCheck"], c.Seq, c.Hash[:], micros(c.Time))
+		_, err = tx.ExecContext(ctx, s.query("saveCheck"), c.Seq, c.Hash[:], micros(c.Time))
 		return err
 	})
 }
 
 // AuditCheckpoint implements storage.AuditCheckpoints.
 func (s *Store) AuditCheckpoint(ctx context.Context) (storage.AuditCheckpoint, error) {
-	return scanCheckpoint(s.db.QueryRowContext(ctx, s.q["checkpoint"]))
+	return scanCheckpoint(s.db.QueryRowContext(ctx, s.query("checkpoint")))
 }
 
 func scanCheckpoint(row *sql.Row) (storage.AuditCheckpoint, error) {
@@ -60,13 +60,13 @@ func scanCheckpoint(row *sql.Row) (storage.AuditCheckpoint, error) {
 func (s *Store) AddAuditDigest(ctx context.Context, d storage.AuditDigest) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var last int64
-		if err := tx.QueryRowContext(ctx, s.q["lastDigest"]).Scan(&last); err != nil {
+		if err := tx.QueryRowContext(ctx, s.query("lastDigest")).Scan(&last); err != nil {
 			return err
 		}
 		if d.Seq != last+1 {
 			return storage.ErrConflict
 		}
-		_, err := tx.ExecContext(ctx, s.q["addDigest"], d.Seq, nonNil(d.Body), nonNil(d.Signature))
+		_, err := tx.ExecContext(ctx, s.query("addDigest"), d.Seq, nonNil(d.Body), nonNil(d.Signature))
 		return err
 	})
 }
@@ -93,7 +93,7 @@ func (s *Store) ListAuditDigests(ctx context.Context, fn func(storage.AuditDiges
 }
 
 func (s *Store) digestPage(ctx context.Context, after int64) ([]storage.AuditDigest, error) {
-	rows, err := s.db.QueryContext(ctx, s.q["digests"], after)
+	rows, err := s.db.QueryContext(ctx, s.query("digests"), after)
 	if err != nil {
 		return nil, err
 	}
@@ -114,10 +114,10 @@ func (s *Store) digestPage(ctx context.Context, after int64) ([]storage.AuditDig
 func (s *Store) ClaimSealedKey(ctx context.Context, name string, proposed storage.SealedKey) (storage.SealedKey, error) {
 	var k storage.SealedKey
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q["claimKey"], name, nonNil(proposed.Public), nonNil(proposed.Sealed)); err != nil {
+		if _, err := tx.ExecContext(ctx, s.query("claimKey"), name, nonNil(proposed.Public), nonNil(proposed.Sealed)); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, s.q["sealedKey"], name).Scan(&k.Public, &k.Sealed)
+		return tx.QueryRowContext(ctx, s.query("sealedKey"), name).Scan(&k.Public, &k.Sealed)
 	})
 	return k, err
 }
@@ -125,7 +125,7 @@ func (s *Store) ClaimSealedKey(ctx context.Context, name string, proposed storag
 // SealedKey implements storage.SealedKeys.
 func (s *Store) SealedKey(ctx context.Context, name string) (storage.SealedKey, error) {
 	var k storage.SealedKey
-	err := s.db.QueryRowContext(ctx, s.q["sealedKey"], name).Scan(&k.Public, &k.Sealed)
+	err := s.db.QueryRowContext(ctx, s.query("sealedKey"), name).Scan(&k.Public, &k.Sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return k, storage.ErrNotFound
 	}
@@ -135,7 +135,7 @@ func (s *Store) SealedKey(ctx context.Context, name string) (storage.SealedKey, 
 // ResealKey implements storage.SealedKeys.
 func (s *Store) ResealKey(ctx context.Context, name string, old, sealed []byte) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q["resealNamed"], nonNil(sealed), name, old)
+		res, err := tx.ExecContext(ctx, s.query("resealNamed"), nonNil(sealed), name, old)
 		if err != nil {
 			return err
 		}
@@ -143,7 +143,7 @@ func (s *Store) ResealKey(ctx context.Context, name string, old, sealed []byte) 
 			return err
 		}
 		var k storage.SealedKey
-		err = tx.QueryRowContext(ctx, s.q["sealedKey"], name).Scan(&k.Public, &k.Sealed)
+		err = tx.QueryRowContext(ctx, s.query("sealedKey"), name).Scan(&k.Public, &k.Sealed)
 		if errors.Is(err, sql.ErrNoRows) {
 			return storage.ErrNotFound
 		}

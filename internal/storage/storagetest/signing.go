@@ -207,3 +207,48 @@ func testSigningKeysConcurrent(t *testing.T, b Backend) {
 		}
 	}
 }
+
+// Integration states: created once, replaced by compare-and-swap on the
+// version, kept across a reopen.
+func testIntegrationStates(t *testing.T, b Backend) {
+	s := open(t, b)
+	st := storage.IntegrationState{ID: "i1", ARN: "arn:aws:keyless::111122223333:integration/team/scan", Status: "configuring",
+		DeclaredAt: t0, Version: 1}
+	if err := s.PutIntegrationState(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutIntegrationState(ctx, st); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("creating it twice: %v", err)
+	}
+	next := st
+	next.Version, next.Status, next.CheckedAt, next.SucceededAt, next.AssumedARN = 2, "active", t0.Add(time.Minute), t0.Add(time.Minute), "arn:aws:sts::210987654321:assumed-role/R/s"
+	if wins := race(t, 20, func(int) error { return s.PutIntegrationState(ctx, next) }); wins != 1 {
+		t.Errorf("%d concurrent updates of one version won, want 1", wins)
+	}
+	stale := st
+	stale.Version = 2
+	stale.Status = "error"
+	if err := s.PutIntegrationState(ctx, stale); !errors.Is(err, storage.ErrConflict) {
+		t.Errorf("an update from a stale version: %v", err)
+	}
+	if err := s.PutIntegrationState(ctx, storage.IntegrationState{ID: "i0", Status: "deleted", Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		list, err := s.ListIntegrationStates(ctx)
+		if err != nil || len(list) != 2 || list[0].ID != "i0" || list[1].ID != "i1" {
+			t.Fatalf("%s: %+v %v", when, list, err)
+		}
+		got := list[1]
+		if got.Status != "active" || got.Version != 2 || !got.SucceededAt.Equal(next.SucceededAt) || got.AssumedARN != next.AssumedARN ||
+			!got.DeclaredAt.Equal(t0) || got.ARN != st.ARN {
+			t.Errorf("%s: %+v", when, got)
+		}
+	}
+	check("stored")
+	if b.Reopen != nil {
+		s = b.Reopen(t, s)
+		t.Cleanup(func() { _ = s.Close() })
+		check("after reopen")
+	}
+}

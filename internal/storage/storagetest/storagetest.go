@@ -52,6 +52,7 @@ func Run(t *testing.T, b Backend) {
 		{"SealedKeys", testSealedKeys},
 		{"SigningKeys", testSigningKeys},
 		{"SigningKeysConcurrent", testSigningKeysConcurrent},
+		{"IntegrationStates", testIntegrationStates},
 		{"AuditSegments", testAuditSegments},
 		{"Persistence", testPersistence},
 	}
