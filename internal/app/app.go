@@ -22,6 +22,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/config"
 	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/identity"
+	"github.com/keyless-dev/keyless/internal/integration"
 	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/keyring"
 	"github.com/keyless-dev/keyless/internal/saml"
@@ -59,16 +60,18 @@ type App struct {
 	deployment string
 	ring       *keyring.Ring
 	signing    *signing.Keys
-	audit      *audit.Writer
-	revoked    *identity.Revocations
-	reg        *prometheus.Registry
-	edge       *edge.Edge
-	metrics    http.Handler
-	verifier   *sigv4.Verifier
-	saml       saml.Verifier
-	keySets    *keySets
-	reloads    *prometheus.CounterVec
-	reloadedAt prometheus.Gauge
+	// integrations outlive a configuration: their cache and checks.
+	integrations *integration.Service
+	audit        *audit.Writer
+	revoked      *identity.Revocations
+	reg          *prometheus.Registry
+	edge         *edge.Edge
+	metrics      http.Handler
+	verifier     *sigv4.Verifier
+	saml         saml.Verifier
+	keySets      *keySets
+	reloads      *prometheus.CounterVec
+	reloadedAt   prometheus.Gauge
 
 	mu  sync.Mutex // one reload at a time
 	cur atomic.Pointer[generation]
@@ -157,6 +160,7 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 		saml:     samlxml.New(samlxml.Options{}),
 		keySets:  newKeySets(deps, reg),
 	}
+	a.integrations = a.newIntegrations(cfg)
 	a.edge = edge.New(edge.Options{Audit: writer, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger,
 		Metrics: edge.NewMetrics(reg), Gate: a.gate,
 		Limits: &edge.Limits{PerSecond: cfg.Refused.PerSecond, Burst: cfg.Refused.Burst, ReportEvery: cfg.Refused.ReportEvery}})
@@ -283,6 +287,7 @@ func (a *App) Serve(ctx context.Context, ln, admin net.Listener) error {
 		a.deps.Logger.Info("admin listener", "addr", admin.Addr().String())
 	}
 	go a.maintain(ctx)
+	go a.sweepIntegrations(ctx)
 	go a.watchHealth(ctx)
 	flushed := make(chan struct{})
 	go func() { // the aggregated events of throttled requests

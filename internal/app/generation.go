@@ -36,6 +36,10 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, func(
 	if err != nil {
 		return nil, nil, err
 	}
+	useIntegrations, err := a.integrations.Prepare(ctx, cfg.Integrations.Specs)
+	if err != nil {
+		return nil, nil, err
+	}
 	tokens := credential.NewTokenSealer(a.ring, a.deployment, deps.Random)
 	svc := sts.New(sts.Options{
 		ProviderKeys:     keys,
@@ -91,6 +95,7 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, func(
 	// and unbind the ids of the users and roles it removed.
 	inForce := func(ctx context.Context) error {
 		commitKeys()
+		useIntegrations()
 		return release(ctx)
 	}
 	return &generation{cfg: cfg, router: router, issuers: issuers}, inForce, nil
@@ -107,7 +112,7 @@ func (a *App) accountIssuers(ctx context.Context, cfg *config.Config) (map[strin
 		if !acct.OutboundWebIdentityFederation {
 			continue
 		}
-		id, err := identity.AccountIssuer(ctx, a.deps.Store, a.deps.Random, acct.ID)
+		id, err := identity.AccountIssuer(ctx, a.deps.Store, a.deps.Random, acct.ID, acct.OutboundIssuerID)
 		if err != nil {
 			return nil, fmt.Errorf("issuer of account %s: %w", acct.ID, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/exchange"
 	"github.com/keyless-dev/keyless/internal/exchangeapi"
+	"github.com/keyless-dev/keyless/internal/integrationapi"
 	"github.com/keyless-dev/keyless/internal/issuerapi"
 	"github.com/keyless-dev/keyless/internal/samlsignin"
 	"github.com/keyless-dev/keyless/internal/sigauth"
@@ -40,6 +41,8 @@ func (a *App) surfaces(s services) []*edge.Surface {
 			Endpoint: cfg.ExchangeEndpoint(), Region: cfg.Region}).Surface(), // /SecureTokenService/..., /v1/token
 		samlsignin.New(samlSignIn(s)).Surface(), // /saml, /REGION/saml, /saml/metadata.xml
 		a.issuer(s).Surface(),                   // ISSUER/.well-known/..., ISSUER/tokens/ID/.well-known/...
+		integrationapi.New(integrationapi.Options{Integrations: a.integrations, Service: s.sts, Auth: s.auth,
+			Region: cfg.Region}).Surface(), // /v1/integrations/...
 	}
 }
 

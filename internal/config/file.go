@@ -5,16 +5,19 @@ import "time"
 // File is the shape of a keyless configuration file. The doc comments are
 // the reference for each key; docs/configuration.md points here.
 type File struct {
-	Server   Server    `yaml:"server"`
-	Storage  Storage   `yaml:"storage"`
-	STS      STS       `yaml:"sts"`
-	Keys     Keys      `yaml:"keys"`
-	Audit    Audit     `yaml:"audit"`
-	Limits   Limits    `yaml:"limits"`
-	Exchange Exchange  `yaml:"exchange"`
-	SAML     SAML      `yaml:"saml"`
-	Issuer   Issuer    `yaml:"issuer"`
-	Accounts []Account `yaml:"accounts"`
+	Server   Server   `yaml:"server"`
+	Storage  Storage  `yaml:"storage"`
+	STS      STS      `yaml:"sts"`
+	Keys     Keys     `yaml:"keys"`
+	Audit    Audit    `yaml:"audit"`
+	Limits   Limits   `yaml:"limits"`
+	Exchange Exchange `yaml:"exchange"`
+	SAML     SAML     `yaml:"saml"`
+	Issuer   Issuer   `yaml:"issuer"`
+	// Integrations are the deployment-wide settings of the integrations
+	// declared under accounts[].spaces.
+	Integrations Integrations `yaml:"integrations"`
+	Accounts     []Account    `yaml:"accounts"`
 }
 
 // Server is how keyless listens and where it keeps state.
@@ -169,6 +172,14 @@ type Account struct {
 	// --issuer`), stable across restarts. Default false: the call is
 	// refused with OutboundWebIdentityFederationDisabledException.
 	OutboundWebIdentityFederation bool `yaml:"outbound_web_identity_federation"`
+	// OutboundIssuerID pins the id in the account's issuer URL (8 to 64
+	// lower-case letters, digits and hyphens), for a configuration that
+	// must name that issuer itself, such as the quickstart's. Leave it out
+	// and keyless makes a random one, kept across restarts.
+	OutboundIssuerID string `yaml:"outbound_issuer_id"`
+	// Spaces are tenants' namespaces in the account, each with the
+	// integrations that reach other accounts (docs/integrations.md).
+	Spaces []Space `yaml:"spaces"`
 }
 
 // ManagedPolicy is a customer managed policy. Give the IAM JSON policy

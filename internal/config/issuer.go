@@ -2,6 +2,7 @@ package config
 
 import (
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -34,6 +35,8 @@ type IssuerConfig struct {
 	JWKSMaxAge  time.Duration
 	RotateEvery time.Duration
 }
+
+var outboundIssuerRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{6,62}[a-z0-9]$`)
 
 // DefaultIssuer is the issuer's settings when a file says nothing.
 var DefaultIssuer = IssuerConfig{JWKSMaxAge: time.Hour, RotateEvery: 30 * 24 * time.Hour}

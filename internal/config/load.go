@@ -81,6 +81,7 @@ type Config struct {
 	Exchange          ExchangeConfig
 	SAML              SAMLConfig
 	Issuer            IssuerConfig
+	Integrations      IntegrationsConfig
 	// Notes are what `keyless config validate` and `keyless serve` say
 	// about a valid file: deprecated keys and what replaces them.
 	Notes []string
@@ -257,7 +258,11 @@ func (v *validator) convert(f *File) *Config {
 	v.publicURL(f, c)
 	c.Issuer = v.issuer(f.Issuer, c)
 	issuerNotes(c)
+	c.Integrations = v.integrationDefaults(f.Integrations)
 	c.Identities = v.identities(f.Accounts)
+	for i, a := range f.Accounts {
+		c.Integrations.Specs = append(c.Integrations.Specs, v.spaces(idx("accounts", i), a.ID, a.Spaces, f.Integrations)...)
+	}
 	c.IdentityProviders = v.idps
 	return c
 }
@@ -282,7 +287,11 @@ func (v *validator) identities(accounts []Account) iam.Contents {
 		if a.Alias != "" && !isAlias(a.Alias) {
 			v.at(path+".alias", "must be 3 to 63 lower-case letters, digits and hyphens")
 		}
-		out.Accounts = append(out.Accounts, iam.Account{ID: a.ID, Alias: a.Alias, OutboundWebIdentityFederation: a.OutboundWebIdentityFederation})
+		if a.OutboundIssuerID != "" && (!outboundIssuerRE.MatchString(a.OutboundIssuerID) || !a.OutboundWebIdentityFederation) {
+			v.at(path+".outbound_issuer_id", "must be 8 to 64 lower-case letters, digits and hyphens, with outbound_web_identity_federation: true")
+		}
+		out.Accounts = append(out.Accounts, iam.Account{ID: a.ID, Alias: a.Alias, OutboundWebIdentityFederation: a.OutboundWebIdentityFederation,
+			OutboundIssuerID: a.OutboundIssuerID})
 		managed := map[string]policy.Named{}
 		v.managedPolicies(path, a.ID, a.ManagedPolicies, managed)
 		for _, mp := range managed {

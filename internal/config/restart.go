@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // restartOnly are the settings a running server cannot change: how it
 // listens, where and in what it keeps its state, how it logs, how it
 // rotates master keys, its per-source limits and its audit trail's shape.
@@ -30,6 +32,9 @@ var restartOnly = []struct {
 	{"limits", func(c *Config) any { return c.Refused }},
 	{"audit", func(c *Config) any { return c.Audit }},
 	{"issuer", func(c *Config) any { return c.Issuer }},
+	{"integrations", func(c *Config) any {
+		return [3]time.Duration{c.Integrations.CheckEvery, c.Integrations.MissingAfter, c.Integrations.AccessKeyMaxAge}
+	}},
 }
 
 // Running keeps, in next, the values of running for every setting that
@@ -51,5 +56,7 @@ func Running(running, next *Config) []string {
 	next.Refused = running.Refused
 	next.Audit = running.Audit
 	next.Issuer = running.Issuer
+	next.Integrations.CheckEvery, next.Integrations.MissingAfter = running.Integrations.CheckEvery, running.Integrations.MissingAfter
+	next.Integrations.AccessKeyMaxAge = running.Integrations.AccessKeyMaxAge
 	return changed
 }

@@ -63,6 +63,9 @@ type Account struct {
 	// OutboundWebIdentityFederation: the account's principals may call
 	// GetWebIdentityToken.
 	OutboundWebIdentityFederation bool
+	// OutboundIssuerID pins the account issuer's id; empty: keyless makes
+	// one.
+	OutboundIssuerID string
 }
 
 // UserInfo is an IAM user.

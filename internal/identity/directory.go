@@ -155,10 +155,16 @@ func randomID(random io.Reader, prefix string, n int) string {
 // and kept, so that a relying party's trust survives restarts and
 // reloads: 128 random bits, so that the issuer does not reveal the
 // account, as AWS's per-account issuers do not.
-func AccountIssuer(ctx context.Context, ids storage.IDs, random io.Reader, account string) (string, error) {
+//
+// pinned, when not empty, is the id the configuration pins instead.
+func AccountIssuer(ctx context.Context, ids storage.IDs, random io.Reader, account, pinned string) (string, error) {
+	key := "account-issuer/" + account
+	if pinned != "" {
+		return pinned, pin(ctx, ids, key, pinned)
+	}
 	b := make([]byte, 16)
 	if _, err := io.ReadFull(random, b); err != nil {
 		return "", err
 	}
-	return ids.ClaimID(ctx, "account-issuer/"+account, hex.EncodeToString(b))
+	return ids.ClaimID(ctx, key, hex.EncodeToString(b))
 }
