@@ -82,6 +82,7 @@ type entry struct {
 	mu          sync.Mutex
 	session     Session
 	fingerprint string
+	obtained    time.Time
 }
 
 // New returns a Service with no integrations.
@@ -203,29 +204,26 @@ func (s *Service) Credentials(ctx context.Context, arn string) (Handout, error) 
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := s.o.Clock.Now()
-	if e.fingerprint == fp && fresh(e.session, now) {
+	if e.fingerprint == fp && e.fresh(now) {
 		return Handout{Session: e.session, Integration: in, Cached: true}, nil
 	}
 	sess, f := s.obtain(ctx, in)
 	if f != nil {
 		return Handout{}, f
 	}
-	e.session, e.fingerprint = sess, fp
+	e.session, e.fingerprint, e.obtained = sess, fp, now
 	return Handout{Session: sess, Integration: in}, nil
 }
 
-// fresh reports whether a cached session may still be handed out.
-func fresh(sess Session, now time.Time) bool {
-	if sess.AccessKeyID == "" {
+// fresh reports whether the cached session may still be handed out: it
+// has refreshMargin left, or a quarter of its lifetime if that is
+// shorter.
+func (e *entry) fresh(now time.Time) bool {
+	if e.session.AccessKeyID == "" {
 		return false
 	}
-	margin := refreshMargin
-	if life := sess.Expiration.Sub(now); life/4 < margin && life > 0 {
-		// A short session: keep at least a quarter of what is left when
-		// it was obtained. Approximated from what is left now.
-		margin = life / 4
-	}
-	return sess.Expiration.Sub(now) > margin
+	margin := min(refreshMargin, e.session.Expiration.Sub(e.obtained)/4)
+	return e.session.Expiration.Sub(now) > margin
 }
 
 // Ping checks an integration now and returns its view.
@@ -243,6 +241,7 @@ func (s *Service) Ping(ctx context.Context, arn string) (View, error) {
 // check runs one check and records its outcome: obtain a session, then
 // GetCallerIdentity with it; a success also fills the cache.
 func (s *Service) check(ctx context.Context, in *Integration) error {
+	obtained := s.o.Clock.Now()
 	sess, f := s.obtain(ctx, in)
 	var arn string
 	if f == nil {
@@ -265,7 +264,7 @@ func (s *Service) check(ctx context.Context, in *Integration) error {
 		}
 		s.cacheMu.Unlock()
 		if e.mu.TryLock() {
-			e.session, e.fingerprint = sess, in.fingerprint()
+			e.session, e.fingerprint, e.obtained = sess, in.fingerprint(), obtained
 			e.mu.Unlock()
 		}
 	}
