@@ -359,11 +359,35 @@ func (s *Service) Sweep(ctx context.Context) error {
 	}
 	for _, st := range states {
 		if !seen[st.ID] && st.Status != string(Deleted) {
-			errs = append(errs, s.update(ctx, st.ID, st.ARN, false, nil))
+			err := s.update(ctx, st.ID, st.ARN, false, nil)
+			if err == nil {
+				err = s.release(ctx, st)
+			}
+			errs = append(errs, err)
 		}
 	}
 	s.refreshViews(ctx)
 	return errors.Join(errs...)
+}
+
+// release unbinds a deleted integration's id from its name, so that an
+// integration declared again under the name gets a new id, and a new WIF
+// subject: trust given to the old one does not carry over (as for roles).
+func (s *Service) release(ctx context.Context, st storage.IntegrationState) error {
+	rest, ok := strings.CutPrefix(st.ARN, "arn:aws:keyless::")
+	account, path, ok2 := strings.Cut(rest, ":integration/")
+	if !ok || !ok2 {
+		return nil
+	}
+	key := "integration/" + account + "/" + path
+	bound, err := s.o.IDs.ListIDs(ctx, key)
+	if err != nil {
+		return err
+	}
+	if bound[key] != st.ID {
+		return nil // already released, or bound anew
+	}
+	return s.o.IDs.ReleaseID(ctx, key)
 }
 
 // due claims this integration's current check slot, if no node has: each

@@ -233,6 +233,16 @@ func TestLifecycle(t *testing.T) {
 	if v := status(t, svc); v.Status != integration.Deleted || v.ID != in.ID {
 		t.Fatalf("removed: %+v", v)
 	}
+	// Declared again under the same name: a new id and subject, so that
+	// a target's trust in the old one does not carry over.
+	use, err = svc.Prepare(ctx, []integration.Spec{wifSpec()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	use()
+	if again, _ := svc.Lookup(arn); again.ID == in.ID || again.Subject == in.Subject {
+		t.Errorf("re-declared with the old id %s", again.ID)
+	}
 	want := []string{">configuring", "configuring>error", "error>active", "active>error", "error>missing", "missing>deleted"}
 	if strings.Join(f.changes, " ") != strings.Join(want, " ") {
 		t.Errorf("status changes %v, want %v", f.changes, want)
