@@ -76,3 +76,54 @@ func TestReadmeFirstHour(t *testing.T) {
 		t.Errorf("the quickstart and the tenant-isolation example both listen on %s", q)
 	}
 }
+
+// TestReadmeIdentityProvider runs the README's "keyless as an identity
+// provider" commands as written, against the quickstart on a free port:
+// a token from `keyless token` assumes TokenDemo, and the self
+// integration is listed, shown, pinged and hands out credentials.
+func TestReadmeIdentityProvider(t *testing.T) {
+	port := freePort(t)
+	src, err := os.ReadFile(quickstart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "quickstart.yaml")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(src), "127.0.0.1:8080", port)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := launchAt(t, path, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aws := requireTool(t, "aws")
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	block := func(first, last string) string {
+		t.Helper()
+		start := strings.Index(string(readme), first)
+		end := strings.Index(string(readme)[max(start, 0):], last)
+		if start < 0 || end < 0 {
+			t.Fatalf("the README's block from %q to %q moved; update this test", first, last)
+		}
+		script := string(readme)[start : start+end+len(last)]
+		script = strings.ReplaceAll(script, "http://127.0.0.1:8080", s.endpoint)
+		script = strings.ReplaceAll(script, "bin/keyless", binary)
+		return strings.ReplaceAll(script, "\naws ", "\n"+aws+" ")
+	}
+	script := block("export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE AWS_SECRET_ACCESS_KEY", "# arn:aws:sts::111122223333:assumed-role/TokenDemo/demo") +
+		"\n" + block("bin/keyless integrations list", "bin/keyless integrations credentials self")
+	cmd := exec.Command("bash", "-e", "-c", script)
+	cmd.Env = cleanEnv(t)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the README's identity provider commands: %v\n%s", err, out)
+	}
+	for _, want := range []string{`"sub": "arn:aws:iam::111122223333:user/alice"`, "arn:aws:sts::111122223333:assumed-role/TokenDemo/demo",
+		"quickstart  self  wif   active", "WIF subject:", "aws iam create-role --role-name SelfIntegration", `"AccessKeyId":"ASIA`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
