@@ -38,7 +38,8 @@ func main() {
 	memDur := flag.Duration("memory", 60*time.Second, "length of the memory run (0 to skip)")
 	rounds := flag.Int("rounds", 3, "interleaved rounds of every workload; medians are reported")
 	only := flag.String("workloads", "", "comma-separated keyless workloads to run (GetCallerIdentity, GetSessionToken, AssumeRole, "+
-		"AssumeRoleWithWebIdentity, ExchangeAWS, ExchangeOIDC, AssumeRoleWithSAML); empty runs all")
+		"AssumeRoleWithWebIdentity, ExchangeAWS, ExchangeOIDC, AssumeRoleWithSAML, \"GetWebIdentityToken RS256\", \"GetWebIdentityToken ES384\", "+
+		"JWKS, discovery, GetIntegrationCredentials); empty runs all")
 	baseline := flag.String("baseline", "", "another keyless binary (an earlier commit) to measure in the same rounds, "+
 		"for GetCallerIdentity, GetSessionToken and AssumeRole")
 	flag.Parse()
@@ -119,15 +120,29 @@ func startTrivial() (*proc, error) {
 
 // startKeyless serves bench/keyless.yaml, copied into dir next to the SAML
 // IdP metadata it names.
-func startKeyless(binary, dir string) (*proc, error) {
-	cfg, err := os.ReadFile("bench/keyless.yaml")
+func startKeyless(binary, dir string, issuer bool) (*proc, error) {
+	raw, err := os.ReadFile("bench/keyless.yaml")
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "keyless.yaml"), cfg, 0o600); err != nil {
+	addr := "127.0.0.1:0"
+	cfg := string(raw)
+	if issuer {
+		// The issuer's parts name keyless's own address.
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		addr = l.Addr().String()
+		l.Close()
+		cfg = strings.ReplaceAll(cfg, "ADDR", addr)
+	} else {
+		cfg = withoutIssuer(cfg)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "keyless.yaml"), []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
-	args := []string{"serve", "--config", filepath.Join(dir, "keyless.yaml"), "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "data")}
+	args := []string{"serve", "--config", filepath.Join(dir, "keyless.yaml"), "--addr", addr, "--data-dir", filepath.Join(dir, "data")}
 	// A key-encryption key beside the data directory; a baseline keyless
 	// from before keys were sealed has no such command and needs none.
 	kekFile := filepath.Join(dir, "kek")
@@ -151,6 +166,49 @@ func startKeyless(binary, dir string) (*proc, error) {
 		}
 	}
 	return nil, errors.New("keyless did not start")
+}
+
+// withoutIssuer cuts the configuration's issuer-begin ... issuer-end
+// regions, for a baseline binary that predates them.
+func withoutIssuer(cfg string) string {
+	var out []string
+	skip := false
+	for _, line := range strings.Split(cfg, "\n") {
+		t := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(t, "# issuer-begin"):
+			skip = true
+		case strings.HasPrefix(t, "# issuer-end"):
+			skip = false
+		case !skip:
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// get returns the wire bytes of an unsigned GET.
+func get(host, path string) []byte {
+	return []byte("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: keyless-bench\r\n\r\n")
+}
+
+// signedGet returns the wire bytes of a GET signed for service keyless
+// with alice's key, as keyless's own API clients sign it.
+func signedGet(host, path string) []byte {
+	req, _ := http.NewRequest("GET", "http://"+host+path, nil)
+	req.Header.Set("User-Agent", "keyless-bench")
+	sum := sha256.Sum256(nil)
+	err := v4.NewSigner().SignHTTP(context.Background(),
+		aws.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
+		req, hex.EncodeToString(sum[:]), "keyless", "us-east-1", time.Now())
+	if err != nil {
+		panic(err)
+	}
+	var b bytes.Buffer
+	if err := req.Write(&b); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
 }
 
 // signed returns the wire bytes of a request signed as the SDKs sign it,
@@ -450,8 +508,9 @@ type workload struct {
 	req  []byte
 	// body, if set, is req's SigV4-signed body: req is signed anew before
 	// every round, since a signature is good for 15 minutes and a run with
-	// many workloads lasts longer.
-	body string
+	// many workloads lasts longer. fresh, if set, makes req anew instead.
+	body  string
+	fresh func() []byte
 	pid  int
 	// next, if set, builds each request instead of replaying req: the
 	// exchange's proofs are accepted once.
@@ -490,7 +549,7 @@ func run(binary, baseline string, levels []int, rounds int, d, warm, memDur time
 	if err != nil {
 		return err
 	}
-	kl, err := startKeyless(binary, dataDir)
+	kl, err := startKeyless(binary, dataDir, true)
 	if err != nil {
 		return err
 	}
@@ -521,6 +580,8 @@ func run(binary, baseline string, levels []int, rounds int, d, warm, memDur time
 		// session tags (issue 3's benchmark).
 		arBody = "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2FBench&RoleSessionName=bench-1" +
 			"&Tags.member.1.Key=project&Tags.member.1.Value=bench&Tags.member.2.Key=team&Tags.member.2.Value=perf&DurationSeconds=900"
+		witRS256 = "Action=GetWebIdentityToken&Version=2011-06-15&Audience.member.1=bench&SigningAlgorithm=RS256"
+		witES384 = "Action=GetWebIdentityToken&Version=2011-06-15&Audience.member.1=bench&SigningAlgorithm=ES384"
 	)
 	loads := []workload{
 		{name: "trivial net/http handler", addr: tr.addr, req: signed(kl.addr, gciBody), pid: tr.cmd.Process.Pid},
@@ -537,6 +598,15 @@ func run(binary, baseline string, levels []int, rounds int, d, warm, memDur time
 		// A Response signed with RSA-2048 (SHA-256), each with its own
 		// assertion ID, from a pool signed before each run (issue 6).
 		{name: "keyless AssumeRoleWithSAML", addr: kl.addr, pid: kl.cmd.Process.Pid, next: assertions.next, pool: assertions},
+		// keyless as an issuer (issue 16): a token signed per request,
+		// the two documents relying parties fetch, and an integration's
+		// credentials handed out from the cache.
+		{name: "keyless GetWebIdentityToken RS256", addr: kl.addr, body: witRS256, pid: kl.cmd.Process.Pid},
+		{name: "keyless GetWebIdentityToken ES384", addr: kl.addr, body: witES384, pid: kl.cmd.Process.Pid},
+		{name: "keyless JWKS", addr: kl.addr, req: get(kl.addr, "/.well-known/jwks.json"), pid: kl.cmd.Process.Pid},
+		{name: "keyless discovery", addr: kl.addr, req: get(kl.addr, "/.well-known/openid-configuration"), pid: kl.cmd.Process.Pid},
+		{name: "keyless GetIntegrationCredentials", addr: kl.addr, pid: kl.cmd.Process.Pid,
+			fresh: func() []byte { return signedGet(kl.addr, "/v1/integrations/bench/self/credentials") }},
 	}
 	if only != "" {
 		loads = selectWorkloads(loads, strings.Split(only, ","))
@@ -561,7 +631,7 @@ func run(binary, baseline string, levels []int, rounds int, d, warm, memDur time
 		}()
 	}
 	for _, conns := range levels {
-		rates, err := measure(loads, conns, rounds, d, warm)
+		rates, _, err := measure(loads, conns, rounds, d, warm)
 		if err != nil {
 			return err
 		}
@@ -606,7 +676,7 @@ func startBaseline(binary, dataDir string) (*proc, error) {
 	if err := os.WriteFile(filepath.Join(dir, samlIDPMetadata), md, 0o600); err != nil {
 		return nil, err
 	}
-	return startKeyless(binary, dir)
+	return startKeyless(binary, dir, false)
 }
 
 // withBaseline adds, after each of GetCallerIdentity, GetSessionToken and
@@ -641,7 +711,7 @@ func selectWorkloads(loads []workload, names []string) []workload {
 
 // measure runs every workload at one concurrency level and prints the
 // table; it returns each workload's median peak rate.
-func measure(loads []workload, conns, rounds int, d, warm time.Duration) ([]float64, error) {
+func measure(loads []workload, conns, rounds int, d, warm time.Duration) (rates, cpu []float64, err error) {
 	fmt.Printf("bench: %d connections, %d interleaved rounds of %v (after %v warm-up) per workload; medians reported\n\n", conns, rounds, d, warm)
 	all := make([][]outcome, len(loads))
 	for round := 1; round <= rounds; round++ {
@@ -649,27 +719,30 @@ func measure(loads []workload, conns, rounds int, d, warm time.Duration) ([]floa
 			if loads[i].body != "" {
 				loads[i].req = signed(loads[i].addr, loads[i].body)
 			}
+			if loads[i].fresh != nil {
+				loads[i].req = loads[i].fresh()
+			}
 		}
 		for i, w := range loads {
 			peak, serverCPU, clientCPU, err := peakRun(w, conns, warm, d)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			half, err := halfRun(w, peak.rps()/2, d)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if peak.errors+half.errors > 0 {
-				return nil, refused(w.name, peak.errors+half.errors)
+				return nil, nil, refused(w.name, peak.errors+half.errors)
 			}
 			var up stats
 			if w.upstream != nil {
 				// The upstream alone, at the rate keyless called it.
 				if up, err = openLoop(*w.upstream, peak.rps()/2, d, nil); err != nil {
-					return nil, fmt.Errorf("%s alone: %w", w.upstream.name, err)
+					return nil, nil, fmt.Errorf("%s alone: %w", w.upstream.name, err)
 				}
 				if up.errors > 0 {
-					return nil, refused(w.upstream.name, up.errors)
+					return nil, nil, refused(w.upstream.name, up.errors)
 				}
 			}
 			// CPU is sampled across warm-up and run; scale to the run's share.
@@ -713,11 +786,13 @@ func measure(loads []workload, conns, rounds int, d, warm time.Duration) ([]floa
 	}
 	fmt.Println()
 	printAdded(loads, med)
-	rates := make([]float64, len(loads))
+	rates, cpu = make([]float64, len(loads)), make([]float64, len(loads))
 	for i := range loads {
 		rates[i] = med(i, func(o outcome) float64 { return o.peak.rps() })
+		cpu[i] = med(i, func(o outcome) float64 { return float64(o.serverCPU) / 1e3 })
 	}
-	return rates, nil
+	printTokenCosts(loads, cpu)
+	return rates, cpu, nil
 }
 
 // peakRun is the closed-loop run, with the CPU time the server and the

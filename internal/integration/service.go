@@ -200,7 +200,7 @@ func (s *Service) Credentials(ctx context.Context, arn string) (Handout, error) 
 		s.cache[in.ID] = e
 	}
 	s.cacheMu.Unlock()
-	fp := in.fingerprint()
+	fp := in.fp
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := s.o.Clock.Now()
@@ -264,7 +264,7 @@ func (s *Service) check(ctx context.Context, in *Integration) error {
 		}
 		s.cacheMu.Unlock()
 		if e.mu.TryLock() {
-			e.session, e.fingerprint, e.obtained = sess, in.fingerprint(), obtained
+			e.session, e.fingerprint, e.obtained = sess, in.fp, obtained
 			e.mu.Unlock()
 		}
 	}

@@ -90,6 +90,8 @@ type Integration struct {
 	Subject string
 	// KeySeen is when keyless first saw the access key (access_key).
 	KeySeen time.Time
+	// fp is the spec's fingerprint, computed once.
+	fp string
 }
 
 // Subject is the WIF subject of an integration id, in a space, for an
@@ -126,7 +128,7 @@ func claimIDs(ctx context.Context, ids storage.IDs, random io.Reader, now time.T
 		if err != nil {
 			return nil, fmt.Errorf("id of integration %s: %w", s.ARN(), err)
 		}
-		in := &Integration{Spec: s, ID: id, Subject: Subject(id, s.Space, issuer)}
+		in := &Integration{Spec: s, ID: id, Subject: Subject(id, s.Space, issuer), fp: s.fingerprint()}
 		if s.Key != nil {
 			seen, err := ids.ClaimID(ctx, "integration-key-seen/"+id+"/"+s.Key.ID, now.UTC().Format(time.RFC3339))
 			if err != nil {
