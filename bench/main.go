@@ -511,7 +511,7 @@ type workload struct {
 	// many workloads lasts longer. fresh, if set, makes req anew instead.
 	body  string
 	fresh func() []byte
-	pid  int
+	pid   int
 	// next, if set, builds each request instead of replaying req: the
 	// exchange's proofs are accepted once.
 	next func() []byte
