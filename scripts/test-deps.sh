@@ -3,8 +3,9 @@
 # reachable on a machine of this kind:
 #   - @aws-sdk/client-sts, pinned by test/e2e/js/package-lock.json (npm);
 #   - the AWS CLI v2 at /usr/bin/aws (Debian's awscli package);
-#   - Dex (OIDC) and test/samlidp (a crewjam/saml IdP), built through the
-#     Go module proxy into the user's cache;
+#   - Dex (OIDC), OpenBao (a relying party of keyless's OIDC issuer) and
+#     test/samlidp (a crewjam/saml IdP), built through the Go module proxy
+#     into the user's cache;
 #   - chromium and chromium-driver (Debian), for the sign-in page test.
 # boto3 and the AWS CLI v1 come with the machine's Python (PyPI is not
 # reachable). The tests themselves fail under CI=true if a client is missing.
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 
 # Progress: one line when a step starts or is already done, another when
 # it ends. Commands' own output is kept back and shown only if they fail.
-steps=6 n=0 title= why= started=0 dexbuild=
+steps=7 n=0 title= why= started=0 dexbuild= baobuild=
 step() { n=$((n + 1)) title=$1 why=" ($2)" started=$SECONDS; }
 say() { echo "test-deps [$n/$steps] $title$why: $*"; why=; }
 warn() { echo "test-deps [$n/$steps] $title$why: $*" >&2; why=; }
@@ -39,12 +40,13 @@ apt_install() {
 on_exit() {
 	local rc=$?
 	[ -z "$dexbuild" ] || rm -rf "$dexbuild"
+	[ -z "$baobuild" ] || rm -rf "$baobuild"
 	[ "$rc" -eq 0 ] || echo "test-deps [$n/$steps] ${title:-start}: FAILED (exit $rc)" >&2
 }
 trap on_exit EXIT
 
 echo "test-deps: installs the real clients test/e2e drives, where missing: the AWS SDK for JavaScript (npm)," \
-	"Debian's awscli, chromium and chromium-driver (apt-get, as root), Dex and the SAML IdP (go build)."
+	"Debian's awscli, chromium and chromium-driver (apt-get, as root), Dex, OpenBao and the SAML IdP (go build)."
 echo "test-deps: the first run takes a few minutes; later runs, seconds."
 
 step "AWS SDK for JavaScript v3" "npm ci in test/e2e/js, pinned by its package-lock.json"
@@ -118,6 +120,33 @@ EOF
 	rm -rf "$dexbuild"
 	dexbuild=
 	say "done in $(took): $dex"
+fi
+
+# OpenBao, a real relying party of keyless's OIDC issuer: its JWT auth
+# method verifies GetWebIdentityToken's tokens by discovery
+# (test/e2e/openbao_test.go finds it here; KEYLESS_OPENBAO overrides the
+# path). Only older pseudo-versions are served by the proxy (v2.4.0 is
+# commit f9407a27fbee), its go.mod has replace directives, so it is built
+# through a throwaway module; the checksum database has no entry for some
+# of its go-kms-wrapping modules, hence GONOSUMDB. About 4 minutes once.
+bao_version=v2.4.0
+bao="${XDG_CACHE_HOME:-$HOME/.cache}/keyless/openbao-$bao_version/bao"
+step "OpenBao $bao_version" "a relying party of keyless's OIDC issuer, for the identity provider tests"
+if "$bao" version >/dev/null 2>&1; then
+	say "already built: $bao"
+else
+	say "building from source through the Go module proxy (about 4 minutes)..."
+	baobuild=$(mktemp -d)
+	printf 'module example.com/baobuild\n\ngo 1.26\n' >"$baobuild/go.mod"
+	quiet env -C "$baobuild" GOWORK=off GONOSUMDB=github.com/openbao go get github.com/openbao/openbao@v0.0.0-20250828202315-f9407a27fbee \
+		github.com/openbao/openbao/api/v2@v2.4.0 github.com/openbao/openbao/sdk/v2@v2.4.0
+	quiet env GOWORK=off GONOSUMDB=github.com/openbao go build -C "$baobuild" -trimpath -o "$baobuild/bao" github.com/openbao/openbao
+	"$baobuild/bao" version >/dev/null
+	mkdir -p "$(dirname "$bao")"
+	mv -f "$baobuild/bao" "$bao"
+	rm -rf "$baobuild"
+	baobuild=
+	say "done in $(took): $bao"
 fi
 
 # The SAML identity provider of the SAML tests (test/e2e/samlidp_test.go

@@ -42,11 +42,27 @@ func TestQuickstart(t *testing.T) {
 	if ids.Users[0].Tags["team"] != "platform" {
 		t.Errorf("tags: %v", ids.Users[0].Tags)
 	}
-	if len(ids.Roles) != 5 || len(ids.ManagedPolicies) != 3 {
+	if len(ids.Roles) != 7 || len(ids.ManagedPolicies) != 3 {
 		t.Fatalf("roles: %+v", ids.Roles)
 	}
-	if len(ids.OIDCProviders) != 1 {
+	if len(ids.OIDCProviders) != 3 {
 		t.Fatalf("OIDC providers: %+v", ids.OIDCProviders)
+	}
+	// keyless's own issuer and the account's, for the self integration
+	// and TokenDemo.
+	if ids.OIDCProviders[1].URL != "http://127.0.0.1:8080" || ids.OIDCProviders[2].URL != "http://127.0.0.1:8080/tokens/quickstart-issuer" ||
+		!ids.Accounts[0].OutboundWebIdentityFederation || ids.Accounts[0].OutboundIssuerID != "quickstart-issuer" {
+		t.Errorf("the quickstart's issuers: %+v %+v", ids.OIDCProviders[1:], ids.Accounts[0])
+	}
+	if len(c.Integrations.Specs) != 1 {
+		t.Fatalf("integrations: %+v", c.Integrations.Specs)
+	}
+	self := c.Integrations.Specs[0]
+	if self.ARN() != "arn:aws:keyless::111122223333:integration/quickstart/self" || self.Method != "wif" || self.Audience != "keyless" ||
+		self.Endpoint.URL != "http://127.0.0.1:8080" || !self.Endpoint.AllowHTTPLoopback || self.SessionName != "keyless-self" ||
+		self.SessionDuration != time.Hour || self.Algorithm != "RS256" || c.Integrations.CheckEvery != time.Minute ||
+		c.Integrations.MissingAfter != time.Hour {
+		t.Errorf("self integration: %+v %+v", self, c.Integrations)
 	}
 	gh := ids.OIDCProviders[0]
 	if gh.ARN() != "arn:aws:iam::111122223333:oidc-provider/token.actions.githubusercontent.com" || !gh.MultiTenant ||
