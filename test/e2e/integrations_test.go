@@ -325,3 +325,51 @@ func sdkGet(t *testing.T, url, key, secret string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// moto_server as the target account checks that keyless reads AWS-shaped
+// answers to AssumeRoleWithWebIdentity, AssumeRole and GetCallerIdentity,
+// with both methods. (moto does not verify tokens or keys; the second
+// keyless above does.)
+func TestIntegrationsAgainstMoto(t *testing.T) {
+	moto := startMoto(t)
+	host := strings.TrimPrefix(moto, "http://")
+	const motoRole = "arn:aws:iam::123456789012:role/Scanner"
+	cfg := `
+accounts:
+  - id: "111122223333"
+    spaces:
+      - id: acme
+        integrations:
+          - name: wif
+            role_arn: ` + motoRole + `
+            sts_endpoint: http://` + host + `
+            allow_http_loopback: true
+          - name: key
+            auth: access_key
+            role_arn: ` + motoRole + `
+            access_key: {id: AKIAMOTOKEY000000001, secret: motoSecretAnythingGoes0000000000000001}
+            sts_endpoint: http://` + host + `
+            allow_http_loopback: true
+    users:
+      - name: dave
+        access_keys: [{id: ` + daveKey + `, secret: ` + daveSecret + `}]
+        policies:
+          - name: UseIntegrations
+            document: '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "keyless:*Integration*", "Resource": "*"}}'
+`
+	path := filepath.Join(t.TempDir(), "keyless.yaml")
+	writeFile(t, path, cfg)
+	a := startConfig(t, path)
+	for _, name := range []string{"wif", "key"} {
+		out, errOut, code := integ(t, a.endpoint, daveKey, daveSecret, "ping", "acme/"+name, "--output", "json")
+		var d integrationDoc
+		if code != 0 || json.Unmarshal([]byte(out), &d) != nil || d.Status != "active" ||
+			!strings.HasPrefix(d.AssumedARN, "arn:aws:sts::123456789012:assumed-role/Scanner/") {
+			t.Errorf("%s against moto: %d %s %s", name, code, out, errOut)
+		}
+		out, errOut, code = integ(t, a.endpoint, daveKey, daveSecret, "credentials", "acme/"+name)
+		if code != 0 || !strings.Contains(out, `"AccessKeyId":"`) || !strings.Contains(out, `"Expiration":"`) {
+			t.Errorf("%s credentials from moto: %d %s %s", name, code, out, errOut)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -288,3 +289,98 @@ func decodeJSON(t *testing.T, seg string, v any) {
 		t.Fatalf("not a JSON segment: %q", seg)
 	}
 }
+
+// F-12: signing keys rotate under load (four clients asking for tokens
+// without pause while the clock runs and maintenance rotates every five
+// minutes), and a relying party that caches the key set for exactly
+// jwks_max_age and never refetches early verifies every token it is
+// shown; no token is signed by a key that was not published.
+func TestRotationUnderLoad(t *testing.T) {
+	h := newHarnessWith(t, "roles.yaml")
+	h.boot(func(s string) string {
+		return "issuer: {jwks_max_age: 1m, rotate_every: 5m}\n" + issuerConfig(s)
+	})
+	type issued struct {
+		token  string
+		at     time.Time
+		issuer string
+	}
+	tokens := make(chan issued, 1024)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				alg := "RS256"
+				if len(tokens)%2 == 1 {
+					alg = "ES384"
+				}
+				req := h.sign(h.request("POST", "/", witBase+q("Audience.member.1", "svc")+q("SigningAlgorithm", alg)), alice, "us-east-1")
+				r := h.do(req)
+				if r.status != 200 {
+					t.Errorf("GetWebIdentityToken under rotation: %d %s", r.status, r.code)
+					return
+				}
+				var doc struct {
+					Token string `xml:"GetWebIdentityTokenResult>WebIdentityToken"`
+				}
+				_ = xml.Unmarshal([]byte(r.body), &doc)
+				noteSecret(doc.Token)
+				var claims map[string]any
+				decodeJSON(t, strings.Split(doc.Token, ".")[1], &claims)
+				tokens <- issued{doc.Token, time.Unix(int64(claims["iat"].(float64)), 0), claims["iss"].(string)}
+			}
+		}()
+	}
+	var cached []idtokenKey
+	var fetchedAt time.Time
+	kids := map[string]bool{}
+	verified := 0
+	for step := range 80 {
+		now := h.clock.Now()
+		if cached == nil || now.Sub(fetchedAt) >= time.Minute {
+			_, set := h.get("GET", "/.well-known/jwks.json", nil)
+			keys, skipped, err := idtoken.ParseKeySet([]byte(set))
+			if err != nil || len(skipped) > 0 {
+				t.Fatal(err, skipped)
+			}
+			cached, fetchedAt = keys, now
+		}
+		// Take what the clients got so far and verify it with the cached
+		// set, as the relying party receives them.
+		for n := len(tokens); n > 0; n-- {
+			tok := <-tokens
+			parsed, err := idtoken.Parse(tok.token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var hdr map[string]string
+			decodeJSON(t, strings.Split(tok.token, ".")[0], &hdr)
+			kids[hdr["kid"]] = true
+			if _, err := parsed.Verify(context.Background(), &idtoken.Provider{Issuer: tok.issuer, ClientIDs: []string{"svc"},
+				Algorithms: []string{"RS256", "ES384"}, Leeway: time.Hour}, jwks.Static(cached), now); err != nil {
+				t.Fatalf("step %d: a token signed at %s fails against the key set cached at %s: %v", step, tok.at, fetchedAt, err)
+			}
+			verified++
+		}
+		h.clock.Advance(30 * time.Second)
+		if err := h.app.Maintain(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond) // let the clients sign with the new state
+	}
+	close(stop)
+	wg.Wait()
+	if verified < 100 || len(kids) < 8 {
+		t.Errorf("%d tokens verified, %d signing keys used in 40 minutes: the load or the rotation did not happen", verified, len(kids))
+	}
+}
+
+type idtokenKey = idtoken.Key
