@@ -196,19 +196,7 @@ func get(host, path string) []byte {
 // with alice's key, as keyless's own API clients sign it.
 func signedGet(host, path string) []byte {
 	req, _ := http.NewRequest("GET", "http://"+host+path, nil)
-	req.Header.Set("User-Agent", "keyless-bench")
-	sum := sha256.Sum256(nil)
-	err := v4.NewSigner().SignHTTP(context.Background(),
-		aws.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
-		req, hex.EncodeToString(sum[:]), "keyless", "us-east-1", time.Now())
-	if err != nil {
-		panic(err)
-	}
-	var b bytes.Buffer
-	if err := req.Write(&b); err != nil {
-		panic(err)
-	}
-	return b.Bytes()
+	return sign(req, "", "keyless")
 }
 
 // signed returns the wire bytes of a request signed as the SDKs sign it,
@@ -216,11 +204,17 @@ func signedGet(host, path string) []byte {
 func signed(host, body string) []byte {
 	req, _ := http.NewRequest("POST", "http://"+host+"/", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	return sign(req, body, "sts")
+}
+
+// sign signs req, whose body is body, for service with alice's key, and
+// returns its wire bytes.
+func sign(req *http.Request, body, service string) []byte {
 	req.Header.Set("User-Agent", "keyless-bench")
 	sum := sha256.Sum256([]byte(body))
 	err := v4.NewSigner().SignHTTP(context.Background(),
 		aws.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"},
-		req, hex.EncodeToString(sum[:]), "sts", "us-east-1", time.Now())
+		req, hex.EncodeToString(sum[:]), service, "us-east-1", time.Now())
 	if err != nil {
 		panic(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/keyless-dev/keyless/internal/integrationapi"
 	"github.com/keyless-dev/keyless/internal/sigv4"
 )
 
@@ -126,36 +127,6 @@ func (c *apiClient) call(ctx context.Context, method, path string, out any) erro
 	return json.Unmarshal(b, out)
 }
 
-// integrationJSON is the API's view of an integration.
-type integrationJSON struct {
-	ARN         string `json:"arn"`
-	ID          string `json:"id"`
-	Space       string `json:"space"`
-	Name        string `json:"name"`
-	Auth        string `json:"auth"`
-	RoleARN     string `json:"role_arn"`
-	Audience    string `json:"audience"`
-	Subject     string `json:"wif_subject"`
-	Endpoint    string `json:"sts_endpoint"`
-	Status      string `json:"status"`
-	CheckedAt   string `json:"last_checked_at"`
-	SucceededAt string `json:"last_success_at"`
-	AssumedARN  string `json:"assumed_arn"`
-	Failure     string `json:"failure"`
-	Diagnosis   string `json:"diagnosis"`
-	KeyID       string `json:"access_key_id"`
-	KeyAgeDays  *int   `json:"access_key_age_days"`
-	KeyWarning  string `json:"access_key_warning"`
-	Setup       *struct {
-		ProviderURL string   `json:"provider_url"`
-		ProviderARN string   `json:"provider_arn"`
-		Audience    string   `json:"audience"`
-		Subject     string   `json:"wif_subject"`
-		TrustPolicy string   `json:"trust_policy"`
-		Commands    []string `json:"aws_cli_commands"`
-	} `json:"setup"`
-}
-
 // resolve finds the space of a named integration when none is given.
 func (c *apiClient) resolve(ctx context.Context, name, space string) (string, string, error) {
 	if s, n, ok := strings.Cut(name, "/"); ok && space == "" {
@@ -164,7 +135,7 @@ func (c *apiClient) resolve(ctx context.Context, name, space string) (string, st
 	if space != "" {
 		return space, name, nil
 	}
-	var list struct{ Integrations []integrationJSON }
+	var list integrationapi.List
 	if err := c.call(ctx, http.MethodGet, "/v1/integrations", &list); err != nil {
 		return "", "", err
 	}
@@ -205,9 +176,7 @@ func integrationsList(ctx context.Context, env Env, args []string) int {
 	if err != nil {
 		return failAs(env, name, "%v", err)
 	}
-	var list struct {
-		Integrations []integrationJSON `json:"integrations"`
-	}
+	var list integrationapi.List
 	if err := c.call(ctx, http.MethodGet, "/v1/integrations", &list); err != nil {
 		return failAs(env, name, "%v", err)
 	}
@@ -230,17 +199,38 @@ func integrationsList(ctx context.Context, env Env, args []string) int {
 }
 
 func integrationsShow(ctx context.Context, env Env, args []string) int {
-	return integrationOne(ctx, env, "integrations show", http.MethodGet, "", args)
+	return callOne(ctx, env, "integrations show", "text", http.MethodGet, "", args, printView)
 }
 
 func integrationsPing(ctx context.Context, env Env, args []string) int {
-	return integrationOne(ctx, env, "integrations ping", http.MethodPost, "/ping", args)
+	return callOne(ctx, env, "integrations ping", "text", http.MethodPost, "/ping", args, func(env Env, output string, raw json.RawMessage) int {
+		if code := printView(env, output, raw); code != 0 {
+			return code
+		}
+		var in integrationapi.View
+		if json.Unmarshal(raw, &in) != nil || in.Status != "active" {
+			return 1 // the check did not leave it active
+		}
+		return 0
+	})
 }
 
-// integrationOne shows or pings one integration.
-func integrationOne(ctx context.Context, env Env, name, method, suffix string, args []string) int {
+// integrationsCredentials prints the target's credentials in the
+// credential_process shape, so that a profile can name this command.
+func integrationsCredentials(ctx context.Context, env Env, args []string) int {
+	return callOne(ctx, env, "integrations credentials", "json", http.MethodPost, "/credentials", args,
+		func(env Env, _ string, raw json.RawMessage) int {
+			fmt.Fprintln(env.Stdout, string(raw))
+			return 0
+		})
+}
+
+// callOne calls one integration's path (SUFFIX after
+// /v1/integrations/SPACE/NAME) and hands the answer to show.
+func callOne(ctx context.Context, env Env, name, output, method, suffix string, args []string,
+	show func(env Env, output string, raw json.RawMessage) int) int {
 	fs := flags(env, name)
-	f := addIntegrationFlags(fs, "text")
+	f := addIntegrationFlags(fs, output)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return exitForFlags(err)
@@ -256,23 +246,29 @@ func integrationOne(ctx context.Context, env Env, name, method, suffix string, a
 	if err != nil {
 		return failAs(env, name, "%v", err)
 	}
-	var in integrationJSON
-	if err := c.call(ctx, method, "/v1/integrations/"+url.PathEscape(space)+"/"+url.PathEscape(iname)+suffix, &in); err != nil {
+	var raw json.RawMessage
+	if err := c.call(ctx, method, "/v1/integrations/"+url.PathEscape(space)+"/"+url.PathEscape(iname)+suffix, &raw); err != nil {
 		return failAs(env, name, "%v", err)
 	}
-	if *f.output == "json" {
+	return show(env, *f.output, raw)
+}
+
+// printView prints an integration as text or JSON.
+func printView(env Env, output string, raw json.RawMessage) int {
+	var in integrationapi.View
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return failAs(env, "integrations", "the answer is not an integration: %v", err)
+	}
+	if output == "json" {
 		b, _ := json.MarshalIndent(in, "", "  ")
 		fmt.Fprintln(env.Stdout, string(b))
 	} else {
 		printIntegration(env.Stdout, in)
 	}
-	if suffix == "/ping" && in.Status != "active" {
-		return 1
-	}
 	return 0
 }
 
-func printIntegration(w io.Writer, in integrationJSON) {
+func printIntegration(w io.Writer, in integrationapi.View) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	row := func(k, v string) {
 		if v != "" {
@@ -310,34 +306,4 @@ func printIntegration(w io.Writer, in integrationJSON) {
 			fmt.Fprintf(w, "%s\n", c)
 		}
 	}
-}
-
-// integrationsCredentials prints the target's credentials in the
-// credential_process shape, so that a profile can name this command.
-func integrationsCredentials(ctx context.Context, env Env, args []string) int {
-	const name = "integrations credentials"
-	fs := flags(env, name)
-	f := addIntegrationFlags(fs, "json")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return exitForFlags(err)
-	}
-	if len(pos) != 1 {
-		return usageError(env, name, "give one integration name (or SPACE/NAME)")
-	}
-	c, err := newAPIClient(ctx, env, f)
-	if err != nil {
-		return failAs(env, name, "%v", err)
-	}
-	space, iname, err := c.resolve(ctx, pos[0], *f.space)
-	if err != nil {
-		return failAs(env, name, "%v", err)
-	}
-	var creds map[string]any
-	if err := c.call(ctx, http.MethodPost, "/v1/integrations/"+url.PathEscape(space)+"/"+url.PathEscape(iname)+"/credentials", &creds); err != nil {
-		return failAs(env, name, "%v", err)
-	}
-	b, _ := json.Marshal(creds)
-	fmt.Fprintln(env.Stdout, string(b))
-	return 0
 }

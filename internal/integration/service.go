@@ -101,10 +101,21 @@ func (s *Service) Prepare(ctx context.Context, specs []Spec) (func(), error) {
 		return nil, err
 	}
 	d := &declared{byARN: map[string]*Integration{}, list: list}
+	ids := map[string]bool{}
 	for _, in := range list {
 		d.byARN[in.ARN()] = in
+		ids[in.ID] = true
 	}
-	return func() { s.cur.Store(d) }, nil
+	return func() {
+		s.cur.Store(d)
+		s.cacheMu.Lock()
+		for id := range s.cache {
+			if !ids[id] {
+				delete(s.cache, id) // credentials of an integration no longer declared
+			}
+		}
+		s.cacheMu.Unlock()
+	}, nil
 }
 
 // Lookup finds a declared integration by ARN.
@@ -193,13 +204,7 @@ func (s *Service) Credentials(ctx context.Context, arn string) (Handout, error) 
 	if !ok {
 		return Handout{}, ErrUnknown
 	}
-	s.cacheMu.Lock()
-	e := s.cache[in.ID]
-	if e == nil {
-		e = &entry{}
-		s.cache[in.ID] = e
-	}
-	s.cacheMu.Unlock()
+	e := s.entry(in.ID)
 	fp := in.fp
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -213,6 +218,18 @@ func (s *Service) Credentials(ctx context.Context, arn string) (Handout, error) 
 	}
 	e.session, e.fingerprint, e.obtained = sess, fp, now
 	return Handout{Session: sess, Integration: in}, nil
+}
+
+// entry is integration id's cache entry, made on first use.
+func (s *Service) entry(id string) *entry {
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	e := s.cache[id]
+	if e == nil {
+		e = &entry{}
+		s.cache[id] = e
+	}
+	return e
 }
 
 // fresh reports whether the cached session may still be handed out: it
@@ -256,14 +273,7 @@ func (s *Service) check(ctx context.Context, in *Integration) error {
 		}
 	}
 	if f == nil {
-		s.cacheMu.Lock()
-		e := s.cache[in.ID]
-		if e == nil {
-			e = &entry{}
-			s.cache[in.ID] = e
-		}
-		s.cacheMu.Unlock()
-		if e.mu.TryLock() {
+		if e := s.entry(in.ID); e.mu.TryLock() {
 			e.session, e.fingerprint, e.obtained = sess, in.fp, obtained
 			e.mu.Unlock()
 		}

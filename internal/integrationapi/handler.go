@@ -102,8 +102,8 @@ func (h *Handler) authorized(methods []string, event string, serve func(*edge.Ca
 	}
 }
 
-// viewJSON is an integration as the API shows it.
-type viewJSON struct {
+// View is an integration as the API shows it (and the CLI reads it).
+type View struct {
 	ARN         string `json:"arn"`
 	ID          string `json:"id"`
 	Space       string `json:"space,omitempty"`
@@ -123,10 +123,16 @@ type viewJSON struct {
 	KeyID       string `json:"access_key_id,omitempty"`
 	KeyAgeDays  *int   `json:"access_key_age_days,omitempty"`
 	KeyWarning  string `json:"access_key_warning,omitempty"`
-	Setup       *setup `json:"setup,omitempty"`
+	Setup       *Setup `json:"setup,omitempty"`
 }
 
-type setup struct {
+// List is GET /v1/integrations's answer.
+type List struct {
+	Integrations []View `json:"integrations"`
+}
+
+// Setup is what the target account needs (integration.Setup).
+type Setup struct {
 	ProviderURL string   `json:"provider_url"`
 	ProviderARN string   `json:"provider_arn"`
 	Audience    string   `json:"audience"`
@@ -142,8 +148,8 @@ func when(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func toJSON(v integration.View) viewJSON {
-	out := viewJSON{ARN: v.ARN, ID: v.ID, Space: v.Space, Name: v.Name, Auth: string(v.Method), RoleARN: v.RoleARN, Audience: v.Audience,
+func toJSON(v integration.View) View {
+	out := View{ARN: v.ARN, ID: v.ID, Space: v.Space, Name: v.Name, Auth: string(v.Method), RoleARN: v.RoleARN, Audience: v.Audience,
 		Subject: v.Subject, Endpoint: v.Endpoint, Status: string(v.Status), DeclaredAt: when(v.DeclaredAt), CheckedAt: when(v.CheckedAt),
 		SucceededAt: when(v.SucceededAt), AssumedARN: v.AssumedARN, Failure: v.Failure, Diagnosis: v.Diagnosis, KeyID: v.KeyID,
 		KeyWarning: v.KeyWarning}
@@ -156,13 +162,13 @@ func toJSON(v integration.View) viewJSON {
 
 func (h *Handler) list(c *edge.Call, caller *sts.Caller, _ string) (any, error) {
 	prefix := "arn:aws:keyless::" + caller.Principal.Account + ":integration/"
-	out := []viewJSON{}
+	out := List{Integrations: []View{}}
 	for _, v := range h.o.Integrations.Views() {
-		if len(v.ARN) > len(prefix) && v.ARN[:len(prefix)] == prefix {
-			out = append(out, toJSON(v))
+		if strings.HasPrefix(v.ARN, prefix) {
+			out.Integrations = append(out.Integrations, toJSON(v))
 		}
 	}
-	return map[string]any{"integrations": out}, nil
+	return out, nil
 }
 
 func (h *Handler) find(arn string) (integration.View, error) {
@@ -181,7 +187,7 @@ func (h *Handler) get(c *edge.Call, _ *sts.Caller, arn string) (any, error) {
 	}
 	out := toJSON(v)
 	if s, err := h.o.Integrations.Setup(arn); err == nil && s.ProviderURL != "" {
-		out.Setup = &setup{ProviderURL: s.ProviderURL, ProviderARN: s.ProviderARN, Audience: s.Audience, Subject: s.Subject,
+		out.Setup = &Setup{ProviderURL: s.ProviderURL, ProviderARN: s.ProviderARN, Audience: s.Audience, Subject: s.Subject,
 			TrustPolicy: s.TrustPolicy, Commands: s.Commands}
 	}
 	return out, nil

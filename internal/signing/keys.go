@@ -127,6 +127,9 @@ func (k *Keys) generate(alg Algorithm) (storage.SigningKey, error) {
 		priv crypto.Signer
 		err  error
 	)
+	// Key generation and signing read crypto/rand: since Go 1.24 the
+	// standard library ignores any other reader for them, so Options.Random
+	// (which seals) is not offered to them.
 	switch alg {
 	case RS256:
 		priv, err = rsa.GenerateKey(rand.Reader, rsaBits)

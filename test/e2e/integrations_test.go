@@ -43,10 +43,22 @@ func sourceConfig(targetAddr string, withIntegration bool) string {
       - id: acme
         integrations:
           - name: scan
-            role_arn: %s
-            sts_endpoint: http://%s
+            role_arn: %[1]s
+            sts_endpoint: http://%[2]s
             allow_http_loopback: true
-            session_duration: 15m`, scannerARN, targetAddr)
+            session_duration: 15m
+          # other: the same role, but its own subject, which the role's
+          # trust policy does not name; wrongaud: a token for an audience
+          # the target's provider does not list.
+          - name: other
+            role_arn: %[1]s
+            sts_endpoint: http://%[2]s
+            allow_http_loopback: true
+          - name: wrongaud
+            audience: partner
+            role_arn: %[1]s
+            sts_endpoint: http://%[2]s
+            allow_http_loopback: true`, scannerARN, targetAddr)
 	}
 	return `
 integrations:
@@ -121,7 +133,12 @@ type integrationDoc struct {
 
 func showScan(t *testing.T, a *server, cmd string) (integrationDoc, int) {
 	t.Helper()
-	out, errOut, code := integ(t, a.endpoint, daveKey, daveSecret, cmd, "scan", "--output", "json")
+	return showOne(t, a, cmd, "scan")
+}
+
+func showOne(t *testing.T, a *server, cmd, name string) (integrationDoc, int) {
+	t.Helper()
+	out, errOut, code := integ(t, a.endpoint, daveKey, daveSecret, cmd, name, "--output", "json")
 	var d integrationDoc
 	if err := json.Unmarshal([]byte(out), &d); err != nil {
 		t.Fatalf("integrations %s: %v\n%s\n%s", cmd, err, out, errOut)
@@ -173,6 +190,16 @@ func TestIntegrationsAgainstASecondKeyless(t *testing.T) {
 	d, code = showScan(t, a, "ping")
 	if code != 0 || d.Status != "active" || d.AssumedARN != "arn:aws:sts::"+targetAccount+":assumed-role/Scanner/keyless-scan" {
 		t.Fatalf("after the set-up: %d %+v", code, d)
+	}
+	// A token minted for one integration is useless for another, and an
+	// audience the target does not list is refused.
+	if d, code := showOne(t, a, "ping", "other"); code != 1 || d.Status != "error" || d.Failure != "trust_policy_denied" ||
+		d.Subject == subject || !strings.Contains(d.Diagnosis, d.Subject) {
+		t.Errorf("another integration on the same role: %d %+v", code, d)
+	}
+	if d, code := showOne(t, a, "ping", "wrongaud"); code != 1 || d.Status != "error" || d.Failure != "audience_not_allowed" ||
+		!strings.Contains(d.Diagnosis, "partner") {
+		t.Errorf("an audience the target does not list: %d %+v", code, d)
 	}
 
 	// Consumers. The CLI, as credential_process prints it:
@@ -271,12 +298,12 @@ func TestIntegrationsAgainstASecondKeyless(t *testing.T) {
 	deadline = time.Now().Add(30 * time.Second)
 	for {
 		out, _, _ = integ(t, a.endpoint, daveKey, daveSecret, "list", "--output", "json")
-		if strings.Contains(out, `"status": "deleted"`) || time.Now().After(deadline) {
+		if strings.Count(out, `"status": "deleted"`) == 3 || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	if !strings.Contains(out, scanARN) || !strings.Contains(out, `"status": "deleted"`) {
+	if !strings.Contains(out, scanARN) || strings.Count(out, `"status": "deleted"`) != 3 {
 		t.Fatalf("after removal: %s", out)
 	}
 
@@ -284,13 +311,15 @@ func TestIntegrationsAgainstASecondKeyless(t *testing.T) {
 	var seq []string
 	for _, ev := range a.audit(t, "--event-name", "IntegrationStatusChanged") {
 		r, _ := ev["responseElements"].(map[string]any)
-		seq = append(seq, fmt.Sprint(r["status"]))
+		if p, _ := ev["requestParameters"].(map[string]any); p["integration"] == scanARN {
+			seq = append(seq, fmt.Sprint(r["status"]))
+		}
 	}
 	if got := strings.Join(seq, " "); got != "configuring error active error missing deleted" {
 		t.Errorf("audited status changes: %s", got)
 	}
 	_, metrics := httpGet(t, a.endpoint+"/metrics")
-	for _, want := range []string{`keyless_integrations{status="deleted"} 1`, `keyless_integrations{status="active"} 0`,
+	for _, want := range []string{`keyless_integrations{status="deleted"} 3`, `keyless_integrations{status="active"} 0`,
 		`keyless_integration_status{integration="` + scanARN + `",status="deleted"} 1`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)
@@ -371,5 +400,15 @@ accounts:
 		if code != 0 || !strings.Contains(out, `"AccessKeyId":"`) || !strings.Contains(out, `"Expiration":"`) {
 			t.Errorf("%s credentials from moto: %d %s %s", name, code, out, errOut)
 		}
+	}
+	// The integration's stored access key is used, never shown.
+	out, _, _ := integ(t, a.endpoint, daveKey, daveSecret, "show", "acme/key", "--output", "json")
+	for what, text := range map[string]string{"show": out, "the audit trail": auditText(t, a.dataDir), "the log": a.Logs.String()} {
+		if strings.Contains(text, "motoSecretAnythingGoes") {
+			t.Errorf("the access key's secret reached %s", what)
+		}
+	}
+	if !strings.Contains(out, `"access_key_id": "AKIAMOTOKEY000000001"`) || !strings.Contains(out, `"access_key_age_days": 0`) {
+		t.Errorf("show of an access_key integration: %s", out)
 	}
 }

@@ -16,21 +16,7 @@ import (
 // keyless key in a profile made by the AWS CLI. It also checks that the
 // tenant-isolation example does not take make run's port.
 func TestReadmeFirstHour(t *testing.T) {
-	// The quickstart names its own address as the exchange's upstream:
-	// serve it on a free port, everywhere the file says 8080.
-	port := freePort(t)
-	src, err := os.ReadFile(quickstart)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "quickstart.yaml")
-	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(src), "127.0.0.1:8080", port)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := launchAt(t, path, port)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := quickstartOnFreePort(t)
 	if code, body := httpGet(t, s.endpoint+"/us-west-2/saml"); code != 200 || !strings.Contains(body, s.endpoint+"/us-west-2/saml") {
 		t.Errorf("GET /us-west-2/saml: %d", code)
 	}
@@ -82,19 +68,7 @@ func TestReadmeFirstHour(t *testing.T) {
 // a token from `keyless token` assumes TokenDemo, and the self
 // integration is listed, shown, pinged and hands out credentials.
 func TestReadmeIdentityProvider(t *testing.T) {
-	port := freePort(t)
-	src, err := os.ReadFile(quickstart)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "quickstart.yaml")
-	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(src), "127.0.0.1:8080", port)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := launchAt(t, path, port)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := quickstartOnFreePort(t)
 	aws := requireTool(t, "aws")
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -126,4 +100,26 @@ func TestReadmeIdentityProvider(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// quickstartOnFreePort serves the quickstart on a free port. It names its
+// own address (the exchange's upstream, keyless's issuer for the self
+// integration and TokenDemo): everywhere the file says 8080, the copy
+// says the port.
+func quickstartOnFreePort(t *testing.T) *server {
+	t.Helper()
+	port := freePort(t)
+	src, err := os.ReadFile(quickstart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "quickstart.yaml")
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(string(src), "127.0.0.1:8080", port)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := launchAt(t, path, port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

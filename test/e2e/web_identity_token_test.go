@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -306,7 +307,7 @@ func checkIdentityToken(t *testing.T, name string, s *server, issuer, token stri
 			t.Fatal(err)
 		}
 		if !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(claims.JTI) || claims.AWS.Account != w.account || claims.AWS.Region != "us-east-1" ||
-			!equalMaps(claims.AWS.PrincipalTags, w.principalTags) || !equalMaps(claims.AWS.RequestTags, w.requestTags) {
+			!maps.Equal(claims.AWS.PrincipalTags, w.principalTags) || !maps.Equal(claims.AWS.RequestTags, w.requestTags) {
 			t.Errorf("%s: claims %+v", name, claims)
 		}
 	}
@@ -316,18 +317,6 @@ func checkIdentityToken(t *testing.T, name string, s *server, issuer, token stri
 	if h["alg"] != w.algorithm || h["typ"] != "JWT" || h["kid"] == "" {
 		t.Errorf("%s: header %v", name, h)
 	}
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // clientTime parses a time as the clients print it: RFC 3339 (Go, JS) or

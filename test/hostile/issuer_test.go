@@ -2,6 +2,9 @@ package hostile
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
@@ -273,12 +276,48 @@ func TestGetWebIdentityTokenHostile(t *testing.T) {
 	if _, err := h.claimsOf(tok1, issuer, "svc"); err == nil {
 		t.Error("an expired token verified")
 	}
+	// Private key material never appears: every stored signing key's
+	// private values are noted as secrets, which TestMain looks for in
+	// every audit event and log line (AUD-03), and the key set has none.
+	stored, err := h.store.ListSigningKeys(context.Background())
+	if err != nil || len(stored) == 0 {
+		t.Fatal(stored, err)
+	}
+	_, published := h.get("GET", "/.well-known/jwks.json", nil)
+	for _, k := range stored {
+		// signing's binding of a sealed key to its algorithm and id.
+		der, _, err := testKEKSet.Open(k.Sealed, []byte("keyless signing key\x00"+k.Algorithm+"\x00"+k.ID))
+		if err != nil {
+			t.Fatalf("opening stored key %s: %v", k.ID, err)
+		}
+		priv, err := x509.ParsePKCS8PrivateKey(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var private []string
+		switch p := priv.(type) {
+		case *rsa.PrivateKey:
+			private = []string{b64u(p.D.Bytes()), b64u(p.Primes[0].Bytes()), b64u(p.Primes[1].Bytes())}
+		case *ecdsa.PrivateKey:
+			d, _ := p.Bytes()
+			private = []string{b64u(d)}
+		}
+		private = append(private, base64.StdEncoding.EncodeToString(der))
+		noteSecret(private...)
+		for _, v := range private {
+			if strings.Contains(published, v) {
+				t.Errorf("the key set carries private material of key %s", k.ID)
+			}
+		}
+	}
 	// The account's issuer serves discovery under its own identifier.
 	resp, body := h.get("GET", strings.TrimPrefix(issuer, h.app.Config().PublicURL)+"/.well-known/openid-configuration", nil)
 	if resp.StatusCode != 200 || !strings.Contains(body, `"issuer":"`+issuer+`"`) {
 		t.Errorf("account issuer discovery: %d %s", resp.StatusCode, body)
 	}
 }
+
+func b64u(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 func itoa(i int) string { return strconv.Itoa(i) }
 

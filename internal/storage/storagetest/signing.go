@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -75,7 +76,7 @@ func testSigningKeys(t *testing.T, b Backend) {
 			t.Errorf("activation with %s: %v", tc.name, err)
 		}
 	}
-	if got, want := states(t, s), map[string]storage.SigningKeyState{"r1": storage.SigningKeyNext, "e1": storage.SigningKeyNext}; !equalStates(got, want) {
+	if got, want := states(t, s), map[string]storage.SigningKeyState{"r1": storage.SigningKeyNext, "e1": storage.SigningKeyNext}; !maps.Equal(got, want) {
 		t.Fatalf("refused activations changed the keys: %v", got)
 	}
 	if err := s.ActivateSigningKey(ctx, "r1", "", t1, r2); err != nil {
@@ -99,7 +100,7 @@ func testSigningKeys(t *testing.T, b Backend) {
 	}
 	want := map[string]storage.SigningKeyState{"r1": storage.SigningKeyRetired, "r2": storage.SigningKeyActive,
 		"r3": storage.SigningKeyNext, "e1": storage.SigningKeyNext}
-	if got := states(t, s); !equalStates(got, want) {
+	if got := states(t, s); !maps.Equal(got, want) {
 		t.Fatalf("states %v, want %v", got, want)
 	}
 	keys, err := s.ListSigningKeys(ctx)
@@ -146,22 +147,10 @@ func testSigningKeys(t *testing.T, b Backend) {
 		s = b.Reopen(t, s)
 		t.Cleanup(func() { _ = s.Close() })
 		want = map[string]storage.SigningKeyState{"r2": storage.SigningKeyActive, "r3": storage.SigningKeyNext, "e1": storage.SigningKeyNext}
-		if got := states(t, s); !equalStates(got, want) {
+		if got := states(t, s); !maps.Equal(got, want) {
 			t.Errorf("after reopen: %v, want %v", got, want)
 		}
 	}
-}
-
-func equalStates(a, b map[string]storage.SigningKeyState) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // Nodes rotating at once: one next key is added and one activation wins.
