@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -83,12 +84,19 @@ func BenchmarkHandler(b *testing.B) {
 // of a SAML IdP made for the run (the file names it), with the embedded
 // store or the memory store.
 func benchApp(b *testing.B) (*app.App, *samlxmltest.IdP) {
+	return benchAppAt(b, "127.0.0.1:8080")
+}
+
+// benchAppAt is benchApp with keyless's own address (the issuer's, which
+// the bench's integration targets) at addr.
+func benchAppAt(b *testing.B, addr string) (*app.App, *samlxmltest.IdP) {
 	dir := b.TempDir()
 	idp := samlxmltest.NewIdP("http://bench-idp.keyless.test/saml")
-	text, err := os.ReadFile("../../bench/keyless.yaml")
+	raw, err := os.ReadFile("../../bench/keyless.yaml")
 	if err != nil {
 		b.Fatal(err)
 	}
+	text := []byte(strings.ReplaceAll(string(raw), "ADDR", addr))
 	for name, data := range map[string][]byte{"keyless.yaml": text, "saml-idp-metadata.xml": idp.Metadata()} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			b.Fatal(err)
@@ -96,6 +104,10 @@ func benchApp(b *testing.B) (*app.App, *samlxmltest.IdP) {
 	}
 	cfg, err := config.Load(filepath.Join(dir, "keyless.yaml"), func(string) (string, bool) { return "", false })
 	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Addr = addr
+	if err := cfg.ResolvePublicURL(addr); err != nil {
 		b.Fatal(err)
 	}
 	store, err := openStore(b)
@@ -164,3 +176,70 @@ var testKEKSet = func() *kek.Set {
 	}
 	return s
 }()
+
+// BenchmarkHandlerIssuer is make bench's issuer workloads in process:
+// GetWebIdentityToken (RS256, ES384) and an integration's cached credential
+// hand-out, with keyless served on a loopback listener so that the
+// integration, whose target is keyless itself, fills its cache first.
+// For profiling: go test -run '^$' -bench HandlerIssuer -cpuprofile cpu.out ./internal/app
+func BenchmarkHandlerIssuer(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, _ := benchAppAt(b, ln.Addr().String())
+	defer a.Close()
+	srv := &http.Server{Handler: a.Handler()}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	signedReq := func(method, path, body, service string) *http.Request {
+		req, _ := http.NewRequest(method, "http://"+ln.Addr().String()+path, bytes.NewReader([]byte(body)))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		sum := sha256.Sum256([]byte(body))
+		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE",
+			SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}, req, hex.EncodeToString(sum[:]), service, "us-east-1", time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		// As the server reads it: the wire form, parsed.
+		var wire bytes.Buffer
+		if err := req.Write(&wire); err != nil {
+			b.Fatal(err)
+		}
+		parsed, err := http.ReadRequest(bufio.NewReader(&wire))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return parsed
+	}
+	for _, c := range []struct{ name, method, path, body, service string }{
+		{"GetWebIdentityTokenRS256", "POST", "/", "Action=GetWebIdentityToken&Version=2011-06-15&Audience.member.1=bench&SigningAlgorithm=RS256", "sts"},
+		{"GetWebIdentityTokenES384", "POST", "/", "Action=GetWebIdentityToken&Version=2011-06-15&Audience.member.1=bench&SigningAlgorithm=ES384", "sts"},
+		{"GetIntegrationCredentials", "GET", "/v1/integrations/bench/self/credentials", "", "keyless"},
+		{"GetCallerIdentity", "POST", "/", "Action=GetCallerIdentity&Version=2011-06-15", "sts"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			req := signedReq(c.method, c.path, c.body, c.service)
+			h := a.Handler()
+			serve := func() {
+				r := req.Clone(context.Background())
+				r.Body = io.NopCloser(bytes.NewReader([]byte(c.body)))
+				r.RemoteAddr = "127.0.0.1:40000"
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != 200 {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+			serve() // the integration's cache is filled
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					serve()
+				}
+			})
+		})
+	}
+}

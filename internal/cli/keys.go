@@ -17,6 +17,12 @@ func keysRotate(ctx context.Context, env Env, args []string) int {
 	signingKeys := fs.Bool("signing", false, "rotate the OIDC issuer's signing keys (each algorithm's published next key starts signing) instead of the master key")
 	return withOps(ctx, env, name, fs, sf, args, func(o *ops.Service) int {
 		if *signingKeys {
+			// How long a next key must have been published depends on the
+			// relying parties' cache period, issuer.jwks_max_age: never
+			// guessed.
+			if *sf.config == "" {
+				return usageError(env, name, "--signing needs --config: the file's issuer.jwks_max_age says how long a key must be published before it signs")
+			}
 			return rotateSigning(ctx, env, name, o)
 		}
 		k, err := o.RotateKey(ctx)

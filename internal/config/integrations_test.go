@@ -77,6 +77,8 @@ func TestIntegrationsConfig(t *testing.T) {
 		{"check_every", "", "integrations: {check_every: 1s}", "between 10s and 24h"},
 		{"missing_after", "", "integrations: {check_every: 1h, missing_after: 30m}", "must be at least check_every"},
 		{"issuer id without federation", "    outbound_issuer_id: some-issuer", "", "with outbound_web_identity_federation: true"},
+		{"issuer id of two accounts", "    outbound_web_identity_federation: true\n    outbound_issuer_id: shared-issuer\n  - id: \"444455556666\"\n    outbound_web_identity_federation: true\n    outbound_issuer_id: shared-issuer",
+			"", "is account 111122223333's issuer id already"},
 		{"issuer id shape", "    outbound_web_identity_federation: true\n    outbound_issuer_id: X", "", "8 to 64 lower-case"},
 		{"issuer path", "", "issuer: {path: 'oidc'}", "issuer.path: must be a clean absolute path"},
 		{"jwks_max_age", "", "issuer: {jwks_max_age: 48h}", "between 1m and 24h"},

@@ -273,7 +273,8 @@ func (v *validator) identities(accounts []Account) iam.Contents {
 		v.at("accounts", "at least one account is required")
 	}
 	seenAccount := map[string]bool{}
-	var rolePaths []string // field path of each of out.Roles
+	issuerIDs := map[string]string{} // pinned account issuer ids, to their account
+	var rolePaths []string           // field path of each of out.Roles
 	seenKey := map[string]string{}
 	seenSerial := map[string]string{}
 	for i, a := range accounts {
@@ -289,6 +290,11 @@ func (v *validator) identities(accounts []Account) iam.Contents {
 		}
 		if a.OutboundIssuerID != "" && (!outboundIssuerRE.MatchString(a.OutboundIssuerID) || !a.OutboundWebIdentityFederation) {
 			v.at(path+".outbound_issuer_id", "must be 8 to 64 lower-case letters, digits and hyphens, with outbound_web_identity_federation: true")
+		} else if owner := issuerIDs[a.OutboundIssuerID]; a.OutboundIssuerID != "" && owner != "" {
+			v.at(path+".outbound_issuer_id", "%s is account %s's issuer id already: each account has an issuer of its own", a.OutboundIssuerID, owner)
+		}
+		if a.OutboundIssuerID != "" {
+			issuerIDs[a.OutboundIssuerID] = a.ID
 		}
 		out.Accounts = append(out.Accounts, iam.Account{ID: a.ID, Alias: a.Alias, OutboundWebIdentityFederation: a.OutboundWebIdentityFederation,
 			OutboundIssuerID: a.OutboundIssuerID})

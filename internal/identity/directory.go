@@ -159,12 +159,31 @@ func randomID(random io.Reader, prefix string, n int) string {
 // pinned, when not empty, is the id the configuration pins instead.
 func AccountIssuer(ctx context.Context, ids storage.IDs, random io.Reader, account, pinned string) (string, error) {
 	key := "account-issuer/" + account
+	var id string
 	if pinned != "" {
-		return pinned, pin(ctx, ids, key, pinned)
+		if err := pin(ctx, ids, key, pinned); err != nil {
+			return "", err
+		}
+		id = pinned
+	} else {
+		b := make([]byte, 16)
+		if _, err := io.ReadFull(random, b); err != nil {
+			return "", err
+		}
+		var err error
+		if id, err = ids.ClaimID(ctx, key, hex.EncodeToString(b)); err != nil {
+			return "", err
+		}
 	}
-	b := make([]byte, 16)
-	if _, err := io.ReadFull(random, b); err != nil {
+	// An issuer names one account: a pinned id that another account's
+	// issuer already has is refused, so that no two accounts' tokens can
+	// carry the same iss.
+	owner, err := ids.ClaimID(ctx, "issuer-account/"+id, account)
+	if err != nil {
 		return "", err
 	}
-	return ids.ClaimID(ctx, key, hex.EncodeToString(b))
+	if owner != account {
+		return "", fmt.Errorf("the issuer id %s is account %s's", id, owner)
+	}
+	return id, nil
 }

@@ -68,6 +68,9 @@ type Service struct {
 	cache   map[string]*entry // by integration id
 
 	views atomic.Pointer[[]View]
+
+	warnMu sync.Mutex
+	warned map[string]time.Time // when each old access key was last logged
 }
 
 // declared is one configuration's integrations.
@@ -83,11 +86,21 @@ type entry struct {
 	session     Session
 	fingerprint string
 	obtained    time.Time
+	// failed and failedAt: the last refresh's failure, answered to the
+	// callers of the next failureHold instead of calling the target again.
+	failed   *Failure
+	failedAt time.Time
 }
+
+// failureHold is how long a failed refresh is answered without calling
+// the target again, and the least time between two checks of one
+// integration: a flood of consumers or pings is one target call a
+// second, whatever the target says.
+const failureHold = time.Second
 
 // New returns a Service with no integrations.
 func New(o Options) *Service {
-	s := &Service{o: o, cache: map[string]*entry{}}
+	s := &Service{o: o, cache: map[string]*entry{}, warned: map[string]time.Time{}}
 	s.cur.Store(&declared{byARN: map[string]*Integration{}})
 	s.views.Store(&[]View{})
 	return s
@@ -212,11 +225,15 @@ func (s *Service) Credentials(ctx context.Context, arn string) (Handout, error) 
 	if e.fingerprint == fp && e.fresh(now) {
 		return Handout{Session: e.session, Integration: in, Cached: true}, nil
 	}
+	if e.failed != nil && e.fingerprint == fp && now.Sub(e.failedAt) < failureHold {
+		return Handout{}, e.failed
+	}
 	sess, f := s.obtain(ctx, in)
 	if f != nil {
+		e.failed, e.failedAt, e.fingerprint = f, now, fp
 		return Handout{}, f
 	}
-	e.session, e.fingerprint, e.obtained = sess, fp, now
+	e.session, e.fingerprint, e.obtained, e.failed = sess, fp, now, nil
 	return Handout{Session: sess, Integration: in}, nil
 }
 
@@ -249,10 +266,27 @@ func (s *Service) Ping(ctx context.Context, arn string) (View, error) {
 	if !ok {
 		return View{}, ErrUnknown
 	}
+	if s.checkedWithin(ctx, in, failureHold) {
+		return s.view(ctx, arn) // checked this very second: its outcome stands
+	}
 	if err := s.check(ctx, in); err != nil {
 		return View{}, err
 	}
 	return s.view(ctx, arn)
+}
+
+// checkedWithin reports whether in was checked less than d ago.
+func (s *Service) checkedWithin(ctx context.Context, in *Integration, d time.Duration) bool {
+	states, err := s.o.States.ListIntegrationStates(ctx)
+	if err != nil {
+		return false
+	}
+	for _, st := range states {
+		if st.ID == in.ID {
+			return s.o.Clock.Now().Sub(st.CheckedAt) < d
+		}
+	}
+	return false
 }
 
 // check runs one check and records its outcome: obtain a session, then
@@ -273,9 +307,11 @@ func (s *Service) check(ctx context.Context, in *Integration) error {
 		}
 	}
 	if f == nil {
-		if e := s.entry(in.ID); e.mu.TryLock() {
-			e.session, e.fingerprint, e.obtained = sess, in.fp, obtained
-			e.mu.Unlock()
+		if cur, ok := s.Lookup(in.ARN()); ok && cur.ID == in.ID {
+			if e := s.entry(in.ID); e.mu.TryLock() {
+				e.session, e.fingerprint, e.obtained, e.failed = sess, in.fp, obtained, nil
+				e.mu.Unlock()
+			}
 		}
 	}
 	now := s.o.Clock.Now().UTC()
@@ -316,6 +352,9 @@ func (s *Service) update(ctx context.Context, id, arn string, isDeclared bool, c
 			}
 		}
 		after := before
+		if isDeclared {
+			after.DeletedAt = time.Time{}
+		}
 		if change != nil {
 			change(&after)
 		}
@@ -368,17 +407,25 @@ func (s *Service) Sweep(ctx context.Context) error {
 		}
 	}
 	for _, st := range states {
-		if !seen[st.ID] && st.Status != string(Deleted) {
-			err := s.update(ctx, st.ID, st.ARN, false, nil)
-			if err == nil {
-				err = s.release(ctx, st)
-			}
-			errs = append(errs, err)
+		switch {
+		case seen[st.ID]:
+		case st.Status != string(Deleted):
+			errs = append(errs, s.update(ctx, st.ID, st.ARN, false, func(st *storage.IntegrationState) {
+				st.DeletedAt = now.UTC()
+			}))
+		case !st.DeletedAt.IsZero() && now.Sub(st.DeletedAt) > releaseAfter:
+			errs = append(errs, s.release(ctx, st))
 		}
 	}
 	s.refreshViews(ctx)
 	return errors.Join(errs...)
 }
+
+// releaseAfter is how long a deleted integration keeps its id: longer than
+// any rolling reload of the configuration across nodes (one node on the
+// old configuration must not make the others take a new id), short enough
+// that a name declared again a day later gets a new one.
+const releaseAfter = 24 * time.Hour
 
 // release unbinds a deleted integration's id from its name, so that an
 // integration declared again under the name gets a new id, and a new WIF
@@ -466,6 +513,7 @@ func (s *Service) refreshViews(ctx context.Context) {
 			if s.o.KeyMaxAge > 0 && v.KeyAge > s.o.KeyMaxAge {
 				v.KeyWarning = fmt.Sprintf("access key %s is %s old, past the %s this deployment allows: retire it by switching the integration to wif",
 					in.Key.ID, days(v.KeyAge), days(s.o.KeyMaxAge))
+				s.warnDaily(in, v.KeyWarning, now)
 			}
 		}
 		out = append(out, v)
@@ -476,6 +524,20 @@ func (s *Service) refreshViews(ctx context.Context) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ARN < out[j].ARN })
 	s.views.Store(&out)
+}
+
+// warnDaily logs an old access key's warning at most once a day.
+func (s *Service) warnDaily(in *Integration, warning string, now time.Time) {
+	s.warnMu.Lock()
+	last, ok := s.warned[in.ID]
+	due := !ok || now.Sub(last) >= 24*time.Hour
+	if due {
+		s.warned[in.ID] = now
+	}
+	s.warnMu.Unlock()
+	if due {
+		s.o.Logger.Warn("integration access key too old", "integration", in.ARN(), "warning", warning)
+	}
 }
 
 func days(d time.Duration) string { return strconv.Itoa(int(d/(24*time.Hour))) + " days" }

@@ -203,12 +203,14 @@ func TestLifecycle(t *testing.T) {
 	}
 	// Trust fixed: a ping makes it active.
 	f.target.wantSub = in.Subject
+	f.clock.Advance(2 * time.Second) // pings are at most one a second
 	v, err := svc.Ping(ctx, arn)
 	if err != nil || v.Status != integration.Active || v.AssumedARN == "" || v.Failure != "" || v.Diagnosis != "" {
 		t.Fatalf("after the fix: %+v %v", v, err)
 	}
 	// The target goes away: error, unreachable.
 	f.target.set(&integration.TargetError{Unreachable: true, Cause: errors.New("connection refused")})
+	f.clock.Advance(2 * time.Second)
 	v, _ = svc.Ping(ctx, arn)
 	if v.Status != integration.Error || v.Failure != integration.FailUnreachable || !strings.Contains(v.Diagnosis, "could not be reached") {
 		t.Fatalf("unreachable: %+v", v)
@@ -233,8 +235,17 @@ func TestLifecycle(t *testing.T) {
 	if v := status(t, svc); v.Status != integration.Deleted || v.ID != in.ID {
 		t.Fatalf("removed: %+v", v)
 	}
-	// Declared again under the same name: a new id and subject, so that
-	// a target's trust in the old one does not carry over.
+	// Declared again within a day (a rolling reload, an operator's
+	// undo): the same id. A day after its removal, its id is released:
+	// declared again, it gets a new id and subject, so that a target's
+	// trust in the old one does not carry over.
+	if again := f.service(t, wifSpec()); func() string { v, _ := again.Lookup(arn); return v.ID }() != in.ID {
+		t.Error("re-declared within a day with a new id")
+	}
+	f.clock.Advance(25 * time.Hour)
+	if err := svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
 	use, err = svc.Prepare(ctx, []integration.Spec{wifSpec()})
 	if err != nil {
 		t.Fatal(err)
@@ -336,6 +347,45 @@ func TestCredentialsAreCached(t *testing.T) {
 	if _, err := svc.Credentials(ctx, arn); err == nil {
 		t.Error("expired credentials were handed out while the target refuses")
 	}
+	// While it refuses, a flood of consumers and pings is one target call
+	// a second.
+	if _, err := svc.Ping(ctx, arn); err != nil {
+		t.Fatal(err)
+	}
+	calls := f.target.calls.Load()
+	for range 50 {
+		if _, err := svc.Credentials(ctx, arn); err == nil {
+			t.Fatal("handed out while the target refuses")
+		}
+		if _, err := svc.Ping(ctx, arn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.target.calls.Load() - calls; n != 0 {
+		t.Errorf("%d target calls for 50 refused consumers and 50 pings in the same second", n)
+	}
+	f.clock.Advance(2 * time.Second)
+	_, _ = svc.Credentials(ctx, arn)
+	if n := f.target.calls.Load() - calls; n != 1 {
+		t.Errorf("%d target calls a second later, want 1", n)
+	}
+}
+
+// The set-up commands quote what a shell would read otherwise.
+func TestSetupCommandsAreQuoted(t *testing.T) {
+	f := newFixture(t)
+	spec := wifSpec()
+	spec.Audience = "partner $(touch pwned) 'x'"
+	svc := f.service(t, spec)
+	s, err := svc.Setup(arn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "--client-id-list 'partner $(touch pwned) '\\''x'\\'''"
+	if !strings.Contains(s.Commands[0], want) || !strings.Contains(s.Commands[0], "--url https://keyless.example.com ") ||
+		!strings.Contains(s.Commands[2], "--role-name Scanner ") {
+		t.Errorf("commands %q, want %s", s.Commands, want)
+	}
 }
 
 func TestAccessKeyIntegration(t *testing.T) {
@@ -360,6 +410,7 @@ func TestAccessKeyIntegration(t *testing.T) {
 	spec.Key.Secret = secret.NewString("wrong")
 	use, _ := svc.Prepare(ctx, []integration.Spec{spec})
 	use()
+	f.clock.Advance(2 * time.Second)
 	v, _ = svc.Ping(ctx, arn)
 	if v.Failure != integration.FailKeyInvalid || strings.Contains(v.Diagnosis, "wrong") || strings.Contains(v.Diagnosis, "target-user-secret") {
 		t.Errorf("%+v", v)
@@ -391,6 +442,7 @@ func TestDiagnoses(t *testing.T) {
 	}
 	for _, r := range rows {
 		f.target.set(r.err)
+		f.clock.Advance(2 * time.Second)
 		v, err := svc.Ping(ctx, arn)
 		if err != nil || v.Failure != r.code || !strings.Contains(v.Diagnosis, r.says) {
 			t.Errorf("%s %q: %s %q, want %s mentioning %q", r.err.Code, r.err.Message, v.Failure, v.Diagnosis, r.code, r.says)

@@ -34,10 +34,19 @@ func (s *Service) Setup(arn string) (Setup, error) {
 	out := Setup{ProviderURL: s.o.Issuer, Audience: in.Audience, Subject: in.Subject,
 		ProviderARN: "arn:aws:iam::" + account + ":oidc-provider/" + prefix, TrustPolicy: s.TrustPolicy(in)}
 	out.Commands = []string{
-		"aws iam create-open-id-connect-provider --url " + s.o.Issuer + " --client-id-list " + in.Audience,
+		"aws iam create-open-id-connect-provider --url " + shellQuote(s.o.Issuer) + " --client-id-list " + shellQuote(in.Audience),
 		"cat > trust-policy.json <<'EOF'\n" + out.TrustPolicy + "\nEOF",
-		"aws iam create-role --role-name " + role + " --assume-role-policy-document file://trust-policy.json",
-		"aws iam attach-role-policy --role-name " + role + " --policy-arn arn:aws:iam::aws:policy/ReadOnlyAccess",
+		"aws iam create-role --role-name " + shellQuote(role) + " --assume-role-policy-document file://trust-policy.json",
+		"aws iam attach-role-policy --role-name " + shellQuote(role) + " --policy-arn arn:aws:iam::aws:policy/ReadOnlyAccess",
 	}
 	return out, nil
+}
+
+// shellQuote makes s one word for a POSIX shell: as it is when it is made
+// of characters no shell treats specially, else in single quotes.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

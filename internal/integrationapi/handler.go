@@ -90,11 +90,12 @@ func (h *Handler) authorized(methods []string, event string, serve func(*edge.Ca
 		if err != nil {
 			return nil, err
 		}
-		resource := "arn:aws:keyless::" + caller.Principal.Account + ":integration/*"
-		if space := r.PathValue("space"); space != "" {
-			resource = integration.ARN(caller.Principal.Account, space, r.PathValue("name"))
-			c.Event.RequestParameters["integration"] = resource
+		space := r.PathValue("space")
+		if space == "" {
+			return serve(c, caller, "") // a list: each entry is authorized
 		}
+		resource := integration.ARN(caller.Principal.Account, space, r.PathValue("name"))
+		c.Event.RequestParameters["integration"] = resource
 		if err := h.o.Service.CheckAccess(c.Context(), *caller, sts.AccessRequest{Action: actions[event], Resource: resource}); err != nil {
 			return nil, err
 		}
@@ -160,12 +161,22 @@ func toJSON(v integration.View) View {
 	return out
 }
 
+// list shows the integrations of the caller's account it may list: each
+// is authorized on its own ARN, so that a policy scoped to a space (or
+// denying one) shows just that. A caller who may list none, not even on
+// integration/*, is refused.
 func (h *Handler) list(c *edge.Call, caller *sts.Caller, _ string) (any, error) {
 	prefix := "arn:aws:keyless::" + caller.Principal.Account + ":integration/"
 	out := List{Integrations: []View{}}
 	for _, v := range h.o.Integrations.Views() {
-		if strings.HasPrefix(v.ARN, prefix) {
+		if strings.HasPrefix(v.ARN, prefix) &&
+			h.o.Service.CheckAccess(c.Context(), *caller, sts.AccessRequest{Action: ActionList, Resource: v.ARN}) == nil {
 			out.Integrations = append(out.Integrations, toJSON(v))
+		}
+	}
+	if len(out.Integrations) == 0 {
+		if err := h.o.Service.CheckAccess(c.Context(), *caller, sts.AccessRequest{Action: ActionList, Resource: prefix + "*"}); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
@@ -254,10 +265,13 @@ func (wire) Refuse(err error) edge.Refusal {
 			Reason: "integration_unknown"}
 	}
 	if f, ok := errors.AsType[*integration.Failure](err); ok {
+		// The diagnosis (trust policy, subject, endpoint, network errors)
+		// is for those who may GetIntegration; a consumer learns the code.
+		msg := "The target account did not issue credentials (" + f.Code + "); GetIntegration shows the diagnosis."
 		if f.Temporary {
-			return edge.Refusal{Code: "TargetUnavailable", Message: f.Diagnosis, Status: http.StatusServiceUnavailable, Reason: f.Code, Cause: f.Cause}
+			return edge.Refusal{Code: "TargetUnavailable", Message: msg, Status: http.StatusServiceUnavailable, Reason: f.Code, Cause: f.Cause}
 		}
-		return edge.Refusal{Code: "TargetRefused", Message: f.Diagnosis, Status: http.StatusBadGateway, Reason: f.Code, Cause: f.Cause}
+		return edge.Refusal{Code: "TargetRefused", Message: msg, Status: http.StatusBadGateway, Reason: f.Code, Cause: f.Cause}
 	}
 	_, isSTS := errors.AsType[*sts.Error](err)
 	_, isSig := errors.AsType[*sigv4.Error](err)

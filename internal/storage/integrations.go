@@ -21,6 +21,9 @@ type IntegrationState struct {
 	// Diagnosis says what a person can do about it.
 	Failure   string
 	Diagnosis string
+	// DeletedAt is when it was found removed from the configuration; zero
+	// while declared.
+	DeletedAt time.Time
 	// Version increases with every change, for compare-and-swap.
 	Version int64
 }

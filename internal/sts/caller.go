@@ -204,11 +204,18 @@ func hasTag(tags []credential.Tag, key string) bool {
 }
 
 // callerContext sets the global condition keys that describe the caller
-// and the request (IAM User Guide, reference_policies_condition-keys).
+// and the request (IAM User Guide, reference_policies_condition-keys),
+// when a policy first reads one: most permission policies have no
+// condition, and then none is computed.
 func (s *Service) callerContext(sub *subject) *policy.Context {
-	c := sub.caller
 	now := s.o.Clock.Now().UTC()
-	ctx := policy.NewContext(24 + len(sub.tags))
+	return policy.NewLazyContext(24+len(sub.tags), func(ctx *policy.Context) { s.fillCallerKeys(ctx, sub, now) })
+}
+
+// fillCallerKeys sets the caller's and the request's global keys as of
+// now.
+func (s *Service) fillCallerKeys(ctx *policy.Context, sub *subject, now time.Time) {
+	c := sub.caller
 	ctx.Set("aws:PrincipalArn", principalARN(c))
 	ctx.Set("aws:PrincipalAccount", c.Principal.Account)
 	ctx.Set("aws:PrincipalType", string(c.Kind()))
@@ -254,7 +261,6 @@ func (s *Service) callerContext(sub *subject) *policy.Context {
 			}
 		}
 	}
-	return ctx
 }
 
 // principalARN is aws:PrincipalArn: for a role session, the role's ARN

@@ -379,7 +379,23 @@ accounts:
             access_key: {id: AKIAMOTOKEY000000001, secret: motoSecretAnythingGoes0000000000000001}
             sts_endpoint: http://` + host + `
             allow_http_loopback: true
+          # nothing listens there
+          - name: gone
+            role_arn: ` + motoRole + `
+            sts_endpoint: http://` + freePort(t) + `
+            allow_http_loopback: true
     users:
+      # frank may list one integration; gina only another space's.
+      - name: frank
+        access_keys: [{id: AKIAFRANK00000000001, secret: frankSecretForIntegrations00000000000001}]
+        policies:
+          - name: ListOne
+            document: '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "keyless:ListIntegrations", "Resource": "arn:aws:keyless::111122223333:integration/acme/wif"}}'
+      - name: gina
+        access_keys: [{id: AKIAGINA000000000001, secret: ginaSecretForIntegrations000000000000001}]
+        policies:
+          - name: ListOther
+            document: '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "keyless:ListIntegrations", "Resource": "arn:aws:keyless::111122223333:integration/other/*"}}'
       - name: dave
         access_keys: [{id: ` + daveKey + `, secret: ` + daveSecret + `}]
         policies:
@@ -401,8 +417,24 @@ accounts:
 			t.Errorf("%s credentials from moto: %d %s %s", name, code, out, errOut)
 		}
 	}
+	// A list shows each caller the integrations it may list; none at all
+	// is a refusal.
+	out, _, code := integ(t, a.endpoint, "AKIAFRANK00000000001", "frankSecretForIntegrations00000000000001", "list", "--output", "json")
+	if code != 0 || !strings.Contains(out, "integration/acme/wif") || strings.Contains(out, "integration/acme/key") {
+		t.Errorf("frank's list: %d %s", code, out)
+	}
+	if _, errOut, code := integ(t, a.endpoint, "AKIAGINA000000000001", "ginaSecretForIntegrations000000000000001", "list"); code == 0 ||
+		!strings.Contains(errOut, "AccessDenied") {
+		t.Errorf("gina's list: %d %s", code, errOut)
+	}
+	// A consumer learns a failure's code, not its diagnosis.
+	_, errOut, code := integ(t, a.endpoint, daveKey, daveSecret, "credentials", "acme/gone")
+	if code == 0 || !strings.Contains(errOut, "TargetUnavailable") || !strings.Contains(errOut, "target_unreachable") ||
+		strings.Contains(errOut, "could not be reached") || strings.Contains(errOut, "127.0.0.1") {
+		t.Errorf("credentials of an unreachable target: %d %s", code, errOut)
+	}
 	// The integration's stored access key is used, never shown.
-	out, _, _ := integ(t, a.endpoint, daveKey, daveSecret, "show", "acme/key", "--output", "json")
+	out, _, _ = integ(t, a.endpoint, daveKey, daveSecret, "show", "acme/key", "--output", "json")
 	for what, text := range map[string]string{"show": out, "the audit trail": auditText(t, a.dataDir), "the log": a.Logs.String()} {
 		if strings.Contains(text, "motoSecretAnythingGoes") {
 			t.Errorf("the access key's secret reached %s", what)
