@@ -90,12 +90,13 @@ type entry struct {
 	// callers of the next failureHold instead of calling the target again.
 	failed   *Failure
 	failedAt time.Time
+	// checkMu makes pings take turns.
+	checkMu sync.Mutex
 }
 
 // failureHold is how long a failed refresh is answered without calling
-// the target again, and the least time between two checks of one
-// integration: a flood of consumers or pings is one target call a
-// second, whatever the target says.
+// the target again: a flood of consumers while the target refuses is one
+// target call a second.
 const failureHold = time.Second
 
 // New returns a Service with no integrations.
@@ -266,24 +267,30 @@ func (s *Service) Ping(ctx context.Context, arn string) (View, error) {
 	if !ok {
 		return View{}, ErrUnknown
 	}
-	if s.checkedWithin(ctx, in, failureHold) {
-		return s.view(ctx, arn) // checked this very second: its outcome stands
-	}
-	if err := s.check(ctx, in); err != nil {
-		return View{}, err
+	// Pings of one integration take turns; one that waited while another
+	// checked takes that check's outcome, so that a flood of pings is one
+	// check at a time, not one each.
+	asked := s.o.Clock.Now()
+	e := s.entry(in.ID)
+	e.checkMu.Lock()
+	defer e.checkMu.Unlock()
+	if !s.checkedSince(ctx, in, asked) {
+		if err := s.check(ctx, in); err != nil {
+			return View{}, err
+		}
 	}
 	return s.view(ctx, arn)
 }
 
-// checkedWithin reports whether in was checked less than d ago.
-func (s *Service) checkedWithin(ctx context.Context, in *Integration, d time.Duration) bool {
+// checkedSince reports whether in was checked at or after t.
+func (s *Service) checkedSince(ctx context.Context, in *Integration, t time.Time) bool {
 	states, err := s.o.States.ListIntegrationStates(ctx)
 	if err != nil {
 		return false
 	}
 	for _, st := range states {
 		if st.ID == in.ID {
-			return s.o.Clock.Now().Sub(st.CheckedAt) < d
+			return !st.CheckedAt.Before(t)
 		}
 	}
 	return false
@@ -478,8 +485,16 @@ func (s *Service) view(ctx context.Context, arn string) (View, error) {
 }
 
 // Views returns every integration's view as of the last sweep, deleted
-// ones included, ordered by ARN.
+// ones included, ordered by ARN (for metrics).
 func (s *Service) Views() []View { return *s.views.Load() }
+
+// Current returns every integration's view as stored now: the
+// configuration's integrations from the moment it is in force, before any
+// sweep.
+func (s *Service) Current(ctx context.Context) []View {
+	s.refreshViews(ctx)
+	return s.Views()
+}
 
 // refreshViews rebuilds the views from storage.
 func (s *Service) refreshViews(ctx context.Context) {

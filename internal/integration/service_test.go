@@ -203,7 +203,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	// Trust fixed: a ping makes it active.
 	f.target.wantSub = in.Subject
-	f.clock.Advance(2 * time.Second) // pings are at most one a second
+	f.clock.Advance(2 * time.Second) // a ping at the same instant would take the last check
 	v, err := svc.Ping(ctx, arn)
 	if err != nil || v.Status != integration.Active || v.AssumedARN == "" || v.Failure != "" || v.Diagnosis != "" {
 		t.Fatalf("after the fix: %+v %v", v, err)
@@ -347,23 +347,33 @@ func TestCredentialsAreCached(t *testing.T) {
 	if _, err := svc.Credentials(ctx, arn); err == nil {
 		t.Error("expired credentials were handed out while the target refuses")
 	}
-	// While it refuses, a flood of consumers and pings is one target call
-	// a second.
-	if _, err := svc.Ping(ctx, arn); err != nil {
-		t.Fatal(err)
-	}
+	// While it refuses, a flood of consumers is one target call a
+	// second; concurrent pings are one check at a time.
 	calls := f.target.calls.Load()
 	for range 50 {
 		if _, err := svc.Credentials(ctx, arn); err == nil {
 			t.Fatal("handed out while the target refuses")
 		}
-		if _, err := svc.Ping(ctx, arn); err != nil {
-			t.Fatal(err)
-		}
 	}
 	if n := f.target.calls.Load() - calls; n != 0 {
-		t.Errorf("%d target calls for 50 refused consumers and 50 pings in the same second", n)
+		t.Errorf("%d target calls for 50 refused consumers in the same second", n)
 	}
+	var pings sync.WaitGroup
+	for range 20 {
+		pings.Add(1)
+		go func() {
+			defer pings.Done()
+			if _, err := svc.Ping(ctx, arn); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	pings.Wait()
+	// The clock stands still: every ping waited for the first one's check.
+	if n := f.target.calls.Load() - calls; n != 1 {
+		t.Errorf("%d target calls for 20 concurrent pings, want 1", n)
+	}
+	calls = f.target.calls.Load()
 	f.clock.Advance(2 * time.Second)
 	_, _ = svc.Credentials(ctx, arn)
 	if n := f.target.calls.Load() - calls; n != 1 {

@@ -1,6 +1,7 @@
 package integrationapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -168,7 +169,7 @@ func toJSON(v integration.View) View {
 func (h *Handler) list(c *edge.Call, caller *sts.Caller, _ string) (any, error) {
 	prefix := "arn:aws:keyless::" + caller.Principal.Account + ":integration/"
 	out := List{Integrations: []View{}}
-	for _, v := range h.o.Integrations.Views() {
+	for _, v := range h.o.Integrations.Current(c.Context()) {
 		if strings.HasPrefix(v.ARN, prefix) &&
 			h.o.Service.CheckAccess(c.Context(), *caller, sts.AccessRequest{Action: ActionList, Resource: v.ARN}) == nil {
 			out.Integrations = append(out.Integrations, toJSON(v))
@@ -182,8 +183,8 @@ func (h *Handler) list(c *edge.Call, caller *sts.Caller, _ string) (any, error) 
 	return out, nil
 }
 
-func (h *Handler) find(arn string) (integration.View, error) {
-	for _, v := range h.o.Integrations.Views() {
+func (h *Handler) find(ctx context.Context, arn string) (integration.View, error) {
+	for _, v := range h.o.Integrations.Current(ctx) {
 		if v.ARN == arn {
 			return v, nil
 		}
@@ -192,7 +193,7 @@ func (h *Handler) find(arn string) (integration.View, error) {
 }
 
 func (h *Handler) get(c *edge.Call, _ *sts.Caller, arn string) (any, error) {
-	v, err := h.find(arn)
+	v, err := h.find(c.Context(), arn)
 	if err != nil {
 		return nil, err
 	}

@@ -245,8 +245,14 @@ func TestIntegrationsAgainstASecondKeyless(t *testing.T) {
 	}
 	// The HTTP API, signed by aws-sdk-go-v2's signer.
 	status, body := sdkGet(t, a.endpoint+"/v1/integrations/acme/scan/credentials", daveKey, daveSecret)
-	if status != 200 || !strings.Contains(body, `"AccessKeyId":"`+cp.AccessKeyId+`"`) {
-		t.Errorf("HTTP API: %d %s (the cache should hand out the same credentials)", status, body)
+	var api struct{ AccessKeyId, SecretAccessKey, SessionToken string }
+	if status != 200 || json.Unmarshal([]byte(body), &api) != nil {
+		t.Fatalf("HTTP API: %d", status)
+	}
+	// The cache's credentials: the CLI's, or fresher ones a periodic check
+	// put there since.
+	if id := goIdentity(t, b, api.AccessKeyId, api.SecretAccessKey, api.SessionToken); id.ARN != "arn:aws:sts::"+targetAccount+":assumed-role/Scanner/keyless-scan" {
+		t.Errorf("the HTTP API's credentials are %+v", id)
 	}
 	// A consumer without the permission: refused, one event.
 	_, errOut, code = integ(t, a.endpoint, erinKey, erinSecret, "credentials", "acme/scan")
@@ -292,6 +298,10 @@ func TestIntegrationsAgainstASecondKeyless(t *testing.T) {
 	if d.Status != "missing" {
 		t.Fatalf("no success for over missing_after: %+v", d)
 	}
+	// The sweep records it (and audits it) within a second or so.
+	for deadline := time.Now().Add(20 * time.Second); !strings.HasSuffix(scanStatuses(t, a), " missing") && time.Now().Before(deadline); {
+		time.Sleep(300 * time.Millisecond)
+	}
 	// Removed from A's configuration: deleted, the record kept.
 	writeFile(t, srcPath, sourceConfig(targetAddr, false))
 	hangup(t, a)
@@ -307,16 +317,15 @@ func TestIntegrationsAgainstASecondKeyless(t *testing.T) {
 		t.Fatalf("after removal: %s", out)
 	}
 
-	// Every status change was audited once, in order.
-	var seq []string
-	for _, ev := range a.audit(t, "--event-name", "IntegrationStatusChanged") {
-		r, _ := ev["responseElements"].(map[string]any)
-		if p, _ := ev["requestParameters"].(map[string]any); p["integration"] == scanARN {
-			seq = append(seq, fmt.Sprint(r["status"]))
-		}
+	// Every status change was audited once, in order (the last by the
+	// sweep after the reload).
+	const want = "configuring error active error missing deleted"
+	got := scanStatuses(t, a)
+	for deadline := time.Now().Add(30 * time.Second); got != want && time.Now().Before(deadline); got = scanStatuses(t, a) {
+		time.Sleep(500 * time.Millisecond)
 	}
-	if got := strings.Join(seq, " "); got != "configuring error active error missing deleted" {
-		t.Errorf("audited status changes: %s", got)
+	if got != want {
+		t.Errorf("audited status changes: %s, want %s", got, want)
 	}
 	_, metrics := httpGet(t, a.endpoint+"/metrics")
 	for _, want := range []string{`keyless_integrations{status="deleted"} 3`, `keyless_integrations{status="active"} 0`,
@@ -331,6 +340,20 @@ func TestIntegrationsAgainstASecondKeyless(t *testing.T) {
 			t.Error("a target secret or a token reached A's audit trail or log")
 		}
 	}
+}
+
+// scanStatuses is the audited status changes of integration scan, in
+// order.
+func scanStatuses(t *testing.T, a *server) string {
+	t.Helper()
+	var seq []string
+	for _, ev := range a.audit(t, "--event-name", "IntegrationStatusChanged") {
+		r, _ := ev["responseElements"].(map[string]any)
+		if p, _ := ev["requestParameters"].(map[string]any); p["integration"] == scanARN {
+			seq = append(seq, fmt.Sprint(r["status"]))
+		}
+	}
+	return strings.Join(seq, " ")
 }
 
 // sdkGet GETs url signed by aws-sdk-go-v2's SigV4 signer for service
