@@ -62,7 +62,7 @@ func (t *target) AssumeRoleWithWebIdentity(_ context.Context, _ integration.Endp
 	if err := json.Unmarshal(t.keys.JWKS(), &set); err != nil {
 		return integration.Session{}, err
 	}
-	jws, err := jose.ParseSigned(r.Token.Reveal(), []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.ES384})
+	jws, err := jose.ParseSignedCompact(r.Token.Reveal(), []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.ES384})
 	if err != nil {
 		return integration.Session{}, &integration.TargetError{Code: "InvalidIdentityToken", Message: err.Error(), Status: 400}
 	}

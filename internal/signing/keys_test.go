@@ -72,7 +72,7 @@ func parseSet(t *testing.T, keySet []byte) *jose.JSONWebKeySet {
 
 func verifyWith(t *testing.T, set *jose.JSONWebKeySet, token string, alg signing.Algorithm) (map[string]any, error) {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
 	if err != nil {
 		return nil, err
 	}

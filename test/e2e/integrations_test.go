@@ -204,14 +204,11 @@ func TestIntegrationsAgainstASecondKeyless(t *testing.T) {
 
 	// Consumers. The CLI, as credential_process prints it:
 	out, errOut, code := integ(t, a.endpoint, daveKey, daveSecret, "credentials", "scan")
-	var cp struct {
-		Version                                                int
-		AccessKeyId, SecretAccessKey, SessionToken, Expiration string
-	}
-	if code != 0 || json.Unmarshal([]byte(out), &cp) != nil || cp.Version != 1 || !strings.HasPrefix(cp.AccessKeyId, "ASIA") {
+	var cp processCreds
+	if code != 0 || json.Unmarshal([]byte(out), &cp) != nil || cp.Version != 1 || !strings.HasPrefix(cp.AccessKeyID, "ASIA") {
 		t.Fatalf("credentials: %d %s %s", code, out, errOut)
 	}
-	if id := goIdentity(t, b, cp.AccessKeyId, cp.SecretAccessKey, cp.SessionToken); id.Account != targetAccount ||
+	if id := goIdentity(t, b, cp.AccessKeyID, cp.SecretAccessKey, cp.SessionToken); id.Account != targetAccount ||
 		id.ARN != "arn:aws:sts::"+targetAccount+":assumed-role/Scanner/keyless-scan" {
 		t.Errorf("the handed-out credentials are %+v", id)
 	}
@@ -245,13 +242,13 @@ func TestIntegrationsAgainstASecondKeyless(t *testing.T) {
 	}
 	// The HTTP API, signed by aws-sdk-go-v2's signer.
 	status, body := sdkGet(t, a.endpoint+"/v1/integrations/acme/scan/credentials", daveKey, daveSecret)
-	var api struct{ AccessKeyId, SecretAccessKey, SessionToken string }
+	var api processCreds
 	if status != 200 || json.Unmarshal([]byte(body), &api) != nil {
 		t.Fatalf("HTTP API: %d", status)
 	}
 	// The cache's credentials: the CLI's, or fresher ones a periodic check
 	// put there since.
-	if id := goIdentity(t, b, api.AccessKeyId, api.SecretAccessKey, api.SessionToken); id.ARN != "arn:aws:sts::"+targetAccount+":assumed-role/Scanner/keyless-scan" {
+	if id := goIdentity(t, b, api.AccessKeyID, api.SecretAccessKey, api.SessionToken); id.ARN != "arn:aws:sts::"+targetAccount+":assumed-role/Scanner/keyless-scan" {
 		t.Errorf("the HTTP API's credentials are %+v", id)
 	}
 	// A consumer without the permission: refused, one event.
@@ -340,6 +337,13 @@ func TestIntegrationsAgainstASecondKeyless(t *testing.T) {
 			t.Error("a target secret or a token reached A's audit trail or log")
 		}
 	}
+}
+
+// processCreds is the credential_process shape.
+type processCreds struct {
+	Version                                   int
+	AccessKeyID                               string `json:"AccessKeyId"`
+	SecretAccessKey, SessionToken, Expiration string
 }
 
 // scanStatuses is the audited status changes of integration scan, in
