@@ -2,12 +2,14 @@ package app
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/keyless-dev/keyless/internal/config"
 	"github.com/keyless-dev/keyless/internal/integration"
+	"github.com/keyless-dev/keyless/internal/kek"
 	"github.com/keyless-dev/keyless/internal/signing"
 	"github.com/keyless-dev/keyless/internal/storage"
 	"github.com/keyless-dev/keyless/internal/stsclient"
@@ -27,12 +29,32 @@ func (a *App) newIntegrations(cfg *config.Config) *integration.Service {
 			return a.signing.Sign(signing.Algorithm(alg), claims)
 		},
 		Target: stsclient.New(deps.Clock.Now), States: deps.Store, IDs: deps.Store, Leases: deps.Store,
+		Keys: deps.Store, Sealer: kekSealer{set: a.ring.KEK, random: deps.Random},
 		Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger,
 		CheckEvery: cfg.Integrations.CheckEvery, MissingAfter: cfg.Integrations.MissingAfter, KeyMaxAge: cfg.Integrations.AccessKeyMaxAge,
 		Changed: a.integrationChanged,
 	})
 	a.reg.MustRegister(integrationCollector{svc})
 	return svc
+}
+
+// kekSealer seals integrations' access keys under the key-encryption
+// keys in force.
+type kekSealer struct {
+	set    func() *kek.Set
+	random io.Reader
+}
+
+func (k kekSealer) Seal(plain, aad []byte) ([]byte, error) { return k.set().Seal(k.random, plain, aad) }
+
+func (k kekSealer) Open(sealed, aad []byte) ([]byte, error) {
+	plain, _, err := k.set().Open(sealed, aad)
+	return plain, err
+}
+
+func (k kekSealer) Stale(sealed []byte) bool {
+	id, _, err := kek.SealedWith(sealed)
+	return err != nil || id != k.set().Current.ID()
 }
 
 // integrationChanged records a status change in the audit trail and the

@@ -135,7 +135,7 @@ func (a *App) Reload(ctx context.Context, t Trigger) (Reloaded, error) {
 	if newKEK {
 		// Checked above; should storage fail now, the keys stay sealed
 		// as they were and the next reload tries again.
-		if err := errors.Join(a.ring.UseKEK(ctx, set), a.signing.UseKEK(ctx, set)); err != nil {
+		if err := errors.Join(a.ring.UseKEK(ctx, set), a.signing.UseKEK(ctx, set), a.integrations.Reseal(ctx)); err != nil {
 			a.deps.Logger.Error("the new key-encryption keys were not put in use for every stored key; those keys stay sealed as they were", "err", err)
 		} else {
 			a.deps.Logger.Info("key-encryption keys in use", "current", set.Current.ID(), "previous", len(set.Previous))

@@ -73,7 +73,10 @@ type Integration struct {
 }
 
 // IntegrationKey is an IAM user's access key in the target account. Give
-// the secret in exactly one of secret, secret_file or secret_env.
+// the secret once, in exactly one of secret, secret_file or secret_env:
+// keyless stores it sealed under the key-encryption key, and from then on
+// the configuration may leave it out (and the file or variable can go).
+// A secret given again replaces the stored one.
 type IntegrationKey struct {
 	ID         string `yaml:"id"`
 	Secret     string `yaml:"secret"`
@@ -186,8 +189,12 @@ func (v *validator) integration(path, account, space string, in Integration, d I
 		if in.SigningAlgorithm != "" || in.Audience != "" {
 			v.at(path, "audience and signing_algorithm are for auth: wif only")
 		}
-		k := &integration.Key{ID: in.AccessKey.ID,
-			Secret: v.secretValue(path+".access_key", "secret", in.AccessKey.Secret, in.AccessKey.SecretFile, in.AccessKey.SecretEnv)}
+		k := &integration.Key{ID: in.AccessKey.ID}
+		// The secret is needed once: keyless keeps it sealed in storage,
+		// and a configuration without it uses the stored one.
+		if in.AccessKey.Secret != "" || in.AccessKey.SecretFile != "" || in.AccessKey.SecretEnv != "" {
+			k.Secret = v.secretValue(path+".access_key", "secret", in.AccessKey.Secret, in.AccessKey.SecretFile, in.AccessKey.SecretEnv)
+		}
 		if !isAccessKeyID(k.ID) {
 			v.at(path+".access_key.id", "must be an AKIA... access key id")
 		}

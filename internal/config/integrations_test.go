@@ -52,6 +52,12 @@ func TestIntegrationsConfig(t *testing.T) {
 		t.Errorf("legacy: %+v", s)
 	}
 
+	// An access key's secret may be left out once keyless has it sealed.
+	c, err = parseIntegrations(t, `    spaces: [{id: acme, integrations: [{name: legacy, auth: access_key, access_key: {id: AKIALEGACYKEY0000001}}]}]`, "")
+	if err != nil || len(c.Integrations.Specs) != 1 || c.Integrations.Specs[0].Key == nil || !c.Integrations.Specs[0].Key.Secret.IsZero() {
+		t.Errorf("an access key without its secret: %v", err)
+	}
+
 	rows := []struct {
 		name, account, top, want string
 	}{

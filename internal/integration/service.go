@@ -32,6 +32,9 @@ type Options struct {
 	Target Target
 	States storage.IntegrationStates
 	IDs    storage.IDs
+	// Keys and Sealer keep access keys sealed (storage.SealedKeys).
+	Keys   storage.SealedKeys
+	Sealer Sealer
 	// Leases make a periodic check run on one node only: the first to
 	// record a check's slot runs it (storage.SingleUse).
 	Leases interface {
@@ -113,6 +116,12 @@ func (s *Service) Prepare(ctx context.Context, specs []Spec) (func(), error) {
 	list, err := claimIDs(ctx, s.o.IDs, s.o.Random, s.o.Clock.Now(), specs, s.o.Issuer)
 	if err != nil {
 		return nil, err
+	}
+	for _, in := range list {
+		if err := s.storeKey(ctx, in); err != nil {
+			return nil, err
+		}
+		in.fp = in.fingerprint() // with the secret as opened
 	}
 	d := &declared{byARN: map[string]*Integration{}, list: list}
 	ids := map[string]bool{}

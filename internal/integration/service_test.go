@@ -1,6 +1,7 @@
 package integration_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -111,7 +112,21 @@ func (t *target) set(err error) {
 	t.mu.Unlock()
 }
 
+// sealer seals under a test key-encryption key.
+type sealer struct{ set *kek.Set }
+
+func (k sealer) Seal(p, aad []byte) ([]byte, error) { return k.set.Seal(rand.Reader, p, aad) }
+func (k sealer) Open(s, aad []byte) ([]byte, error) {
+	p, _, err := k.set.Open(s, aad)
+	return p, err
+}
+func (k sealer) Stale(s []byte) bool {
+	id, _, err := kek.SealedWith(s)
+	return err != nil || id != k.set.Current.ID()
+}
+
 type fixture struct {
+	set     *kek.Set
 	store   *memory.Store
 	clock   *clock.Fake
 	keys    *signing.Keys
@@ -127,6 +142,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.set = set
 	f.keys, err = signing.Open(ctx, signing.Options{Store: f.store, KEK: set, Clock: f.clock, Random: rand.Reader,
 		Logger: slog.New(slog.DiscardHandler), Publish: time.Hour, Retain: 2 * time.Hour})
 	if err != nil {
@@ -140,7 +156,7 @@ func (f *fixture) service(t *testing.T, specs ...integration.Spec) *integration.
 	t.Helper()
 	svc := integration.New(integration.Options{Issuer: issuer,
 		Sign:   func(alg string, claims []byte) (string, error) { return f.keys.Sign(signing.Algorithm(alg), claims) },
-		Target: f.target, States: f.store, IDs: f.store, Leases: f.store, Clock: f.clock, Random: rand.Reader,
+		Target: f.target, States: f.store, IDs: f.store, Leases: f.store, Keys: f.store, Sealer: sealer{f.set}, Clock: f.clock, Random: rand.Reader,
 		Logger: slog.New(slog.DiscardHandler), CheckEvery: 15 * time.Minute, MissingAfter: time.Hour, KeyMaxAge: 90 * 24 * time.Hour,
 		Changed: func(_ context.Context, before, after storage.IntegrationState) {
 			f.mu.Lock()
@@ -415,6 +431,27 @@ func TestAccessKeyIntegration(t *testing.T) {
 	}
 	if s, err := svc.Setup(arn); err != nil || s.ProviderURL != "" {
 		t.Errorf("an access key integration has set-up %+v %v", s, err)
+	}
+	// The secret is kept sealed in storage: a configuration without it
+	// (after a restart) uses the stored one; never in the clear.
+	in, _ := svc.Lookup(arn)
+	stored, err := f.store.SealedKey(ctx, "integration-access-key/"+in.ID+"/AKIATARGETUSERKEY001")
+	if err != nil || bytes.Contains(stored.Sealed, []byte("target-user-secret")) {
+		t.Fatalf("stored %v %v", stored, err)
+	}
+	bare := spec
+	bare.Key = &integration.Key{ID: spec.Key.ID, CreatedAt: spec.Key.CreatedAt}
+	restarted := f.service(t, bare)
+	f.clock.Advance(2 * time.Second)
+	if v, err := restarted.Ping(ctx, arn); err != nil || v.Status != integration.Active {
+		t.Errorf("after a restart without the secret: %+v %v", v, err)
+	}
+	other := newFixture(t) // a store that never saw the secret
+	svc2 := integration.New(integration.Options{Issuer: issuer, Target: other.target, States: other.store, IDs: other.store, Leases: other.store,
+		Keys: other.store, Sealer: sealer{other.set}, Clock: other.clock, Random: rand.Reader, Logger: slog.New(slog.DiscardHandler),
+		CheckEvery: time.Minute, MissingAfter: time.Hour})
+	if _, err := svc2.Prepare(ctx, []integration.Spec{bare}); !errors.Is(err, integration.ErrNoSecret) {
+		t.Errorf("no secret anywhere: %v", err)
 	}
 	// A wrong secret: the key is diagnosed, never shown.
 	spec.Key.Secret = secret.NewString("wrong")

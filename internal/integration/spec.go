@@ -37,7 +37,9 @@ type Endpoint struct {
 
 // Key is an IAM user's access key in the target account.
 type Key struct {
-	ID     string
+	ID string
+	// Secret is the configuration's; zero when it leaves the secret to
+	// the sealed copy in storage.
 	Secret secret.String
 	// CreatedAt, if known, dates the key; otherwise its age counts from
 	// when keyless first saw it.

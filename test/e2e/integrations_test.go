@@ -18,6 +18,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/keyless-dev/keyless/test/internal/proc"
 )
 
 // Integrations end to end: keyless A reaches a role in account
@@ -469,5 +471,23 @@ accounts:
 	}
 	if !strings.Contains(out, `"access_key_id": "AKIAMOTOKEY000000001"`) || !strings.Contains(out, `"access_key_age_days": 0`) {
 		t.Errorf("show of an access_key integration: %s", out)
+	}
+	// The secret was needed once: keyless keeps it sealed, and after a
+	// restart with a configuration that no longer has it, the key works.
+	writeFile(t, path, strings.Replace(cfg, ", secret: motoSecretAnythingGoes0000000000000001}", "}", 1))
+	addr := a.Addr
+	a.stop(t)
+	srv, err := proc.Start(binary, "serve", "--config", path, "--addr", addr, "--data-dir", a.dataDir, "--key-encryption-key-file", a.kekFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := &server{Server: srv, endpoint: "http://" + srv.Addr, dataDir: a.dataDir, kekFile: a.kekFile}
+	t.Cleanup(func() { again.stop(t) })
+	out, errOut, code = integ(t, again.endpoint, daveKey, daveSecret, "ping", "acme/key", "--output", "json")
+	if code != 0 || !strings.Contains(out, `"status": "active"`) {
+		t.Errorf("the stored access key after a restart without its secret: %d %s %s", code, out, errOut)
+	}
+	if strings.Contains(auditText(t, again.dataDir), "motoSecretAnythingGoes") {
+		t.Error("the access key's secret reached the audit trail")
 	}
 }
