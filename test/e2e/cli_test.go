@@ -41,7 +41,7 @@ func TestCommandVersionAndHelp(t *testing.T) {
 
 func TestCommandConfigValidate(t *testing.T) {
 	out, _, code := keyless(t, nil, "config", "validate", quickstart)
-	if code != 0 || !strings.Contains(out, "OK (1 accounts, 3 users, 5 roles, 3 access keys, 1 MFA devices, 1 OIDC providers, 2 identity providers)") {
+	if code != 0 || !strings.Contains(out, "OK (1 accounts, 3 users, 7 roles, 3 access keys, 1 MFA devices, 3 OIDC providers, 2 identity providers)") {
 		t.Errorf("quickstart: %d %q", code, out)
 	}
 	_, errOut, code := keyless(t, nil, "config", "validate", "../../internal/config/testdata/invalid.yaml")
@@ -86,7 +86,11 @@ func TestCommandAuditAndKeys(t *testing.T) {
 			if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
 				t.Fatalf("not a JSON line: %q", sc.Text())
 			}
-			evs = append(evs, e)
+			// The quickstart's integration reports its status changes
+			// on its own schedule; this test counts requests.
+			if e["eventName"] != "IntegrationStatusChanged" {
+				evs = append(evs, e)
+			}
 		}
 		return evs
 	}
@@ -111,7 +115,7 @@ func TestCommandAuditAndKeys(t *testing.T) {
 	}
 
 	out, _, code := keyless(t, nil, "audit", "verify", dataDir)
-	if code != 0 || !strings.Contains(out, "audit log intact: 3 events") {
+	if code != 0 || !strings.Contains(out, "audit log intact: ") || !strings.Contains(out, "hash chain verified") {
 		t.Errorf("verify: %d %q", code, out)
 	}
 
