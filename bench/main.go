@@ -83,8 +83,9 @@ func serveTrivial(addr string) {
 }
 
 type proc struct {
-	cmd  *exec.Cmd
-	addr string
+	cmd   *exec.Cmd
+	addr  string
+	admin string // the admin listener (pprof), when the configuration has one
 }
 
 func (p *proc) stop() {
@@ -125,17 +126,26 @@ func startKeyless(binary, dir string, issuer bool) (*proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := "127.0.0.1:0"
+	addr, admin := "127.0.0.1:0", ""
 	cfg := string(raw)
 	if issuer {
-		// The issuer's parts name keyless's own address.
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
+		// The issuer's parts name keyless's own address, and the admin
+		// listener's.
+		free := func() (string, error) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return "", err
+			}
+			defer l.Close()
+			return l.Addr().String(), nil
+		}
+		if addr, err = free(); err != nil {
 			return nil, err
 		}
-		addr = l.Addr().String()
-		l.Close()
-		cfg = strings.ReplaceAll(cfg, "ADDR", addr)
+		if admin, err = free(); err != nil {
+			return nil, err
+		}
+		cfg = strings.ReplaceAll(strings.ReplaceAll(cfg, "ADMIN", admin), "ADDR", addr)
 	} else {
 		cfg = withoutIssuer(cfg)
 	}
@@ -162,7 +172,7 @@ func startKeyless(binary, dir string, issuer bool) (*proc, error) {
 		var rec struct{ Msg, Addr string }
 		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.Msg == "listening" {
 			go func() { _, _ = io.Copy(io.Discard, errPipe) }()
-			return &proc{cmd: cmd, addr: rec.Addr}, nil
+			return &proc{cmd: cmd, addr: rec.Addr, admin: admin}, nil
 		}
 	}
 	return nil, errors.New("keyless did not start")
@@ -625,10 +635,11 @@ func run(binary, baseline string, levels []int, rounds int, d, warm, memDur time
 		}()
 	}
 	for _, conns := range levels {
-		rates, _, err := measure(loads, conns, rounds, d, warm)
+		rates, cpu, err := measure(loads, conns, rounds, d, warm)
 		if err != nil {
 			return err
 		}
+		printTokenCosts(loads, cpu, kl, binary, conns, d, warm)
 		if tokens.signed.Load() > 0 {
 			fmt.Printf("ExchangeOIDC: every token has its own jti and is exchanged once (no allow_token_reuse); %d tokens (RS256)\n"+
 				"signed before the runs so far, in %v on %d cores; %d signed during the reported runs because the pool was empty\n\n",
@@ -785,7 +796,6 @@ func measure(loads []workload, conns, rounds int, d, warm time.Duration) (rates,
 		rates[i] = med(i, func(o outcome) float64 { return o.peak.rps() })
 		cpu[i] = med(i, func(o outcome) float64 { return float64(o.serverCPU) / 1e3 })
 	}
-	printTokenCosts(loads, cpu)
 	return rates, cpu, nil
 }
 
