@@ -96,7 +96,7 @@ func benchAppAt(b *testing.B, addr string) (*app.App, *samlxmltest.IdP) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	text := []byte(strings.ReplaceAll(string(raw), "ADDR", addr))
+	text := []byte(strings.ReplaceAll(strings.ReplaceAll(string(raw), "ADMIN", "127.0.0.1:0"), "ADDR", addr))
 	for name, data := range map[string][]byte{"keyless.yaml": text, "saml-idp-metadata.xml": idp.Metadata()} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			b.Fatal(err)
