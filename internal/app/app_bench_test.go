@@ -90,7 +90,24 @@ func benchApp(b *testing.B) (*app.App, *samlxmltest.IdP) {
 // benchAppAt is benchApp with keyless's own address (the issuer's, which
 // the bench's integration targets) at addr.
 func benchAppAt(b *testing.B, addr string) (*app.App, *samlxmltest.IdP) {
-	dir := b.TempDir()
+	cfg, idp := benchConfig(b, b.TempDir(), addr)
+	store, err := openStore(b)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := app.New(context.Background(), cfg, app.Deps{KeyEncryption: testKEK(b), Store: store, Clock: clock.System{}, Random: rand.Reader,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a, idp
+}
+
+// benchConfig loads make bench's configuration in dir, next to the
+// metadata of a SAML IdP made for the run (the file names it), with
+// keyless's own address (the issuer's, which the bench's integration
+// targets) at addr and no admin listener.
+func benchConfig(b *testing.B, dir, addr string) (*config.Config, *samlxmltest.IdP) {
 	idp := samlxmltest.NewIdP("http://bench-idp.keyless.test/saml")
 	raw, err := os.ReadFile("../../bench/keyless.yaml")
 	if err != nil {
@@ -110,16 +127,7 @@ func benchAppAt(b *testing.B, addr string) (*app.App, *samlxmltest.IdP) {
 	if err := cfg.ResolvePublicURL(addr); err != nil {
 		b.Fatal(err)
 	}
-	store, err := openStore(b)
-	if err != nil {
-		b.Fatal(err)
-	}
-	a, err := app.New(context.Background(), cfg, app.Deps{KeyEncryption: testKEK(b), Store: store, Clock: clock.System{}, Random: rand.Reader,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return a, idp
+	return cfg, idp
 }
 
 // BenchmarkHandlerSAML is make bench's AssumeRoleWithSAML in process: a

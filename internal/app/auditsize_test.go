@@ -23,8 +23,6 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/app"
 	"github.com/keyless-dev/keyless/internal/clock"
-	"github.com/keyless-dev/keyless/internal/config"
-	"github.com/keyless-dev/keyless/internal/samlxml/samlxmltest"
 	"github.com/keyless-dev/keyless/internal/storage/auditfile"
 	"github.com/keyless-dev/keyless/internal/storage/embedded"
 )
@@ -44,20 +42,7 @@ func BenchmarkAuditSize(b *testing.B) {
 	} {
 		b.Run(name, func(b *testing.B) {
 			dir := b.TempDir()
-			text, err := os.ReadFile("../../bench/keyless.yaml")
-			if err != nil {
-				b.Fatal(err)
-			}
-			idp := samlxmltest.NewIdP("http://bench-idp.keyless.test/saml") // the configuration names its metadata
-			for name, content := range map[string][]byte{"keyless.yaml": text, "saml-idp-metadata.xml": idp.Metadata()} {
-				if err := os.WriteFile(filepath.Join(dir, name), content, 0o600); err != nil {
-					b.Fatal(err)
-				}
-			}
-			cfg, err := config.Load(filepath.Join(dir, "keyless.yaml"), func(string) (string, bool) { return "", false })
-			if err != nil {
-				b.Fatal(err)
-			}
+			cfg, _ := benchConfig(b, dir, "127.0.0.1:8080")
 			data := filepath.Join(dir, "data")
 			store, err := embedded.Open(context.Background(), data, embedded.Options{})
 			if err != nil {
