@@ -95,7 +95,13 @@ func (h *Handler) authorized(methods []string, event string, serve func(*edge.Ca
 		if space == "" {
 			return serve(c, caller, "") // a list: each entry is authorized
 		}
-		resource := integration.ARN(caller.Principal.Account, space, r.PathValue("name"))
+		name := r.PathValue("name")
+		if len(space) > 63 || len(name) > 64 {
+			// Longer than any space id or integration name: nothing to
+			// authorize or to record at that length.
+			return nil, errUnknown
+		}
+		resource := integration.ARN(caller.Principal.Account, space, name)
 		c.Event.RequestParameters["integration"] = resource
 		if err := h.o.Service.CheckAccess(c.Context(), *caller, sts.AccessRequest{Action: actions[event], Resource: resource}); err != nil {
 			return nil, err

@@ -135,7 +135,11 @@ func TestOpenPublishesAnActiveAndANextKeyPerAlgorithm(t *testing.T) {
 		t.Errorf("algorithms published: %v", crvs)
 	}
 	states := map[storage.SigningKeyState]int{}
-	for _, key := range k.List() {
+	stored, err := f.store.ListSigningKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range signing.Describe(stored, retain) {
 		states[key.State]++
 		if key.Sealed != nil {
 			t.Errorf("List shows a sealed private key")

@@ -78,16 +78,6 @@ type Key struct {
 	Until time.Time
 }
 
-// List returns the keys as last loaded, in publication order.
-func (k *Keys) List() []Key {
-	v := k.cur.Load()
-	stored := make([]storage.SigningKey, len(v.all))
-	for i, e := range v.all {
-		stored[i] = e.stored
-	}
-	return Describe(stored, k.o.Retain)
-}
-
 // Describe shows stored keys as an operator sees them, in publication
 // order (by algorithm, then oldest first), without their sealed private
 // halves: what `keyless keys list --signing` prints without the

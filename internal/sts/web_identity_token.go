@@ -57,10 +57,6 @@ const (
 	maxIdentityTokenClaims = 14336
 )
 
-// NamespaceClaim holds AWS's claims in tokens from GetWebIdentityToken
-// (IAM User Guide, id_roles_providers_outbound_token_claims).
-const NamespaceClaim = "https://sts.amazonaws.com/"
-
 // GetWebIdentityToken signs a JWT that says who the caller is, for an
 // external service that trusts the caller's account's issuer (IAM User
 // Guide, id_roles_providers_outbound). The caller needs
@@ -139,13 +135,15 @@ func (s *Service) GetWebIdentityToken(_ context.Context, c Caller, req GetWebIde
 
 // identityTokenClaims are GetWebIdentityToken's claims, in AWS's order.
 type identityTokenClaims struct {
-	Issuer   string    `json:"iss"`
-	Audience any       `json:"aud"`
-	Subject  string    `json:"sub"`
-	IssuedAt int64     `json:"iat"`
-	Expires  int64     `json:"exp"`
-	ID       string    `json:"jti"`
-	AWS      awsClaims `json:"https://sts.amazonaws.com/"`
+	Issuer   string `json:"iss"`
+	Audience any    `json:"aud"`
+	Subject  string `json:"sub"`
+	IssuedAt int64  `json:"iat"`
+	Expires  int64  `json:"exp"`
+	ID       string `json:"jti"`
+	// AWS's own claims, under its namespace (IAM User Guide,
+	// id_roles_providers_outbound_token_claims).
+	AWS awsClaims `json:"https://sts.amazonaws.com/"`
 }
 
 type awsClaims struct {

@@ -96,12 +96,28 @@ func (c *Client) call(ctx context.Context, ep integration.Endpoint, creds *integ
 		if e.Code == "" {
 			e.Code = "HTTP" + strconv.Itoa(resp.Status)
 		}
-		return &integration.TargetError{Code: bound(e.Code, 64), Message: bound(e.Message, 512), Status: resp.Status}
+		// A target that echoes what it was sent must not put the token or
+		// a session token into the diagnosis, and so into the audit trail
+		// and the log.
+		msg := e.Message
+		for _, v := range []string{form.Get("WebIdentityToken"), sessionToken(creds)} {
+			if v != "" {
+				msg = strings.ReplaceAll(msg, v, "[redacted]")
+			}
+		}
+		return &integration.TargetError{Code: bound(e.Code, 64), Message: bound(msg, 512), Status: resp.Status}
 	}
 	if err := xml.Unmarshal(resp.Body, out); err != nil {
 		return &integration.TargetError{Code: "MalformedAnswer", Message: "the answer is not STS XML", Status: resp.Status, Cause: err}
 	}
 	return nil
+}
+
+func sessionToken(c *integration.Credentials) string {
+	if c == nil {
+		return ""
+	}
+	return c.SessionToken.Reveal()
 }
 
 // bound keeps at most n printable characters of a target's text.

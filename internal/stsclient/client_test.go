@@ -31,6 +31,11 @@ func TestClient(t *testing.T) {
 		w.Header().Set("Content-Type", "text/xml")
 		switch form.Get("Action") {
 		case "AssumeRoleWithWebIdentity":
+			if form.Get("WebIdentityToken") == "echo.me.back" {
+				w.WriteHeader(400)
+				_, _ = io.WriteString(w, `<ErrorResponse `+ns+`><Error><Code>InvalidIdentityToken</Code><Message>bad token echo.me.back</Message></Error></ErrorResponse>`)
+				return
+			}
 			if form.Get("WebIdentityToken") == "refuse" {
 				w.WriteHeader(403)
 				_, _ = io.WriteString(w, `<ErrorResponse `+ns+`><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>Not authorized to perform sts:AssumeRoleWithWebIdentity`+"\x00\x1b[31m"+strings.Repeat("x", 2000)+`</Message></Error><RequestId>r</RequestId></ErrorResponse>`)
@@ -69,6 +74,11 @@ func TestClient(t *testing.T) {
 	var te *integration.TargetError
 	if !errors.As(err, &te) || te.Code != "AccessDenied" || te.Status != 403 || len(te.Message) > 512 || strings.ContainsAny(te.Message, "\x00\x1b") {
 		t.Errorf("a refusal: %#v", err)
+	}
+	// A target that echoes the token does not get it into the diagnosis.
+	_, err = c.AssumeRoleWithWebIdentity(ctx, ep, integration.WebIdentityRequest{RoleARN: "r", SessionName: "s", Token: secret.NewString("echo.me.back")})
+	if !errors.As(err, &te) || strings.Contains(te.Message, "echo.me.back") || !strings.Contains(te.Message, "[redacted]") {
+		t.Errorf("an echoed token: %#v", err)
 	}
 	_, err = c.AssumeRole(ctx, ep, integration.Credentials{AccessKeyID: "AKIAKEY", Secret: secret.NewString("k")}, integration.RoleRequest{RoleARN: "r", SessionName: "s"})
 	if !errors.As(err, &te) || te.Code != "HTTP503" || te.Status != 503 {
