@@ -3,9 +3,9 @@ package audit
 import (
 	"sort"
 	"strconv"
-	"unicode"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/keyless-dev/keyless/internal/jsontext"
 )
 
 // Event is a CloudTrail record.
@@ -131,9 +131,9 @@ func Encode(e *Event) []byte {
 
 	b := make([]byte, 0, 1024)
 	b = append(b, `{"eventVersion":`...)
-	b = appendString(b, e.EventVersion)
+	b = jsontext.AppendString(b, e.EventVersion)
 	b = append(b, `,"userIdentity":{"type":`...)
-	b = appendString(b, u.Type)
+	b = jsontext.AppendString(b, u.Type)
 	b = appendOptional(b, "principalId", u.PrincipalID)
 	b = appendOptional(b, "arn", u.ARN)
 	b = appendOptional(b, "accountId", u.AccountID)
@@ -144,24 +144,24 @@ func Encode(e *Event) []byte {
 		b = append(b, `,"sessionContext":{`...)
 		if si := sc.SessionIssuer; si != nil {
 			b = append(b, `"sessionIssuer":{"type":`...)
-			b = appendString(b, si.Type)
+			b = jsontext.AppendString(b, si.Type)
 			for _, f := range [...]struct{ k, v string }{
 				{"principalId", si.PrincipalID}, {"arn", si.ARN}, {"accountId", si.AccountID}, {"userName", si.UserName},
 			} {
 				b = appendKey(b, f.k)
-				b = appendString(b, f.v)
+				b = jsontext.AppendString(b, f.v)
 			}
 			b = append(b, `},`...)
 		}
 		if w := sc.WebIDFederationData; w != nil {
 			b = append(b, `"webIdFederationData":{"federatedProvider":`...)
-			b = appendString(b, w.FederatedProvider)
+			b = jsontext.AppendString(b, w.FederatedProvider)
 			b = append(b, `},`...)
 		}
 		b = append(b, `"attributes":{"creationDate":`...)
-		b = appendString(b, sc.Attributes.CreationDate)
+		b = jsontext.AppendString(b, sc.Attributes.CreationDate)
 		b = append(b, `,"mfaAuthenticated":`...)
-		b = appendString(b, sc.Attributes.MFAAuthenticated)
+		b = jsontext.AppendString(b, sc.Attributes.MFAAuthenticated)
 		b = append(b, '}')
 		b = appendOptional(b, "sourceIdentity", sc.SourceIdentity)
 		b = append(b, '}')
@@ -172,7 +172,7 @@ func Encode(e *Event) []byte {
 		{"sourceIPAddress", e.SourceIPAddress}, {"userAgent", e.UserAgent},
 	} {
 		b = appendKey(b, f.k)
-		b = appendString(b, f.v)
+		b = jsontext.AppendString(b, f.v)
 	}
 	b = appendOptional(b, "errorCode", e.ErrorCode)
 	b = appendOptional(b, "errorMessage", e.ErrorMessage)
@@ -185,18 +185,18 @@ func Encode(e *Event) []byte {
 		b = appendValue(b, e.AdditionalEventData)
 	}
 	b = appendKey(b, "requestID")
-	b = appendString(b, e.RequestID)
+	b = jsontext.AppendString(b, e.RequestID)
 	b = appendKey(b, "eventID")
-	b = appendString(b, e.EventID)
+	b = jsontext.AppendString(b, e.EventID)
 	b = append(b, `,"readOnly":`...)
 	b = strconv.AppendBool(b, e.ReadOnly)
 	b = appendKey(b, "eventType")
-	b = appendString(b, e.EventType)
+	b = jsontext.AppendString(b, e.EventType)
 	b = append(b, `,"managementEvent":`...)
 	b = strconv.AppendBool(b, e.ManagementEvent)
 	b = appendOptional(b, "recipientAccountId", e.RecipientAccountID)
 	b = appendKey(b, "eventCategory")
-	b = appendString(b, e.EventCategory)
+	b = jsontext.AppendString(b, e.EventCategory)
 	return append(b, '}')
 }
 
@@ -210,7 +210,7 @@ func appendOptional(b []byte, k, v string) []byte {
 	if v == "" {
 		return b
 	}
-	return appendString(appendKey(b, k), v)
+	return jsontext.AppendString(appendKey(b, k), v)
 }
 
 // appendValue encodes the values that the free-form fields hold: strings,
@@ -219,7 +219,7 @@ func appendOptional(b []byte, k, v string) []byte {
 func appendValue(b []byte, v any) []byte {
 	switch v := v.(type) {
 	case string:
-		return appendString(b, v)
+		return jsontext.AppendString(b, v)
 	case int:
 		return strconv.AppendInt(b, int64(v), 10)
 	case int64:
@@ -270,74 +270,8 @@ func appendMap[V any](b []byte, m map[string]V) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(appendString(b, k), ':')
+		b = append(jsontext.AppendString(b, k), ':')
 		b = appendValue(b, m[k])
 	}
 	return append(b, '}')
-}
-
-// appendString writes s as a JSON string (RFC 8259 section 7), escaping
-// quotes, backslashes and every rune unsafeRune reports, and replacing
-// invalid UTF-8 with U+FFFD.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
-			i++
-			continue
-		}
-		if c < 0x80 {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if unsafeRune(r) {
-			b = append(b, s[start:i]...)
-			units := []rune{r}
-			if r > 0xffff {
-				r1, r2 := utf16.EncodeRune(r)
-				units = []rune{r1, r2}
-			}
-			for _, u := range units {
-				b = append(b, '\\', 'u', hex[u>>12&15], hex[u>>8&15], hex[u>>4&15], hex[u&15])
-			}
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// unsafeRune reports runes outside ASCII that a terminal or log viewer
-// would interpret: C1 controls, format characters such as the bidi
-// overrides, and the line and paragraph separators.
-func unsafeRune(r rune) bool {
-	return unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r)
 }

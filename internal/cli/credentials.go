@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/exchangeapi"
+	"github.com/keyless-dev/keyless/internal/integrationapi"
 )
 
 // credentialsCmd prints the credential document of $KEYLESS_CONFIG_BASE64
@@ -124,15 +125,6 @@ func (o outputFlags) check() error {
 	return nil
 }
 
-// processCredential is AWS's credential_process output (version 1).
-type processCredential struct {
-	Version         int    `json:"Version"`
-	AccessKeyID     string `json:"AccessKeyId"`
-	SecretAccessKey string `json:"SecretAccessKey"`
-	SessionToken    string `json:"SessionToken,omitempty"`
-	Expiration      string `json:"Expiration"`
-}
-
 func (o outputFlags) write(env Env, d credDoc) error {
 	c := d.c
 	switch *o.format {
@@ -146,7 +138,7 @@ func (o outputFlags) write(env Env, d credDoc) error {
 	case "env":
 		return writeEnv(env.Stdout, c)
 	case "credential-process":
-		b, err := json.Marshal(processCredential{Version: 1, AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey,
+		b, err := json.Marshal(integrationapi.ProcessCredentials{Version: 1, AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey,
 			SessionToken: c.SessionToken, Expiration: d.expires.UTC().Format(time.RFC3339)})
 		if err != nil {
 			return err

@@ -12,6 +12,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/awserrors"
 	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/integration"
+	"github.com/keyless-dev/keyless/internal/jsontext"
 	"github.com/keyless-dev/keyless/internal/sigauth"
 	"github.com/keyless-dev/keyless/internal/sigv4"
 	"github.com/keyless-dev/keyless/internal/sts"
@@ -226,14 +227,27 @@ func (h *Handler) ping(c *edge.Call, _ *sts.Caller, arn string) (any, error) {
 	return toJSON(v), nil
 }
 
-// processCredentials is the credential_process output (AWS CLI User
-// Guide, cli-configure-sourcing-external).
-type processCredentials struct {
+// ProcessCredentials is the credential_process output, version 1 (AWS
+// CLI User Guide, cli-configure-sourcing-external).
+type ProcessCredentials struct {
 	Version         int    `json:"Version"`
 	AccessKeyID     string `json:"AccessKeyId"`
 	SecretAccessKey string `json:"SecretAccessKey"`
 	SessionToken    string `json:"SessionToken,omitempty"`
 	Expiration      string `json:"Expiration"`
+}
+
+// AppendJSON appends p as encoding/json would write it, without its
+// reflection: a cached hand-out is answered many times a second.
+func (p ProcessCredentials) AppendJSON(b []byte) []byte {
+	b = strconv.AppendInt(append(b, `{"Version":`...), int64(p.Version), 10)
+	b = jsontext.AppendString(append(b, `,"AccessKeyId":`...), p.AccessKeyID)
+	b = jsontext.AppendString(append(b, `,"SecretAccessKey":`...), p.SecretAccessKey)
+	if p.SessionToken != "" {
+		b = jsontext.AppendString(append(b, `,"SessionToken":`...), p.SessionToken)
+	}
+	b = jsontext.AppendString(append(b, `,"Expiration":`...), p.Expiration)
+	return append(b, '}')
 }
 
 func (h *Handler) credentials(c *edge.Call, _ *sts.Caller, arn string) (any, error) {
@@ -254,7 +268,7 @@ func (h *Handler) credentials(c *edge.Call, _ *sts.Caller, arn string) (any, err
 		"assumedRoleArn": out.AssumedRoleARN,
 	}
 	ev.AdditionalEventData = map[string]string{"integrationId": out.Integration.ID, "cached": strconv.FormatBool(out.Cached)}
-	return processCredentials{Version: 1, AccessKeyID: out.AccessKeyID, SecretAccessKey: out.Secret.Reveal(),
+	return ProcessCredentials{Version: 1, AccessKeyID: out.AccessKeyID, SecretAccessKey: out.Secret.Reveal(),
 		SessionToken: out.SessionToken.Reveal(), Expiration: when(out.Expiration)}, nil
 }
 
@@ -306,7 +320,12 @@ func (wire) Write(w http.ResponseWriter, c *edge.Call, answer any, f *edge.Refus
 	}
 	hdr.Set("Content-Type", "application/json")
 	hdr.Set("Cache-Control", "no-store")
-	out, _ := json.Marshal(body)
+	var out []byte
+	if a, ok := body.(interface{ AppendJSON([]byte) []byte }); ok {
+		out = a.AppendJSON(make([]byte, 0, 2048))
+	} else {
+		out, _ = json.Marshal(body)
+	}
 	out = append(out, '\n')
 	hdr.Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(status)
