@@ -3,7 +3,6 @@ package sts
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"slices"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/credential"
+	"github.com/keyless-dev/keyless/internal/jsontext"
 	"github.com/keyless-dev/keyless/internal/policy"
 	"github.com/keyless-dev/keyless/internal/secret"
 )
@@ -113,14 +113,8 @@ func (s *Service) GetWebIdentityToken(_ context.Context, c Caller, req GetWebIde
 	// The subject is the principal: for a role session, the role (IAM
 	// User Guide, id_roles_providers_outbound_token_claims).
 	subject := c.Principal.ARN()
-	claims, err := json.Marshal(identityTokenClaims{
-		Issuer: issuer, Subject: subject, Audience: audience(req.Audiences), IssuedAt: now.Unix(), Expires: exp.Unix(), ID: jti,
-		AWS: awsClaims{Account: c.Principal.Account, SourceRegion: c.Origin.Region,
-			PrincipalTags: tagMap(sub.tags), RequestTags: tagMap(tags)},
-	})
-	if err != nil {
-		return WebIdentityToken{}, unavailable("token_encoding", err)
-	}
+	claims := identityTokenClaims{Issuer: issuer, Subject: subject, Audience: req.Audiences, IssuedAt: now.Unix(), Expires: exp.Unix(), ID: jti,
+		Account: c.Principal.Account, SourceRegion: c.Origin.Region, PrincipalTags: sub.tags, RequestTags: tags}.appendJSON(make([]byte, 0, 1024))
 	if len(claims) > maxIdentityTokenClaims {
 		return WebIdentityToken{}, &Error{Code: JWTPayloadSizeExceeded, Reason: "token_claims_too_large",
 			Msg: "The token's claims take " + strconv.Itoa(len(claims)) + " bytes, more than the " + strconv.Itoa(maxIdentityTokenClaims) +
@@ -133,44 +127,70 @@ func (s *Service) GetWebIdentityToken(_ context.Context, c Caller, req GetWebIde
 	return WebIdentityToken{Token: secret.NewString(tok), Expiration: exp, ID: jti, Issuer: issuer, Subject: subject}, nil
 }
 
-// identityTokenClaims are GetWebIdentityToken's claims, in AWS's order.
+// identityTokenClaims are GetWebIdentityToken's claims.
 type identityTokenClaims struct {
-	Issuer   string `json:"iss"`
-	Audience any    `json:"aud"`
-	Subject  string `json:"sub"`
-	IssuedAt int64  `json:"iat"`
-	Expires  int64  `json:"exp"`
-	ID       string `json:"jti"`
+	Issuer, Subject, ID string
+	Audience            []string
+	IssuedAt, Expires   int64
 	// AWS's own claims, under its namespace (IAM User Guide,
 	// id_roles_providers_outbound_token_claims).
-	AWS awsClaims `json:"https://sts.amazonaws.com/"`
+	Account, SourceRegion      string
+	PrincipalTags, RequestTags []credential.Tag
 }
 
-type awsClaims struct {
-	Account       string            `json:"aws_account"`
-	SourceRegion  string            `json:"source_region,omitempty"`
-	PrincipalTags map[string]string `json:"principal_tags,omitempty"`
-	RequestTags   map[string]string `json:"request_tags,omitempty"`
-}
-
-// audience is the aud claim: one string, or an array of several (RFC 7519
-// section 4.1.3).
-func audience(list []string) any {
-	if len(list) == 1 {
-		return list[0]
+// appendJSON appends the claims set in AWS's order, without reflection
+// (every token encodes one): aud is one string, or an array of several
+// (RFC 7519 section 4.1.3); tags are objects in key order, the last
+// value of a repeated key winning, empty ones left out.
+func (c identityTokenClaims) appendJSON(b []byte) []byte {
+	b = jsontext.AppendString(append(b, `{"iss":`...), c.Issuer)
+	b = append(b, `,"aud":`...)
+	if len(c.Audience) == 1 {
+		b = jsontext.AppendString(b, c.Audience[0])
+	} else {
+		b = append(b, '[')
+		for i, a := range c.Audience {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsontext.AppendString(b, a)
+		}
+		b = append(b, ']')
 	}
-	return list
+	b = jsontext.AppendString(append(b, `,"sub":`...), c.Subject)
+	b = strconv.AppendInt(append(b, `,"iat":`...), c.IssuedAt, 10)
+	b = strconv.AppendInt(append(b, `,"exp":`...), c.Expires, 10)
+	b = jsontext.AppendString(append(b, `,"jti":`...), c.ID)
+	b = jsontext.AppendString(append(b, `,"https://sts.amazonaws.com/":{"aws_account":`...), c.Account)
+	if c.SourceRegion != "" {
+		b = jsontext.AppendString(append(b, `,"source_region":`...), c.SourceRegion)
+	}
+	b = appendTags(b, `,"principal_tags":`, c.PrincipalTags)
+	b = appendTags(b, `,"request_tags":`, c.RequestTags)
+	return append(b, "}}"...)
 }
 
-func tagMap(tags []credential.Tag) map[string]string {
+// appendTags appends name and tags as an object in key order, the last
+// value of a repeated key winning; nothing for no tags.
+func appendTags(b []byte, name string, tags []credential.Tag) []byte {
 	if len(tags) == 0 {
-		return nil
+		return b
 	}
-	m := make(map[string]string, len(tags))
-	for _, t := range tags {
-		m[t.Key] = t.Value
+	sorted := slices.Clone(tags)
+	slices.Reverse(sorted) // the last of a repeated key first, so that the stable sort keeps it first
+	slices.SortStableFunc(sorted, func(x, y credential.Tag) int { return strings.Compare(x.Key, y.Key) })
+	b = append(append(b, name...), '{')
+	for i, t := range sorted {
+		switch {
+		case i > 0 && t.Key == sorted[i-1].Key:
+			continue
+		case i > 0:
+			b = append(b, ',')
+		}
+		b = append(jsontext.AppendString(b, t.Key), ':')
+		b = jsontext.AppendString(b, t.Value)
 	}
-	return m
+	return append(b, '}')
 }
 
 // tokenID is a jti: 128 random bits.
