@@ -639,7 +639,7 @@ func run(binary, baseline string, levels []int, rounds int, d, warm, memDur time
 		if err != nil {
 			return err
 		}
-		printTokenCosts(loads, cpu, kl, binary, conns, d, warm)
+		printTokenCosts(loads, cpu, kl, binary, conns, rounds, d, warm)
 		if tokens.signed.Load() > 0 {
 			fmt.Printf("ExchangeOIDC: every token has its own jti and is exchanged once (no allow_token_reuse); %d tokens (RS256)\n"+
 				"signed before the runs so far, in %v on %d cores; %d signed during the reported runs because the pool was empty\n\n",
