@@ -322,7 +322,7 @@ func (wire) Write(w http.ResponseWriter, c *edge.Call, answer any, f *edge.Refus
 	hdr.Set("Cache-Control", "no-store")
 	var out []byte
 	if a, ok := body.(interface{ AppendJSON([]byte) []byte }); ok {
-		out = a.AppendJSON(make([]byte, 0, 2048))
+		out = a.AppendJSON(make([]byte, 0, 1024))
 	} else {
 		out, _ = json.Marshal(body)
 	}

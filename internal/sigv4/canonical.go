@@ -87,6 +87,33 @@ func NormalizePath(p string) string {
 	if p == "" {
 		return "/"
 	}
+	if normal(p) {
+		return p // nearly every path, and no allocation
+	}
+	return normalizeSegments(p)
+}
+
+// normal reports whether p is already normal: it starts with a slash and
+// has no empty, "." or ".." segment except a trailing empty one.
+func normal(p string) bool {
+	if p[0] != '/' {
+		return false
+	}
+	start := 1
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
+		}
+		switch seg := p[start:i]; {
+		case seg == "" && i < len(p), seg == ".", seg == "..":
+			return false
+		}
+		start = i + 1
+	}
+	return true
+}
+
+func normalizeSegments(p string) string {
 	segs := strings.Split(p, "/")
 	out := segs[:0:0]
 	for _, s := range segs {
