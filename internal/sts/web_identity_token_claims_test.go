@@ -48,25 +48,21 @@ func FuzzIdentityTokenClaims(f *testing.F) {
 		if len(aud) == 1 {
 			audClaim = aud[0]
 		}
-		raw, err := json.Marshal(struct {
-			Iss string `json:"iss"`
-			Aud any    `json:"aud"`
-			Sub string `json:"sub"`
-			Iat int64  `json:"iat"`
-			Exp int64  `json:"exp"`
-			Jti string `json:"jti"`
-			AWS struct {
-				Account string            `json:"aws_account"`
-				Region  string            `json:"source_region,omitempty"`
-				PTags   map[string]string `json:"principal_tags,omitempty"`
-				RTags   map[string]string `json:"request_tags,omitempty"`
-			} `json:"https://sts.amazonaws.com/"`
-		}{iss, audClaim, sub, c.IssuedAt, c.Expires, c.ID, struct {
+		type awsPart struct {
 			Account string            `json:"aws_account"`
 			Region  string            `json:"source_region,omitempty"`
 			PTags   map[string]string `json:"principal_tags,omitempty"`
 			RTags   map[string]string `json:"request_tags,omitempty"`
-		}{c.Account, region, tagMap(c.PrincipalTags), tagMap(c.RequestTags)}})
+		}
+		raw, err := json.Marshal(struct {
+			Iss string  `json:"iss"`
+			Aud any     `json:"aud"`
+			Sub string  `json:"sub"`
+			Iat int64   `json:"iat"`
+			Exp int64   `json:"exp"`
+			Jti string  `json:"jti"`
+			AWS awsPart `json:"https://sts.amazonaws.com/"`
+		}{iss, audClaim, sub, c.IssuedAt, c.Expires, c.ID, awsPart{c.Account, region, tagMap(c.PrincipalTags), tagMap(c.RequestTags)}})
 		if err != nil {
 			t.Fatal(err)
 		}
