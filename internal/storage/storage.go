@@ -164,6 +164,7 @@ type Store interface {
 	SealedKeys
 	SigningKeys
 	IntegrationStates
+	Records
 	// Ping reports whether the backend can serve requests.
 	Ping(ctx context.Context) error
 	Close() error

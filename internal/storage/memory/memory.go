@@ -31,6 +31,8 @@ type Store struct {
 	sealed       map[string]storage.SealedKey
 	signing      map[string]storage.SigningKey
 	integrations map[string]storage.IntegrationState
+	records      map[string]storage.Record // by kind, NUL, id
+	recordsSweep int                       // PutRecord drops expired records when records reaches this size
 	closed       bool
 }
 
@@ -49,6 +51,8 @@ func New() *Store {
 		sealed:       map[string]storage.SealedKey{},
 		signing:      map[string]storage.SigningKey{},
 		integrations: map[string]storage.IntegrationState{},
+		records:      map[string]storage.Record{},
+		recordsSweep: 1024,
 	}
 }
 

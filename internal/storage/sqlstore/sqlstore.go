@@ -46,6 +46,8 @@ type Store struct {
 	q  map[string]string // rebound queries
 	// uses counts UseOnce calls, to prune expired records now and then.
 	uses atomic.Uint64
+	// puts counts PutRecord calls, to prune expired records now and then.
+	puts atomic.Uint64
 	wmu  sync.Mutex // held around each write when the dialect has OneWriter
 	// Group commit of UseOnce (OneWriter only): the waiting uses, and
 	// whether some caller is committing.
@@ -188,6 +190,19 @@ var migrations = []string{
 		version BIGINT NOT NULL,
 		state {{bytes}} NOT NULL
 	)`,
+	// Records (records.go): small states with an expiry, such as
+	// browser sign-in sessions, replaced by compare-and-swap on their
+	// version and listed by owner.
+	`CREATE TABLE records (
+		kind TEXT NOT NULL,
+		id TEXT NOT NULL,
+		owner TEXT NOT NULL,
+		version BIGINT NOT NULL,
+		expires_at BIGINT NOT NULL,
+		data {{bytes}} NOT NULL,
+		PRIMARY KEY (kind, id)
+	);
+	CREATE INDEX records_by_owner ON records (kind, owner)`,
 }
 
 func (s *Store) migrate(ctx context.Context) error {
@@ -318,6 +333,13 @@ var queries = map[string]string{
 	"integrationVersion": `SELECT version FROM integration_states WHERE id = ?`,
 	"insertIntegration":  `INSERT INTO integration_states (id, version, state) VALUES (?, ?, ?)`,
 	"updateIntegration":  `UPDATE integration_states SET version = ?, state = ? WHERE id = ? AND version = ?`,
+	"recordVersion":      `SELECT version, expires_at FROM records WHERE kind = ? AND id = ?`,
+	"insertRecord":       `INSERT INTO records (kind, id, owner, version, expires_at, data) VALUES (?, ?, ?, ?, ?, ?)`,
+	"replaceRecord":      `UPDATE records SET owner = ?, version = ?, expires_at = ?, data = ? WHERE kind = ? AND id = ?`,
+	"getRecord":          `SELECT owner, version, expires_at, data FROM records WHERE kind = ? AND id = ? AND expires_at > ?`,
+	"listRecords":        `SELECT id, version, expires_at, data FROM records WHERE kind = ? AND owner = ? AND expires_at > ? ORDER BY id`,
+	"deleteRecord":       `DELETE FROM records WHERE kind = ? AND id = ?`,
+	"pruneRecords":       `DELETE FROM records WHERE expires_at <= ?`,
 }
 
 func micros(t time.Time) int64 { return t.UnixMicro() }

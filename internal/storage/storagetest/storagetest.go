@@ -53,6 +53,7 @@ func Run(t *testing.T, b Backend) {
 		{"SigningKeys", testSigningKeys},
 		{"SigningKeysConcurrent", testSigningKeysConcurrent},
 		{"IntegrationStates", testIntegrationStates},
+		{"Records", testRecords},
 		{"AuditSegments", testAuditSegments},
 		{"Persistence", testPersistence},
 	}
