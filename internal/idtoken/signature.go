@@ -10,12 +10,13 @@ import (
 	"math/big"
 )
 
-// verifySignature checks a JWS signature (RFC 7515 section 5.2) over input
+// VerifySignature checks a JWS signature (RFC 7515 section 5.2) over input
 // with pub for alg, as RFC 7518 section 3 defines each algorithm: RSASSA
 // PKCS #1 v1.5 (RS*), RSASSA-PSS with a salt as long as the hash (PS*),
 // ECDSA with the fixed-length R||S encoding (ES*; a DER signature is
-// refused), and Ed25519 (RFC 8037). fits has matched alg to the key type.
-func verifySignature(alg string, pub crypto.PublicKey, input, sig []byte) bool {
+// refused), and Ed25519 (RFC 8037). The caller has matched alg to the key
+// type (fits).
+func VerifySignature(alg string, pub crypto.PublicKey, input, sig []byte) bool {
 	if k, ok := pub.(ed25519.PublicKey); ok {
 		return alg == "EdDSA" && ed25519.Verify(k, input, sig)
 	}

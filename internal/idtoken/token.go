@@ -37,37 +37,11 @@ var registered = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "azp", "amr"
 // Parse checks a token's shape and decodes its header and claims strictly.
 // It does not verify anything; Verify does.
 func Parse(s string) (*Token, error) {
-	if len(s) > MaxLen {
-		return nil, invalid("token_too_large", msgNotJWT)
+	hb, pb, sig, input, reason := DecodeCompact(s, MaxLen)
+	if reason != "" {
+		return nil, invalid(reason, msgNotJWT)
 	}
-	if n := strings.Count(s, "."); n != 2 {
-		if n == 4 {
-			return nil, invalid("jwe_refused", msgNotJWT)
-		}
-		return nil, invalid("not_compact_jws", msgNotJWT)
-	}
-	// Only the base64url alphabet and the two dots: Go's decoder would skip
-	// CR and LF, giving one signed token many accepted spellings (JWT-21).
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return nil, invalid("not_base64url", msgNotJWT)
-		}
-	}
-	h64, rest, _ := strings.Cut(s, ".")
-	p64, sig64, _ := strings.Cut(rest, ".")
-	hb, errH := b64(h64)
-	pb, errP := b64(p64)
-	sig, errS := b64(sig64)
-	if errH != nil || errP != nil || errS != nil || len(sig) == 0 {
-		return nil, invalid("not_base64url", msgNotJWT)
-	}
-	// JSON text is UTF-8 (RFC 8259 section 8.1, RFC 7519 section 7.2); Go's
-	// decoder would turn invalid bytes into U+FFFD, merging distinct
-	// signed values into one (JWT-20).
-	if !utf8.Valid(hb) || !utf8.Valid(pb) {
-		return nil, invalid("not_utf8", msgNotJWT)
-	}
-	t := &Token{input: []byte(s[:len(h64)+1+len(p64)]), sig: sig}
+	t := &Token{input: input, sig: sig}
 	if err := t.header(hb); err != nil {
 		return nil, err
 	}
@@ -89,6 +63,42 @@ func Parse(s string) (*Token, error) {
 	}
 	t.issuer = iss
 	return t, nil
+}
+
+// DecodeCompact checks a compact JWS's shape (RFC 7515 section 7.1): at
+// most max bytes, three parts of the base64url alphabet alone (Go's
+// decoder would skip CR and LF, giving one signed token many accepted
+// spellings, JWT-21), a non-empty signature, and a header and payload of
+// UTF-8 (RFC 8259 section 8.1: Go's decoder would turn invalid bytes into
+// U+FFFD, merging distinct signed values into one, JWT-20). It returns
+// them decoded, with the signing input; reason names what is wrong.
+func DecodeCompact(s string, max int) (header, payload, sig, input []byte, reason string) {
+	if len(s) > max {
+		return nil, nil, nil, nil, "token_too_large"
+	}
+	if n := strings.Count(s, "."); n != 2 {
+		if n == 4 {
+			return nil, nil, nil, nil, "jwe_refused"
+		}
+		return nil, nil, nil, nil, "not_compact_jws"
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return nil, nil, nil, nil, "not_base64url"
+		}
+	}
+	h64, rest, _ := strings.Cut(s, ".")
+	p64, sig64, _ := strings.Cut(rest, ".")
+	hb, errH := b64(h64)
+	pb, errP := b64(p64)
+	sig, errS := b64(sig64)
+	if errH != nil || errP != nil || errS != nil || len(sig) == 0 {
+		return nil, nil, nil, nil, "not_base64url"
+	}
+	if !utf8.Valid(hb) || !utf8.Valid(pb) {
+		return nil, nil, nil, nil, "not_utf8"
+	}
+	return hb, pb, sig, []byte(s[:len(h64)+1+len(p64)]), ""
 }
 
 func (t *Token) header(b []byte) error {

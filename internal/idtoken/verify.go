@@ -92,7 +92,7 @@ func (t *Token) checkSignature(ctx context.Context, src KeySource) error {
 		return invalid("kid_absent_ambiguous", msgNoKey)
 	}
 	for _, k := range candidates {
-		if verifySignature(t.alg, k.Public, t.input, t.sig) {
+		if VerifySignature(t.alg, k.Public, t.input, t.sig) {
 			return nil
 		}
 	}
