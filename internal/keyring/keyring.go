@@ -34,6 +34,9 @@ const (
 	AuthorizationMessage Purpose = "authorization-message"
 	// ExchangeChallenge seals the token exchange's challenges.
 	ExchangeChallenge Purpose = "exchange-challenge"
+	// LoginRefreshToken authenticates developer sign-in's refresh tokens
+	// (a MAC key, MACKey).
+	LoginRefreshToken Purpose = "login-refresh-token"
 )
 
 // ErrUnknownKey means no key with that id exists (or it was deleted).
@@ -79,6 +82,7 @@ type entry struct {
 	// stale: sealed under a previous key-encryption key.
 	stale bool
 	aeads map[Purpose]cipher.AEAD
+	macs  map[Purpose][]byte
 }
 
 // ErrClearKey means a stored master key is not sealed: a keyless that
@@ -337,6 +341,56 @@ func (r *Ring) aead(id uint32, p Purpose) (cipher.AEAD, error) {
 	e.aeads[p] = a
 	r.mu.Unlock()
 	return a, nil
+}
+
+// ActiveMACKey returns the active key's id and the HMAC-SHA256 key
+// derived from it for purpose.
+func (r *Ring) ActiveMACKey(p Purpose) (uint32, []byte, error) {
+	r.mu.RLock()
+	id := r.active
+	r.mu.RUnlock()
+	if id == 0 {
+		return 0, nil, ErrUnknownKey
+	}
+	k, err := r.mac(id, p)
+	return id, k, err
+}
+
+// MACKey returns the HMAC-SHA256 key derived for purpose from key id,
+// reloading the ring for an id this node has not seen, as Lookup does.
+func (r *Ring) MACKey(ctx context.Context, id uint32, p Purpose) ([]byte, error) {
+	if _, err := r.Lookup(ctx, id, p); err != nil {
+		return nil, err
+	}
+	return r.mac(id, p)
+}
+
+func (r *Ring) mac(id uint32, p Purpose) ([]byte, error) {
+	r.mu.RLock()
+	e, ok := r.keys[id]
+	var k []byte
+	if ok {
+		k = e.macs[p]
+	}
+	r.mu.RUnlock()
+	if !ok {
+		return nil, ErrUnknownKey
+	}
+	if k != nil {
+		return k, nil
+	}
+	// A MAC key is derived apart from the same purpose's AEAD key.
+	k, err := hkdf.Key(sha256.New, e.material.Reveal(), nil, "keyless/mac/"+string(p), 32)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if e.macs == nil {
+		e.macs = map[Purpose][]byte{}
+	}
+	e.macs[p] = k
+	r.mu.Unlock()
+	return k, nil
 }
 
 func derive(master secret.Bytes, p Purpose) (cipher.AEAD, error) {

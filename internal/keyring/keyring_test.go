@@ -1,6 +1,7 @@
 package keyring_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -180,5 +181,46 @@ func TestConcurrentRotation(t *testing.T) {
 	}
 	if active != 1 {
 		t.Fatalf("%d active keys", active)
+	}
+}
+
+// MAC keys are per key and purpose, the same on every node, and a retired
+// key's stays available for what it authenticated.
+func TestMACKeys(t *testing.T) {
+	store, c := memory.New(), clock.NewFake(time.Unix(0, 0))
+	r := must(keyring.Open(ctx, opts(store, c)))
+	id, k := mustMAC(t)(r.ActiveMACKey(keyring.LoginRefreshToken))
+	if len(k) != 32 {
+		t.Fatalf("a %d-byte key", len(k))
+	}
+	other := must(keyring.Open(ctx, opts(store, c)))
+	if k2 := must(other.MACKey(ctx, id, keyring.LoginRefreshToken)); !bytes.Equal(k, k2) {
+		t.Error("two nodes derive different MAC keys from one master key")
+	}
+	if k3 := must(r.MACKey(ctx, id, keyring.SessionToken)); bytes.Equal(k, k3) {
+		t.Error("two purposes share a MAC key")
+	}
+	if _, err := r.Rotate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	id2, k4 := mustMAC(t)(r.ActiveMACKey(keyring.LoginRefreshToken))
+	if id2 == id || bytes.Equal(k4, k) {
+		t.Errorf("after a rotation the active MAC key is %d, as before", id2)
+	}
+	if k5 := must(r.MACKey(ctx, id, keyring.LoginRefreshToken)); !bytes.Equal(k5, k) {
+		t.Error("the retired key's MAC key changed")
+	}
+	if _, err := r.MACKey(ctx, 999, keyring.LoginRefreshToken); !errors.Is(err, keyring.ErrUnknownKey) {
+		t.Errorf("an unknown key: %v", err)
+	}
+}
+
+func mustMAC(t *testing.T) func(uint32, []byte, error) (uint32, []byte) {
+	return func(id uint32, k []byte, err error) (uint32, []byte) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id, k
 	}
 }
