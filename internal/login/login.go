@@ -1,0 +1,532 @@
+package login
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/dpop"
+	"github.com/keyless-dev/keyless/internal/secret"
+	"github.com/keyless-dev/keyless/internal/storage"
+	"github.com/keyless-dev/keyless/internal/sts"
+)
+
+// Client ids of AWS's developer tools (signin-and-issuer.md section 1.2).
+const (
+	SameDevice  = "arn:aws:signin:::devtools/same-device"
+	CrossDevice = "arn:aws:signin:::devtools/cross-device"
+)
+
+// Principal is who signed in: what the credentials are issued for. The
+// Issuer fills Session with what it needs to issue again; login keeps it
+// with the family and never reads it.
+type Principal struct {
+	ARN     string          `json:"arn"` // the idToken's sub
+	ID      string          `json:"id"`  // unique id, for listing and revocation
+	Session json.RawMessage `json:"session,omitempty"`
+}
+
+// Issuer issues what a token call answers with.
+type Issuer interface {
+	// Check reports whether p may still be issued credentials for a
+	// session that started at since: an *Error with CredentialsChanged
+	// (revoked, password changed) or InsufficientPermissions
+	// (signin:CreateOAuth2Token denied), or another error.
+	Check(ctx context.Context, p Principal, since time.Time) error
+	// Credentials issues p's credentials, expiring at expires.
+	Credentials(ctx context.Context, p Principal, expires time.Time) (sts.Credentials, error)
+	// IDToken signs the idToken for p and client.
+	IDToken(ctx context.Context, p Principal, client string) (secret.String, error)
+}
+
+// MACKeys are the HMAC keys refresh tokens are authenticated with
+// (package keyring).
+type MACKeys interface {
+	ActiveMACKey() (uint32, []byte, error)
+	MACKey(ctx context.Context, id uint32) ([]byte, error)
+}
+
+// Options configure a Service. Zero durations take the defaults.
+type Options struct {
+	Store  storage.Records
+	Keys   MACKeys
+	Issuer Issuer
+	Clock  clock.Clock
+	Random io.Reader
+	// CodeTTL is how long a same-device code may be redeemed (60 s,
+	// security.md AUTHZ-12); CrossDeviceCodeTTL a cross-device one, which
+	// a person copies into a terminal (5 minutes).
+	CodeTTL, CrossDeviceCodeTTL time.Duration
+	// CredentialsTTL is the life of the credentials each call issues (15
+	// minutes, the most the clients accept: expiresIn <= 900).
+	CredentialsTTL time.Duration
+	// SessionMax caps a family from its sign-in (12 hours, as AWS).
+	SessionMax time.Duration
+	// Grace is how long the token a refresh replaced is still accepted,
+	// answered with the current one (2 minutes).
+	Grace time.Duration
+}
+
+// Service issues and redeems codes and refreshes families.
+type Service struct{ o Options }
+
+// New returns a Service.
+func New(o Options) *Service {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&o.CodeTTL, time.Minute)
+	def(&o.CrossDeviceCodeTTL, 5*time.Minute)
+	def(&o.CredentialsTTL, 15*time.Minute)
+	def(&o.SessionMax, 12*time.Hour)
+	def(&o.Grace, 2*time.Minute)
+	return &Service{o: o}
+}
+
+// Codes are the stable codes of refusals, as the clients read them
+// (signin-and-issuer.md section 1.2).
+type Code string
+
+// Refusal codes.
+const (
+	TokenExpired            Code = "TOKEN_EXPIRED"
+	AuthcodeExpired         Code = "AUTHCODE_EXPIRED"
+	CredentialsChanged      Code = "USER_CREDENTIALS_CHANGED"
+	InsufficientPermissions Code = "INSUFFICIENT_PERMISSIONS"
+	InvalidRequest          Code = "INVALID_REQUEST"
+)
+
+// Error is a refused call. Msg is for the client; Reason is stable, for
+// the audit event.
+type Error struct {
+	Code   Code
+	Reason string
+	Msg    string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+func refuse(code Code, reason, msg string) *Error { return &Error{Code: code, Reason: reason, Msg: msg} }
+
+// Record kinds.
+const (
+	kindCode   = "login-code"
+	kindFamily = "login-family"
+)
+
+// Grant is what a person consented to at /v1/authorize.
+type Grant struct {
+	Client      string    `json:"client"`
+	RedirectURI string    `json:"redirect_uri"`
+	Challenge   string    `json:"challenge"` // base64url(SHA-256(verifier)), unpadded
+	Principal   Principal `json:"principal"`
+	// SignedInAt is when the person proved who they are; the session cap
+	// counts from it. MaxSession, if set, caps the session below
+	// Options.SessionMax (a role's maximum session duration).
+	SignedInAt time.Time     `json:"signed_in_at"`
+	MaxSession time.Duration `json:"max_session,omitempty"`
+}
+
+type codeState struct {
+	Grant  Grant  `json:"grant"`
+	Used   bool   `json:"used,omitempty"`
+	Family string `json:"family,omitempty"` // what its redemption created
+}
+
+// IssueCode stores g and returns its single-use code: 256 random bits.
+func (s *Service) IssueCode(ctx context.Context, g Grant) (secret.String, error) {
+	if g.Client != SameDevice && g.Client != CrossDevice {
+		return secret.String{}, fmt.Errorf("login: client %q", g.Client)
+	}
+	raw := make([]byte, 32)
+	if _, err := io.ReadFull(s.o.Random, raw); err != nil {
+		return secret.String{}, err
+	}
+	code := base64.RawURLEncoding.EncodeToString(raw)
+	ttl := s.o.CodeTTL
+	if g.Client == CrossDevice {
+		ttl = s.o.CrossDeviceCodeTTL
+	}
+	data, err := json.Marshal(codeState{Grant: g})
+	if err != nil {
+		return secret.String{}, err
+	}
+	now := s.o.Clock.Now()
+	if err := s.o.Store.PutRecord(ctx, storage.Record{Kind: kindCode, ID: codeID(code), Data: data, Expires: now.Add(ttl), Version: 1}, now); err != nil {
+		return secret.String{}, err
+	}
+	return secret.NewString(code), nil
+}
+
+func codeID(code string) string {
+	sum := sha256.Sum256([]byte(code))
+	return hex.EncodeToString(sum[:])
+}
+
+// Tokens are what a token call answers with.
+type Tokens struct {
+	Credentials  sts.Credentials
+	RefreshToken secret.String
+	IDToken      secret.String // only for a code's redemption
+	Principal    Principal
+	// Family and Generation identify the refresh token, for the audit
+	// trail (never the token itself).
+	Family     string
+	Generation uint32
+	// Graced: the token given was the one replaced last, within the grace
+	// window; the current one was given again.
+	Graced bool
+}
+
+// Redemption is an authorization_code call.
+type Redemption struct {
+	Client, Code, RedirectURI, Verifier string
+	Proof                               dpop.Proof
+}
+
+// Redeem exchanges a code for a new family's first tokens. A code is used
+// once: a second redemption fails and ends the family the first created
+// (RFC 6749 section 4.1.2).
+func (s *Service) Redeem(ctx context.Context, r Redemption) (Tokens, error) {
+	if !verifier(r.Verifier) {
+		return Tokens{}, refuse(InvalidRequest, "code_verifier_invalid", "codeVerifier must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_' and '~'.")
+	}
+	now := s.o.Clock.Now()
+	rec, err := s.o.Store.GetRecord(ctx, kindCode, codeID(r.Code), now)
+	if errors.Is(err, storage.ErrNotFound) {
+		return Tokens{}, refuse(AuthcodeExpired, "code_unknown_or_expired", "The authorization code has expired or is not valid; sign in again.")
+	}
+	if err != nil {
+		return Tokens{}, err
+	}
+	var st codeState
+	if err := json.Unmarshal(rec.Data, &st); err != nil {
+		return Tokens{}, err
+	}
+	if st.Used {
+		if st.Family != "" {
+			_ = s.revoke(ctx, st.Family, "code_reused")
+		}
+		return Tokens{}, refuse(InvalidRequest, "code_reused", "The authorization code was already used; the session it started has been ended.")
+	}
+	// The code is spent before anything else is checked: one redemption
+	// of a code, whatever it proves (security.md TOKEN-08).
+	family, err := s.randomID()
+	if err != nil {
+		return Tokens{}, err
+	}
+	st.Used, st.Family = true, family
+	if rec.Data, err = json.Marshal(st); err != nil {
+		return Tokens{}, err
+	}
+	rec.Version++
+	if err := s.o.Store.PutRecord(ctx, rec, now); errors.Is(err, storage.ErrConflict) {
+		return Tokens{}, refuse(InvalidRequest, "code_reused", "The authorization code was already used.")
+	} else if err != nil {
+		return Tokens{}, err
+	}
+	g := st.Grant
+	switch {
+	case r.Client != g.Client:
+		return Tokens{}, refuse(InvalidRequest, "code_client_mismatch", "The authorization code was issued to another client.")
+	case r.RedirectURI != g.RedirectURI:
+		return Tokens{}, refuse(InvalidRequest, "redirect_uri_mismatch", "redirectUri is not the one the authorization request named.")
+	case !pkce(r.Verifier, g.Challenge):
+		return Tokens{}, refuse(InvalidRequest, "code_verifier_mismatch", "codeVerifier does not match the authorization request's code challenge.")
+	}
+	if err := s.o.Issuer.Check(ctx, g.Principal, g.SignedInAt); err != nil {
+		return Tokens{}, err
+	}
+	limit := s.o.SessionMax
+	if g.MaxSession > 0 && g.MaxSession < limit {
+		limit = g.MaxSession
+	}
+	ends := g.SignedInAt.Add(limit)
+	if !ends.After(now) {
+		return Tokens{}, refuse(TokenExpired, "session_ended", "The sign-in session has ended; sign in again.")
+	}
+	keyID, _, err := s.o.Keys.ActiveMACKey()
+	if err != nil {
+		return Tokens{}, err
+	}
+	f := familyState{Client: g.Client, JKT: r.Proof.JKT, Principal: g.Principal, SignedInAt: g.SignedInAt, Ends: ends,
+		Gen: 1, KeyID: keyID, RotatedAt: now, JTIs: map[string]time.Time{}}
+	f.seen(r.Proof, now)
+	if err := s.put(ctx, family, f, 1, now); err != nil {
+		return Tokens{}, err
+	}
+	t, err := s.tokens(ctx, family, f, now)
+	if err != nil {
+		return Tokens{}, err
+	}
+	if t.IDToken, err = s.o.Issuer.IDToken(ctx, g.Principal, g.Client); err != nil {
+		return Tokens{}, err
+	}
+	return t, nil
+}
+
+// familyState is a refresh token family's record.
+type familyState struct {
+	Client     string    `json:"client"`
+	JKT        string    `json:"jkt"`
+	Principal  Principal `json:"principal"`
+	SignedInAt time.Time `json:"signed_in_at"`
+	Ends       time.Time `json:"ends"`
+	Gen        uint32    `json:"gen"`
+	KeyID      uint32    `json:"key_id"` // the MAC key of the current generation's token
+	RotatedAt  time.Time `json:"rotated_at"`
+	// Ended says why the family was ended early; "" while it lives.
+	Ended string `json:"ended,omitempty"`
+	// JTIs are the DPoP proofs seen, until they would be too old anyway.
+	JTIs map[string]time.Time `json:"jtis"`
+}
+
+// maxJTIs bounds the proofs remembered per family; a family sees one
+// every 15 minutes, a few more when processes race.
+const maxJTIs = 64
+
+// seen records a proof's jti, dropping those too old to be accepted.
+func (f *familyState) seen(p dpop.Proof, now time.Time) {
+	if f.JTIs == nil {
+		f.JTIs = map[string]time.Time{}
+	}
+	for id, until := range f.JTIs {
+		if !until.After(now) {
+			delete(f.JTIs, id)
+		}
+	}
+	for len(f.JTIs) >= maxJTIs {
+		var oldest string
+		for id, until := range f.JTIs {
+			if oldest == "" || until.Before(f.JTIs[oldest]) {
+				oldest = id
+			}
+		}
+		delete(f.JTIs, oldest)
+	}
+	f.JTIs[p.JTI] = p.IssuedAt.Add(dpop.MaxSkew)
+}
+
+func (s *Service) put(ctx context.Context, id string, f familyState, version int64, now time.Time) error {
+	data, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	// The record outlives the session by an hour, so that a refresh after
+	// the cap is told so.
+	return s.o.Store.PutRecord(ctx, storage.Record{Kind: kindFamily, ID: id, Owner: f.Principal.ID, Data: data,
+		Expires: f.Ends.Add(time.Hour), Version: version}, now)
+}
+
+// tokens issues credentials and gives the family's current token.
+func (s *Service) tokens(ctx context.Context, family string, f familyState, now time.Time) (Tokens, error) {
+	expires := now.Add(s.o.CredentialsTTL)
+	if f.Ends.Before(expires) {
+		expires = f.Ends
+	}
+	creds, err := s.o.Issuer.Credentials(ctx, f.Principal, expires)
+	if err != nil {
+		return Tokens{}, err
+	}
+	key, err := s.o.Keys.MACKey(ctx, f.KeyID)
+	if err != nil {
+		return Tokens{}, err
+	}
+	return Tokens{Credentials: creds, RefreshToken: secret.NewString(refreshToken(key, f.KeyID, family, f.Gen)), Principal: f.Principal,
+		Family: family, Generation: f.Gen}, nil
+}
+
+// RefreshRequest is a refresh_token call.
+type RefreshRequest struct {
+	Client, Token string
+	Proof         dpop.Proof
+}
+
+// Refresh answers a refresh: the family's next generation, or within the
+// grace window its current one again; a token older than that ends the
+// family (reuse detection, RFC 9700 section 4.14.2).
+func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (Tokens, error) {
+	family, gen, keyID, ok := parseRefreshToken(r.Token)
+	if !ok {
+		return Tokens{}, refuse(TokenExpired, "refresh_token_invalid", msgSignInAgain)
+	}
+	key, err := s.o.Keys.MACKey(ctx, keyID)
+	if err != nil {
+		return Tokens{}, refuse(TokenExpired, "refresh_token_key_unknown", msgSignInAgain)
+	}
+	if subtle.ConstantTimeCompare([]byte(refreshToken(key, keyID, family, gen)), []byte(r.Token)) != 1 {
+		return Tokens{}, refuse(TokenExpired, "refresh_token_invalid", msgSignInAgain)
+	}
+	for range 8 {
+		now := s.o.Clock.Now()
+		rec, err := s.o.Store.GetRecord(ctx, kindFamily, family, now)
+		if errors.Is(err, storage.ErrNotFound) {
+			return Tokens{}, refuse(TokenExpired, "family_unknown", msgSignInAgain)
+		}
+		if err != nil {
+			return Tokens{}, err
+		}
+		var f familyState
+		if err := json.Unmarshal(rec.Data, &f); err != nil {
+			return Tokens{}, err
+		}
+		switch {
+		case f.Ended == "credentials_changed":
+			return Tokens{}, refuse(CredentialsChanged, "family_ended_"+f.Ended, "The session was ended because the user's credentials changed or its sessions were revoked; sign in again.")
+		case f.Ended != "":
+			return Tokens{}, refuse(TokenExpired, "family_ended_"+f.Ended, msgSignInAgain)
+		case r.Client != f.Client:
+			return Tokens{}, refuse(InvalidRequest, "refresh_client_mismatch", "The refresh token was issued to another client.")
+		case r.Proof.JKT != f.JKT:
+			return Tokens{}, refuse(InvalidRequest, "dpop_key_mismatch", "The DPoP proof is not signed with the key the refresh token is bound to.")
+		case !now.Before(f.Ends):
+			return Tokens{}, refuse(TokenExpired, "session_ended", "The sign-in session has reached its maximum duration; sign in again.")
+		}
+		if until, ok := f.JTIs[r.Proof.JTI]; ok && until.After(now) {
+			return Tokens{}, refuse(InvalidRequest, "dpop_replayed", "The DPoP proof was already used; make a new one for every call.")
+		}
+		if err := s.o.Issuer.Check(ctx, f.Principal, f.SignedInAt); err != nil {
+			var e *Error
+			if errors.As(err, &e) && e.Code == CredentialsChanged {
+				f.Ended = "credentials_changed"
+				_ = s.put(ctx, family, f, rec.Version+1, now)
+			}
+			return Tokens{}, err
+		}
+		graced := false
+		switch {
+		case gen == f.Gen:
+			active, _, err := s.o.Keys.ActiveMACKey()
+			if err != nil {
+				return Tokens{}, err
+			}
+			f.Gen, f.KeyID, f.RotatedAt = f.Gen+1, active, now
+		case gen+1 == f.Gen && now.Sub(f.RotatedAt) <= s.o.Grace:
+			graced = true
+		default:
+			f.Ended = "refresh_token_reused"
+			if err := s.put(ctx, family, f, rec.Version+1, now); errors.Is(err, storage.ErrConflict) {
+				continue
+			} else if err != nil {
+				return Tokens{}, err
+			}
+			return Tokens{}, refuse(TokenExpired, "refresh_token_reused", "The refresh token was already replaced; the session has been ended. Sign in again.")
+		}
+		f.seen(r.Proof, now)
+		if err := s.put(ctx, family, f, rec.Version+1, now); errors.Is(err, storage.ErrConflict) {
+			continue // another refresh of this family won; look again
+		} else if err != nil {
+			return Tokens{}, err
+		}
+		t, err := s.tokens(ctx, family, f, now)
+		t.Graced = graced
+		return t, err
+	}
+	return Tokens{}, errors.New("login: the family kept changing under the refresh")
+}
+
+const msgSignInAgain = "The refresh token is not valid or has expired; sign in again with aws login."
+
+// revoke ends a family.
+func (s *Service) revoke(ctx context.Context, family, why string) error {
+	for range 8 {
+		now := s.o.Clock.Now()
+		rec, err := s.o.Store.GetRecord(ctx, kindFamily, family, now)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var f familyState
+		if err := json.Unmarshal(rec.Data, &f); err != nil {
+			return err
+		}
+		if f.Ended != "" {
+			return nil
+		}
+		f.Ended = why
+		if err := s.put(ctx, family, f, rec.Version+1, now); !errors.Is(err, storage.ErrConflict) {
+			return err
+		}
+	}
+	return errors.New("login: the family kept changing under its revocation")
+}
+
+func (s *Service) randomID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(s.o.Random, b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// A refresh token is base64url(version 1 | key id | family | generation |
+// HMAC-SHA256 of the rest under the key).
+const (
+	tokenVersion = 1
+	familyLen    = 16
+	tokenLen     = 1 + 4 + familyLen + 4 + sha256.Size
+)
+
+func refreshToken(key []byte, keyID uint32, family string, gen uint32) string {
+	fb, _ := hex.DecodeString(family)
+	b := make([]byte, 0, tokenLen)
+	b = append(b, tokenVersion)
+	b = binary.BigEndian.AppendUint32(b, keyID)
+	b = append(b, fb...)
+	b = binary.BigEndian.AppendUint32(b, gen)
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("keyless login refresh token\x00"))
+	m.Write(b)
+	return base64.RawURLEncoding.EncodeToString(m.Sum(b))
+}
+
+// parseRefreshToken reads a token's fields; its MAC is checked by
+// recomputing the token.
+func parseRefreshToken(t string) (family string, gen, keyID uint32, ok bool) {
+	if len(t) != base64.RawURLEncoding.EncodedLen(tokenLen) {
+		return "", 0, 0, false
+	}
+	b, err := base64.RawURLEncoding.Strict().DecodeString(t)
+	if err != nil || len(b) != tokenLen || b[0] != tokenVersion {
+		return "", 0, 0, false
+	}
+	keyID = binary.BigEndian.Uint32(b[1:5])
+	family = hex.EncodeToString(b[5 : 5+familyLen])
+	gen = binary.BigEndian.Uint32(b[5+familyLen : 9+familyLen])
+	return family, gen, keyID, true
+}
+
+// verifier reports whether v is an RFC 7636 section 4.1 code verifier.
+func verifier(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// pkce checks a verifier against an S256 challenge (RFC 7636 section
+// 4.6; the CLI names the method SHA-256).
+func pkce(v, challenge string) bool {
+	sum := sha256.Sum256([]byte(v))
+	return subtle.ConstantTimeCompare([]byte(base64.RawURLEncoding.EncodeToString(sum[:])), []byte(challenge)) == 1
+}
