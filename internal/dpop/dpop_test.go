@@ -146,7 +146,11 @@ func TestVerifyHostile(t *testing.T) {
 		cb, _ := json.Marshal(claims())
 		return b64.EncodeToString(hb) + "." + b64.EncodeToString(cb) + "."
 	}
-	private := with(jwkOf(k), "d", b64.EncodeToString(k.D.FillBytes(make([]byte, 32))))
+	d, err := k.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	private := with(jwkOf(k), "d", b64.EncodeToString(d))
 	offCurve := with(jwkOf(k), "y", b64.EncodeToString(make([]byte, 32)))
 	good := sign(t, k, header(k), claims())
 	dupHeader := func() string {

@@ -95,7 +95,7 @@ func New(o Options) *Service {
 	return &Service{o: o}
 }
 
-// Codes are the stable codes of refusals, as the clients read them
+// Code is a refusal's stable code, as the clients read it
 // (signin-and-issuer.md section 1.2).
 type Code string
 
@@ -118,7 +118,9 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Msg }
 
-func refuse(code Code, reason, msg string) *Error { return &Error{Code: code, Reason: reason, Msg: msg} }
+func refuse(code Code, reason, msg string) *Error {
+	return &Error{Code: code, Reason: reason, Msg: msg}
+}
 
 // Record kinds.
 const (
