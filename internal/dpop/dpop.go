@@ -1,7 +1,11 @@
 package dpop
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"strconv"
 	"strings"
@@ -86,7 +90,7 @@ func Verify(proof, method, target string, now time.Time) (Proof, error) {
 	case strings.EqualFold(alg, "none"):
 		return Proof{}, refuse("dpop_alg_none", "it is unsigned (alg none).")
 	case strings.HasPrefix(strings.ToUpper(alg), "HS"):
-		return Proof{}, refuse("dpop_alg_hmac", "a DPoP proof is signed with an asymmetric key, not "+alg+".")
+		return Proof{}, refuse("dpop_alg_hmac", "a DPoP proof is signed with an asymmetric key, not an HMAC.")
 	case alg != "ES256":
 		return Proof{}, refuse("dpop_alg_unsupported", "its alg must be ES256.")
 	}
@@ -110,7 +114,7 @@ func Verify(proof, method, target string, now time.Time) (Proof, error) {
 	if !okT || !okC || !okX || !okY || kty != "EC" || crv != "P-256" {
 		return Proof{}, refuse("dpop_jwk_invalid", "its jwk is not a P-256 public key.")
 	}
-	pub, err := idtoken.ECPublicKey(crv, x, y)
+	pub, x, y, err := p256(x, y)
 	if err != nil {
 		return Proof{}, refuse("dpop_jwk_invalid", "its jwk is not a P-256 public key.")
 	}
@@ -141,6 +145,32 @@ func Verify(proof, method, target string, now time.Time) (Proof, error) {
 		return Proof{}, refuse("dpop_jti", "its jti is missing or not 1 to 128 printable characters.")
 	}
 	return Proof{JKT: signing.JWK{Kty: kty, Crv: crv, X: x, Y: y}.Thumbprint(), JTI: jti, IssuedAt: issued}, nil
+}
+
+// p256 reads a P-256 public key's coordinates. RFC 7518 section 6.2.1.2
+// wants each the full 32 bytes, but aws-sdk-go-v2's login provider
+// writes big.Int.Bytes(), which drops leading zero bytes (about one key
+// in 128): a shorter coordinate is padded (docs/compatibility.md). The
+// coordinates are returned re-encoded at full size, so that one key has
+// one thumbprint however a client wrote it (RFC 7638 section 3.2).
+func p256(x64, y64 string) (*ecdsa.PublicKey, string, string, error) {
+	pad := func(s string) ([]byte, error) {
+		b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+		if err != nil || len(b) == 0 || len(b) > 32 {
+			return nil, errors.New("malformed coordinate")
+		}
+		return append(make([]byte, 32-len(b), 32), b...), nil
+	}
+	x, errX := pad(x64)
+	y, errY := pad(y64)
+	if errX != nil || errY != nil {
+		return nil, "", "", errors.New("malformed EC point")
+	}
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+	if err != nil {
+		return nil, "", "", errors.New("EC point not on the curve")
+	}
+	return pub, base64.RawURLEncoding.EncodeToString(x), base64.RawURLEncoding.EncodeToString(y), nil
 }
 
 // str returns a member that is a JSON string.

@@ -224,3 +224,40 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// aws-sdk-go-v2 writes a coordinate with big.Int.Bytes(), dropping its
+// leading zero bytes (review finding M1: about one key in 128 could never
+// refresh). Written short, the key is accepted and has the thumbprint of
+// its full-size encoding, as go-jose computes it.
+func TestShortCoordinate(t *testing.T) {
+	var k *ecdsa.PrivateKey
+	for range 100000 {
+		k = genKey(t)
+		if pt, _ := k.PublicKey.Bytes(); pt[1] == 0 {
+			break
+		}
+	}
+	pt, _ := k.PublicKey.Bytes()
+	if pt[1] != 0 {
+		t.Fatal("no key with a leading zero byte in X")
+	}
+	want, err := (&jose.JSONWebKey{Key: &k.PublicKey}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := with(jwkOf(k), "x", b64.EncodeToString(pt[2:33]))
+	for name, jwk := range map[string]map[string]any{"short, as the Go SDK writes it": short, "full size": jwkOf(k)} {
+		p, err := dpop.Verify(sign(t, k, with(header(k), "jwk", jwk), claims()), "POST", target, now)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if p.JKT != b64.EncodeToString(want) {
+			t.Errorf("%s: jkt %s, want %s", name, p.JKT, b64.EncodeToString(want))
+		}
+	}
+	for name, x := range map[string]string{"empty": "", "33 bytes": b64.EncodeToString(append([]byte{0}, pt[1:33]...))} {
+		if _, err := dpop.Verify(sign(t, k, with(header(k), "jwk", with(jwkOf(k), "x", x)), claims()), "POST", target, now); err == nil {
+			t.Errorf("x %s accepted", name)
+		}
+	}
+}

@@ -112,7 +112,7 @@ func parseKey(raw json.RawMessage) (Key, error) {
 	case "RSA":
 		k.Public, err = rsaKey(j.N, j.E)
 	case "EC":
-		k.Public, err = ECPublicKey(j.Crv, j.X, j.Y)
+		k.Public, err = ecKey(j.Crv, j.X, j.Y)
 	case "OKP":
 		k.Public, err = okpKey(j.Crv, j.X)
 	default:
@@ -146,10 +146,7 @@ func rsaKey(n64, e64 string) (*rsa.PublicKey, error) {
 	return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: 65537}, nil
 }
 
-// ECPublicKey parses an EC public key's JWK members (RFC 7518 section
-// 6.2.1): P-256, P-384 or P-521, coordinates of exactly the curve's size
-// in unpadded base64url, and a point on the curve.
-func ECPublicKey(crv, x64, y64 string) (*ecdsa.PublicKey, error) {
+func ecKey(crv, x64, y64 string) (*ecdsa.PublicKey, error) {
 	var curve elliptic.Curve
 	switch crv {
 	case "P-256":
