@@ -53,8 +53,13 @@ type Issuer interface {
 // (package keyring).
 type MACKeys interface {
 	ActiveMACKey() (uint32, []byte, error)
+	// MACKey returns key id's; an error wrapping ErrUnknownKey if there
+	// is no such key (any other error is a failure, not a verdict).
 	MACKey(ctx context.Context, id uint32) ([]byte, error)
 }
+
+// ErrUnknownKey means no MAC key has the id a token names.
+var ErrUnknownKey = errors.New("login: unknown MAC key")
 
 // Options configure a Service. Zero durations take the defaults.
 type Options struct {
@@ -92,6 +97,7 @@ func New(o Options) *Service {
 	def(&o.CredentialsTTL, 15*time.Minute)
 	def(&o.SessionMax, 12*time.Hour)
 	def(&o.Grace, 2*time.Minute)
+	o.CredentialsTTL = min(o.CredentialsTTL, 15*time.Minute) // the clients accept expiresIn <= 900
 	return &Service{o: o}
 }
 
@@ -114,6 +120,10 @@ type Error struct {
 	Code   Code
 	Reason string
 	Msg    string
+	// Principal and Family, when known, say whose session a refusal
+	// concerns, for the audit event (a replayed code or token).
+	Principal Principal
+	Family    string
 }
 
 func (e *Error) Error() string { return e.Msg }
@@ -151,6 +161,9 @@ type codeState struct {
 func (s *Service) IssueCode(ctx context.Context, g Grant) (secret.String, error) {
 	if g.Client != SameDevice && g.Client != CrossDevice {
 		return secret.String{}, fmt.Errorf("login: client %q", g.Client)
+	}
+	if b, err := base64.RawURLEncoding.Strict().DecodeString(g.Challenge); err != nil || len(b) != sha256.Size {
+		return secret.String{}, errors.New("login: the code challenge is not an unpadded base64url SHA-256 digest")
 	}
 	raw := make([]byte, 32)
 	if _, err := io.ReadFull(s.o.Random, raw); err != nil {
@@ -205,39 +218,49 @@ func (s *Service) Redeem(ctx context.Context, r Redemption) (Tokens, error) {
 	if !verifier(r.Verifier) {
 		return Tokens{}, refuse(InvalidRequest, "code_verifier_invalid", "codeVerifier must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_' and '~'.")
 	}
+	if r.Proof.JKT == "" || r.Proof.JTI == "" {
+		return Tokens{}, refuse(InvalidRequest, "dpop_missing", "A DPoP proof is required.")
+	}
 	now := s.o.Clock.Now()
-	rec, err := s.o.Store.GetRecord(ctx, kindCode, codeID(r.Code), now)
-	if errors.Is(err, storage.ErrNotFound) {
-		return Tokens{}, refuse(AuthcodeExpired, "code_unknown_or_expired", "The authorization code has expired or is not valid; sign in again.")
-	}
-	if err != nil {
-		return Tokens{}, err
-	}
-	var st codeState
-	if err := json.Unmarshal(rec.Data, &st); err != nil {
-		return Tokens{}, err
-	}
-	if st.Used {
-		if st.Family != "" {
-			_ = s.revoke(ctx, st.Family, "code_reused")
+	var (
+		st     codeState
+		family string
+	)
+	for attempt := 0; ; attempt++ {
+		rec, err := s.o.Store.GetRecord(ctx, kindCode, codeID(r.Code), now)
+		if errors.Is(err, storage.ErrNotFound) {
+			return Tokens{}, refuse(AuthcodeExpired, "code_unknown_or_expired", "The authorization code has expired or is not valid; sign in again.")
 		}
-		return Tokens{}, refuse(InvalidRequest, "code_reused", "The authorization code was already used; the session it started has been ended.")
-	}
-	// The code is spent before anything else is checked: one redemption
-	// of a code, whatever it proves (security.md TOKEN-08).
-	family, err := s.randomID()
-	if err != nil {
-		return Tokens{}, err
-	}
-	st.Used, st.Family = true, family
-	if rec.Data, err = json.Marshal(st); err != nil {
-		return Tokens{}, err
-	}
-	rec.Version++
-	if err := s.o.Store.PutRecord(ctx, rec, now); errors.Is(err, storage.ErrConflict) {
-		return Tokens{}, refuse(InvalidRequest, "code_reused", "The authorization code was already used.")
-	} else if err != nil {
-		return Tokens{}, err
+		if err != nil {
+			return Tokens{}, err
+		}
+		st = codeState{}
+		if err := json.Unmarshal(rec.Data, &st); err != nil {
+			return Tokens{}, err
+		}
+		if st.Used {
+			return Tokens{}, s.replayed(ctx, st, r)
+		}
+		// The code is spent before anything else is checked: one
+		// redemption of a code, whatever it proves (security.md TOKEN-08).
+		if family, err = s.randomID(); err != nil {
+			return Tokens{}, err
+		}
+		st.Used, st.Family = true, family
+		if rec.Data, err = json.Marshal(st); err != nil {
+			return Tokens{}, err
+		}
+		rec.Version++
+		err = s.o.Store.PutRecord(ctx, rec, now)
+		switch {
+		case errors.Is(err, storage.ErrConflict) && attempt == 0:
+			continue // a concurrent redemption won: this one is a replay
+		case errors.Is(err, storage.ErrConflict):
+			return Tokens{}, refuse(InvalidRequest, "code_reused", "The authorization code was already used.")
+		case err != nil:
+			return Tokens{}, err
+		}
+		break
 	}
 	g := st.Grant
 	switch {
@@ -266,9 +289,8 @@ func (s *Service) Redeem(ctx context.Context, r Redemption) (Tokens, error) {
 	f := familyState{Client: g.Client, JKT: r.Proof.JKT, Principal: g.Principal, SignedInAt: g.SignedInAt, Ends: ends,
 		Gen: 1, KeyID: keyID, RotatedAt: now, JTIs: map[string]time.Time{}}
 	f.seen(r.Proof, now)
-	if err := s.put(ctx, family, f, 1, now); err != nil {
-		return Tokens{}, err
-	}
+	// Everything is issued before the family is stored, so that a stored
+	// family has been handed out.
 	t, err := s.tokens(ctx, family, f, now)
 	if err != nil {
 		return Tokens{}, err
@@ -276,7 +298,33 @@ func (s *Service) Redeem(ctx context.Context, r Redemption) (Tokens, error) {
 	if t.IDToken, err = s.o.Issuer.IDToken(ctx, g.Principal, g.Client); err != nil {
 		return Tokens{}, err
 	}
+	if err := s.put(ctx, family, f, 1, now); errors.Is(err, storage.ErrConflict) {
+		// A replay of the code ended the family before it was stored.
+		return Tokens{}, &Error{Code: InvalidRequest, Reason: "code_reused", Msg: msgCodeReused, Principal: g.Principal, Family: family}
+	} else if err != nil {
+		return Tokens{}, err
+	}
 	return t, nil
+}
+
+const msgCodeReused = "The authorization code was already used; the session it started has been ended."
+
+// replayed answers a second redemption of a code. If it proves what the
+// first had to (client, redirect URI, verifier), someone else may have
+// redeemed first, and the session it started is ended (RFC 6749 section
+// 4.1.2); a replay that proves less ends nothing, so that seeing a code
+// is not enough to end a session.
+func (s *Service) replayed(ctx context.Context, st codeState, r Redemption) error {
+	g := st.Grant
+	e := &Error{Code: InvalidRequest, Reason: "code_reused", Msg: "The authorization code was already used.", Principal: g.Principal, Family: st.Family}
+	if r.Client != g.Client || r.RedirectURI != g.RedirectURI || !pkce(r.Verifier, g.Challenge) {
+		return e
+	}
+	if err := s.revoke(ctx, st.Family, g.Principal, "code_reused"); err != nil {
+		return err
+	}
+	e.Msg = msgCodeReused
+	return e
 }
 
 // familyState is a refresh token family's record.
@@ -318,7 +366,8 @@ func (f *familyState) seen(p dpop.Proof, now time.Time) {
 		}
 		delete(f.JTIs, oldest)
 	}
-	f.JTIs[p.JTI] = p.IssuedAt.Add(dpop.MaxSkew)
+	// Kept a second past the last instant dpop.Verify would take it.
+	f.JTIs[p.JTI] = p.IssuedAt.Add(dpop.MaxSkew + time.Second)
 }
 
 func (s *Service) put(ctx context.Context, id string, f familyState, version int64, now time.Time) error {
@@ -360,18 +409,26 @@ type RefreshRequest struct {
 // grace window its current one again; a token older than that ends the
 // family (reuse detection, RFC 9700 section 4.14.2).
 func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (Tokens, error) {
+	if r.Proof.JKT == "" || r.Proof.JTI == "" {
+		return Tokens{}, refuse(InvalidRequest, "dpop_missing", "A DPoP proof is required.")
+	}
 	family, gen, keyID, ok := parseRefreshToken(r.Token)
 	if !ok {
 		return Tokens{}, refuse(TokenExpired, "refresh_token_invalid", msgSignInAgain)
 	}
 	key, err := s.o.Keys.MACKey(ctx, keyID)
-	if err != nil {
+	if errors.Is(err, ErrUnknownKey) {
 		return Tokens{}, refuse(TokenExpired, "refresh_token_key_unknown", msgSignInAgain)
+	}
+	if err != nil {
+		return Tokens{}, err
 	}
 	if subtle.ConstantTimeCompare([]byte(refreshToken(key, keyID, family, gen)), []byte(r.Token)) != 1 {
 		return Tokens{}, refuse(TokenExpired, "refresh_token_invalid", msgSignInAgain)
 	}
-	for range 8 {
+	// Each lost compare-and-swap is another call's progress: a family has
+	// as many racing refreshes as processes sharing its cache file.
+	for range maxRaces {
 		now := s.o.Clock.Now()
 		rec, err := s.o.Store.GetRecord(ctx, kindFamily, family, now)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -408,6 +465,9 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (Tokens, error)
 			return Tokens{}, err
 		}
 		graced := false
+		// Within the grace window either way of the rotation: nodes'
+		// clocks differ a little.
+		since := now.Sub(f.RotatedAt)
 		switch {
 		case gen == f.Gen:
 			active, _, err := s.o.Keys.ActiveMACKey()
@@ -415,7 +475,7 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (Tokens, error)
 				return Tokens{}, err
 			}
 			f.Gen, f.KeyID, f.RotatedAt = f.Gen+1, active, now
-		case gen+1 == f.Gen && now.Sub(f.RotatedAt) <= s.o.Grace:
+		case gen+1 == f.Gen && since <= s.o.Grace && since >= -s.o.Grace:
 			graced = true
 		default:
 			f.Ended = "refresh_token_reused"
@@ -424,30 +484,44 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (Tokens, error)
 			} else if err != nil {
 				return Tokens{}, err
 			}
-			return Tokens{}, refuse(TokenExpired, "refresh_token_reused", "The refresh token was already replaced; the session has been ended. Sign in again.")
+			return Tokens{}, &Error{Code: TokenExpired, Reason: "refresh_token_reused", Principal: f.Principal, Family: family,
+				Msg: "The refresh token was already replaced; the session has been ended. Sign in again."}
 		}
 		f.seen(r.Proof, now)
+		// Issued before the new generation is stored, so that a stored
+		// generation has been handed out (or its issuing failed first).
+		t, err := s.tokens(ctx, family, f, now)
+		if err != nil {
+			return Tokens{}, err
+		}
+		t.Graced = graced
 		if err := s.put(ctx, family, f, rec.Version+1, now); errors.Is(err, storage.ErrConflict) {
 			continue // another refresh of this family won; look again
 		} else if err != nil {
 			return Tokens{}, err
 		}
-		t, err := s.tokens(ctx, family, f, now)
-		t.Graced = graced
-		return t, err
+		return t, nil
 	}
 	return Tokens{}, errors.New("login: the family kept changing under the refresh")
 }
 
 const msgSignInAgain = "The refresh token is not valid or has expired; sign in again with aws login."
 
-// revoke ends a family.
-func (s *Service) revoke(ctx context.Context, family, why string) error {
-	for range 8 {
+// maxRaces bounds the compare-and-swap retries of one call.
+const maxRaces = 64
+
+// revoke ends a family. One not stored yet (its redemption is still
+// issuing) is stored ended, so that its redemption's store fails.
+func (s *Service) revoke(ctx context.Context, family string, p Principal, why string) error {
+	for range maxRaces {
 		now := s.o.Clock.Now()
 		rec, err := s.o.Store.GetRecord(ctx, kindFamily, family, now)
 		if errors.Is(err, storage.ErrNotFound) {
-			return nil
+			err = s.put(ctx, family, familyState{Principal: p, Ends: now.Add(s.o.SessionMax), Ended: why}, 1, now)
+			if !errors.Is(err, storage.ErrConflict) {
+				return err
+			}
+			continue
 		}
 		if err != nil {
 			return err

@@ -49,7 +49,7 @@ func (k *keys) MACKey(_ context.Context, id uint32) ([]byte, error) {
 	if b, ok := k.byID[id]; ok {
 		return b, nil
 	}
-	return nil, errors.New("unknown key")
+	return nil, login.ErrUnknownKey
 }
 
 func (k *keys) rotate() {
@@ -61,11 +61,16 @@ func (k *keys) rotate() {
 
 // issuer issues numbered credentials and can be told to refuse.
 type issuer struct {
-	n      atomic.Int64
-	refuse atomic.Pointer[login.Error]
+	n               atomic.Int64
+	refuse          atomic.Pointer[login.Error]
+	failCredentials atomic.Bool
+	onCheck         func() // run once by Check, when set (single goroutine tests)
 }
 
 func (i *issuer) Check(context.Context, login.Principal, time.Time) error {
+	if i.onCheck != nil {
+		i.onCheck()
+	}
 	if e := i.refuse.Load(); e != nil {
 		return e
 	}
@@ -73,6 +78,9 @@ func (i *issuer) Check(context.Context, login.Principal, time.Time) error {
 }
 
 func (i *issuer) Credentials(_ context.Context, p login.Principal, expires time.Time) (sts.Credentials, error) {
+	if i.failCredentials.Load() {
+		return sts.Credentials{}, errors.New("issuer down")
+	}
 	n := i.n.Add(1)
 	return sts.Credentials{AccessKeyID: "ASIA" + strings.Repeat("X", 12) + string(rune('A'+n%26)), Secret: secret.NewString("s"),
 		SessionToken: secret.NewString("t"), Expiration: expires}, nil
@@ -354,5 +362,58 @@ func TestSessionEnds(t *testing.T) {
 	g.iss.refuse.Store(nil)
 	if _, err := g.refresh(tok.RefreshToken.Reveal()); code(err) != login.CredentialsChanged {
 		t.Fatalf("the family came back after the change: %v", err)
+	}
+}
+
+// A replay that proves what the redemption had to ends the session even
+// while the first redemption is still issuing (review finding M2): the
+// first then fails rather than start a session that outlives its code's
+// replay. A replay that proves less (someone who only saw the code) ends
+// nothing (L2).
+func TestCodeReplays(t *testing.T) {
+	f := newFixture(t)
+	c := f.code(t, login.SameDevice)
+	replay := func(verifier string) error {
+		_, err := f.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: c, RedirectURI: redirect, Verifier: verifier,
+			Proof: proof("jkt-2", f.clock.Now())})
+		return err
+	}
+	f.iss.onCheck = func() {
+		f.iss.onCheck = nil
+		if err := replay(verifierValue); code(err) != login.InvalidRequest {
+			t.Errorf("the replay during the first redemption: %v", err)
+		}
+	}
+	if _, err := f.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: c, RedirectURI: redirect, Verifier: verifierValue,
+		Proof: proof("jkt-1", f.clock.Now())}); code(err) != login.InvalidRequest {
+		t.Fatalf("the first redemption after a replay ended its family: %v", err)
+	}
+
+	g := newFixture(t)
+	c = g.code(t, login.SameDevice)
+	first := g.redeem(t, c)
+	if _, err := g.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: c, RedirectURI: redirect, Verifier: strings.Repeat("x", 43),
+		Proof: proof("jkt-2", g.clock.Now())}); code(err) != login.InvalidRequest {
+		t.Fatalf("a replay with a wrong verifier: %v", err)
+	}
+	if _, err := g.refresh(first.RefreshToken.Reveal()); err != nil {
+		t.Fatalf("a replay that proved nothing ended the session: %v", err)
+	}
+}
+
+// A refresh whose credentials could not be issued does not advance the
+// family (review finding L1): its token is still current later, beyond
+// the grace window.
+func TestRefreshIssuingFails(t *testing.T) {
+	f := newFixture(t)
+	first := f.redeem(t, f.code(t, login.SameDevice))
+	f.iss.failCredentials.Store(true)
+	if _, err := f.refresh(first.RefreshToken.Reveal()); err == nil {
+		t.Fatal("a refresh succeeded without credentials")
+	}
+	f.iss.failCredentials.Store(false)
+	f.clock.Advance(10 * time.Minute)
+	if got, err := f.refresh(first.RefreshToken.Reveal()); err != nil || got.Generation != 2 || got.Graced {
+		t.Fatalf("the refresh after the failure: %+v %v", got, err)
 	}
 }

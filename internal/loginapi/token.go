@@ -137,6 +137,11 @@ func (h *Handler) token(c *edge.Call) (any, error) {
 	default:
 		return nil, invalid("grant_type_unsupported", "grantType must be authorization_code or refresh_token.")
 	}
+	if le, ok := errors.AsType[*login.Error](err); ok && le.Family != "" {
+		// A replayed code or token: whose session it was, and which.
+		t.Principal = le.Principal
+		ev.AdditionalEventData = map[string]string{"success": "false", "family": le.Family}
+	}
 	if t.Principal.ARN != "" {
 		ev.UserIdentity.Type, ev.UserIdentity.ARN, ev.UserIdentity.PrincipalID = principalType(t.Principal.ARN), t.Principal.ARN, t.Principal.ID
 		ev.UserIdentity.AccountID = account(t.Principal.ARN)

@@ -41,8 +41,9 @@ var alice = login.Principal{ARN: "arn:aws:iam::111122223333:user/alice", ID: "AI
 
 // events records what the edge audits.
 type events struct {
-	mu  sync.Mutex
-	all []*audit.Event
+	mu   sync.Mutex
+	all  []*audit.Event
+	fail bool // the audit store is down
 }
 
 func (e *events) Begin() {}
@@ -50,6 +51,9 @@ func (e *events) Begin() {}
 func (e *events) Record(_ context.Context, ev *audit.Event, _ time.Time, _ bool) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if e.fail {
+		return errors.New("audit store down")
+	}
 	e.all = append(e.all, ev)
 	return nil
 }
@@ -67,7 +71,7 @@ func (macKeys) ActiveMACKey() (uint32, []byte, error) {
 }
 func (macKeys) MACKey(_ context.Context, id uint32) ([]byte, error) {
 	if id != 7 {
-		return nil, errors.New("unknown")
+		return nil, login.ErrUnknownKey
 	}
 	return []byte("0123456789abcdef0123456789abcdef"), nil
 }
@@ -201,6 +205,25 @@ func TestTokenWithTheGoSDK(t *testing.T) {
 		}
 	}
 
+	// The same code again, proving the same: refused, and the event says
+	// whose session it ended (review finding L9).
+	status, _, _ = f.post(t, proof(t, k, f.srv.URL+"/v1/token"), map[string]string{"clientId": login.SameDevice, "grantType": "authorization_code",
+		"code": code.Reveal(), "redirectUri": redirect, "codeVerifier": verifier})
+	if ev := f.events.last(); status != 400 || ev.UserIdentity.ARN != alice.ARN || ev.AdditionalEventData["family"] == "" ||
+		ev.AdditionalEventData["reason"] != "code_reused" {
+		t.Errorf("a replayed code: %d %+v", status, ev)
+	}
+	code, err = f.login.IssueCode(context.Background(), login.Grant{Client: login.SameDevice, RedirectURI: redirect,
+		Challenge: base64.RawURLEncoding.EncodeToString(sum[:]), Principal: alice, SignedInAt: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _, out = f.post(t, proof(t, k, f.srv.URL+"/v1/token"), map[string]string{"clientId": login.SameDevice, "grantType": "authorization_code",
+		"code": code.Reveal(), "redirectUri": redirect, "codeVerifier": verifier})
+	if status != 200 {
+		t.Fatalf("a second sign-in: %d %v", status, out)
+	}
+
 	// The cache file the CLI would write, its credentials already expired
 	// so that the provider refreshes.
 	der, err := x509.MarshalECPrivateKey(k)
@@ -299,6 +322,17 @@ func TestTokenRefusals(t *testing.T) {
 			t.Errorf("%s: event errorCode %q", tc.name, ev.ErrorCode)
 		}
 	}
+	// No audit, no answer: 503 and no credentials.
+	f.events.mu.Lock()
+	f.events.fail = true
+	f.events.mu.Unlock()
+	status, hdr, out := f.post(t, proof(t, k, url), map[string]string{"clientId": login.SameDevice, "grantType": "refresh_token", "refreshToken": "x"})
+	if status != 503 || hdr.Get("x-amzn-errortype") != "InternalServerException" || out["error"] != "server_error" {
+		t.Errorf("with the audit store down: %d %s %v", status, hdr.Get("x-amzn-errortype"), out)
+	}
+	f.events.mu.Lock()
+	f.events.fail = false
+	f.events.mu.Unlock()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -61,6 +61,14 @@ func (wire) Refuse(err error) edge.Refusal {
 		case edge.BodyTooLarge, edge.BodyUnreadable:
 			return edge.Refusal{Code: string(login.InvalidRequest), Message: "The request body is too large or unreadable.",
 				Status: http.StatusBadRequest, Reason: "body_invalid"}
+		case edge.AuditUnavailable:
+			return edge.Refusal{Code: codeServerError, Message: awserrors.MsgUnavailable, Status: http.StatusServiceUnavailable,
+				Reason: "audit_unavailable", Cause: ee}
+		case edge.Unavailable:
+			return edge.Refusal{Code: codeServerError, Message: awserrors.MsgUnavailable, Status: http.StatusServiceUnavailable,
+				Reason: "not_accepting", Cause: ee}
+		case edge.Panicked:
+			return edge.Refusal{Code: codeServerError, Message: awserrors.MsgInternal, Status: http.StatusInternalServerError, Reason: "panic", Cause: ee}
 		}
 	}
 	return edge.Refusal{Code: codeServerError, Message: awserrors.MsgInternal, Status: http.StatusInternalServerError, Reason: "internal", Cause: err}
