@@ -12,6 +12,7 @@ import (
 
 // Env is the process environment the commands see.
 type Env struct {
+	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	LookupEnv      func(string) (string, bool)
 }
@@ -42,6 +43,7 @@ func commands() map[string]command {
 		"integrations ping":        {"check an integration now", integrationsPing},
 		"integrations credentials": {"print an integration's target credentials (for credential_process)", integrationsCredentials},
 		"token":                    {"print a token from keyless's OIDC issuer for your current AWS credentials (GetWebIdentityToken)", tokenCmd},
+		"password hash":            {"hash a console password read from standard input (argon2id), for the configuration", passwordHash},
 	}
 }
 
@@ -93,5 +95,5 @@ func defaultConfigPath(env Env) string {
 
 // OSEnv is the real process environment.
 func OSEnv() Env {
-	return Env{Stdout: os.Stdout, Stderr: os.Stderr, LookupEnv: os.LookupEnv}
+	return Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, LookupEnv: os.LookupEnv}
 }
