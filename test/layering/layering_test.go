@@ -19,11 +19,12 @@ var (
 	// wire, storage engines or the configuration format.
 	domain = []string{"internal/sts", "internal/iam", "internal/credential", "internal/keyring", "internal/totp", "internal/arn",
 		"internal/accesskey", "internal/authmsg", "internal/exchange", "internal/saml", "internal/identity", "internal/ops",
-		"internal/policy", "internal/idtoken", "internal/attempts", "internal/kek", "internal/signing", "internal/integration"}
+		"internal/policy", "internal/idtoken", "internal/attempts", "internal/kek", "internal/signing", "internal/integration",
+		"internal/login", "internal/dpop", "internal/websession", "internal/password"}
 	// surfaces are the HTTP APIs, each with its wire format and error
 	// table; shared are what every surface builds on.
 	surfaces = []string{"internal/stsapi", "internal/authzapi", "internal/exchangeapi", "internal/signin", "internal/samlsignin",
-		"internal/issuerapi", "internal/integrationapi"}
+		"internal/issuerapi", "internal/integrationapi", "internal/loginapi"}
 	shared = []string{"internal/edge", "internal/awserrors"}
 	// backends are the storage engines; drivers is the registry that
 	// chooses among them.
