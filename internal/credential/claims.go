@@ -20,6 +20,9 @@ const (
 	IssuerGetFederationToken Issuer = 3
 	IssuerWebIdentity        Issuer = 4 // AssumeRoleWithWebIdentity
 	IssuerSAML               Issuer = 5 // AssumeRoleWithSAML
+	// IssuerSignIn: a developer sign-in's session of a user (aws login,
+	// refreshed through /v1/token), the user's own permissions.
+	IssuerSignIn Issuer = 6
 )
 
 // RoleSession reports whether sessions of this issuer are role sessions.
@@ -185,7 +188,7 @@ func decodeClaims(b []byte) (Session, []byte, error) {
 		case tagIssuer:
 			n, ok = readNum(v)
 			s.Issuer = Issuer(n)
-			ok = ok && s.Issuer >= IssuerGetSessionToken && s.Issuer <= IssuerSAML
+			ok = ok && s.Issuer >= IssuerGetSessionToken && s.Issuer <= IssuerSignIn
 		case tagPrincipalType:
 			n, ok = readNum(v)
 			s.Principal.Type = iam.PrincipalType(n)

@@ -90,13 +90,26 @@ func TestRoleSessionClaims(t *testing.T) {
 			s.Issuer, s.Name, s.Principal.Type, s.SourceIdentity = IssuerGetSessionToken, "", iam.User, ""
 		},
 		"federated user without a name": func(s *Session) { s.Issuer, s.Name, s.Principal.Type = IssuerGetFederationToken, "", iam.User },
-		"unknown issuer":                func(s *Session) { s.Issuer = 9 },
+		"sign-in session of a role":     func(s *Session) { s.Issuer = IssuerSignIn },
+		"unknown issuer":                func(s *Session) { s.Issuer = IssuerSignIn + 1 },
 	} {
 		s := roleSession(now)
 		mutate(&s)
 		if _, _, err := decodeClaims(encodeClaims(s, raw)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// A sign-in's session is a user's own, like GetSessionToken's.
+func TestSignInSessionRoundTrip(t *testing.T) {
+	now := time.UnixMilli(1_800_000_000_000).UTC()
+	s := Session{IssuedAt: now, Expiration: now.Add(15 * time.Minute), Issuer: IssuerSignIn, MFAAuthenticatedAt: now,
+		Principal: iam.Principal{Type: iam.User, Account: "111122223333", Name: "alice", Path: "/", UniqueID: "AIDAX"}}
+	raw := bytes.Repeat([]byte{7}, secretLen)
+	got, _, err := decodeClaims(encodeClaims(s, raw))
+	if err != nil || got.Issuer != IssuerSignIn || got.Principal.Name != "alice" || !got.MFA() {
+		t.Fatalf("%+v %v", got, err)
 	}
 }
 
