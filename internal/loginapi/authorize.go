@@ -1,6 +1,8 @@
 package loginapi
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"net"
 	"net/url"
 	"strconv"
@@ -107,7 +109,7 @@ func ParseAuthorize(rawQuery, publicURL string) (AuthorizeRequest, error) {
 		return AuthorizeRequest{}, back("invalid_request", "code_challenge_method_invalid", "code_challenge_method must be SHA-256 (S256).")
 	}
 	challenge, _ := one("code_challenge")
-	if len(challenge) != 43 || !base64url(challenge) {
+	if digest, err := base64.RawURLEncoding.Strict().DecodeString(challenge); err != nil || len(digest) != sha256.Size {
 		return AuthorizeRequest{}, back("invalid_request", "code_challenge_invalid", "code_challenge must be the 43-character base64url SHA-256 of the verifier.")
 	}
 	scope, _ := one("scope")
@@ -148,16 +150,6 @@ func printableState(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-func base64url(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
 			return false
 		}
 	}

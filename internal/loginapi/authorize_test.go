@@ -87,6 +87,7 @@ func TestParseAuthorizeRefuses(t *testing.T) {
 		{"AUTHZ-07 no method", query("code_challenge_method", "\x00"), true, "invalid_request"},
 		{"AUTHZ-07 42 characters", query("code_challenge", challenge[:42]), true, "invalid_request"},
 		{"AUTHZ-07 not base64url", query("code_challenge", challenge[:42]+"="), true, "invalid_request"},
+		{"AUTHZ-07 not a canonical encoding", query("code_challenge", challenge[:42]+"N"), true, "invalid_request"},
 		{"AUTHZ-08 no state", query("state", "\x00"), true, "invalid_request"},
 		{"AUTHZ-08 short state", query("state", "abc"), true, "invalid_request"},
 		{"AUTHZ-08 state with CR LF", query("state", "abcdefgh\r\nSet-Cookie: x"), true, "invalid_request"},
