@@ -272,9 +272,9 @@ func (r *Ring) refreshLocked(ctx context.Context) error {
 			r.mu.RUnlock()
 			return err
 		}
-		e := &entry{key: k, material: material, stale: stale, aeads: map[Purpose]cipher.AEAD{}}
+		e := &entry{key: k, material: material, stale: stale, aeads: map[Purpose]cipher.AEAD{}, macs: map[Purpose][]byte{}}
 		if old, ok := r.keys[k.ID]; ok && bytes.Equal(old.material.Reveal(), material.Reveal()) {
-			e.aeads = old.aeads // derived keys do not change
+			e.aeads, e.macs = old.aeads, old.macs // derived keys do not change
 		}
 		keys[k.ID] = e
 		if k.Active() {
@@ -320,27 +320,35 @@ func (r *Ring) Lookup(ctx context.Context, id uint32, p Purpose) (cipher.AEAD, e
 }
 
 func (r *Ring) aead(id uint32, p Purpose) (cipher.AEAD, error) {
+	return derived(r, id, p, func(e *entry) map[Purpose]cipher.AEAD { return e.aeads }, derive)
+}
+
+// derived returns what derive makes of key id's material for p, made
+// once per key and purpose and kept in the map of the entry that in picks.
+func derived[T any](r *Ring, id uint32, p Purpose, in func(*entry) map[Purpose]T, derive func(secret.Bytes, Purpose) (T, error)) (T, error) {
+	var zero T
 	r.mu.RLock()
 	e, ok := r.keys[id]
-	var a cipher.AEAD
+	var v T
+	have := false
 	if ok {
-		a = e.aeads[p]
+		v, have = in(e)[p]
 	}
 	r.mu.RUnlock()
-	if !ok {
-		return nil, ErrUnknownKey
+	switch {
+	case !ok:
+		return zero, ErrUnknownKey
+	case have:
+		return v, nil
 	}
-	if a != nil {
-		return a, nil
-	}
-	a, err := derive(e.material, p)
+	v, err := derive(e.material, p)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	r.mu.Lock()
-	e.aeads[p] = a
+	in(e)[p] = v
 	r.mu.Unlock()
-	return a, nil
+	return v, nil
 }
 
 // ActiveMACKey returns the active key's id and the HMAC-SHA256 key
@@ -366,31 +374,12 @@ func (r *Ring) MACKey(ctx context.Context, id uint32, p Purpose) ([]byte, error)
 }
 
 func (r *Ring) mac(id uint32, p Purpose) ([]byte, error) {
-	r.mu.RLock()
-	e, ok := r.keys[id]
-	var k []byte
-	if ok {
-		k = e.macs[p]
-	}
-	r.mu.RUnlock()
-	if !ok {
-		return nil, ErrUnknownKey
-	}
-	if k != nil {
-		return k, nil
-	}
-	// A MAC key is derived apart from the same purpose's AEAD key.
-	k, err := hkdf.Key(sha256.New, e.material.Reveal(), nil, "keyless/mac/"+string(p), 32)
-	if err != nil {
-		return nil, err
-	}
-	r.mu.Lock()
-	if e.macs == nil {
-		e.macs = map[Purpose][]byte{}
-	}
-	e.macs[p] = k
-	r.mu.Unlock()
-	return k, nil
+	return derived(r, id, p, func(e *entry) map[Purpose][]byte { return e.macs }, deriveMAC)
+}
+
+// deriveMAC derives a MAC key, apart from the same purpose's AEAD key.
+func deriveMAC(master secret.Bytes, p Purpose) ([]byte, error) {
+	return hkdf.Key(sha256.New, master.Reveal(), nil, "keyless/mac/"+string(p), 32)
 }
 
 func derive(master secret.Bytes, p Purpose) (cipher.AEAD, error) {
