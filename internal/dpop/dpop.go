@@ -141,7 +141,7 @@ func Verify(proof, method, target string, now time.Time) (Proof, error) {
 		return Proof{}, refuse("dpop_iat_skew", "it was made more than 5 minutes from now (iat); check the client's clock.")
 	}
 	jti, ok := str(claims, "jti")
-	if !ok || !printable(jti) {
+	if !ok || !idtoken.Visible(jti, 1, maxJTI) {
 		return Proof{}, refuse("dpop_jti", "its jti is missing or not 1 to 128 printable characters.")
 	}
 	return Proof{JKT: signing.JWK{Kty: kty, Crv: crv, X: x, Y: y}.Thumbprint(), JTI: jti, IssuedAt: issued}, nil
@@ -190,18 +190,6 @@ func seconds(raw json.RawMessage) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(string(raw), 10, 64)
 	return n, err == nil && n > 0
-}
-
-func printable(s string) bool {
-	if s == "" || len(s) > maxJTI {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }
 
 // sameURL compares two absolute http(s) URLs as RFC 9449 section 4.3

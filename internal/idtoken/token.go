@@ -131,15 +131,16 @@ func (t *Token) header(b []byte) error {
 	case strings.HasPrefix(strings.ToUpper(t.alg), "HS"):
 		return invalid("alg_hmac", msgNotJWT)
 	}
-	if _, has := h["kid"]; has && !printableID(t.kid) {
+	if _, has := h["kid"]; has && !Visible(t.kid, 1, maxKeyID) {
 		return invalid("kid_invalid", msgNotJWT)
 	}
 	return nil
 }
 
-// printableID accepts 1 to maxKeyID printable ASCII characters.
-func printableID(s string) bool {
-	if len(s) == 0 || len(s) > maxKeyID {
+// Visible reports whether s is lo to hi bytes of visible ASCII (0x21 to
+// 0x7e: no space, no control), as ids in tokens are (kid, jti, state).
+func Visible(s string, lo, hi int) bool {
+	if len(s) < lo || len(s) > hi {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

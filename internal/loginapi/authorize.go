@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/keyless-dev/keyless/internal/idtoken"
 	"github.com/keyless-dev/keyless/internal/login"
 )
 
@@ -86,7 +87,7 @@ func ParseAuthorize(rawQuery, publicURL string) (AuthorizeRequest, error) {
 	state, okState := one("state")
 	back := func(code, reason, msg string) error {
 		v := url.Values{"error": {code}, "error_description": {msg}}
-		if okState && printableState(state) {
+		if okState && idtoken.Visible(state, 8, 256) {
 			v.Set("state", state)
 		}
 		return &AuthorizeError{Code: code, Reason: reason, Msg: msg, Redirect: redirect + "?" + v.Encode()}
@@ -99,7 +100,9 @@ func ParseAuthorize(rawQuery, publicURL string) (AuthorizeRequest, error) {
 	if rt, _ := one("response_type"); rt != "code" {
 		return AuthorizeRequest{}, back("unsupported_response_type", "response_type_unsupported", "response_type must be code.")
 	}
-	if !okState || !printableState(state) {
+	// The CLI sends a UUID; nothing that could split a header or a page
+	// is echoed (security.md AUTHZ-08).
+	if !okState || !idtoken.Visible(state, 8, 256) {
 		return AuthorizeRequest{}, back("invalid_request", "state_invalid", "state must be 8 to 256 printable characters.")
 	}
 	method, _ := one("code_challenge_method")
@@ -140,18 +143,4 @@ func loopbackCallback(u string) bool {
 	p, err := url.Parse(u)
 	return err == nil && p.Scheme == "http" && p.User == nil && p.RawQuery == "" && p.Fragment == "" &&
 		net.ParseIP(p.Hostname()).Equal(net.IPv4(127, 0, 0, 1)) && p.Hostname() == "127.0.0.1"
-}
-
-// printableState accepts 8 to 256 printable ASCII characters; the CLI
-// sends a UUID (security.md AUTHZ-08).
-func printableState(s string) bool {
-	if len(s) < 8 || len(s) > 256 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
 }
