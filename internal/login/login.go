@@ -207,15 +207,16 @@ type Tokens struct {
 
 // Redemption is an authorization_code call.
 type Redemption struct {
-	Client, Code, RedirectURI, Verifier string
-	Proof                               dpop.Proof
+	Client, RedirectURI string
+	Code, Verifier      secret.String
+	Proof               dpop.Proof
 }
 
 // Redeem exchanges a code for a new family's first tokens. A code is used
 // once: a second redemption fails and ends the family the first created
 // (RFC 6749 section 4.1.2).
 func (s *Service) Redeem(ctx context.Context, r Redemption) (Tokens, error) {
-	if !verifier(r.Verifier) {
+	if !verifier(r.Verifier.Reveal()) {
 		return Tokens{}, refuse(InvalidRequest, "code_verifier_invalid", "codeVerifier must be 43 to 128 characters of A-Z, a-z, 0-9, '-', '.', '_' and '~'.")
 	}
 	if r.Proof.JKT == "" || r.Proof.JTI == "" {
@@ -227,7 +228,7 @@ func (s *Service) Redeem(ctx context.Context, r Redemption) (Tokens, error) {
 		family string
 	)
 	for attempt := 0; ; attempt++ {
-		rec, err := s.o.Store.GetRecord(ctx, kindCode, codeID(r.Code), now)
+		rec, err := s.o.Store.GetRecord(ctx, kindCode, codeID(r.Code.Reveal()), now)
 		if errors.Is(err, storage.ErrNotFound) {
 			return Tokens{}, refuse(AuthcodeExpired, "code_unknown_or_expired", "The authorization code has expired or is not valid; sign in again.")
 		}
@@ -268,7 +269,7 @@ func (s *Service) Redeem(ctx context.Context, r Redemption) (Tokens, error) {
 		return Tokens{}, refuse(InvalidRequest, "code_client_mismatch", "The authorization code was issued to another client.")
 	case r.RedirectURI != g.RedirectURI:
 		return Tokens{}, refuse(InvalidRequest, "redirect_uri_mismatch", "redirectUri is not the one the authorization request named.")
-	case !pkce(r.Verifier, g.Challenge):
+	case !pkce(r.Verifier.Reveal(), g.Challenge):
 		return Tokens{}, refuse(InvalidRequest, "code_verifier_mismatch", "codeVerifier does not match the authorization request's code challenge.")
 	}
 	if err := s.o.Issuer.Check(ctx, g.Principal, g.SignedInAt); err != nil {
@@ -317,7 +318,7 @@ const msgCodeReused = "The authorization code was already used; the session it s
 func (s *Service) replayed(ctx context.Context, st codeState, r Redemption) error {
 	g := st.Grant
 	e := &Error{Code: InvalidRequest, Reason: "code_reused", Msg: "The authorization code was already used.", Principal: g.Principal, Family: st.Family}
-	if r.Client != g.Client || r.RedirectURI != g.RedirectURI || !pkce(r.Verifier, g.Challenge) {
+	if r.Client != g.Client || r.RedirectURI != g.RedirectURI || !pkce(r.Verifier.Reveal(), g.Challenge) {
 		return e
 	}
 	if err := s.revoke(ctx, st.Family, g.Principal, "code_reused"); err != nil {
@@ -401,8 +402,9 @@ func (s *Service) tokens(ctx context.Context, family string, f familyState, now 
 
 // RefreshRequest is a refresh_token call.
 type RefreshRequest struct {
-	Client, Token string
-	Proof         dpop.Proof
+	Client string
+	Token  secret.String
+	Proof  dpop.Proof
 }
 
 // Refresh answers a refresh: the family's next generation, or within the
@@ -412,7 +414,7 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (Tokens, error)
 	if r.Proof.JKT == "" || r.Proof.JTI == "" {
 		return Tokens{}, refuse(InvalidRequest, "dpop_missing", "A DPoP proof is required.")
 	}
-	family, gen, keyID, ok := parseRefreshToken(r.Token)
+	family, gen, keyID, ok := parseRefreshToken(r.Token.Reveal())
 	if !ok {
 		return Tokens{}, refuse(TokenExpired, "refresh_token_invalid", msgSignInAgain)
 	}
@@ -423,7 +425,7 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (Tokens, error)
 	if err != nil {
 		return Tokens{}, err
 	}
-	if subtle.ConstantTimeCompare([]byte(refreshToken(key, keyID, family, gen)), []byte(r.Token)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(refreshToken(key, keyID, family, gen)), []byte(r.Token.Reveal())) != 1 {
 		return Tokens{}, refuse(TokenExpired, "refresh_token_invalid", msgSignInAgain)
 	}
 	// Each lost compare-and-swap is another call's progress: a family has

@@ -130,7 +130,7 @@ func proof(jkt string, at time.Time) dpop.Proof {
 
 func (f *fixture) redeem(t *testing.T, code string) login.Tokens {
 	t.Helper()
-	tok, err := f.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: code, RedirectURI: redirect, Verifier: verifierValue,
+	tok, err := f.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: secret.NewString(code), RedirectURI: redirect, Verifier: secret.NewString(verifierValue),
 		Proof: proof("jkt-1", f.clock.Now())})
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +139,7 @@ func (f *fixture) redeem(t *testing.T, code string) login.Tokens {
 }
 
 func (f *fixture) refresh(token string) (login.Tokens, error) {
-	return f.s.Refresh(ctx, login.RefreshRequest{Client: login.SameDevice, Token: token, Proof: proof("jkt-1", f.clock.Now())})
+	return f.s.Refresh(ctx, login.RefreshRequest{Client: login.SameDevice, Token: secret.NewString(token), Proof: proof("jkt-1", f.clock.Now())})
 }
 
 func code(err error) login.Code {
@@ -189,7 +189,7 @@ func TestRedeemRefusals(t *testing.T) {
 	f := newFixture(t)
 	c := f.code(t, login.SameDevice)
 	first := f.redeem(t, c)
-	_, err := f.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: c, RedirectURI: redirect, Verifier: verifierValue, Proof: proof("jkt-1", t0)})
+	_, err := f.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: secret.NewString(c), RedirectURI: redirect, Verifier: secret.NewString(verifierValue), Proof: proof("jkt-1", t0)})
 	if code(err) != login.InvalidRequest {
 		t.Fatalf("TOKEN-04 second redemption: %v", err)
 	}
@@ -202,22 +202,22 @@ func TestRedeemRefusals(t *testing.T) {
 		want login.Code
 	}{
 		{"TOKEN-01 wrong verifier", func(c string) login.Redemption {
-			return login.Redemption{Client: login.SameDevice, Code: c, RedirectURI: redirect, Verifier: strings.Repeat("a", 43)}
+			return login.Redemption{Client: login.SameDevice, Code: secret.NewString(c), RedirectURI: redirect, Verifier: secret.NewString(strings.Repeat("a", 43))}
 		}, login.InvalidRequest},
 		{"TOKEN-03 short verifier", func(c string) login.Redemption {
-			return login.Redemption{Client: login.SameDevice, Code: c, RedirectURI: redirect, Verifier: strings.Repeat("a", 42)}
+			return login.Redemption{Client: login.SameDevice, Code: secret.NewString(c), RedirectURI: redirect, Verifier: secret.NewString(strings.Repeat("a", 42))}
 		}, login.InvalidRequest},
 		{"TOKEN-03 verifier with a space", func(c string) login.Redemption {
-			return login.Redemption{Client: login.SameDevice, Code: c, RedirectURI: redirect, Verifier: strings.Repeat("a", 42) + " "}
+			return login.Redemption{Client: login.SameDevice, Code: secret.NewString(c), RedirectURI: redirect, Verifier: secret.NewString(strings.Repeat("a", 42) + " ")}
 		}, login.InvalidRequest},
 		{"TOKEN-05 other client", func(c string) login.Redemption {
-			return login.Redemption{Client: login.CrossDevice, Code: c, RedirectURI: redirect, Verifier: verifierValue}
+			return login.Redemption{Client: login.CrossDevice, Code: secret.NewString(c), RedirectURI: redirect, Verifier: secret.NewString(verifierValue)}
 		}, login.InvalidRequest},
 		{"TOKEN-06 other port", func(c string) login.Redemption {
-			return login.Redemption{Client: login.SameDevice, Code: c, RedirectURI: "http://127.0.0.1:53122/oauth/callback", Verifier: verifierValue}
+			return login.Redemption{Client: login.SameDevice, Code: secret.NewString(c), RedirectURI: "http://127.0.0.1:53122/oauth/callback", Verifier: secret.NewString(verifierValue)}
 		}, login.InvalidRequest},
 		{"unknown code", func(string) login.Redemption {
-			return login.Redemption{Client: login.SameDevice, Code: "nope", RedirectURI: redirect, Verifier: verifierValue}
+			return login.Redemption{Client: login.SameDevice, Code: secret.NewString("nope"), RedirectURI: redirect, Verifier: secret.NewString(verifierValue)}
 		}, login.AuthcodeExpired},
 	} {
 		c := f.code(t, login.SameDevice)
@@ -228,7 +228,7 @@ func TestRedeemRefusals(t *testing.T) {
 		}
 		// A refused redemption spends the code all the same.
 		if tc.want == login.InvalidRequest && !strings.HasPrefix(tc.id, "TOKEN-03") {
-			if _, err := f.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: c, RedirectURI: redirect, Verifier: verifierValue,
+			if _, err := f.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: secret.NewString(c), RedirectURI: redirect, Verifier: secret.NewString(verifierValue),
 				Proof: proof("jkt-1", f.clock.Now())}); err == nil {
 				t.Errorf("%s: the code was redeemed after a refused try", tc.id)
 			}
@@ -236,12 +236,12 @@ func TestRedeemRefusals(t *testing.T) {
 	}
 	same, cross := f.code(t, login.SameDevice), f.code(t, login.CrossDevice)
 	f.clock.Advance(61 * time.Second)
-	if _, err := f.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: same, RedirectURI: redirect, Verifier: verifierValue,
+	if _, err := f.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: secret.NewString(same), RedirectURI: redirect, Verifier: secret.NewString(verifierValue),
 		Proof: proof("jkt-1", f.clock.Now())}); code(err) != login.AuthcodeExpired {
 		t.Errorf("TOKEN-07 a same-device code after 61 s: %v", err)
 	}
 	// A cross-device code is typed into a terminal: five minutes.
-	if _, err := f.s.Redeem(ctx, login.Redemption{Client: login.CrossDevice, Code: cross, RedirectURI: redirect, Verifier: verifierValue,
+	if _, err := f.s.Redeem(ctx, login.Redemption{Client: login.CrossDevice, Code: secret.NewString(cross), RedirectURI: redirect, Verifier: secret.NewString(verifierValue),
 		Proof: proof("jkt-1", f.clock.Now())}); err != nil {
 		t.Errorf("a cross-device code after 61 s: %v", err)
 	}
@@ -255,7 +255,7 @@ func TestRedeemConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
-			if _, err := f.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: c, RedirectURI: redirect, Verifier: verifierValue,
+			if _, err := f.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: secret.NewString(c), RedirectURI: redirect, Verifier: secret.NewString(verifierValue),
 				Proof: proof("jkt-1", t0)}); err == nil {
 				wins.Add(1)
 			}
@@ -311,13 +311,13 @@ func TestRefreshRefusals(t *testing.T) {
 		r    login.RefreshRequest
 		want login.Code
 	}{
-		{"a tampered token", login.RefreshRequest{Client: login.SameDevice, Token: tampered, Proof: proof("jkt-1", t0)}, login.TokenExpired},
-		{"a token under an unknown key", login.RefreshRequest{Client: login.SameDevice, Token: otherKey, Proof: proof("jkt-1", t0)}, login.TokenExpired},
-		{"not a token", login.RefreshRequest{Client: login.SameDevice, Token: "garbage", Proof: proof("jkt-1", t0)}, login.TokenExpired},
-		{"another DPoP key", login.RefreshRequest{Client: login.SameDevice, Token: tok, Proof: proof("jkt-2", t0)}, login.InvalidRequest},
-		{"another client", login.RefreshRequest{Client: login.CrossDevice, Token: tok, Proof: proof("jkt-1", t0)}, login.InvalidRequest},
-		{"a DPoP proof already used", login.RefreshRequest{Client: login.SameDevice, Token: tok, Proof: replayed}, ""},
-		{"the same proof again", login.RefreshRequest{Client: login.SameDevice, Token: tok, Proof: replayed}, login.InvalidRequest},
+		{"a tampered token", login.RefreshRequest{Client: login.SameDevice, Token: secret.NewString(tampered), Proof: proof("jkt-1", t0)}, login.TokenExpired},
+		{"a token under an unknown key", login.RefreshRequest{Client: login.SameDevice, Token: secret.NewString(otherKey), Proof: proof("jkt-1", t0)}, login.TokenExpired},
+		{"not a token", login.RefreshRequest{Client: login.SameDevice, Token: secret.NewString("garbage"), Proof: proof("jkt-1", t0)}, login.TokenExpired},
+		{"another DPoP key", login.RefreshRequest{Client: login.SameDevice, Token: secret.NewString(tok), Proof: proof("jkt-2", t0)}, login.InvalidRequest},
+		{"another client", login.RefreshRequest{Client: login.CrossDevice, Token: secret.NewString(tok), Proof: proof("jkt-1", t0)}, login.InvalidRequest},
+		{"a DPoP proof already used", login.RefreshRequest{Client: login.SameDevice, Token: secret.NewString(tok), Proof: replayed}, ""},
+		{"the same proof again", login.RefreshRequest{Client: login.SameDevice, Token: secret.NewString(tok), Proof: replayed}, login.InvalidRequest},
 	} {
 		if _, err := f.s.Refresh(ctx, tc.r); code(err) != tc.want {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
@@ -374,7 +374,7 @@ func TestCodeReplays(t *testing.T) {
 	f := newFixture(t)
 	c := f.code(t, login.SameDevice)
 	replay := func(verifier string) error {
-		_, err := f.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: c, RedirectURI: redirect, Verifier: verifier,
+		_, err := f.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: secret.NewString(c), RedirectURI: redirect, Verifier: secret.NewString(verifier),
 			Proof: proof("jkt-2", f.clock.Now())})
 		return err
 	}
@@ -384,7 +384,7 @@ func TestCodeReplays(t *testing.T) {
 			t.Errorf("the replay during the first redemption: %v", err)
 		}
 	}
-	if _, err := f.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: c, RedirectURI: redirect, Verifier: verifierValue,
+	if _, err := f.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: secret.NewString(c), RedirectURI: redirect, Verifier: secret.NewString(verifierValue),
 		Proof: proof("jkt-1", f.clock.Now())}); code(err) != login.InvalidRequest {
 		t.Fatalf("the first redemption after a replay ended its family: %v", err)
 	}
@@ -392,7 +392,7 @@ func TestCodeReplays(t *testing.T) {
 	g := newFixture(t)
 	c = g.code(t, login.SameDevice)
 	first := g.redeem(t, c)
-	if _, err := g.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: c, RedirectURI: redirect, Verifier: strings.Repeat("x", 43),
+	if _, err := g.s.Redeem(ctx, login.Redemption{Client: login.SameDevice, Code: secret.NewString(c), RedirectURI: redirect, Verifier: secret.NewString(strings.Repeat("x", 43)),
 		Proof: proof("jkt-2", g.clock.Now())}); code(err) != login.InvalidRequest {
 		t.Fatalf("a replay with a wrong verifier: %v", err)
 	}

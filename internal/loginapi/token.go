@@ -12,6 +12,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/jsontext"
 	"github.com/keyless-dev/keyless/internal/login"
+	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/strictjson"
 )
 
@@ -128,12 +129,13 @@ func (h *Handler) token(c *edge.Call) (any, error) {
 		if in.code == "" || in.redirect == "" || in.verifier == "" {
 			return nil, invalid("authorization_code_incomplete", "An authorization_code call needs code, redirectUri and codeVerifier.")
 		}
-		t, err = h.o.Login.Redeem(c.Context(), login.Redemption{Client: in.client, Code: in.code, RedirectURI: in.redirect, Verifier: in.verifier, Proof: proof})
+		t, err = h.o.Login.Redeem(c.Context(), login.Redemption{Client: in.client, Code: secret.NewString(in.code), RedirectURI: in.redirect,
+			Verifier: secret.NewString(in.verifier), Proof: proof})
 	case "refresh_token":
 		if in.refresh == "" {
 			return nil, invalid("refresh_token_missing", "A refresh_token call needs refreshToken.")
 		}
-		t, err = h.o.Login.Refresh(c.Context(), login.RefreshRequest{Client: in.client, Token: in.refresh, Proof: proof})
+		t, err = h.o.Login.Refresh(c.Context(), login.RefreshRequest{Client: in.client, Token: secret.NewString(in.refresh), Proof: proof})
 	default:
 		return nil, invalid("grant_type_unsupported", "grantType must be authorization_code or refresh_token.")
 	}

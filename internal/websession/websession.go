@@ -72,15 +72,23 @@ func (s Session) Ends(absolute time.Duration) time.Time {
 
 // Browser is what one cookie value holds.
 type Browser struct {
-	Sessions []Session `json:"sessions"` // most recently used first
-	// CSRF is the secret form tokens are derived from.
-	CSRF []byte `json:"csrf"`
+	Sessions []Session // most recently used first
+
+	// CSRF is the secret form tokens are derived from (it redacts itself
+	// when printed).
+	CSRF secret.Bytes
 
 	id      string // the record's id: the cookie value's hash
 	version int64
 }
 
 const kind = "signin-browser"
+
+// stored is a browser's record.
+type stored struct {
+	Sessions []Session `json:"sessions"`
+	CSRF     []byte    `json:"csrf"`
+}
 
 // recordID is the stored name of a cookie value: its hash, so that
 // storage never holds what a browser presents.
@@ -133,10 +141,11 @@ func (s *Service) get(ctx context.Context, cookie secret.String, now time.Time) 
 	if err != nil {
 		return Browser{}, err
 	}
-	var b Browser
-	if err := json.Unmarshal(rec.Data, &b); err != nil {
+	var st stored
+	if err := json.Unmarshal(rec.Data, &st); err != nil {
 		return Browser{}, err
 	}
+	b := Browser{Sessions: st.Sessions, CSRF: secret.NewBytes(st.CSRF)}
 	b.id, b.version = rec.ID, rec.Version
 	return b, nil
 }
@@ -161,7 +170,7 @@ func (s *Service) put(ctx context.Context, b *Browser, now time.Time) error {
 			expires = end
 		}
 	}
-	data, err := json.Marshal(b)
+	data, err := json.Marshal(stored{Sessions: b.Sessions, CSRF: b.CSRF.Reveal()})
 	if err != nil {
 		return err
 	}
@@ -196,12 +205,12 @@ func (s *Service) SignIn(ctx context.Context, cookie secret.String, sess Session
 	if len(b.Sessions) > s.o.MaxPerBrowser {
 		b.Sessions = b.Sessions[:s.o.MaxPerBrowser]
 	}
-	if b.CSRF == nil {
+	if len(b.CSRF.Reveal()) == 0 {
 		csrf := make([]byte, 32)
 		if _, err := io.ReadFull(s.o.Random, csrf); err != nil {
 			return secret.String{}, Browser{}, err
 		}
-		b.CSRF = csrf
+		b.CSRF = secret.NewBytes(csrf)
 	}
 	fresh, err := s.random(32)
 	if err != nil {
@@ -273,14 +282,14 @@ func (s *Service) change(ctx context.Context, cookie secret.String, fn func(*Bro
 // FormToken is the token a form for purpose carries in this browser:
 // an HMAC of the purpose under the browser's secret.
 func (b Browser) FormToken(purpose string) string {
-	m := hmac.New(sha256.New, b.CSRF)
+	m := hmac.New(sha256.New, b.CSRF.Reveal())
 	m.Write([]byte("keyless form\x00" + purpose))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // CheckForm reports whether token is this browser's for purpose.
 func (b Browser) CheckForm(purpose, token string) bool {
-	return len(b.CSRF) > 0 && hmac.Equal([]byte(b.FormToken(purpose)), []byte(token))
+	return len(b.CSRF.Reveal()) > 0 && hmac.Equal([]byte(b.FormToken(purpose)), []byte(token))
 }
 
 func (s *Service) random(n int) (string, error) {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -173,4 +174,16 @@ func TestConcurrentLoads(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// A browser printed (a log line, an error) shows none of its secret.
+func TestBrowserPrintsNoSecret(t *testing.T) {
+	s, _ := newService()
+	_, b, _ := s.SignIn(ctx, secret.String{}, who("alice"))
+	tok := b.FormToken("consent")
+	for _, out := range []string{fmt.Sprintf("%v", b), fmt.Sprintf("%+v", b), fmt.Sprintf("%#v", b)} {
+		if strings.Contains(out, fmt.Sprint(b.CSRF.Reveal())) || strings.Contains(out, tok) || !strings.Contains(out, secret.Redacted) {
+			t.Errorf("printed: %s", out)
+		}
+	}
 }
