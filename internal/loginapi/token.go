@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/keyless-dev/keyless/internal/arn"
 	"github.com/keyless-dev/keyless/internal/dpop"
 	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/jsontext"
@@ -146,16 +147,17 @@ func (h *Handler) token(c *edge.Call) (any, error) {
 	}
 	if t.Principal.ARN != "" {
 		ev.UserIdentity.Type, ev.UserIdentity.ARN, ev.UserIdentity.PrincipalID = principalType(t.Principal.ARN), t.Principal.ARN, t.Principal.ID
-		ev.UserIdentity.AccountID = account(t.Principal.ARN)
+		ev.UserIdentity.AccountID = arn.AccountOf(t.Principal.ARN)
 	}
 	if err != nil {
 		return nil, err
 	}
+	life := expiresIn(t, c)
 	ev.IssuedKeyID = t.Credentials.AccessKeyID
-	ev.ResponseElements = map[string]any{"accessKeyId": t.Credentials.AccessKeyID, "expiresIn": expiresIn(t, c)}
+	ev.ResponseElements = map[string]any{"accessKeyId": t.Credentials.AccessKeyID, "expiresIn": life}
 	ev.AdditionalEventData = map[string]string{"success": "true", "family": t.Family, "generation": strconv.FormatUint(uint64(t.Generation), 10),
 		"graced": strconv.FormatBool(t.Graced), "dpopKeyThumbprint": proof.JKT}
-	return answer{t: t, expiresIn: expiresIn(t, c)}, nil
+	return answer{t: t, expiresIn: life}, nil
 }
 
 // expiresIn is the credentials' remaining life in seconds, 1 to 900 (the
@@ -170,13 +172,6 @@ func principalType(arn string) string {
 		return "AssumedRole"
 	}
 	return "IAMUser"
-}
-
-func account(arn string) string {
-	if parts := strings.SplitN(arn, ":", 6); len(parts) == 6 {
-		return parts[4]
-	}
-	return ""
 }
 
 // answer is CreateOAuth2Token's output: the payload member, unwrapped.
