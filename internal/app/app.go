@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/keyless-dev/keyless/internal/password"
 	"io"
 	"log/slog"
 	"net"
@@ -70,8 +71,11 @@ type App struct {
 	verifier     *sigv4.Verifier
 	saml         saml.Verifier
 	keySets      *keySets
-	reloads      *prometheus.CounterVec
-	reloadedAt   prometheus.Gauge
+	// passwords bounds the console passwords verified at once, across
+	// reloads.
+	passwords  *password.Checker
+	reloads    *prometheus.CounterVec
+	reloadedAt prometheus.Gauge
 
 	mu  sync.Mutex // one reload at a time
 	cur atomic.Pointer[generation]
@@ -159,6 +163,8 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 		verifier: sigv4.NewVerifier(10000),
 		saml:     samlxml.New(samlxml.Options{}),
 		keySets:  newKeySets(deps, reg),
+		// A sign-in waits at most 2 s for a slot, then is told to retry.
+		passwords: password.NewChecker(cfg.SignIn.PasswordConcurrency, 2*time.Second),
 	}
 	a.integrations = a.newIntegrations(cfg)
 	a.edge = edge.New(edge.Options{Audit: writer, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger,

@@ -56,6 +56,9 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, func(
 		SAMLExpect:       samlExpectations(cfg, deps.Logger),
 		SingleUse:        deps.Store,
 		Random:           deps.Random,
+		Passwords:        a.passwords,
+		SignInLimits: sts.SignInLimits{PerUser: cfg.SignIn.MaxFailuresPerUser, PerSource: cfg.SignIn.MaxFailuresPerSource,
+			Window: cfg.SignIn.FailureWindow},
 		Issuers: &sts.Issuers{
 			Account: func(account string) (string, bool) { iss, ok := issuers[account]; return iss.url, ok },
 			Sign: func(alg string, claims []byte) (string, error) {
@@ -87,6 +90,7 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, func(
 			AWS: awsProofs, Sessions: svc, UseOnce: useOnce, Clock: deps.Clock}),
 		challenges: challenges,
 		issuers:    issuers,
+		users:      &userSignIns{sts: svc, sign: a.signing.Sign, issuer: cfg.IssuerURL(), region: cfg.Region, clock: deps.Clock},
 	})...)
 	if err != nil {
 		return nil, nil, err

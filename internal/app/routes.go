@@ -11,11 +11,15 @@ import (
 	"github.com/keyless-dev/keyless/internal/exchangeapi"
 	"github.com/keyless-dev/keyless/internal/integrationapi"
 	"github.com/keyless-dev/keyless/internal/issuerapi"
+	"github.com/keyless-dev/keyless/internal/login"
+	"github.com/keyless-dev/keyless/internal/loginapi"
+	"github.com/keyless-dev/keyless/internal/portal"
 	"github.com/keyless-dev/keyless/internal/samlsignin"
 	"github.com/keyless-dev/keyless/internal/sigauth"
 	"github.com/keyless-dev/keyless/internal/signing"
 	"github.com/keyless-dev/keyless/internal/sts"
 	"github.com/keyless-dev/keyless/internal/stsapi"
+	"github.com/keyless-dev/keyless/internal/websession"
 )
 
 // services are what a generation's surfaces are built on.
@@ -26,6 +30,7 @@ type services struct {
 	exchange   *exchange.Service
 	challenges *exchange.Challenges
 	issuers    map[string]accountIssuer // by account
+	users      *userSignIns
 }
 
 // surfaces is keyless's route table: every HTTP surface, each mounting
@@ -33,7 +38,7 @@ type services struct {
 // package of its own.
 func (a *App) surfaces(s services) []*edge.Surface {
 	cfg := s.cfg
-	return []*edge.Surface{
+	surfaces := []*edge.Surface{
 		a.status(), // /healthz, /readyz, /metrics
 		stsapi.New(stsapi.Options{Service: s.sts, Auth: s.auth, Region: cfg.Region}).Surface(), // /
 		authzapi.New(authzapi.Options{Service: s.sts, Auth: s.auth}).Surface(),                 // /v1/authorize
@@ -43,6 +48,24 @@ func (a *App) surfaces(s services) []*edge.Surface {
 		a.issuer(s).Surface(),                   // ISSUER/.well-known/..., ISSUER/tokens/ID/.well-known/...
 		integrationapi.New(integrationapi.Options{Integrations: a.integrations, Service: s.sts, Auth: s.auth,
 			Region: cfg.Region}).Surface(), // /v1/integrations/...
+	}
+	return append(surfaces, a.signIn(s)...)
+}
+
+// signIn is developer sign-in: the pages (/signin/..., GET
+// /v1/authorize, /v1/sessions/confirmation) and aws login's token call
+// (JSON POST /v1/token), sharing paths with the authorization API and the
+// RFC 8693 endpoint.
+func (a *App) signIn(s services) []*edge.Surface {
+	cfg, deps := s.cfg, a.deps
+	codes := login.New(login.Options{Store: deps.Store, Keys: macKeys{a.ring}, Issuer: s.users, Clock: deps.Clock, Random: deps.Random,
+		CredentialsTTL: cfg.SignIn.CredentialsTTL, SessionMax: cfg.SignIn.SessionMax, Grace: cfg.SignIn.RefreshGrace})
+	sessions := websession.New(websession.Options{Store: deps.Store, Clock: deps.Clock, Random: deps.Random,
+		Idle: cfg.SignIn.SessionIdle, Absolute: cfg.SignIn.SessionMax})
+	return []*edge.Surface{
+		loginapi.New(loginapi.Options{Login: codes, PublicURL: cfg.PublicURL, Region: cfg.Region}).Surface(),
+		portal.New(portal.Options{Users: s.users, Sessions: sessions, Codes: codes, PublicURL: cfg.PublicURL, Region: cfg.Region,
+			SessionMax: cfg.SignIn.SessionMax}).Surface(),
 	}
 }
 

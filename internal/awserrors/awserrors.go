@@ -40,6 +40,7 @@ var stsCodes = map[sts.Code]codeStatus{
 	sts.OutboundFederationDisabled:  {"OutboundWebIdentityFederationDisabledException", http.StatusForbidden},
 	sts.SessionDurationEscalation:   {"SessionDurationEscalationException", http.StatusForbidden},
 	sts.JWTPayloadSizeExceeded:      {"JWTPayloadSizeExceededException", http.StatusBadRequest},
+	sts.Throttling:                  {"Throttling", http.StatusTooManyRequests},
 }
 
 // sigv4Codes maps signature failures (IAM User Guide, "Troubleshoot

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"fmt"
 	"flag"
 	"os"
 	"path/filepath"
@@ -42,7 +43,13 @@ func TestQuickstart(t *testing.T) {
 	if ids.Users[0].Tags["team"] != "platform" {
 		t.Errorf("tags: %v", ids.Users[0].Tags)
 	}
-	if len(ids.Roles) != 7 || len(ids.ManagedPolicies) != 3 {
+	if ids.Users[0].Password == nil || ids.Users[1].Password == nil || ids.Users[2].Password != nil {
+		t.Errorf("console passwords: alice and bob have one, files-service none")
+	}
+	if c.SignIn != config.DefaultSignIn() {
+		t.Errorf("sign-in settings: %+v", c.SignIn)
+	}
+	if len(ids.Roles) != 7 || len(ids.ManagedPolicies) != 4 {
 		t.Fatalf("roles: %+v", ids.Roles)
 	}
 	if len(ids.OIDCProviders) != 3 {
@@ -164,5 +171,30 @@ accounts:
 	}
 	if alice.Secret.Reveal() != "from-a-file-0123456789" || alice.Owner.UniqueID != "AIDAJQABLZS4A3QDU576Q" {
 		t.Errorf("alice key: %+v", alice)
+	}
+}
+
+// The signin section's bounds, and console passwords that are not hashes.
+func TestSignInSettings(t *testing.T) {
+	base := "accounts:\n  - id: \"111122223333\"\n    users:\n      - name: u\n        console_password: %s\n"
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"plain password", fmt.Sprintf(base, "hunter2"), "console_password"},
+		{"md5 crypt", fmt.Sprintf(base, "'$1$abc$def'"), "console_password"},
+		{"credentials_ttl too long", minimal + "signin:\n  credentials_ttl: 16m\n", "signin.credentials_ttl"},
+		{"session_max too long", minimal + "signin:\n  session_max: 13h\n", "signin.session_max"},
+		{"refresh_grace too long", minimal + "signin:\n  refresh_grace: 6m\n", "signin.refresh_grace"},
+		{"password_concurrency 0 is the default, 65 too many", minimal + "signin:\n  password_concurrency: 65\n", "signin.password_concurrency"},
+	} {
+		_, err := config.Parse("t.yaml", []byte(tc.yaml), t.TempDir(), noEnv)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error at %s", tc.name, err, tc.want)
+		}
+	}
+	c, err := config.Parse("t.yaml", []byte(minimal + "signin:\n  credentials_ttl: 20s\n  session_max: 2m\n  refresh_grace: 0s\n"), t.TempDir(), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SignIn.CredentialsTTL != 20*time.Second || c.SignIn.SessionMax != 2*time.Minute || c.SignIn.RefreshGrace != 0 {
+		t.Errorf("settings: %+v", c.SignIn)
 	}
 }

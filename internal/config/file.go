@@ -14,6 +14,7 @@ type File struct {
 	Exchange Exchange `yaml:"exchange"`
 	SAML     SAML     `yaml:"saml"`
 	Issuer   Issuer   `yaml:"issuer"`
+	SignIn   SignIn   `yaml:"signin"`
 	// Integrations are the deployment-wide settings of the integrations
 	// declared under accounts[].spaces.
 	Integrations Integrations `yaml:"integrations"`
@@ -262,6 +263,10 @@ type User struct {
 	// PermissionsBoundary is the ARN of a managed policy that caps the
 	// user's permissions.
 	PermissionsBoundary string `yaml:"permissions_boundary"`
+	// ConsolePassword lets the user sign in on keyless's sign-in pages:
+	// an argon2id or bcrypt hash (`keyless password hash` makes one).
+	// Changing it ends the user's sign-in sessions.
+	ConsolePassword string `yaml:"console_password"`
 }
 
 // AccessKey is a long-term access key. Give the secret in exactly one of

@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"fmt"
+	"github.com/keyless-dev/keyless/internal/password"
 	"io"
 	"log/slog"
 	"net"
@@ -81,6 +82,7 @@ type Config struct {
 	Exchange          ExchangeConfig
 	SAML              SAMLConfig
 	Issuer            IssuerConfig
+	SignIn            SignInConfig
 	Integrations      IntegrationsConfig
 	// Notes are what `keyless config validate` and `keyless serve` say
 	// about a valid file: deprecated keys and what replaces them.
@@ -257,6 +259,7 @@ func (v *validator) convert(f *File) *Config {
 	c.SAML = v.saml(f.SAML, c)
 	v.publicURL(f, c)
 	c.Issuer = v.issuer(f.Issuer, c)
+	c.SignIn = v.signIn(f.SignIn)
 	issuerNotes(c)
 	c.Integrations = v.integrationDefaults(f.Integrations)
 	c.Identities = v.identities(f.Accounts)
@@ -327,6 +330,13 @@ func (v *validator) identities(accounts []Account) iam.Contents {
 			}
 			v.tags(upath+".tags", u.Tags)
 			info := iam.UserInfo{Principal: p, Tags: u.Tags}
+			if u.ConsolePassword != "" {
+				if pw, err := password.Parse(u.ConsolePassword); err != nil {
+					v.at(upath+".console_password", "must be an argon2id or bcrypt hash, as `keyless password hash` prints (%v)", err)
+				} else {
+					info.Password = &pw
+				}
+			}
 			info.Policies, info.Boundary = v.attached(upath, "user/"+u.Name, u.Policies, u.ManagedPolicies, u.PermissionsBoundary, maxUserInlineChars, managed)
 			out.Users = append(out.Users, info)
 			for k, key := range u.AccessKeys {

@@ -149,6 +149,12 @@ type Event struct {
 type Route struct {
 	// Pattern is a net/http ServeMux pattern with a path and no method.
 	Pattern string
+	// Accepts, if set, lets another surface share Pattern: the route
+	// serves the requests it accepts, and the pattern's one route without
+	// Accepts serves the rest (aws login's GET /v1/authorize and JSON
+	// /v1/token beside the authorization API and RFC 8693). A route alone
+	// on its pattern serves every request.
+	Accepts func(*http.Request) bool
 	Handle  Handler
 	// Event, if set, makes each request record exactly one audit event,
 	// stored before the answer is written.

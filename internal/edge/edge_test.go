@@ -210,3 +210,42 @@ func TestMountRefusesConflicts(t *testing.T) {
 		t.Error("a route without a wire was mounted")
 	}
 }
+
+// TestMountSharedPattern: routes of two surfaces share a pattern when all
+// but one say which requests they accept; the one that accepts every
+// request must exist and be alone.
+func TestMountSharedPattern(t *testing.T) {
+	e := edge.New(edge.Options{Audit: &recorder{}, Clock: clock.System{}, Random: rand.Reader, Logger: slog.New(slog.DiscardHandler)})
+	answer := func(s string) edge.Handler { return func(*edge.Call) (any, error) { return s, nil } }
+	gets := func(r *http.Request) bool { return r.Method == http.MethodGet }
+	pages := &edge.Surface{Name: "pages", Wire: wire{}, Routes: []edge.Route{{Pattern: "/x", Handle: answer("page"), Accepts: gets}}}
+	api := &edge.Surface{Name: "api", Wire: wire{}, Routes: []edge.Route{{Pattern: "/x", Handle: answer("api")}}}
+	rt, err := e.Mount(pages, api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for method, want := range map[string]string{"GET": "page", "POST": "api", "PUT": "api"} {
+		w := httptest.NewRecorder()
+		rt.ServeHTTP(w, httptest.NewRequest(method, "/x", nil))
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("%s /x: %d %q, want %s's answer", method, w.Code, w.Body.String(), want)
+		}
+	}
+	alone, err := e.Mount(pages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	alone.ServeHTTP(w, httptest.NewRequest("POST", "/x", nil))
+	if !strings.Contains(w.Body.String(), "page") {
+		t.Errorf("a route alone on its pattern did not serve a request it does not accept: %q", w.Body.String())
+	}
+	two := &edge.Surface{Name: "two", Wire: wire{}, Routes: []edge.Route{{Pattern: "/x", Handle: answer("two"), Accepts: gets}}}
+	if _, err := e.Mount(pages, two); err == nil {
+		t.Error("a pattern whose routes all accept only some requests was mounted")
+	}
+	other := &edge.Surface{Name: "other", Wire: wire{}, Routes: []edge.Route{{Pattern: "/x", Handle: answer("other")}}}
+	if _, err := e.Mount(pages, api, other); err == nil {
+		t.Error("two routes that accept every request were mounted on one pattern")
+	}
+}

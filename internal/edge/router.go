@@ -24,6 +24,8 @@ func (e *Edge) Mount(surfaces ...*Surface) (rt *Router, err error) {
 			rt, err = nil, fmt.Errorf("edge: %v", p)
 		}
 	}()
+	shared := map[string]*choice{}
+	var patterns []string
 	for _, s := range surfaces {
 		for i := range s.Routes {
 			route := &s.Routes[i]
@@ -34,13 +36,60 @@ func (e *Edge) Mount(surfaces ...*Surface) (rt *Router, err error) {
 				}
 				h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serve(s, route, w, r) })
 			}
-			rt.mux.Handle(route.Pattern, h)
-			if route.Pattern == "/" {
-				rt.root = h
+			ch := shared[route.Pattern]
+			if ch == nil {
+				ch = &choice{}
+				shared[route.Pattern] = ch
+				patterns = append(patterns, route.Pattern)
+			}
+			switch {
+			case route.Accepts != nil:
+				ch.when = append(ch.when, route.Accepts)
+				ch.then = append(ch.then, h)
+			case ch.rest != nil:
+				return nil, fmt.Errorf("edge: pattern %q has two routes that accept every request", route.Pattern)
+			default:
+				ch.rest = h
 			}
 		}
 	}
+	for _, p := range patterns {
+		ch := shared[p]
+		var h http.Handler
+		switch {
+		case ch.rest == nil && len(ch.when) == 1:
+			h = ch.then[0] // alone on its pattern, a route serves every request
+		case ch.rest == nil:
+			return nil, fmt.Errorf("edge: pattern %q has no route for the requests its routes do not accept", p)
+		case len(ch.when) == 0:
+			h = ch.rest
+		default:
+			h = ch
+		}
+		rt.mux.Handle(p, h)
+		if p == "/" {
+			rt.root = h
+		}
+	}
 	return rt, nil
+}
+
+// choice serves a pattern several routes share: the first that accepts
+// the request, else rest.
+type choice struct {
+	when []func(*http.Request) bool
+	then []http.Handler
+	rest http.Handler
+}
+
+func (ch *choice) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	for i, accepts := range ch.when {
+		if accepts(r) {
+			ch.then[i].ServeHTTP(w, r)
+			return
+		}
+	}
+	ch.rest.ServeHTTP(w, r)
 }
 
 // ServeHTTP routes a request. A path that is not in clean form goes to the

@@ -3,6 +3,8 @@ package iam
 import (
 	"errors"
 	"fmt"
+	"github.com/keyless-dev/keyless/internal/password"
+	"slices"
 	"strings"
 
 	"github.com/keyless-dev/keyless/internal/arn"
@@ -76,6 +78,8 @@ type UserInfo struct {
 	Policies []policy.Named
 	// Boundary is the user's permissions boundary, if any.
 	Boundary *policy.Named
+	// Password is the user's console password, if any.
+	Password *password.Stored
 }
 
 // AccessKey is a long-term access key of a user or an account's root.
@@ -226,6 +230,28 @@ func NewDirectory(c Contents) (*Directory, error) {
 		d.devices[m.Serial] = m
 	}
 	return d, nil
+}
+
+// AccountByAlias looks up an account by its alias.
+func (d *Directory) AccountByAlias(alias string) (Account, bool) {
+	for _, a := range d.accounts {
+		if a.Alias != "" && a.Alias == alias {
+			return a, true
+		}
+	}
+	return Account{}, false
+}
+
+// MFADevicesOf returns the serials of p's MFA devices, sorted.
+func (d *Directory) MFADevicesOf(p Principal) []string {
+	var out []string
+	for serial, m := range d.devices {
+		if m.Owner == p {
+			out = append(out, serial)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // AccessKey looks up a long-term access key by id.

@@ -38,11 +38,12 @@ type Principal struct {
 
 // Issuer issues what a token call answers with.
 type Issuer interface {
-	// Check reports whether p may still be issued credentials for a
-	// session that started at since: an *Error with CredentialsChanged
-	// (revoked, password changed) or InsufficientPermissions
-	// (signin:CreateOAuth2Token denied), or another error.
-	Check(ctx context.Context, p Principal, since time.Time) error
+	// Check reports whether p may still be issued credentials through
+	// client for a session that started at since: an *Error with
+	// CredentialsChanged (revoked, password changed) or
+	// InsufficientPermissions (signin:CreateOAuth2Token denied), or
+	// another error.
+	Check(ctx context.Context, p Principal, client string, since time.Time) error
 	// Credentials issues p's credentials, expiring at expires.
 	Credentials(ctx context.Context, p Principal, expires time.Time) (sts.Credentials, error)
 	// IDToken signs the idToken for p and client.
@@ -272,7 +273,7 @@ func (s *Service) Redeem(ctx context.Context, r Redemption) (Tokens, error) {
 	case !pkce(r.Verifier.Reveal(), g.Challenge):
 		return Tokens{}, refuse(InvalidRequest, "code_verifier_mismatch", "codeVerifier does not match the authorization request's code challenge.")
 	}
-	if err := s.o.Issuer.Check(ctx, g.Principal, g.SignedInAt); err != nil {
+	if err := s.o.Issuer.Check(ctx, g.Principal, g.Client, g.SignedInAt); err != nil {
 		return Tokens{}, err
 	}
 	limit := s.o.SessionMax
@@ -458,7 +459,7 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (Tokens, error)
 		if until, ok := f.JTIs[r.Proof.JTI]; ok && until.After(now) {
 			return Tokens{}, refuse(InvalidRequest, "dpop_replayed", "The DPoP proof was already used; make a new one for every call.")
 		}
-		if err := s.o.Issuer.Check(ctx, f.Principal, f.SignedInAt); err != nil {
+		if err := s.o.Issuer.Check(ctx, f.Principal, f.Client, f.SignedInAt); err != nil {
 			var e *Error
 			if errors.As(err, &e) && e.Code == CredentialsChanged {
 				f.Ended = "credentials_changed"

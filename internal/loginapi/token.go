@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/keyless-dev/keyless/internal/arn"
+	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/dpop"
 	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/jsontext"
@@ -46,10 +47,18 @@ func New(o Options) *Handler { return &Handler{o: o} }
 // CreateOAuth2Token event, as CloudTrail's signin.amazonaws.com does.
 func (h *Handler) Surface() *edge.Surface {
 	return &edge.Surface{Name: "signin", Wire: wire{}, Routes: []edge.Route{{
-		Pattern: PathToken, MaxBody: 8 << 10, Handle: h.token,
+		Pattern: PathToken, MaxBody: 8 << 10, Handle: h.token, Accepts: IsTokenCall,
 		Event: &edge.Event{Source: "signin.amazonaws.com", Name: "CreateOAuth2Token", Category: "Management", Management: true,
 			Region: h.o.Region, Params: true},
 	}}}
+}
+
+// IsTokenCall tells CreateOAuth2Token from the RFC 8693 token endpoint
+// that shares its path: the signin clients send JSON (and a DPoP proof),
+// RFC 8693 clients a form.
+func IsTokenCall(r *http.Request) bool {
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mt == "application/json" || r.Header.Get("DPoP") != ""
 }
 
 // Bounds of the body's members (the signin model's constraints).
@@ -146,8 +155,7 @@ func (h *Handler) token(c *edge.Call) (any, error) {
 		ev.AdditionalEventData = map[string]string{"success": "false", "family": le.Family}
 	}
 	if t.Principal.ARN != "" {
-		ev.UserIdentity.Type, ev.UserIdentity.ARN, ev.UserIdentity.PrincipalID = principalType(t.Principal.ARN), t.Principal.ARN, t.Principal.ID
-		ev.UserIdentity.AccountID = arn.AccountOf(t.Principal.ARN)
+		ev.UserIdentity = UserIdentity(t.Principal)
 	}
 	if err != nil {
 		return nil, err
@@ -167,11 +175,16 @@ func expiresIn(t login.Tokens, c *edge.Call) int {
 	return min(max(s, 1), 900)
 }
 
-func principalType(arn string) string {
-	if strings.Contains(arn, ":assumed-role/") {
-		return "AssumedRole"
+// UserIdentity is the audit events' userIdentity of a signed-in
+// principal: an IAM user, or a role session.
+func UserIdentity(p login.Principal) audit.UserIdentity {
+	id := audit.UserIdentity{Type: "IAMUser", ARN: p.ARN, PrincipalID: p.ID, AccountID: arn.AccountOf(p.ARN)}
+	if _, name, ok := strings.Cut(p.ARN, ":user/"); ok {
+		id.UserName = name[strings.LastIndexByte(name, '/')+1:]
+	} else if strings.Contains(p.ARN, ":assumed-role/") {
+		id.Type = "AssumedRole"
 	}
-	return "IAMUser"
+	return id
 }
 
 // answer is CreateOAuth2Token's output: the payload member, unwrapped.

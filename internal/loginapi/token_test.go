@@ -84,7 +84,7 @@ type issuer struct {
 	refuse *login.Error
 }
 
-func (i *issuer) Check(context.Context, login.Principal, time.Time) error {
+func (i *issuer) Check(context.Context, login.Principal, string, time.Time) error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if i.refuse != nil {

@@ -244,7 +244,7 @@ func (h *Handler) roles(c *edge.Call, assertion, recipient string) (any, error) 
 		return nil, awserrors.New("InternalFailure", http.StatusInternalServerError, "random_failed", awserrors.MsgInternal)
 	}
 	return &signin.Page{Name: "chooser", Title: "Select a role", Subject: offer.Subject, Groups: groups,
-		Hidden: []signin.Field{{Name: "SAMLResponse", Value: assertion}}, Nonce: nonce, Cookie: cookie}, nil
+		Hidden: []signin.Field{{Name: "SAMLResponse", Value: assertion}}, Nonce: nonce, Cookies: []*http.Cookie{cookie}}, nil
 }
 
 // roles are the chooser's roles: the Role attribute's pairs.

@@ -46,8 +46,11 @@ type Page struct {
 	// Method is the method's own data for its own templates.
 	Method any
 
-	// Cookie is set with a page answered 200, never with a refusal.
-	Cookie *http.Cookie
+	// Cookies are set with a page answered 200, never with a refusal.
+	Cookies []*http.Cookie
+	// Status, if set, answers the page with it instead of 200 (a form
+	// shown again after a refused post; its cookies are then not set).
+	Status int
 }
 
 // Field is a hidden form field.
@@ -81,8 +84,10 @@ func (ps *Pages) render(w http.ResponseWriter, log *slog.Logger, status int, p *
 		status = http.StatusInternalServerError
 		buf.WriteString("<!doctype html><title>Internal error</title><p>An internal error occurred.</p>\n")
 	}
-	if p.Cookie != nil && status == http.StatusOK {
-		http.SetCookie(w, p.Cookie)
+	if status == http.StatusOK {
+		for _, c := range p.Cookies {
+			http.SetCookie(w, c)
+		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	writeBody(w, status, buf.Bytes())

@@ -1,6 +1,7 @@
 package signin
 
 import (
+	"cmp"
 	"mime"
 	"net/http"
 	"net/url"
@@ -44,7 +45,13 @@ func (w Wire) Write(rw http.ResponseWriter, c *edge.Call, answer any, f *edge.Re
 	switch a := answer.(type) {
 	case *Page:
 		a.RequestID = c.ID
-		w.Pages.render(rw, c.Logger(), http.StatusOK, a)
+		w.Pages.render(rw, c.Logger(), cmp.Or(a.Status, http.StatusOK), a)
+	case *Redirect:
+		for _, ck := range a.Cookies {
+			http.SetCookie(rw, ck)
+		}
+		rw.Header().Set("Location", a.URL)
+		writeBody(rw, http.StatusSeeOther, nil)
 	case File:
 		rw.Header().Set("Content-Type", a.Type)
 		writeBody(rw, http.StatusOK, a.Body)
@@ -52,6 +59,13 @@ func (w Wire) Write(rw http.ResponseWriter, c *edge.Call, answer any, f *edge.Re
 		w.Pages.render(rw, c.Logger(), http.StatusInternalServerError, &Page{Name: "error", Title: "Sign-in failed", RequestID: c.ID,
 			Code: "InternalFailure", Message: awserrors.MsgInternal})
 	}
+}
+
+// Redirect answers a form post with 303 See Other (RFC 9110 section
+// 15.4.4) to URL, setting Cookies.
+type Redirect struct {
+	URL     string
+	Cookies []*http.Cookie
 }
 
 // MethodNotAllowed refuses a method; the edge sends allow as the Allow

@@ -24,6 +24,7 @@ const (
 	OutboundFederationDisabled                  // OutboundWebIdentityFederationDisabledException, 403
 	SessionDurationEscalation                   // SessionDurationEscalationException, 403
 	JWTPayloadSizeExceeded                      // JWTPayloadSizeExceededException, 400
+	Throttling                                  // Throttling, 429: password verification is busy
 )
 
 // Error is a refused request. Msg is what the client sees; Reason is a

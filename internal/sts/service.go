@@ -3,6 +3,7 @@ package sts
 import (
 	"context"
 	"errors"
+	"github.com/keyless-dev/keyless/internal/password"
 	"io"
 	"time"
 
@@ -56,6 +57,11 @@ type Options struct {
 	SingleUse interface {
 		UseOnce(ctx context.Context, key string, until, now time.Time) error
 	}
+	// Passwords verifies console passwords, a bounded number at once;
+	// without it every password sign-in is refused.
+	Passwords *password.Checker
+	// SignInLimits bound failed password sign-ins (in Attempts).
+	SignInLimits SignInLimits
 }
 
 // Service carries out STS actions.
@@ -63,11 +69,18 @@ type Service struct {
 	o           Options
 	compiled    policyCache // inline session policies, by text
 	mfaAttempts attempts.Limiter
+	// passwords and signInAttempts check password sign-ins.
+	passwords      *password.Checker
+	signInAttempts signInLimiter
 }
 
 // New returns a Service.
 func New(o Options) *Service {
-	return &Service{o: o, mfaAttempts: attempts.Limiter{Store: o.Attempts, Max: o.MFAMaxFailures, Window: o.MFALockoutWindow, Clock: o.Clock}}
+	limit := func(n int) attempts.Limiter {
+		return attempts.Limiter{Store: o.Attempts, Max: max(n, 1), Window: max(o.SignInLimits.Window, time.Minute), Clock: o.Clock}
+	}
+	return &Service{o: o, mfaAttempts: attempts.Limiter{Store: o.Attempts, Max: o.MFAMaxFailures, Window: o.MFALockoutWindow, Clock: o.Clock},
+		passwords: o.Passwords, signInAttempts: signInLimiter{user: limit(o.SignInLimits.PerUser), source: limit(o.SignInLimits.PerSource)}}
 }
 
 // Credentials are temporary credentials as issued to a client.
