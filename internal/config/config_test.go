@@ -2,8 +2,8 @@ package config_test
 
 import (
 	"errors"
-	"fmt"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -190,7 +190,7 @@ func TestSignInSettings(t *testing.T) {
 			t.Errorf("%s: %v, want an error at %s", tc.name, err, tc.want)
 		}
 	}
-	c, err := config.Parse("t.yaml", []byte(minimal + "signin:\n  credentials_ttl: 20s\n  session_max: 2m\n  refresh_grace: 0s\n"), t.TempDir(), noEnv)
+	c, err := config.Parse("t.yaml", []byte(minimal+"signin:\n  credentials_ttl: 20s\n  session_max: 2m\n  refresh_grace: 0s\n"), t.TempDir(), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,13 +8,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/keyless-dev/keyless/internal/arn"
-	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/dpop"
 	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/jsontext"
 	"github.com/keyless-dev/keyless/internal/login"
 	"github.com/keyless-dev/keyless/internal/secret"
+	"github.com/keyless-dev/keyless/internal/signin"
 	"github.com/keyless-dev/keyless/internal/strictjson"
 )
 
@@ -155,7 +154,7 @@ func (h *Handler) token(c *edge.Call) (any, error) {
 		ev.AdditionalEventData = map[string]string{"success": "false", "family": le.Family}
 	}
 	if t.Principal.ARN != "" {
-		ev.UserIdentity = UserIdentity(t.Principal)
+		ev.UserIdentity = signin.UserIdentity(t.Principal)
 	}
 	if err != nil {
 		return nil, err
@@ -175,17 +174,6 @@ func expiresIn(t login.Tokens, c *edge.Call) int {
 	return min(max(s, 1), 900)
 }
 
-// UserIdentity is the audit events' userIdentity of a signed-in
-// principal: an IAM user, or a role session.
-func UserIdentity(p login.Principal) audit.UserIdentity {
-	id := audit.UserIdentity{Type: "IAMUser", ARN: p.ARN, PrincipalID: p.ID, AccountID: arn.AccountOf(p.ARN)}
-	if _, name, ok := strings.Cut(p.ARN, ":user/"); ok {
-		id.UserName = name[strings.LastIndexByte(name, '/')+1:]
-	} else if strings.Contains(p.ARN, ":assumed-role/") {
-		id.Type = "AssumedRole"
-	}
-	return id
-}
 
 // answer is CreateOAuth2Token's output: the payload member, unwrapped.
 type answer struct {

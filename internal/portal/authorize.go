@@ -9,7 +9,6 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/login"
-	"github.com/keyless-dev/keyless/internal/loginapi"
 	"github.com/keyless-dev/keyless/internal/signin"
 	"github.com/keyless-dev/keyless/internal/websession"
 )
@@ -30,7 +29,7 @@ type confirmationView struct{ Code string }
 // client's redirect when it is a valid one (RFC 6749 section 4.1.2.1),
 // else as a page.
 func refuseAuthorize(err error) (any, error) {
-	ae, ok := errors.AsType[*loginapi.AuthorizeError](err)
+	ae, ok := errors.AsType[*AuthorizeError](err)
 	if !ok {
 		return nil, err
 	}
@@ -45,19 +44,19 @@ func refuseAuthorize(err error) (any, error) {
 // with sessions, ask which one, and whether to allow.
 func (h *Handler) authorize(c *edge.Call) (any, error) {
 	raw := c.Request.URL.RawQuery
-	req, err := loginapi.ParseAuthorize(raw, h.o.PublicURL)
+	req, err := ParseAuthorize(raw, h.o.PublicURL)
 	if err != nil {
 		return refuseAuthorize(err)
 	}
 	_, b, err := h.browser(c)
 	switch {
 	case errors.Is(err, websession.ErrNone):
-		return &signin.Redirect{URL: h.url(PathSignIn) + "?next=" + url.QueryEscape(loginapi.PathAuthorize+"?"+raw)}, nil
+		return &signin.Redirect{URL: h.url(PathSignIn) + "?next=" + url.QueryEscape(PathAuthorize+"?"+raw)}, nil
 	case err != nil:
 		return nil, unavailable(err)
 	}
 	v := consentView{Action: h.url(PathConsent), Request: raw, CSRF: b.FormToken(purposeAuthorize),
-		SignInURL:   h.url(PathSignIn) + "?next=" + url.QueryEscape(loginapi.PathAuthorize+"?"+raw),
+		SignInURL:   h.url(PathSignIn) + "?next=" + url.QueryEscape(PathAuthorize+"?"+raw),
 		CrossDevice: req.Client == login.CrossDevice, Sessions: h.views(b)}
 	if !v.CrossDevice {
 		v.Callback = req.RedirectURI
@@ -77,7 +76,7 @@ func (h *Handler) consent(c *edge.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	req, err := loginapi.ParseAuthorize(form.Get("request"), h.o.PublicURL)
+	req, err := ParseAuthorize(form.Get("request"), h.o.PublicURL)
 	if err != nil {
 		return refuseAuthorize(err)
 	}
@@ -101,7 +100,7 @@ func (h *Handler) consent(c *edge.Call) (any, error) {
 		return nil, denied("session_unknown", "This browser has no such session. Start again with aws login.")
 	}
 	s := b.Sessions[i]
-	ev.UserIdentity = loginapi.UserIdentity(s.Principal)
+	ev.UserIdentity = signin.UserIdentity(s.Principal)
 	if form.Get("decision") != "allow" {
 		ev.AdditionalEventData["decision"] = "deny"
 		if req.Client == login.SameDevice {

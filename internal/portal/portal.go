@@ -11,7 +11,6 @@ import (
 	"github.com/keyless-dev/keyless/internal/awserrors"
 	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/login"
-	"github.com/keyless-dev/keyless/internal/loginapi"
 	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/signin"
 	"github.com/keyless-dev/keyless/internal/sts"
@@ -97,14 +96,14 @@ func (h *Handler) Surface() *edge.Surface {
 	route := func(pattern string, handle edge.Handler, event *edge.Event, op string) edge.Route {
 		return edge.Route{Pattern: pattern, Handle: handle, Event: event, PostsOnly: true, MaxBody: maxFormBody, Operation: op}
 	}
-	authorize := route(loginapi.PathAuthorize, h.authorize, nil, "AuthorizePage")
+	authorize := route(PathAuthorize, h.authorize, nil, "AuthorizePage")
 	authorize.Accepts = func(r *http.Request) bool { return r.Method == http.MethodGet || r.Method == http.MethodHead }
 	return &edge.Surface{Name: "signin", Wire: wire{signin.Wire{Pages: h.pages}, h}, Routes: []edge.Route{
 		route(PathSignIn, h.signIn, ev("ConsoleLogin"), "SignInPage"),
 		route(PathSessions, h.sessions, ev("UpdateSession"), "SessionsPage"),
 		route(PathConsent, h.consent, ev("AuthorizeOAuth2Access"), "AuthorizeOAuth2Access"),
 		authorize,
-		route(loginapi.PathConfirmation, h.confirmation, nil, "ConfirmationPage"),
+		route(PathConfirmation, h.confirmation, nil, "ConfirmationPage"),
 		route(PathScript, file(signin.Script), nil, "Static"),
 		route(PathStyle, file(signin.Style), nil, "Static"),
 	}}
@@ -142,7 +141,7 @@ func (h *Handler) sessionCookie(v secret.String) *http.Cookie {
 // next is where a sign-in continues: an authorization request or the
 // sessions page, never a URL the request chose (no open redirect).
 func next(v string) string {
-	if strings.HasPrefix(v, loginapi.PathAuthorize+"?") && len(v) <= 4096 && !strings.ContainsAny(v, "\r\n#\\") {
+	if strings.HasPrefix(v, PathAuthorize+"?") && len(v) <= 4096 && !strings.ContainsAny(v, "\r\n#\\") {
 		return v
 	}
 	return PathSessions

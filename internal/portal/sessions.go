@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/edge"
-	"github.com/keyless-dev/keyless/internal/loginapi"
 	"github.com/keyless-dev/keyless/internal/signin"
 	"github.com/keyless-dev/keyless/internal/sts"
 	"github.com/keyless-dev/keyless/internal/websession"
@@ -29,7 +28,7 @@ type sessionsView struct {
 func (h *Handler) views(b websession.Browser) []sessionView {
 	out := make([]sessionView, len(b.Sessions))
 	for i, s := range b.Sessions {
-		id := loginapi.UserIdentity(s.Principal)
+		id := signin.UserIdentity(s.Principal)
 		name := id.UserName
 		if name == "" {
 			name = s.Principal.ARN
@@ -77,7 +76,7 @@ func (h *Handler) sessions(c *edge.Call) (any, error) {
 	id := form.Get("session")
 	i := slices.IndexFunc(b.Sessions, func(s websession.Session) bool { return s.ID == id })
 	if i >= 0 {
-		ev.UserIdentity = loginapi.UserIdentity(b.Sessions[i].Principal)
+		ev.UserIdentity = signin.UserIdentity(b.Sessions[i].Principal)
 	}
 	ev.RequestParameters["action"] = form.Get("action")
 	switch form.Get("action") {

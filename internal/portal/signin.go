@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/keyless-dev/keyless/internal/edge"
-	"github.com/keyless-dev/keyless/internal/loginapi"
 	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/signin"
 	"github.com/keyless-dev/keyless/internal/sts"
@@ -69,7 +68,7 @@ func (h *Handler) signIn(c *edge.Call) (any, error) {
 		ev.ResponseElements = map[string]any{"ConsoleLogin": "Failure"}
 		return nil, err
 	}
-	ev.UserIdentity = loginapi.UserIdentity(p)
+	ev.UserIdentity = signin.UserIdentity(p)
 	method, used := "password", "No"
 	if mfa {
 		method, used = "password+mfa", "Yes"

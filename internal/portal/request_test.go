@@ -1,4 +1,4 @@
-package loginapi_test
+package portal_test
 
 import (
 	"net/url"
@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/keyless-dev/keyless/internal/login"
-	"github.com/keyless-dev/keyless/internal/loginapi"
+	"github.com/keyless-dev/keyless/internal/portal"
 )
 
 const (
@@ -35,10 +35,10 @@ func TestParseAuthorizeAccepts(t *testing.T) {
 		"the CLI, same-device":       query(),
 		"AUTHZ-02 any loopback port": query("redirect_uri", "http://127.0.0.1:1/oauth/callback"),
 		"RFC 7636's S256":            query("code_challenge_method", "S256"),
-		"the CLI, cross-device":      query("client_id", login.CrossDevice, "redirect_uri", public+loginapi.PathConfirmation),
+		"the CLI, cross-device":      query("client_id", login.CrossDevice, "redirect_uri", public+portal.PathConfirmation),
 		"no scope":                   query("scope", "\x00"),
 	} {
-		r, err := loginapi.ParseAuthorize(q, public)
+		r, err := portal.ParseAuthorize(q, public)
 		if err != nil || r.Challenge != challenge || r.State != state {
 			t.Errorf("%s: %+v %v", name, r, err)
 		}
@@ -59,7 +59,7 @@ func TestParseAuthorizeRefuses(t *testing.T) {
 		{"AUTHZ-01 other path", query("redirect_uri", "http://127.0.0.1:53121/other"), false, "invalid_request"},
 		{"AUTHZ-01 no port", query("redirect_uri", "http://127.0.0.1/oauth/callback"), false, "invalid_request"},
 		{"AUTHZ-01 cross-device to a loopback", query("client_id", login.CrossDevice), false, "invalid_request"},
-		{"AUTHZ-01 same-device to the confirmation page", query("redirect_uri", public+loginapi.PathConfirmation), false, "invalid_request"},
+		{"AUTHZ-01 same-device to the confirmation page", query("redirect_uri", public+portal.PathConfirmation), false, "invalid_request"},
 		{"AUTHZ-03 localhost", query("redirect_uri", "http://localhost:5000/oauth/callback"), false, "invalid_request"},
 		{"AUTHZ-03 [::1]", query("redirect_uri", "http://[::1]:5000/oauth/callback"), false, "invalid_request"},
 		{"AUTHZ-04 127.0.0.1.evil.example", query("redirect_uri", "http://127.0.0.1.evil.example/oauth/callback"), false, "invalid_request"},
@@ -94,8 +94,8 @@ func TestParseAuthorizeRefuses(t *testing.T) {
 		{"scope other than openid", query("scope", "openid admin"), true, "invalid_scope"},
 		{"over 4 KB", query("state", strings.Repeat("s", 5000)), false, "invalid_request"},
 	} {
-		_, err := loginapi.ParseAuthorize(tc.q, public)
-		e, ok := err.(*loginapi.AuthorizeError)
+		_, err := portal.ParseAuthorize(tc.q, public)
+		e, ok := err.(*portal.AuthorizeError)
 		if !ok || e.Code != tc.code || (e.Redirect != "") != tc.redirect {
 			t.Errorf("%s: %+v", tc.id, err)
 			continue

@@ -1,4 +1,4 @@
-package loginapi
+package portal
 
 import (
 	"crypto/sha256"
