@@ -174,7 +174,6 @@ func expiresIn(t login.Tokens, c *edge.Call) int {
 	return min(max(s, 1), 900)
 }
 
-
 // answer is CreateOAuth2Token's output: the payload member, unwrapped.
 type answer struct {
 	t         login.Tokens
