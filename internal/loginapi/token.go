@@ -53,12 +53,10 @@ func (h *Handler) Surface() *edge.Surface {
 }
 
 // IsTokenCall tells CreateOAuth2Token from the RFC 8693 token endpoint
-// that shares its path: the signin clients send JSON (and a DPoP proof),
-// RFC 8693 clients a form.
-func IsTokenCall(r *http.Request) bool {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	return mt == "application/json" || r.Header.Get("DPoP") != ""
-}
+// that shares its path: the signin clients send a DPoP proof with every
+// call, RFC 8693 clients none (a call without one is answered as RFC
+// 8693's, docs/compatibility.md).
+func IsTokenCall(r *http.Request) bool { return len(r.Header.Values("DPoP")) > 0 }
 
 // Bounds of the body's members (the signin model's constraints).
 const (

@@ -133,9 +133,9 @@ type Tokens struct {
 // Tokens reads a successful answer.
 func (a Answer) Tokens() (Tokens, error) {
 	var t struct {
-		AccessToken struct{ AccessKeyID, SecretAccessKey, SessionToken string }
-		RefreshToken, IDToken                                              string
-		ExpiresIn                                                          int
+		AccessToken           struct{ AccessKeyID, SecretAccessKey, SessionToken string }
+		RefreshToken, IDToken string
+		ExpiresIn             int
 	}
 	if err := json.Unmarshal([]byte(a.Raw), &t); err != nil || a.Status != 200 {
 		return Tokens{}, fmt.Errorf("token call: %d %s", a.Status, a.Raw)
@@ -240,7 +240,9 @@ func htmlUnescape(s string) string {
 func (b *Browser) Get(u string) (Page, error) { return b.do(http.MethodGet, u, nil) }
 
 // Post posts form to u.
-func (b *Browser) Post(u string, form url.Values) (Page, error) { return b.do(http.MethodPost, u, form) }
+func (b *Browser) Post(u string, form url.Values) (Page, error) {
+	return b.do(http.MethodPost, u, form)
+}
 
 func (b *Browser) do(method, u string, form url.Values) (Page, error) {
 	if strings.HasPrefix(u, "/") {
