@@ -58,10 +58,14 @@ func (h *Handler) authorize(c *edge.Call) (any, error) {
 	v := consentView{Action: h.url(PathConsent), Request: raw, CSRF: b.FormToken(purposeAuthorize),
 		SignInURL:   h.url(PathSignIn) + "?next=" + url.QueryEscape(PathAuthorize+"?"+raw),
 		CrossDevice: req.Client == login.CrossDevice, Sessions: h.views(b)}
+	p := &signin.Page{Name: "consent", Title: "Allow access", Method: v}
 	if !v.CrossDevice {
+		// The allowed form ends at the CLI's loopback callback.
 		v.Callback = req.RedirectURI
+		u, _ := url.Parse(req.RedirectURI)
+		p.Method, p.FormTargets = v, []string{"http://" + u.Host}
 	}
-	return &signin.Page{Name: "consent", Title: "Allow access", Method: v}, nil
+	return p, nil
 }
 
 // consent is the consent form's post: the chosen session allows (or

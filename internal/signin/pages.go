@@ -48,6 +48,10 @@ type Page struct {
 
 	// Cookies are set with a page answered 200, never with a refusal.
 	Cookies []*http.Cookie
+	// FormTargets are origins the page's forms may end at besides
+	// keyless itself (CSP form-action applies to a form's redirects):
+	// the loopback callback of an aws login consent.
+	FormTargets []string
 	// Status, if set, answers the page with it instead of 200 (a form
 	// shown again after a refused post; its cookies are then not set).
 	Status int

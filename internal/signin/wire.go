@@ -5,6 +5,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/keyless-dev/keyless/internal/awserrors"
 	"github.com/keyless-dev/keyless/internal/edge"
@@ -44,6 +45,9 @@ func (w Wire) Write(rw http.ResponseWriter, c *edge.Call, answer any, f *edge.Re
 	}
 	switch a := answer.(type) {
 	case *Page:
+		if len(a.FormTargets) > 0 {
+			rw.Header().Set("Content-Security-Policy", strings.Replace(CSP, "form-action 'self'", "form-action 'self' "+strings.Join(a.FormTargets, " "), 1))
+		}
 		a.RequestID = c.ID
 		w.Pages.render(rw, c.Logger(), cmp.Or(a.Status, http.StatusOK), a)
 	case *Redirect:
