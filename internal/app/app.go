@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/keyless-dev/keyless/internal/outbound"
 	"github.com/keyless-dev/keyless/internal/password"
 	"io"
 	"log/slog"
@@ -73,9 +74,13 @@ type App struct {
 	keySets      *keySets
 	// passwords bounds the console passwords verified at once, across
 	// reloads.
-	passwords  *password.Checker
-	reloads    *prometheus.CounterVec
-	reloadedAt prometheus.Gauge
+	passwords *password.Checker
+	// signInClient reaches the OpenID Connect providers of the sign-in
+	// pages (operator-configured; loopback and private addresses allowed,
+	// as the operator runs them).
+	signInClient *http.Client
+	reloads      *prometheus.CounterVec
+	reloadedAt   prometheus.Gauge
 
 	mu  sync.Mutex // one reload at a time
 	cur atomic.Pointer[generation]
@@ -166,6 +171,11 @@ func New(ctx context.Context, cfg *config.Config, deps Deps) (*App, error) {
 		// A sign-in waits at most 2 s for a slot, then is told to retry.
 		passwords: password.NewChecker(cfg.SignIn.PasswordConcurrency, 2*time.Second),
 	}
+	signInClient, err := outbound.New(outbound.Options{Timeout: 10 * time.Second, AllowLoopback: true, AllowPrivate: true, KeepAlive: true})
+	if err != nil {
+		return nil, err
+	}
+	a.signInClient = signInClient.HTTPClient()
 	a.integrations = a.newIntegrations(cfg)
 	a.edge = edge.New(edge.Options{Audit: writer, Clock: deps.Clock, Random: deps.Random, Logger: deps.Logger,
 		Metrics: edge.NewMetrics(reg), Gate: a.gate,

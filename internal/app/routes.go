@@ -3,6 +3,7 @@ package app
 import (
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/keyless-dev/keyless/internal/authzapi"
 	"github.com/keyless-dev/keyless/internal/config"
@@ -13,9 +14,11 @@ import (
 	"github.com/keyless-dev/keyless/internal/issuerapi"
 	"github.com/keyless-dev/keyless/internal/login"
 	"github.com/keyless-dev/keyless/internal/loginapi"
+	"github.com/keyless-dev/keyless/internal/oidcsignin"
 	"github.com/keyless-dev/keyless/internal/portal"
 	"github.com/keyless-dev/keyless/internal/samlsignin"
 	"github.com/keyless-dev/keyless/internal/sigauth"
+	"github.com/keyless-dev/keyless/internal/signin"
 	"github.com/keyless-dev/keyless/internal/signing"
 	"github.com/keyless-dev/keyless/internal/sts"
 	"github.com/keyless-dev/keyless/internal/stsapi"
@@ -38,35 +41,60 @@ type services struct {
 // package of its own.
 func (a *App) surfaces(s services) []*edge.Surface {
 	cfg := s.cfg
+	browsers := a.browsers(cfg)
+	saml := samlSignIn(s)
+	if cfg.SAMLBaseURL() == cfg.PublicURL {
+		// A SAML sign-in is a browser session too, where the cookie
+		// reaches the other pages.
+		saml.Sessions, saml.Principal = browsers, s.users.RolePrincipal
+	}
 	surfaces := []*edge.Surface{
 		a.status(), // /healthz, /readyz, /metrics
 		stsapi.New(stsapi.Options{Service: s.sts, Auth: s.auth, Region: cfg.Region}).Surface(), // /
 		authzapi.New(authzapi.Options{Service: s.sts, Auth: s.auth}).Surface(),                 // /v1/authorize
 		exchangeapi.New(exchangeapi.Options{Exchange: s.exchange, Challenges: s.challenges, Service: s.sts, Auth: s.auth,
 			Endpoint: cfg.ExchangeEndpoint(), Region: cfg.Region}).Surface(), // /SecureTokenService/..., /v1/token
-		samlsignin.New(samlSignIn(s)).Surface(), // /saml, /REGION/saml, /saml/metadata.xml
-		a.issuer(s).Surface(),                   // ISSUER/.well-known/..., ISSUER/tokens/ID/.well-known/...
+		samlsignin.New(saml).Surface(), // /saml, /REGION/saml, /saml/metadata.xml
+		a.issuer(s).Surface(),          // ISSUER/.well-known/..., ISSUER/tokens/ID/.well-known/...
 		integrationapi.New(integrationapi.Options{Integrations: a.integrations, Service: s.sts, Auth: s.auth,
 			Region: cfg.Region}).Surface(), // /v1/integrations/...
 	}
-	return append(surfaces, a.signIn(s)...)
+	return append(surfaces, a.signIn(s, browsers)...)
+}
+
+// browsers keeps browsers' sign-in sessions.
+func (a *App) browsers(cfg *config.Config) *signin.Sessions {
+	deps := a.deps
+	return &signin.Sessions{Store: websession.New(websession.Options{Store: deps.Store, Clock: deps.Clock, Random: deps.Random,
+		Idle: cfg.SignIn.SessionIdle, Absolute: cfg.SignIn.SessionMax}), Secure: strings.HasPrefix(cfg.PublicURL, "https:"), MaxAge: cfg.SignIn.SessionMax}
 }
 
 // signIn is developer sign-in: the pages (/signin/..., GET
 // /v1/authorize, /v1/sessions/confirmation) and aws login's token call
 // (JSON POST /v1/token), sharing paths with the authorization API and the
 // RFC 8693 endpoint.
-func (a *App) signIn(s services) []*edge.Surface {
+func (a *App) signIn(s services, browsers *signin.Sessions) []*edge.Surface {
 	cfg, deps := s.cfg, a.deps
 	codes := login.New(login.Options{Store: deps.Store, Keys: macKeys{a.ring}, Issuer: s.users, Clock: deps.Clock, Random: deps.Random,
 		CredentialsTTL: cfg.SignIn.CredentialsTTL, SessionMax: cfg.SignIn.SessionMax, Grace: cfg.SignIn.RefreshGrace})
-	sessions := websession.New(websession.Options{Store: deps.Store, Clock: deps.Clock, Random: deps.Random,
-		Idle: cfg.SignIn.SessionIdle, Absolute: cfg.SignIn.SessionMax})
-	return []*edge.Surface{
-		loginapi.New(loginapi.Options{Login: codes, PublicURL: cfg.PublicURL, Region: cfg.Region}).Surface(),
-		portal.New(portal.Options{Users: s.users, Sessions: sessions, Codes: codes, PublicURL: cfg.PublicURL, Region: cfg.Region,
-			SessionMax: cfg.SignIn.SessionMax}).Surface(),
+	var links []portal.Link
+	var providers []oidcsignin.Provider
+	for _, o := range cfg.SignIn.OIDC {
+		links = append(links, portal.Link{Name: o.DisplayName, Path: "/signin/oidc/" + o.Name})
+		providers = append(providers, oidcsignin.Provider{Name: o.Name, DisplayName: o.DisplayName, Issuer: o.Issuer, ClientID: o.ClientID,
+			ClientSecret: o.ClientSecret, Account: o.Account, Scopes: o.Scopes})
 	}
+	out := []*edge.Surface{
+		loginapi.New(loginapi.Options{Login: codes, PublicURL: cfg.PublicURL, Region: cfg.Region}).Surface(),
+		portal.New(portal.Options{Users: s.users, Sessions: browsers, Codes: codes, PublicURL: cfg.PublicURL, Region: cfg.Region,
+			SessionMax: cfg.SignIn.SessionMax, OIDC: links}).Surface(),
+	}
+	if len(providers) > 0 {
+		out = append(out, oidcsignin.New(oidcsignin.Options{Service: s.sts, Providers: providers, Sessions: browsers,
+			Principal: s.users.RolePrincipal, Store: deps.Store, PublicURL: cfg.PublicURL, Region: cfg.Region, Clock: deps.Clock,
+			Random: deps.Random, Client: a.signInClient}).Surface())
+	}
+	return out
 }
 
 // issuer configures the OIDC issuers' documents.

@@ -15,10 +15,11 @@ import (
 	"github.com/keyless-dev/keyless/internal/sts"
 )
 
-// userSignIns issues for IAM users who signed in with a password: the
-// credentials and idTokens of `aws login` (login.Issuer) and what the
-// sign-in pages ask (portal.Users). A login.Principal's Session is the
-// sts.SignIn it started from.
+// userSignIns issues for people signed in on keyless's pages, IAM users
+// with a password and federated role sign-ins: the credentials and
+// idTokens of `aws login` (login.Issuer) and what the sign-in pages ask
+// (portal.Users). A login.Principal's Session is the sign-in it started
+// from.
 type userSignIns struct {
 	sts    *sts.Service
 	sign   func(alg signing.Algorithm, claims []byte) (string, error)
@@ -27,8 +28,15 @@ type userSignIns struct {
 	clock  clock.Clock
 }
 
-// signInSession is a login.Principal's Session.
+// signInSession is a login.Principal's Session: a user's sign-in, or a
+// federated role sign-in (RoleSignIn).
 type signInSession struct {
+	User *userSession    `json:"user,omitempty"`
+	Role *sts.RoleSignIn `json:"role,omitempty"`
+}
+
+// userSession is a user's password sign-in.
+type userSession struct {
 	Account    string    `json:"account"`
 	Name       string    `json:"name"`
 	Path       string    `json:"path"`
@@ -43,25 +51,38 @@ type signInSession struct {
 // principal is in's login.Principal.
 func (u *userSignIns) principal(in sts.SignIn) (login.Principal, error) {
 	p := in.Principal
-	raw, err := json.Marshal(signInSession{Account: p.Account, Name: p.Name, Path: p.Path, UniqueID: p.UniqueID,
-		SignedInAt: in.SignedInAt, MFAAt: in.MFAAt, Stamp: in.PasswordStamp, SourceIP: in.Origin.SourceIP, Secure: in.Origin.SecureTransport})
+	raw, err := json.Marshal(signInSession{User: &userSession{Account: p.Account, Name: p.Name, Path: p.Path, UniqueID: p.UniqueID,
+		SignedInAt: in.SignedInAt, MFAAt: in.MFAAt, Stamp: in.PasswordStamp, SourceIP: in.Origin.SourceIP, Secure: in.Origin.SecureTransport}})
 	if err != nil {
 		return login.Principal{}, err
 	}
 	return login.Principal{ARN: p.ARN(), ID: p.UniqueID, Session: raw}, nil
 }
 
-// signIn reads p's Session back.
-func (u *userSignIns) signIn(p login.Principal) (sts.SignIn, error) {
-	var s signInSession
-	if err := json.Unmarshal(p.Session, &s); err != nil {
-		return sts.SignIn{}, errors.New("sign-in session unreadable")
+// RolePrincipal is a federated role sign-in's login.Principal.
+func (u *userSignIns) RolePrincipal(in sts.RoleSignIn) (login.Principal, error) {
+	raw, err := json.Marshal(signInSession{Role: &in})
+	if err != nil {
+		return login.Principal{}, err
 	}
-	return sts.SignIn{
+	return login.Principal{ARN: in.ARN(), ID: in.ID(), Session: raw}, nil
+}
+
+// read reads p's Session back: a user's sign-in or a role's.
+func (u *userSignIns) read(p login.Principal) (*sts.SignIn, *sts.RoleSignIn, error) {
+	var ss signInSession
+	if err := json.Unmarshal(p.Session, &ss); err != nil || (ss.User == nil) == (ss.Role == nil) {
+		return nil, nil, errors.New("sign-in session unreadable")
+	}
+	if ss.Role != nil {
+		return nil, ss.Role, nil
+	}
+	s := ss.User
+	return &sts.SignIn{
 		Principal:  iam.Principal{Type: iam.User, Account: s.Account, Name: s.Name, Path: s.Path, UniqueID: s.UniqueID},
 		SignedInAt: s.SignedInAt, MFAAt: s.MFAAt, PasswordStamp: s.Stamp,
 		Origin: sts.Origin{SourceIP: s.SourceIP, SecureTransport: s.Secure, Region: u.region},
-	}, nil
+	}, nil, nil
 }
 
 // PasswordSignIn verifies a password sign-in.
@@ -86,38 +107,49 @@ func (u *userSignIns) resource(account, client string) string {
 
 // Authorize checks signin:AuthorizeOAuth2Access for p and client.
 func (u *userSignIns) Authorize(ctx context.Context, p login.Principal, client string) error {
-	in, err := u.signIn(p)
-	if err != nil {
+	return u.check(ctx, p, client, "signin:AuthorizeOAuth2Access")
+}
+
+// check authorizes action for p's sign-in, through client.
+func (u *userSignIns) check(ctx context.Context, p login.Principal, client, action string) error {
+	user, role, err := u.read(p)
+	switch {
+	case err != nil:
 		return err
+	case role != nil:
+		return u.sts.CheckRoleSignIn(ctx, *role, action, u.resource(role.Account, client))
 	}
-	return u.sts.CheckSignIn(ctx, in, "signin:AuthorizeOAuth2Access", u.resource(in.Principal.Account, client))
+	return u.sts.CheckSignIn(ctx, *user, action, u.resource(user.Principal.Account, client))
 }
 
 // Check is login.Issuer's: signin:CreateOAuth2Token, and the sign-in
 // still in force (user, password, revocations).
 func (u *userSignIns) Check(ctx context.Context, p login.Principal, client string, _ time.Time) error {
-	in, err := u.signIn(p)
-	if err != nil {
-		return err
-	}
-	err = u.sts.CheckSignIn(ctx, in, "signin:CreateOAuth2Token", u.resource(in.Principal.Account, client))
+	err := u.check(ctx, p, client, "signin:CreateOAuth2Token")
 	if e, ok := errors.AsType[*sts.Error](err); ok && e.Code == sts.AccessDenied {
 		code := login.InsufficientPermissions
-		if e.Reason == sts.ReasonCredentialsChanged || e.Reason == "signin_user_unknown" {
+		if e.Reason == sts.ReasonCredentialsChanged || e.Reason == "signin_user_unknown" || e.Reason == "signin_role_unknown" {
 			code = login.CredentialsChanged
 		}
 		return &login.Error{Code: code, Reason: e.Reason, Msg: e.Msg}
+	}
+	if e, ok := errors.AsType[*sts.Error](err); ok && e.Code == sts.ExpiredToken {
+		return &login.Error{Code: login.TokenExpired, Reason: e.Reason, Msg: e.Msg}
 	}
 	return err
 }
 
 // Credentials issues p's credentials.
 func (u *userSignIns) Credentials(ctx context.Context, p login.Principal, expires time.Time) (sts.Credentials, error) {
-	in, err := u.signIn(p)
-	if err != nil {
+	user, role, err := u.read(p)
+	switch {
+	case err != nil:
 		return sts.Credentials{}, err
+	case role != nil:
+		res, err := u.sts.RoleSignInCredentials(ctx, *role, expires)
+		return res.Credentials, err
 	}
-	return u.sts.SignInCredentials(ctx, in, expires)
+	return u.sts.SignInCredentials(ctx, *user, expires)
 }
 
 // idTokenLifetime is the idToken's life: the clients read its sub once.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +47,7 @@ func TestQuickstart(t *testing.T) {
 	if ids.Users[0].Password == nil || ids.Users[1].Password == nil || ids.Users[2].Password != nil {
 		t.Errorf("console passwords: alice and bob have one, files-service none")
 	}
-	if c.SignIn != config.DefaultSignIn() {
+	if !reflect.DeepEqual(c.SignIn, config.DefaultSignIn()) {
 		t.Errorf("sign-in settings: %+v", c.SignIn)
 	}
 	if len(ids.Roles) != 7 || len(ids.ManagedPolicies) != 4 {

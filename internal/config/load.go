@@ -267,6 +267,7 @@ func (v *validator) convert(f *File) *Config {
 		c.Integrations.Specs = append(c.Integrations.Specs, v.spaces(idx("accounts", i), a.ID, a.Spaces, f.Integrations)...)
 	}
 	c.IdentityProviders = v.idps
+	v.checkSignInOIDC(c)
 	return c
 }
 

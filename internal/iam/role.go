@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -44,4 +45,16 @@ func (r *RoleInfo) Principal() Principal {
 func (d *Directory) Role(account, name string) (*RoleInfo, bool) {
 	r, ok := d.roles[account+"/"+strings.ToLower(name)]
 	return r, ok
+}
+
+// RolesOf returns account's roles, sorted by name.
+func (d *Directory) RolesOf(account string) []*RoleInfo {
+	var out []*RoleInfo
+	for _, r := range d.roles {
+		if r.Account == account {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b *RoleInfo) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }

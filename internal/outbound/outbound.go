@@ -379,3 +379,39 @@ func (c *Client) do(hc *http.Client, req *http.Request) (Response, error) {
 	}
 	return Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
 }
+
+// HTTPClient is c as a net/http client, for libraries that take one (the
+// OpenID Connect relying party): each request passes the same checks
+// (URL shape, address policy, timeout, body cap) and is read whole; a
+// redirect is answered as an error, never followed.
+func (c *Client) HTTPClient() *http.Client {
+	return &http.Client{Transport: roundTripper{c}, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return fmt.Errorf("outbound: %w not followed", ErrRedirect)
+	}}
+}
+
+type roundTripper struct{ c *Client }
+
+func (rt roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		b, err := io.ReadAll(io.LimitReader(req.Body, maxRequestBytes+1))
+		_ = req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		if len(b) > maxRequestBytes {
+			return nil, fmt.Errorf("outbound: %w: request body longer than %d bytes", ErrRefused, maxRequestBytes)
+		}
+		body = b
+	}
+	if err := checkRequestHeader(req.Header); err != nil {
+		return nil, fmt.Errorf("outbound: %w", err)
+	}
+	resp, err := rt.c.send(req.Context(), req.Method, req.URL.String(), req.Header, body)
+	if err != nil {
+		return nil, err
+	}
+	return &http.Response{Status: http.StatusText(resp.Status), StatusCode: resp.Status, Header: resp.Header, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Body: io.NopCloser(bytes.NewReader(resp.Body)), ContentLength: int64(len(resp.Body)), Request: req}, nil
+}

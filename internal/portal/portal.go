@@ -48,22 +48,27 @@ type Codes interface {
 // Options wire a Handler.
 type Options struct {
 	Users    Users
-	Sessions *websession.Service
+	Sessions *signin.Sessions
 	Codes    Codes
 	// PublicURL is keyless's public URL without a trailing slash.
 	PublicURL string
 	// Region is the region of events and of the credentials page.
 	Region string
-	// SessionMax is a browser session's absolute life (the cookie's).
+	// SessionMax is a browser session's absolute life.
 	SessionMax time.Duration
+	// OIDC are the OpenID Connect providers the sign-in page offers:
+	// name and the path that starts a sign-in with each.
+	OIDC []Link
 }
+
+// Link is a way to sign in the sign-in page offers besides a password.
+type Link struct{ Name, Path string }
 
 // Handler serves the pages.
 type Handler struct {
 	o      Options
 	prefix string // the public URL's path
-	secure bool   // https: Secure, __Host- cookies
-	cookie string // the session cookie's name
+	secure bool   // https: Secure cookies
 	pages  *signin.Pages
 }
 
@@ -75,13 +80,10 @@ var formNonce = signin.Choice{Cookie: "keyless-signin-form", Field: "form"}
 
 // New returns a Handler.
 func New(o Options) *Handler {
-	h := &Handler{o: o, cookie: "keyless-session"}
+	h := &Handler{o: o}
 	if u, err := url.Parse(o.PublicURL); err == nil {
 		h.prefix = strings.TrimRight(u.EscapedPath(), "/")
 		h.secure = u.Scheme == "https"
-	}
-	if h.secure {
-		h.cookie = "__Host-keyless-session"
 	}
 	h.pages = signin.NewPages("Sign-in", h.prefix+staticDir, templateFS, "templates/*.html")
 	return h
@@ -123,19 +125,7 @@ func (h *Handler) url(path string) string { return h.prefix + path }
 
 // browser is the request's browser and its sessions (none: ErrNone).
 func (h *Handler) browser(c *edge.Call) (secret.String, websession.Browser, error) {
-	ck, err := c.Request.Cookie(h.cookie)
-	if err != nil {
-		return secret.String{}, websession.Browser{}, websession.ErrNone
-	}
-	cookie := secret.NewString(ck.Value)
-	b, err := h.o.Sessions.Load(c.Context(), cookie)
-	return cookie, b, err
-}
-
-// sessionCookie carries a browser's cookie value.
-func (h *Handler) sessionCookie(v secret.String) *http.Cookie {
-	return &http.Cookie{Name: h.cookie, Value: v.Reveal(), Path: "/", MaxAge: int(h.o.SessionMax / time.Second), HttpOnly: true,
-		Secure: h.secure, SameSite: http.SameSiteLaxMode}
+	return h.o.Sessions.Browser(c)
 }
 
 // next is where a sign-in continues: an authorization request or the

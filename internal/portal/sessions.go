@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/edge"
+	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/signin"
 	"github.com/keyless-dev/keyless/internal/sts"
 	"github.com/keyless-dev/keyless/internal/websession"
@@ -82,7 +83,7 @@ func (h *Handler) sessions(c *edge.Call) (any, error) {
 	switch form.Get("action") {
 	case "switch":
 		ev.EventName = "SwitchSession"
-		if _, err := h.o.Sessions.Use(c.Context(), cookie, id); errors.Is(err, websession.ErrNone) {
+		if _, err := h.o.Sessions.Store.Use(c.Context(), cookie, id); errors.Is(err, websession.ErrNone) {
 			return nil, denied("session_unknown", "This browser has no such session.")
 		} else if err != nil {
 			return nil, unavailable(err)
@@ -95,13 +96,11 @@ func (h *Handler) sessions(c *edge.Call) (any, error) {
 		} else if i < 0 {
 			return nil, denied("session_unknown", "This browser has no such session.")
 		}
-		if err := h.o.Sessions.SignOut(c.Context(), cookie, id); err != nil {
+		if err := h.o.Sessions.Store.SignOut(c.Context(), cookie, id); err != nil {
 			return nil, unavailable(err)
 		}
 		if id == "" || len(b.Sessions) == 1 {
-			gone := h.sessionCookie(cookie)
-			gone.Value, gone.MaxAge = "", -1
-			return &signin.Redirect{URL: h.url(PathSignIn), Cookies: []*http.Cookie{gone}}, nil
+			return &signin.Redirect{URL: h.url(PathSignIn), Cookies: []*http.Cookie{h.o.Sessions.Cookie(secret.String{})}}, nil
 		}
 		return &signin.Redirect{URL: h.url(PathSessions)}, nil
 	case "credentials":

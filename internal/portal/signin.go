@@ -3,18 +3,19 @@ package portal
 import (
 	"encoding/hex"
 	"net/http"
+	"net/url"
 
 	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/signin"
 	"github.com/keyless-dev/keyless/internal/sts"
-	"github.com/keyless-dev/keyless/internal/websession"
 )
 
 // formView is the sign-in form's own data.
 type formView struct {
 	Action, Next, Account, User string
 	Nonce                       string
+	Others                      []Link // other ways to sign in, their paths carrying next
 }
 
 // form is the sign-in page, its nonce the cookie's if the browser has
@@ -22,6 +23,9 @@ type formView struct {
 func (h *Handler) form(c *edge.Call, nextPath, account, user string) *signin.Page {
 	p := &signin.Page{Name: "password", Title: "Sign in"}
 	v := formView{Action: h.url(PathSignIn), Next: next(nextPath), Account: account, User: user}
+	for _, l := range h.o.OIDC {
+		v.Others = append(v.Others, Link{Name: l.Name, Path: h.url(l.Path) + "?next=" + url.QueryEscape(v.Next)})
+	}
 	if ck, err := c.Request.Cookie(formNonce.Cookie); err == nil && len(ck.Value) == 32 && isHex(ck.Value) {
 		v.Nonce = ck.Value
 	} else if nonce, cookie, err := formNonce.New(c.Random(), h.secure); err == nil {
@@ -74,16 +78,11 @@ func (h *Handler) signIn(c *edge.Call) (any, error) {
 		method, used = "password+mfa", "Yes"
 	}
 	ev.AdditionalEventData["MFAUsed"] = used
-	old, _ := c.Request.Cookie(h.cookie)
-	var oldValue secret.String
-	if old != nil {
-		oldValue = secret.NewString(old.Value)
-	}
-	fresh, _, err := h.o.Sessions.SignIn(c.Context(), oldValue, websession.Session{Principal: p, Method: method})
+	session, err := h.o.Sessions.Start(c, p, method, 0)
 	if err != nil {
 		return nil, unavailable(err)
 	}
 	ev.ResponseElements = map[string]any{"ConsoleLogin": "Success"}
 	spent := &http.Cookie{Name: formNonce.Cookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteStrictMode}
-	return &signin.Redirect{URL: h.url(next(form.Get("next"))), Cookies: []*http.Cookie{h.sessionCookie(fresh), spent}}, nil
+	return &signin.Redirect{URL: h.url(next(form.Get("next"))), Cookies: []*http.Cookie{session, spent}}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/awserrors"
 	"github.com/keyless-dev/keyless/internal/edge"
+	"github.com/keyless-dev/keyless/internal/login"
 	"github.com/keyless-dev/keyless/internal/saml"
 	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/signin"
@@ -45,7 +46,7 @@ const (
 // Service is what the pages need of the domain: *sts.Service.
 type Service interface {
 	SAMLRoles(ctx context.Context, req sts.SAMLRolesRequest) (sts.SAMLOffer, error)
-	AssumeRoleWithSAML(ctx context.Context, req sts.SAMLRequest) (sts.SAMLResult, error)
+	SignInWithSAML(ctx context.Context, req sts.SAMLRequest) (sts.SAMLResult, sts.RoleSignIn, error)
 }
 
 // Options wire a Handler.
@@ -70,12 +71,17 @@ type Options struct {
 	// STSEndpoint is the endpoint URL printed for the CLI. Default
 	// BaseURL.
 	STSEndpoint string
+	// Sessions, if set, keeps the sign-in as a browser session (for aws
+	// login and the sessions page), its principal made by Principal.
+	Sessions  *signin.Sessions
+	Principal func(sts.RoleSignIn) (login.Principal, error)
 }
 
 // Handler serves the sign-in pages, the metadata and the static files.
 type Handler struct {
 	o        Options
 	base     string          // BaseURL without a trailing slash
+	prefix   string          // BaseURL's path
 	regions  map[string]bool // served at /REGION/saml
 	metadata []byte
 	pages    *signin.Pages
@@ -117,7 +123,8 @@ func New(o Options) *Handler {
 	}
 	static := "/saml/static"
 	if u, err := url.Parse(base); err == nil {
-		static = strings.TrimRight(u.EscapedPath(), "/") + "/saml/static"
+		h.prefix = strings.TrimRight(u.EscapedPath(), "/")
+		static = h.prefix + "/saml/static"
 	}
 	h.metadata = Metadata(o.EntityID, o.SignInURLs)
 	h.pages = signin.NewPages("SAML sign-in", static, templateFS, "templates/*.html")
@@ -268,7 +275,7 @@ func (h *Handler) assume(c *edge.Call, choice, assertion, recipient, region stri
 		return nil, signin.Invalid("role_malformed", "The chosen role is not a role ARN and a SAML provider ARN.")
 	}
 	ev.RequestParameters["roleArn"], ev.RequestParameters["principalArn"] = role, provider
-	res, err := h.o.Service.AssumeRoleWithSAML(c.Context(), sts.SAMLRequest{
+	res, in, err := h.o.Service.SignInWithSAML(c.Context(), sts.SAMLRequest{
 		RoleARN: role, PrincipalARN: provider, Assertion: secret.NewString(assertion), Recipient: recipient,
 		Origin: c.Origin(region),
 	})
@@ -281,7 +288,20 @@ func (h *Handler) assume(c *edge.Call, choice, assertion, recipient, region stri
 		return nil, &edge.Refusal{Code: "InternalFailure", Message: awserrors.MsgInternal, Status: http.StatusInternalServerError,
 			Reason: "credentials_unprintable"}
 	}
-	return &signin.Page{Name: "credentials", Title: "Signed in", Subject: res.Subject, Issuer: res.Issuer, Creds: view}, nil
+	page := &signin.Page{Name: "credentials", Title: "Signed in", Subject: res.Subject, Issuer: res.Issuer, Creds: view}
+	if h.o.Sessions != nil {
+		p, err := h.o.Principal(in)
+		if err != nil {
+			return nil, err
+		}
+		cookie, err := h.o.Sessions.Start(c, p, "saml", in.Ends.Sub(in.SignedInAt))
+		if err != nil {
+			return nil, &edge.Refusal{Code: "ServiceUnavailable", Message: "The sign-in service is unavailable. Try again.",
+				Status: http.StatusServiceUnavailable, Reason: "sessions_unavailable", Cause: err}
+		}
+		page.Cookies, page.SessionsURL = []*http.Cookie{cookie}, h.prefix+"/signin/sessions"
+	}
+	return page, nil
 }
 
 // splitPair reads a chooser value "ROLEARN,PROVIDERARN".

@@ -70,7 +70,12 @@ func (f *fakeService) SAMLRoles(_ context.Context, req sts.SAMLRolesRequest) (st
 	return f.offer, f.offerErr
 }
 
-func (f *fakeService) AssumeRoleWithSAML(_ context.Context, req sts.SAMLRequest) (sts.SAMLResult, error) {
+func (f *fakeService) SignInWithSAML(ctx context.Context, req sts.SAMLRequest) (sts.SAMLResult, sts.RoleSignIn, error) {
+	res, err := f.assumeRoleWithSAML(ctx, req)
+	return res, sts.RoleSignIn{}, err
+}
+
+func (f *fakeService) assumeRoleWithSAML(_ context.Context, req sts.SAMLRequest) (sts.SAMLResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.assume = append(f.assume, req)

@@ -39,6 +39,9 @@ type Page struct {
 	// credentials page.
 	Issuer string
 	Creds  *Credentials
+	// SessionsURL, if set, links the credentials page to the browser's
+	// sessions (the sign-in is kept as one).
+	SessionsURL string
 
 	// The error page.
 	Code, Message, Encoded string

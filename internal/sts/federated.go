@@ -7,6 +7,7 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/arn"
 	"github.com/keyless-dev/keyless/internal/credential"
+	"github.com/keyless-dev/keyless/internal/iam"
 	"github.com/keyless-dev/keyless/internal/policy"
 )
 
@@ -105,28 +106,8 @@ func (s *Service) assumeFederated(f *Federated, req FederatedRequest) (AssumeRol
 	if !found || role.Name != name || role.Path != path || strings.HasPrefix(role.Name, "AWSReservedSSO_") {
 		return AssumeRoleResult{}, denied(decisionReason(policy.NoResourceAllow), f.Denied)
 	}
-	if !f.TrustDecided {
-		ctxKeys := policy.NewContext(24 + len(f.Tags))
-		if f.Keys != nil {
-			f.Keys(ctxKeys)
-		}
-		federatedKeys(ctxKeys, f.Provider, f.SessionName, f.SourceIdentity, f.Tags, req.Origin, s.o.Clock.Now().UTC())
-		set := &policy.Set{Resource: &policy.Named{Name: "trust policy of role/" + role.Name, Doc: role.Trust},
-			ResourceAccount: account, RequireResource: true}
-		names := f.Names
-		if len(names) == 0 {
-			names = []string{f.Provider}
-		}
-		principal := policy.Principal{Account: account, Federated: names}
-		for _, action := range trustActions(f.Action, f.Tags, f.SourceIdentity) {
-			d := policy.Decide(set, &policy.Request{Principal: principal, Action: action, Resource: f.RoleARN, Context: ctxKeys})
-			if !d.Allowed {
-				return AssumeRoleResult{}, denied(decisionReason(d.Reason), f.Denied)
-			}
-			if f.Scoped != nil && !f.Scoped(role.Trust, d.Matched) {
-				return AssumeRoleResult{}, denied("trust_not_scoped", f.Denied)
-			}
-		}
+	if err := s.trusts(f, role, req.Origin); err != nil {
+		return AssumeRoleResult{}, err
 	}
 	if err := checkIDPTags(f.Tags, func(reason string) error { return invalidParameter(reason, "A session tag is not valid.") }); err != nil {
 		return AssumeRoleResult{}, err
@@ -142,6 +123,36 @@ func (s *Service) assumeFederated(f *Federated, req FederatedRequest) (AssumeRol
 		policy: req.Policy, policyARNs: req.PolicyARNs, tags: f.Tags, sourceIdentity: f.SourceIdentity, federation: &fed,
 		passed: req.Policy != "" || len(req.PolicyARNs) > 0 || len(f.Tags) > 0,
 	})
+}
+
+// trusts decides role's trust policy for the principal f proves.
+func (s *Service) trusts(f *Federated, role *iam.RoleInfo, origin Origin) error {
+	if f.TrustDecided {
+		return nil
+	}
+	account := role.Account
+	ctxKeys := policy.NewContext(24 + len(f.Tags))
+	if f.Keys != nil {
+		f.Keys(ctxKeys)
+	}
+	federatedKeys(ctxKeys, f.Provider, f.SessionName, f.SourceIdentity, f.Tags, origin, s.o.Clock.Now().UTC())
+	set := &policy.Set{Resource: &policy.Named{Name: "trust policy of role/" + role.Name, Doc: role.Trust},
+		ResourceAccount: account, RequireResource: true}
+	names := f.Names
+	if len(names) == 0 {
+		names = []string{f.Provider}
+	}
+	principal := policy.Principal{Account: account, Federated: names}
+	for _, action := range trustActions(f.Action, f.Tags, f.SourceIdentity) {
+		d := policy.Decide(set, &policy.Request{Principal: principal, Action: action, Resource: role.ARN(), Context: ctxKeys})
+		if !d.Allowed {
+			return denied(decisionReason(d.Reason), f.Denied)
+		}
+		if f.Scoped != nil && !f.Scoped(role.Trust, d.Matched) {
+			return denied("trust_not_scoped", f.Denied)
+		}
+	}
+	return nil
 }
 
 // trustActions are the trust policy actions a request needs: the

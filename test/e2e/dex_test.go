@@ -91,6 +91,8 @@ type dexServer struct {
 	exited  chan struct{} // closed when the process has been waited for
 	waitErr error
 	logPath string
+	// redirects are more redirect URIs of the client.
+	redirects []string
 }
 
 // errDexPortTaken is a start that failed because another process bound
@@ -102,14 +104,18 @@ var errDexPortTaken = errors.New("a port chosen for Dex was taken")
 // random secret) and the static password users dexUsers, ID tokens valid
 // for an hour. It returns once the discovery document is served, and stops
 // Dex when the test ends; Dex's log is printed if the test failed.
-func startDex(t *testing.T) *dexServer {
+func startDex(t *testing.T) *dexServer { return startDexWith(t) }
+
+// startDexWith starts Dex with more redirect URIs for its client (a
+// relying party's callback).
+func startDexWith(t *testing.T, redirects ...string) *dexServer {
 	t.Helper()
 	bin := dexBinary(t)
 	// Free ports are found by closing a listener on port 0, so another
 	// process can take one before Dex binds it: Dex then exits at once,
 	// and other ports are tried.
 	for attempt := 1; ; attempt++ {
-		d, err := launchDex(t, bin)
+		d, err := launchDex(t, bin, redirects)
 		if err == nil {
 			return d
 		}
@@ -120,7 +126,7 @@ func startDex(t *testing.T) *dexServer {
 	}
 }
 
-func launchDex(t *testing.T, bin string) (*dexServer, error) {
+func launchDex(t *testing.T, bin string, redirects []string) (*dexServer, error) {
 	t.Helper()
 	dir := t.TempDir()
 	secret := make([]byte, 16)
@@ -133,6 +139,7 @@ func launchDex(t *testing.T, bin string) (*dexServer, error) {
 		ClientID:     dexClientID,
 		ClientSecret: hex.EncodeToString(secret),
 		exited:       make(chan struct{}),
+		redirects:    redirects,
 		logPath:      filepath.Join(dir, "dex.log"),
 	}
 	config := filepath.Join(dir, "dex.yaml")
@@ -221,9 +228,11 @@ staticClients:
   secret: %s
   redirectURIs:
   - http://127.0.0.1/callback
-enablePasswordDB: true
-staticPasswords:
 `, d.Issuer, web, grpc, telemetry, d.ClientID, d.ClientSecret)
+	for _, r := range d.redirects {
+		fmt.Fprintf(&b, "  - %s\n", r)
+	}
+	b.WriteString("enablePasswordDB: true\nstaticPasswords:\n")
 	for _, u := range dexUsers {
 		fmt.Fprintf(&b, "- email: %s\n  username: %s\n  userID: %s\n  hash: %q\n", u.Email, u.Username, u.UserID, dexPasswordHash)
 	}
