@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/keyless-dev/keyless/test/internal/awslogin"
 )
 
 // The SAML browser sign-in end to end: a real identity provider
@@ -82,6 +84,30 @@ func TestSAMLBrowserSignIn(t *testing.T) {
 		t.Errorf("the screenshot (%d bytes) is not a PNG", len(shot))
 	}
 	t.Logf("screenshot of the credentials page: %s (%d bytes)", path, len(shot))
+
+	// The sign-in is also a browser session of the role session: aws
+	// login continues as it.
+	if len(wd.findAll("#sessions-link")) != 1 {
+		t.Errorf("the credentials page does not link to the browser's sessions")
+	}
+	cb := startCallback(t)
+	l := newLogin(awslogin.SameDevice, cb.redirect)
+	wd.navigate(l.url(base))
+	waitFor(t, wd, "#consent", "the consent page after a SAML sign-in")
+	if who := wd.text(wd.find(".role-arn")); who != sbSessionARN() {
+		t.Errorf("the consent page offers %q, want the SAML role session %s", who, sbSessionARN())
+	}
+	wd.click(wd.find("#allow"))
+	select {
+	case q := <-cb.got:
+		if sub, toks := l.redeem(t, base, q.Get("code"), t.TempDir()); sub != sbSessionARN() {
+			t.Errorf("aws login after a SAML sign-in: sub %q, want %s", sub, sbSessionARN())
+		} else {
+			sbCheckSession(t, base, "us-east-1", tempCreds{toks.AccessKeyID, toks.SecretAccessKey, toks.SessionToken})
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no callback within 30 s; the browser is at %s", wd.currentURL())
+	}
 
 	// 2. Failover: the IdP now posts to BASE/us-west-2/saml.
 	idp.RegisterSP(t, spMetadata(base+"/us-west-2/saml"))
@@ -275,7 +301,8 @@ func startSAMLKeyless(t *testing.T, idpMetadata []byte) (*server, string) {
 				"id":             sbAccount,
 				"saml_providers": []any{map[string]any{"name": sbProviderName, "metadata_file": mdPath}},
 				"roles": []any{
-					map[string]any{"name": "saml-admin", "trust_policy": string(trust)},
+					map[string]any{"name": "saml-admin", "trust_policy": string(trust), "policies": []any{map[string]any{"name": "SignIn",
+						"document": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["signin:AuthorizeOAuth2Access","signin:CreateOAuth2Token"],"Resource":"*"}]}`}}},
 					map[string]any{"name": "saml-reader", "trust_policy": string(trust)},
 				},
 			}},
