@@ -718,3 +718,44 @@ func TestResolver(t *testing.T) {
 		t.Fatalf("resolver asked for an IP literal")
 	}
 }
+
+// HTTPClient applies the same rules to a library's requests: a form POST
+// gets through with its fields, a redirect is not followed, a long body
+// and a metadata address are refused.
+func TestHTTPClient(t *testing.T) {
+	target, tcl := server(t, false, okHandler)
+	var got string
+	srv, _ := server(t, false, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/form":
+			_ = r.ParseForm()
+			got = r.PostForm.Get("code") + " " + r.Header.Get("Authorization")
+			okHandler(w, r)
+		case "/redirect":
+			http.Redirect(w, r, target.URL, http.StatusFound)
+		case "/long":
+			fmt.Fprint(w, strings.Repeat("x", 2000))
+		}
+	})
+	hc := newClient(t, Options{AllowLoopback: true, MaxBytes: 1000}).HTTPClient()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/form", strings.NewReader("code=abc"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("client", "secret")
+	resp, err := hc.Do(req)
+	if err != nil || resp.StatusCode != 200 || got != "abc Basic Y2xpZW50OnNlY3JldA==" {
+		t.Fatalf("form POST: %v %v, the server saw %q", resp, err, got)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if string(body) != `{"ok":true}` {
+		t.Errorf("body %q", body)
+	}
+	if _, err := hc.Get(srv.URL + "/redirect"); !errors.Is(err, ErrRedirect) || tcl.n.Load() != 0 {
+		t.Errorf("redirect: %v, %d connections to its target", err, tcl.n.Load())
+	}
+	if _, err := hc.Get(srv.URL + "/long"); !errors.Is(err, ErrRefused) {
+		t.Errorf("a body over the cap: %v", err)
+	}
+	if _, err := hc.Get("http://169.254.169.254/latest/meta-data/"); !errors.Is(err, ErrRefused) {
+		t.Errorf("the metadata address: %v", err)
+	}
+}

@@ -24,7 +24,7 @@ var (
 	// surfaces are the HTTP APIs, each with its wire format and error
 	// table; shared are what every surface builds on.
 	surfaces = []string{"internal/stsapi", "internal/authzapi", "internal/exchangeapi", "internal/signin", "internal/samlsignin",
-		"internal/issuerapi", "internal/integrationapi", "internal/loginapi", "internal/portal"}
+		"internal/issuerapi", "internal/integrationapi", "internal/loginapi", "internal/portal", "internal/oidcsignin"}
 	shared = []string{"internal/edge", "internal/awserrors"}
 	// backends are the storage engines; drivers is the registry that
 	// chooses among them.
