@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/keyless-dev/keyless/test/internal/awslogin"
 )
 
 // TestReadmeFirstHour runs what a newcomer found broken in the README, as
@@ -122,4 +124,32 @@ func quickstartOnFreePort(t *testing.T) *server {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// TestReadmeSignIn signs in on the quickstart's pages as the README says:
+// alice with her password, bob with his and his MFA code, in one browser,
+// whose sessions page then lists both.
+func TestReadmeSignIn(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"http://127.0.0.1:8080/signin", "(account `111122223333`, password `correct horse battery staple`)",
+		"(`bob quickstart password`)"} {
+		if !strings.Contains(string(readme), want) {
+			t.Fatalf("the README's sign-in example moved (no %q); update this test", want)
+		}
+	}
+	s := quickstartOnFreePort(t)
+	b := awslogin.NewBrowser(s.endpoint)
+	if p, err := b.SignIn(account, "alice", "correct horse battery staple", "", ""); err != nil || p.Status != 303 {
+		t.Fatalf("alice signs in: %d %v", p.Status, err)
+	}
+	if p, err := b.SignIn(account, "bob", "bob quickstart password", code(t), ""); err != nil || p.Status != 303 {
+		t.Fatalf("bob signs in: %d %v", p.Status, err)
+	}
+	p, err := b.Get("/signin/sessions")
+	if err != nil || p.Status != 200 || !strings.Contains(p.Body, aliceARN) || !strings.Contains(p.Body, bobARN) {
+		t.Errorf("the sessions page: %d %v\n%s", p.Status, err, p.Body)
+	}
 }
