@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/keyless-dev/keyless/test/internal/awslogin"
+	awslogin "github.com/keyless-dev/keyless/internal/loginapi/loginapitest"
 )
 
 // TestAWSLoginOIDC: a person signs in through Dex (keyless as its relying

@@ -18,7 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/keyless-dev/keyless/test/internal/awslogin"
+	awslogin "github.com/keyless-dev/keyless/internal/loginapi/loginapitest"
 )
 
 // `aws login` end to end, against the real binary: a person signs in on

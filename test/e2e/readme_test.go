@@ -9,7 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/keyless-dev/keyless/test/internal/awslogin"
+	awslogin "github.com/keyless-dev/keyless/internal/loginapi/loginapitest"
 )
 
 // TestReadmeFirstHour runs what a newcomer found broken in the README, as

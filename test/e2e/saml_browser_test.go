@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/keyless-dev/keyless/test/internal/awslogin"
+	awslogin "github.com/keyless-dev/keyless/internal/loginapi/loginapitest"
 )
 
 // The SAML browser sign-in end to end: a real identity provider

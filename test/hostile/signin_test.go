@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/audit"
-	"github.com/keyless-dev/keyless/test/internal/awslogin"
+	awslogin "github.com/keyless-dev/keyless/internal/loginapi/loginapitest"
 )
 
 // Developer sign-in's hostile rows (security.md 3.K, AUTHZ-10, TOKEN-*,

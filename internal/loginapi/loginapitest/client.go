@@ -1,4 +1,4 @@
-package awslogin
+package loginapitest
 
 import (
 	"bytes"
