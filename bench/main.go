@@ -39,7 +39,7 @@ func main() {
 	rounds := flag.Int("rounds", 3, "interleaved rounds of every workload; medians are reported")
 	only := flag.String("workloads", "", "comma-separated keyless workloads to run (GetCallerIdentity, GetSessionToken, AssumeRole, "+
 		"AssumeRoleWithWebIdentity, ExchangeAWS, ExchangeOIDC, AssumeRoleWithSAML, \"GetWebIdentityToken RS256\", \"GetWebIdentityToken ES384\", "+
-		"JWKS, discovery, GetIntegrationCredentials); empty runs all")
+		"JWKS, discovery, GetIntegrationCredentials, \"CreateOAuth2Token refresh\"); empty runs all")
 	baseline := flag.String("baseline", "", "another keyless binary (an earlier commit) to measure in the same rounds, "+
 		"for GetCallerIdentity, GetSessionToken and AssumeRole")
 	flag.Parse()
@@ -242,6 +242,9 @@ type client struct {
 	r    *bufio.Reader
 	req  []byte
 	next func() []byte
+	// seen, if set, is given each answer's body (the refresh workload
+	// keeps the refresh token it rotated to).
+	seen func([]byte)
 }
 
 func dial(addr string, req []byte) (*client, error) {
@@ -297,6 +300,14 @@ func (c *client) do(req []byte) (bool, error) {
 		length -= len(body)
 		answer := strings.TrimSpace(status) + " " + strings.TrimSpace(string(body))
 		firstRefusal.CompareAndSwap(nil, &answer)
+	}
+	if c.seen != nil {
+		body := make([]byte, length)
+		if _, err := io.ReadFull(c.r, body); err != nil {
+			return false, err
+		}
+		c.seen(body)
+		return ok, nil
 	}
 	if _, err := c.r.Discard(length); err != nil {
 		return false, err
@@ -373,10 +384,17 @@ func spawn(w workload, n int, wg *sync.WaitGroup, col *collector, loop func(*cli
 			return err
 		}
 		c.next = w.next
+		var release func()
+		if w.conn != nil {
+			c.next, c.seen, release = w.conn()
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			defer c.c.Close()
+			if release != nil {
+				defer release()
+			}
 			var local stats
 			if err := loop(c, &local); err != nil {
 				col.fail(err)
@@ -524,6 +542,10 @@ type workload struct {
 	// upstream, if set, is loaded directly at the half-peak rate after
 	// the half-peak run, to subtract its latency (the exchange).
 	upstream *workload
+	// conn, if set, gives each connection its own requests, a hook for
+	// each answer and a release at the end of the run (aws login
+	// sessions, each refreshed by one connection at a time).
+	conn func() (next func() []byte, seen func([]byte), release func())
 }
 
 type outcome struct {
@@ -611,6 +633,17 @@ func run(binary, baseline string, levels []int, rounds int, d, warm, memDur time
 		{name: "keyless discovery", addr: kl.addr, req: get(kl.addr, "/.well-known/openid-configuration"), pid: kl.cmd.Process.Pid},
 		{name: "keyless GetIntegrationCredentials", addr: kl.addr, pid: kl.cmd.Process.Pid,
 			fresh: func() []byte { return signedGet(kl.addr, "/v1/integrations/bench/self/credentials") }},
+		// aws login (issue 17): CreateOAuth2Token's refresh, a DPoP proof
+		// verified, the refresh token rotated and credentials issued.
+		{name: "keyless CreateOAuth2Token refresh", addr: kl.addr, pid: kl.cmd.Process.Pid},
+	}
+	if i := slices.IndexFunc(loads, func(w workload) bool { return w.name == "keyless CreateOAuth2Token refresh" }); i >= 0 &&
+		(only == "" || slices.Contains(strings.Split(only, ","), "CreateOAuth2Token refresh")) {
+		pool, err := newRefreshPool(kl.addr, 64)
+		if err != nil {
+			return err
+		}
+		loads[i].conn = pool.conn
 	}
 	if only != "" {
 		loads = selectWorkloads(loads, strings.Split(only, ","))

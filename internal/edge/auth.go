@@ -54,3 +54,9 @@ func (c *Call) Authenticate(auth *sigauth.Authenticator, service string, query u
 func (c *Call) Origin(region string) sts.Origin {
 	return sts.Origin{SourceIP: c.SourceIP, SecureTransport: c.Request.TLS != nil, Region: region}
 }
+
+// Proven notes that the caller proved who it is other than by SigV4: a
+// password that matched, a browser session whose form token checked. Its
+// request, answered, then does not spend its source's budget of refused
+// requests (Limits), as a signed one does not.
+func (c *Call) Proven() { c.authenticated = true }

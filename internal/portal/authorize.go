@@ -99,6 +99,7 @@ func (h *Handler) consent(c *edge.Call) (any, error) {
 	if !b.CheckForm(purposeAuthorize, form.Get("csrf")) {
 		return nil, denied("csrf_token_invalid", "The form is not this browser's. Start again with aws login.")
 	}
+	c.Proven()
 	i := slices.IndexFunc(b.Sessions, func(s websession.Session) bool { return s.ID == form.Get("session") })
 	if i < 0 {
 		return nil, denied("session_unknown", "This browser has no such session. Start again with aws login.")

@@ -74,6 +74,7 @@ func (h *Handler) sessions(c *edge.Call) (any, error) {
 	if !b.CheckForm(purposeSessions, form.Get("csrf")) {
 		return nil, denied("csrf_token_invalid", "The form is not this browser's. Reload the page and try again.")
 	}
+	c.Proven()
 	id := form.Get("session")
 	i := slices.IndexFunc(b.Sessions, func(s websession.Session) bool { return s.ID == id })
 	if i >= 0 {

@@ -73,6 +73,7 @@ func (h *Handler) signIn(c *edge.Call) (any, error) {
 		return nil, err
 	}
 	ev.UserIdentity = signin.UserIdentity(p)
+	c.Proven()
 	method, used := "password", "No"
 	if mfa {
 		method, used = "password+mfa", "Yes"

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/audit"
+	"github.com/keyless-dev/keyless/internal/config"
 	awslogin "github.com/keyless-dev/keyless/internal/loginapi/loginapitest"
 )
 
@@ -408,4 +409,29 @@ func errorMessage(body string) string {
 	rest := body[i:]
 	rest = rest[strings.IndexByte(rest, '>')+1:]
 	return rest[:strings.IndexByte(rest, '<')]
+}
+
+// A person who signed in is accountable: their consents do not spend the
+// source's budget of refused requests (a limit of 5 here), while
+// failed sign-ins still do.
+func TestLoginPagesAccountable(t *testing.T) {
+	f := newLoginFixture(t)
+	f.bootWith(nil, func(cfg *config.Config) { cfg.Refused.PerSecond, cfg.Refused.Burst = 0.001, 5 })
+	f.browser = awslogin.NewBrowser(f.srv.URL)
+	for i := range 10 {
+		code, _, _ := f.code("alice", "alice password", "")
+		if code == "" {
+			t.Fatalf("consent %d: no code", i)
+		}
+	}
+	throttled := 0
+	for range 8 {
+		p, _ := awslogin.NewBrowser(f.srv.URL).SignIn("111122223333", "nobody", "guess", "", "")
+		if p.Status == 400 || p.Status == 429 || strings.Contains(p.Body, "Throttling") {
+			throttled++
+		}
+	}
+	if throttled == 0 {
+		t.Errorf("8 failed sign-ins over a budget of 5 were never throttled")
+	}
 }
