@@ -154,34 +154,9 @@ const (
 // profile over d, and returns the cumulative share of keyless's CPU
 // samples of signature and handler (zero for one not in it).
 func profileShares(w workload, kl *proc, binary string, conns int, d, warm time.Duration) (map[string]float64, error) {
-	if kl.admin == "" {
-		return nil, errors.New("keyless has no admin listener")
-	}
-	if w.body != "" {
-		w.req = signed(w.addr, w.body)
-	}
 	path := filepath.Join(os.TempDir(), fmt.Sprintf("keyless-bench-%d.pprof", os.Getpid()))
 	defer os.Remove(path)
-	errc := make(chan error, 1)
-	go func() {
-		time.Sleep(warm)
-		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", kl.admin, int(d/time.Second)))
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer resp.Body.Close()
-		f, err := os.Create(path)
-		if err == nil {
-			_, err = io.Copy(f, resp.Body)
-			err = errors.Join(err, f.Close())
-		}
-		errc <- err
-	}()
-	if _, err := closedLoop(w, conns, warm, d+time.Second); err != nil {
-		return nil, err
-	}
-	if err := <-errc; err != nil {
+	if err := cpuProfile(w, kl, conns, d, warm, path); err != nil {
 		return nil, err
 	}
 	out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=400", binary, path).Output()
@@ -203,4 +178,38 @@ func profileShares(w workload, kl *proc, binary string, conns int, d, warm time.
 		}
 	}
 	return shares, nil
+}
+
+// cpuProfile writes keyless's CPU profile (its admin listener's pprof)
+// over d of a peak run of w at conns, after warm, to path.
+func cpuProfile(w workload, kl *proc, conns int, d, warm time.Duration, path string) error {
+	if kl.admin == "" {
+		return errors.New("keyless has no admin listener")
+	}
+	if w.body != "" {
+		w.req = signed(w.addr, w.body)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		time.Sleep(warm)
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", kl.admin, int(d/time.Second)))
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(path)
+		if err == nil {
+			_, err = io.Copy(f, resp.Body)
+			err = errors.Join(err, f.Close())
+		}
+		errc <- err
+	}()
+	if _, err := closedLoop(w, conns, warm, d+time.Second); err != nil {
+		return err
+	}
+	if err := <-errc; err != nil {
+		return err
+	}
+	return nil
 }

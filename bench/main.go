@@ -40,6 +40,8 @@ func main() {
 	only := flag.String("workloads", "", "comma-separated keyless workloads to run (GetCallerIdentity, GetSessionToken, AssumeRole, "+
 		"AssumeRoleWithWebIdentity, ExchangeAWS, ExchangeOIDC, AssumeRoleWithSAML, \"GetWebIdentityToken RS256\", \"GetWebIdentityToken ES384\", "+
 		"JWKS, discovery, GetIntegrationCredentials, \"CreateOAuth2Token refresh\"); empty runs all")
+	profile := flag.String("cpuprofile", "", "write a CPU profile of keyless (its admin listener's pprof) during one more peak run of the "+
+		"first keyless workload of -workloads to this file")
 	baseline := flag.String("baseline", "", "another keyless binary (an earlier commit) to measure in the same rounds, "+
 		"for GetCallerIdentity, GetSessionToken and AssumeRole")
 	flag.Parse()
@@ -56,7 +58,7 @@ func main() {
 		}
 		levels = append(levels, n)
 	}
-	if err := run(*binary, *baseline, levels, *rounds, *dur, *warm, *memDur, *only); err != nil {
+	if err := run(*binary, *baseline, levels, *rounds, *dur, *warm, *memDur, *only, *profile); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -562,7 +564,7 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-func run(binary, baseline string, levels []int, rounds int, d, warm, memDur time.Duration, only string) error {
+func run(binary, baseline string, levels []int, rounds int, d, warm, memDur time.Duration, only, profile string) error {
 	if _, err := os.Stat(binary); err != nil {
 		return fmt.Errorf("%s not found; run make build first", binary)
 	}
@@ -687,6 +689,11 @@ func run(binary, baseline string, levels []int, rounds int, d, warm, memDur time
 			if w.name == "keyless GetSessionToken" {
 				gstRate = rates[i]
 			}
+		}
+	}
+	if profile != "" {
+		if err := cpuProfile(loads[1], kl, levels[0], d, warm, profile); err != nil {
+			return err
 		}
 	}
 	if slices.ContainsFunc(loads, func(w workload) bool { return w.name == "keyless AssumeRoleWithSAML" }) {

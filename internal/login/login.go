@@ -289,7 +289,7 @@ func (s *Service) Redeem(ctx context.Context, r Redemption) (Tokens, error) {
 		return Tokens{}, err
 	}
 	f := familyState{Client: g.Client, JKT: r.Proof.JKT, Principal: g.Principal, SignedInAt: g.SignedInAt, Ends: ends,
-		Gen: 1, KeyID: keyID, RotatedAt: now, JTIs: map[string]time.Time{}}
+		Gen: 1, KeyID: keyID, RotatedAt: now}
 	f.seen(r.Proof, now)
 	// Everything is issued before the family is stored, so that a stored
 	// family has been handed out.
@@ -341,35 +341,54 @@ type familyState struct {
 	RotatedAt  time.Time `json:"rotated_at"`
 	// Ended says why the family was ended early; "" while it lives.
 	Ended string `json:"ended,omitempty"`
-	// JTIs are the DPoP proofs seen, until they would be too old anyway.
-	JTIs map[string]time.Time `json:"jtis"`
+	// JTIs are the DPoP proofs seen, until they would be too old anyway:
+	// per proof, 8 bytes of SHA-256(jti) and the Unix second (4 bytes,
+	// big-endian) it is kept until, packed and base64-encoded, so that a
+	// busy family's record stays small to read and write at each refresh.
+	JTIs []byte `json:"jtis,omitempty"`
+}
+
+// jtiEntry is one packed proof.
+const jtiEntry = 12
+
+func jtiHash(jti string) [8]byte {
+	sum := sha256.Sum256([]byte("keyless dpop jti\x00" + jti))
+	return [8]byte(sum[:8])
+}
+
+// replayed reports whether the family saw jti, within its keeping.
+func (f *familyState) replayed(jti string, now time.Time) bool {
+	h := jtiHash(jti)
+	for e := f.JTIs; len(e) >= jtiEntry; e = e[jtiEntry:] {
+		if [8]byte(e[:8]) == h && int64(binary.BigEndian.Uint32(e[8:12])) > now.Unix() {
+			return true
+		}
+	}
+	return false
 }
 
 // maxJTIs bounds the proofs remembered per family; a family sees one
 // every 15 minutes, a few more when processes race.
 const maxJTIs = 64
 
-// seen records a proof's jti, dropping those too old to be accepted.
+// seen records a proof's jti, dropping those too old to be accepted and,
+// beyond maxJTIs, the oldest.
 func (f *familyState) seen(p dpop.Proof, now time.Time) {
-	if f.JTIs == nil {
-		f.JTIs = map[string]time.Time{}
-	}
-	for id, until := range f.JTIs {
-		if !until.After(now) {
-			delete(f.JTIs, id)
+	var kept []byte
+	for e := f.JTIs; len(e) >= jtiEntry; e = e[jtiEntry:] {
+		if int64(binary.BigEndian.Uint32(e[8:12])) > now.Unix() {
+			kept = append(kept, e[:jtiEntry]...)
 		}
 	}
-	for len(f.JTIs) >= maxJTIs {
-		var oldest string
-		for id, until := range f.JTIs {
-			if oldest == "" || until.Before(f.JTIs[oldest]) {
-				oldest = id
-			}
-		}
-		delete(f.JTIs, oldest)
+	// Entries are appended in order of arrival: the oldest go first.
+	if n := len(kept)/jtiEntry - (maxJTIs - 1); n > 0 {
+		kept = kept[n*jtiEntry:]
 	}
+	h := jtiHash(p.JTI)
 	// Kept a second past the last instant dpop.Verify would take it.
-	f.JTIs[p.JTI] = p.IssuedAt.Add(dpop.MaxSkew + time.Second)
+	until := p.IssuedAt.Add(dpop.MaxSkew + time.Second).Unix()
+	kept = append(kept, h[:]...)
+	f.JTIs = binary.BigEndian.AppendUint32(kept, uint32(until))
 }
 
 func (s *Service) put(ctx context.Context, id string, f familyState, version int64, now time.Time) error {
@@ -456,7 +475,7 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (Tokens, error)
 		case !now.Before(f.Ends):
 			return Tokens{}, refuse(TokenExpired, "session_ended", "The sign-in session has reached its maximum duration; sign in again.")
 		}
-		if until, ok := f.JTIs[r.Proof.JTI]; ok && until.After(now) {
+		if f.replayed(r.Proof.JTI, now) {
 			return Tokens{}, refuse(InvalidRequest, "dpop_replayed", "The DPoP proof was already used; make a new one for every call.")
 		}
 		if err := s.o.Issuer.Check(ctx, f.Principal, f.Client, f.SignedInAt); err != nil {

@@ -417,3 +417,39 @@ func TestRefreshIssuingFails(t *testing.T) {
 		t.Fatalf("the refresh after the failure: %+v %v", got, err)
 	}
 }
+
+// A DPoP proof is accepted once per session while it could be accepted
+// at all (its jti kept until iat plus the skew); the family remembers at
+// most 64, the oldest dropped first.
+func TestProofReplay(t *testing.T) {
+	f := newFixture(t)
+	tok := f.redeem(t, f.code(t, login.SameDevice))
+	p := proof("jkt-1", f.clock.Now())
+	next, err := f.s.Refresh(ctx, login.RefreshRequest{Client: login.SameDevice, Token: tok.RefreshToken, Proof: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e *login.Error
+	_, err = f.s.Refresh(ctx, login.RefreshRequest{Client: login.SameDevice, Token: next.RefreshToken, Proof: p})
+	if !errors.As(err, &e) || e.Reason != "dpop_replayed" {
+		t.Fatalf("the same proof again: %v", err)
+	}
+	// 70 more proofs: the first of them is forgotten, the last is not.
+	var proofs []dpop.Proof
+	cur := next.RefreshToken
+	for range 70 {
+		pr := proof("jkt-1", f.clock.Now())
+		proofs = append(proofs, pr)
+		n, err := f.s.Refresh(ctx, login.RefreshRequest{Client: login.SameDevice, Token: cur, Proof: pr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cur = n.RefreshToken
+	}
+	if _, err := f.s.Refresh(ctx, login.RefreshRequest{Client: login.SameDevice, Token: cur, Proof: proofs[69]}); !errors.As(err, &e) || e.Reason != "dpop_replayed" {
+		t.Errorf("the last proof again: %v", err)
+	}
+	if _, err := f.s.Refresh(ctx, login.RefreshRequest{Client: login.SameDevice, Token: cur, Proof: proofs[0]}); err != nil {
+		t.Errorf("the first of 70 proofs, forgotten beyond 64: %v", err)
+	}
+}

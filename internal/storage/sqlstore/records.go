@@ -16,33 +16,39 @@ func (s *Store) PutRecord(ctx context.Context, r storage.Record, now time.Time) 
 		return err
 	}
 	prune := s.puts.Add(1)%256 == 0
-	return s.write(ctx, func(tx *sql.Tx) error {
+	// Group-committed: a refresh writes its session's record each time,
+	// and many refreshes share one commit.
+	return s.grouped(ctx, func(tx *sql.Tx) (error, error) {
 		if prune {
 			if _, err := tx.ExecContext(ctx, s.query("pruneRecords"), micros(now)); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		var version, expires int64
-		err := tx.QueryRowContext(ctx, s.query("recordVersion")+s.d.ForUpdate, r.Kind, r.ID).Scan(&version, &expires)
+		get, err := s.prepared(ctx, s.query("recordVersion")+s.d.ForUpdate)
+		if err != nil {
+			return nil, err
+		}
+		err = tx.StmtContext(ctx, get).QueryRowContext(ctx, r.Kind, r.ID).Scan(&version, &expires)
 		exists := err == nil
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
-			return err
+			return nil, err
 		}
 		stored := version
 		if !exists || expires <= micros(now) {
 			stored = 0
 		}
 		if stored != r.Version-1 {
-			return storage.ErrConflict
+			return storage.ErrConflict, nil
 		}
 		if exists {
-			_, err = tx.ExecContext(ctx, s.query("replaceRecord"), r.Owner, r.Version, micros(r.Expires), r.Data, r.Kind, r.ID)
+			err = s.execPrepared(ctx, tx, "replaceRecord", r.Owner, r.Version, micros(r.Expires), r.Data, r.Kind, r.ID)
 		} else {
-			_, err = tx.ExecContext(ctx, s.query("insertRecord"), r.Kind, r.ID, r.Owner, r.Version, micros(r.Expires), r.Data)
+			err = s.execPrepared(ctx, tx, "insertRecord", r.Kind, r.ID, r.Owner, r.Version, micros(r.Expires), r.Data)
 		}
-		return err
+		return nil, err
 	})
 }
 
@@ -50,7 +56,11 @@ func (s *Store) PutRecord(ctx context.Context, r storage.Record, now time.Time) 
 func (s *Store) GetRecord(ctx context.Context, kind, id string, now time.Time) (storage.Record, error) {
 	r := storage.Record{Kind: kind, ID: id}
 	var expires int64
-	err := s.db.QueryRowContext(ctx, s.query("getRecord"), kind, id, micros(now)).Scan(&r.Owner, &r.Version, &expires, &r.Data)
+	get, err := s.prepared(ctx, s.query("getRecord"))
+	if err != nil {
+		return storage.Record{}, err
+	}
+	err = get.QueryRowContext(ctx, kind, id, micros(now)).Scan(&r.Owner, &r.Version, &expires, &r.Data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.Record{}, storage.ErrNotFound
 	}
@@ -87,4 +97,14 @@ func (s *Store) DeleteRecord(ctx context.Context, kind, id string) error {
 		_, err := tx.ExecContext(ctx, s.query("deleteRecord"), kind, id)
 		return err
 	})
+}
+
+// execPrepared runs the named statement, prepared once, in tx.
+func (s *Store) execPrepared(ctx context.Context, tx *sql.Tx, name string, args ...any) error {
+	st, err := s.prepared(ctx, s.query(name))
+	if err != nil {
+		return err
+	}
+	_, err = tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	return err
 }

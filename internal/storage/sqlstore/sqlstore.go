@@ -47,13 +47,15 @@ type Store struct {
 	// uses counts UseOnce calls, to prune expired records now and then.
 	uses atomic.Uint64
 	// puts counts PutRecord calls, to prune expired records now and then.
-	puts atomic.Uint64
-	wmu  sync.Mutex // held around each write when the dialect has OneWriter
-	// Group commit of UseOnce (OneWriter only): the waiting uses, and
-	// whether some caller is committing.
-	omu      sync.Mutex
-	opending []*onceReq
-	oleading bool
+	puts  atomic.Uint64
+	wmu   sync.Mutex // held around each write when the dialect has OneWriter
+	smu   sync.Mutex
+	stmts map[string]*sql.Stmt // prepared, by text
+	// Group commit (OneWriter only): the waiting writes, and whether
+	// some caller is committing them.
+	gmu      sync.Mutex
+	gpending []*groupOp
+	gleading bool
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -247,6 +249,26 @@ func (s *Store) rb(q string) string { return rebind(q, s.d.Placeholder) }
 
 // query is the named query, rebound. A name with no query is a bug that
 // must not run as an empty statement, which SQL would take as a no-op.
+// prepared is text prepared once (the hot paths: records), so that
+// SQLite does not parse it at every call; database/sql prepares it again
+// on each connection that runs it, once.
+func (s *Store) prepared(ctx context.Context, text string) (*sql.Stmt, error) {
+	s.smu.Lock()
+	defer s.smu.Unlock()
+	if st, ok := s.stmts[text]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, text)
+	if err != nil {
+		return nil, err
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sql.Stmt{}
+	}
+	s.stmts[text] = st
+	return st, nil
+}
+
 func (s *Store) query(name string) string {
 	q, ok := s.q[name]
 	if !ok {
@@ -481,91 +503,110 @@ func (s *Store) UseOnce(ctx context.Context, key string, until, now time.Time) e
 	if len(key) == 0 || len(key) > storage.MaxSingleUseKey {
 		return fmt.Errorf("single-use key of %d bytes", len(key))
 	}
-	r := &onceReq{key: key, until: until, now: now, done: make(chan onceResult, 1)}
-	if !s.d.OneWriter {
-		s.commitOnce(ctx, []*onceReq{r})
-		return (<-r.done).err
-	}
-	s.omu.Lock()
-	s.opending = append(s.opending, r)
-	lead := !s.oleading
-	s.oleading = true
-	s.omu.Unlock()
-	if lead {
-		s.leadOnce(ctx)
-	}
-	for {
-		res := <-r.done
-		if !res.lead {
-			return res.err
+	prune := s.uses.Add(1)%256 == 0
+	return s.grouped(ctx, func(tx *sql.Tx) (error, error) {
+		if prune {
+			if _, err := tx.ExecContext(ctx, s.query("pruneOnce"), micros(now)); err != nil {
+				return nil, err
+			}
 		}
-		s.leadOnce(ctx)
-	}
+		res, err := tx.ExecContext(ctx, s.query("useOnce"), key, micros(until), micros(now))
+		if err != nil {
+			return nil, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return storage.ErrConflict, nil
+		}
+		return nil, nil
+	})
 }
 
-// onceReq is one UseOnce call waiting for its commit.
-type onceReq struct {
-	key        string
-	until, now time.Time
-	done       chan onceResult
+// groupOp is one write waiting for its group's commit. Its fn runs in
+// the group's transaction and returns its own verdict (nil or a refusal
+// such as storage.ErrConflict, having written nothing) or an error that
+// fails the whole transaction.
+type groupOp struct {
+	fn   func(*sql.Tx) (verdict, err error)
+	done chan groupResult
 }
 
-// onceResult is a use's outcome, or (lead) the turn to commit the next
-// batch.
-type onceResult struct {
+// groupResult is an op's outcome, or (lead) the turn to commit the next
+// group.
+type groupResult struct {
 	err  error
 	lead bool
 }
 
-// leadOnce commits every waiting use, then hands the lead to the first
-// use that arrived meanwhile, or gives it up.
-func (s *Store) leadOnce(ctx context.Context) {
-	s.omu.Lock()
-	batch := s.opending
-	s.opending = nil
-	s.omu.Unlock()
-	// One caller giving up must not fail the others' commit.
-	s.commitOnce(context.WithoutCancel(ctx), batch)
-	s.omu.Lock()
-	if len(s.opending) > 0 {
-		s.opending[0].done <- onceResult{lead: true}
-	} else {
-		s.oleading = false
+// grouped runs fn in a transaction shared with the writes waiting at the
+// same time (group commit): with a dialect that has one writer (SQLite,
+// synchronous=FULL), each commit is an fsync, and many callers share one.
+// The first waiting caller commits the group, then hands the lead to the
+// first that arrived meanwhile. Without OneWriter, fn has a transaction
+// of its own.
+func (s *Store) grouped(ctx context.Context, fn func(*sql.Tx) (verdict, err error)) error {
+	op := &groupOp{fn: fn, done: make(chan groupResult, 1)}
+	if !s.d.OneWriter {
+		s.commitGroup(ctx, []*groupOp{op})
+		return (<-op.done).err
 	}
-	s.omu.Unlock()
+	s.gmu.Lock()
+	s.gpending = append(s.gpending, op)
+	lead := !s.gleading
+	s.gleading = true
+	s.gmu.Unlock()
+	if lead {
+		s.leadGroup(ctx)
+	}
+	for {
+		res := <-op.done
+		if !res.lead {
+			return res.err
+		}
+		s.leadGroup(ctx)
+	}
 }
 
-// commitOnce records batch in one transaction and answers each use.
-func (s *Store) commitOnce(ctx context.Context, batch []*onceReq) {
-	used := make([]bool, len(batch))
-	prune := s.uses.Add(uint64(len(batch)))%256 < uint64(len(batch))
+// leadGroup commits every waiting op, then hands the lead to the first op
+// that arrived meanwhile, or gives it up.
+func (s *Store) leadGroup(ctx context.Context) {
+	s.gmu.Lock()
+	batch := s.gpending
+	s.gpending = nil
+	s.gmu.Unlock()
+	// One caller giving up must not fail the others' commit.
+	s.commitGroup(context.WithoutCancel(ctx), batch)
+	s.gmu.Lock()
+	if len(s.gpending) > 0 {
+		s.gpending[0].done <- groupResult{lead: true}
+	} else {
+		s.gleading = false
+	}
+	s.gmu.Unlock()
+}
+
+// commitGroup runs batch in one transaction and answers each op: its
+// verdict once committed, or the transaction's error.
+func (s *Store) commitGroup(ctx context.Context, batch []*groupOp) {
+	verdicts := make([]error, len(batch))
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		if prune {
-			if _, err := tx.ExecContext(ctx, s.query("pruneOnce"), micros(batch[0].now)); err != nil {
-				return err
-			}
-		}
-		for i, r := range batch {
-			res, err := tx.ExecContext(ctx, s.query("useOnce"), r.key, micros(r.until), micros(r.now))
+		for i, op := range batch {
+			v, err := op.fn(tx)
 			if err != nil {
 				return err
 			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			used[i] = n == 0
+			verdicts[i] = v
 		}
 		return nil
 	})
-	for i, r := range batch {
-		switch {
-		case err != nil:
-			r.done <- onceResult{err: err}
-		case used[i]:
-			r.done <- onceResult{err: storage.ErrConflict}
-		default:
-			r.done <- onceResult{}
+	for i, op := range batch {
+		if err != nil {
+			op.done <- groupResult{err: err}
+		} else {
+			op.done <- groupResult{err: verdicts[i]}
 		}
 	}
 }
