@@ -104,3 +104,23 @@ func TestCheckerBound(t *testing.T) {
 		t.Error("a cancelled request waited for a slot")
 	}
 }
+
+// BenchmarkVerify is one sign-in's password check at the default cost
+// (docs/benchmarks.md): `go test -bench Verify -benchtime 20x ./internal/password`.
+func BenchmarkVerify(b *testing.B) {
+	enc, err := Hash(secret.NewString("correct horse battery staple"), Default)
+	if err != nil {
+		b.Fatal(err)
+	}
+	stored, err := Parse(enc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := NewChecker(1, time.Minute)
+	pw := secret.NewString("correct horse battery staple")
+	for b.Loop() {
+		if ok, err := c.Verify(context.Background(), &stored, pw); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	awslogin "github.com/keyless-dev/keyless/internal/loginapi/loginapitest"
 )
 
 // auditBytes is the size of the audit trail's files in a data directory.
@@ -126,4 +128,62 @@ func TestRefusedFloodBudget(t *testing.T) {
 	t.Logf("%d requests in 3 s: %d refused and audited one by one, %d throttled in %d aggregated events; audit trail grew by %d bytes "+
 		"(%d bytes per request sent)", sent.Load(), refused.Load(), throttled.Load(), len(throttleEvents), grew, grew/sent.Load())
 	_ = http.StatusOK
+}
+
+// TestSignInFlood: a flood of password sign-ins (default argon2id, 64 MiB
+// and three passes each) from 64 browsers cannot take the cores STS
+// needs: with password_concurrency 1, hashes run one at a time, the
+// sign-ins that wait more than 2 s for a turn are told to retry (429
+// Throttling, without hashing), and GetCallerIdentity from another
+// source is answered throughout.
+func TestSignInFlood(t *testing.T) {
+	n := newNode(t, withConfig(t, func(c string) string {
+		// The per-source limit of refused requests would stop this flood
+		// first (TestRefusedFloodBudget); lifted, the hashing bound does.
+		return c + "\nsignin:\n  password_concurrency: 1\n  max_failures_per_user: 1000\n  max_failures_per_source: 100000\n" +
+			"limits:\n  refused_per_second: 100000\n  refused_burst: 100000\n"
+	}))
+	n.start()
+	var (
+		wg                         sync.WaitGroup
+		wrong, busy, other, served atomic.Int64
+	)
+	stop := time.Now().Add(6 * time.Second)
+	for range 64 {
+		wg.Go(func() {
+			b := awslogin.NewBrowser(n.endpoint())
+			for time.Now().Before(stop) {
+				p, err := b.SignIn("111122223333", "alice", "a wrong password", "", "")
+				switch {
+				case err != nil:
+					t.Error(err)
+					return
+				case p.Status == http.StatusForbidden:
+					wrong.Add(1)
+				case p.Status == http.StatusTooManyRequests:
+					busy.Add(1)
+				default:
+					other.Add(1)
+					t.Errorf("a flooding sign-in answered %d", p.Status)
+					return
+				}
+			}
+		})
+	}
+	c := sts.New(sts.Options{Region: "us-east-1", BaseEndpoint: aws.String(n.endpoint()), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider(aliceKey, aliceSecret, ""), HTTPClient: dialFrom("127.0.0.2")})
+	for time.Now().Before(stop) {
+		if _, err := c.GetCallerIdentity(context.Background(), &sts.GetCallerIdentityInput{}); err != nil {
+			t.Errorf("GetCallerIdentity during the flood: %v", err)
+		} else {
+			served.Add(1)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	wg.Wait()
+	if wrong.Load() == 0 || busy.Load() == 0 {
+		t.Errorf("%d sign-ins checked and refused, %d told to retry: want both (one hash at a time for 64 browsers)", wrong.Load(), busy.Load())
+	}
+	t.Logf("6 s of 64 browsers signing in: %d passwords checked (one at a time), %d sign-ins answered 429 without a check; "+
+		"%d GetCallerIdentity answered meanwhile", wrong.Load(), busy.Load(), served.Load())
 }

@@ -1,6 +1,8 @@
 package hostile
 
 import (
+	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -371,6 +373,25 @@ func TestLoginPageRows(t *testing.T) {
 	if p, _ := right.SignIn("111122223333", "bob", "bob password", f.harness.code(bobSeed, 0), ""); p.Status != 303 {
 		t.Errorf("SIGNIN-06: bob's right password in the next window: %d %s", p.Status, errorMessage(p.Body))
 	}
+
+	// SIGNIN-11: TOTP guessing in parallel with the right password gets
+	// no more codes evaluated than the per-user limit either.
+	f.clock.Advance(15 * time.Minute)
+	from = len(f.events())
+	var codes sync.WaitGroup
+	for i := range 10 {
+		codes.Go(func() {
+			_, _ = awslogin.NewBrowser(f.srv.URL).SignIn("111122223333", "bob", "bob password", fmt.Sprintf("%06d", i), "")
+		})
+	}
+	codes.Wait()
+	reasons := map[string]int{}
+	for _, e := range f.eventsSince(from) {
+		reasons[e.AdditionalEventData["reason"]]++
+	}
+	if reasons["signin_mfa_code_invalid"] > 3 || reasons["signin_locked_out"] < 7 || reasons[""] != 0 {
+		t.Errorf("SIGNIN-11: 10 parallel codes with a limit of 3: %v", reasons)
+	}
 }
 
 func cookieValue(b *awslogin.Browser, u *url.URL) string {
@@ -434,4 +455,90 @@ func TestLoginPagesAccountable(t *testing.T) {
 	if throttled == 0 {
 		t.Errorf("8 failed sign-ins over a budget of 5 were never throttled")
 	}
+}
+
+// The sessions page: two identities in one browser, switched, one signed
+// out, the credentials page of the other (usable), then all signed out;
+// a form of another browser changes nothing.
+func TestSessionsPage(t *testing.T) {
+	f := newLoginFixture(t)
+	noteSecret("alice password", "bob password", "carol password")
+	b := f.browser
+	for _, u := range []struct{ name, pw, code string }{{"alice", "alice password", ""}, {"bob", "bob password", f.harness.code(bobSeed, 0)}} {
+		if p, err := b.SignIn("111122223333", u.name, u.pw, u.code, ""); err != nil || p.Status != 303 {
+			t.Fatalf("%s signs in: %d %v", u.name, p.Status, err)
+		}
+	}
+	page, _ := b.Get("/signin/sessions")
+	ids := sessionIDs(page.Body)
+	if len(ids) != 2 || !strings.Contains(page.Body, "user/engineering/bob") {
+		t.Fatalf("sessions page: %d sessions\n%s", len(ids), page.Body)
+	}
+	form := func(action, id string) url.Values {
+		return url.Values{"csrf": {page.Field("csrf")}, "session": {id}, "action": {action}}
+	}
+	// ids[0] is bob (the last sign-in), ids[1] alice: switch to alice.
+	if p, _ := b.Post("/signin/sessions", form("switch", ids[1])); p.Status != 303 {
+		t.Errorf("switch: %d", p.Status)
+	}
+	if page, _ = b.Get("/signin/sessions"); sessionIDs(page.Body)[0] != ids[1] {
+		t.Errorf("after switching, the current session is not alice's")
+	}
+	// Another browser's form token is refused.
+	other := awslogin.NewBrowser(f.srv.URL)
+	if p, _ := other.SignIn("111122223333", "carol", "carol password", "", ""); p.Status != 303 {
+		t.Fatal("carol signs in")
+	}
+	op, _ := other.Get("/signin/sessions")
+	if p, _ := b.Post("/signin/sessions", url.Values{"csrf": {op.Field("csrf")}, "session": {ids[0]}, "action": {"signout"}}); p.Status != 403 {
+		t.Errorf("a form token of another browser: %d", p.Status)
+	}
+	// Credentials of alice's session, then sign bob out.
+	p, _ := b.Post("/signin/sessions", form("credentials", ids[1]))
+	key, sec, tok := between(p.Body, `id="access-key-id">`, "<"), between(p.Body, `id="secret-access-key">`, "<"), between(p.Body, `id="session-token" class="token">`, "<")
+	noteSecret(html.UnescapeString(sec), html.UnescapeString(tok))
+	if r := f.call(creds{key, html.UnescapeString(sec), html.UnescapeString(tok)}, "GetCallerIdentity", ""); r.status != 200 || !strings.Contains(r.body, "user/alice") {
+		t.Errorf("the credentials page's credentials: %d %s", r.status, r.body)
+	}
+	if p, _ := b.Post("/signin/sessions", form("signout", ids[0])); p.Status != 303 || p.Location != "/signin/sessions" {
+		t.Errorf("sign out bob: %d %q", p.Status, p.Location)
+	}
+	if page, _ = b.Get("/signin/sessions"); len(sessionIDs(page.Body)) != 1 || strings.Contains(page.Body, "engineering/bob") {
+		t.Errorf("after signing bob out:\n%s", page.Body)
+	}
+	if p, _ := b.Post("/signin/sessions", form("signout", "")); p.Status != 303 || p.Location != "/signin" {
+		t.Errorf("sign out of all: %d %q", p.Status, p.Location)
+	}
+	if p, _ := b.Get("/signin/sessions"); p.Status != 303 {
+		t.Errorf("the sessions page after signing out of all: %d", p.Status)
+	}
+	names := map[string]int{}
+	for _, e := range f.events() {
+		names[e.EventName]++
+	}
+	if names["SwitchSession"] != 1 || names["SignOut"] != 2 || names["GetSignInCredentials"] != 1 {
+		t.Errorf("events: %v", names)
+	}
+}
+
+func sessionIDs(body string) []string {
+	var out []string
+	for rest := body; ; {
+		i := strings.Index(rest, `<li class="session`)
+		if i < 0 {
+			return out
+		}
+		rest = rest[i:]
+		out = append(out, between(rest, `id="session-`, `"`))
+		rest = rest[1:]
+	}
+}
+
+func between(s, from, to string) string {
+	i := strings.Index(s, from)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(from):]
+	return s[:strings.Index(s, to)]
 }

@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"math/big"
 	"net/http"
@@ -229,11 +230,7 @@ func (p Page) Field(name string) string {
 	if m == nil {
 		return ""
 	}
-	return htmlUnescape(m[1])
-}
-
-func htmlUnescape(s string) string {
-	return strings.NewReplacer("&amp;", "&", "&#43;", "+", "&#39;", "'", "&quot;", `"`, "&lt;", "<", "&gt;", ">", "&#34;", `"`).Replace(s)
+	return html.UnescapeString(m[1])
 }
 
 // Get fetches u (absolute, or a path under Base).
