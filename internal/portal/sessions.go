@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/edge"
@@ -31,14 +32,19 @@ func (h *Handler) views(b websession.Browser) []sessionView {
 	for i, s := range b.Sessions {
 		id := signin.UserIdentity(s.Principal)
 		name := id.UserName
-		if name == "" {
+		if _, session, ok := strings.Cut(s.Principal.ARN, ":assumed-role/"); ok {
+			name = session // ROLE/SESSION
+		} else if name == "" {
 			name = s.Principal.ARN
 		}
-		out[i] = sessionView{ID: s.ID, ARN: s.Principal.ARN, Account: id.AccountID, Name: name, Method: s.Method,
+		out[i] = sessionView{ID: s.ID, ARN: s.Principal.ARN, Account: id.AccountID, Name: name, Method: methodNames[s.Method],
 			SignedInAt: s.SignedInAt.UTC().Format(time.RFC3339), Ends: s.Ends(h.o.SessionMax).UTC().Format(time.RFC3339), Current: i == 0}
 	}
 	return out
 }
+
+// methodNames say how a session signed in, on the pages.
+var methodNames = map[string]string{"password": "a password", "password+mfa": "a password and MFA", "saml": "SAML", "oidc": "OpenID Connect"}
 
 // Form purposes (websession.Browser.FormToken).
 const (

@@ -81,12 +81,28 @@ func TestAWSLoginOIDC(t *testing.T) {
 	if len(offered) != 1 || !strings.HasPrefix(offered[0], roleARN("developer")+",") {
 		t.Fatalf("the chooser offers %v, want only developer (bobs-role trusts bob)", offered)
 	}
+	if dir := os.Getenv("KEYLESS_SCREENSHOTS"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, "oidc-chooser.png"), wd.screenshot(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	wd.click(wd.find(`input[name="role"]`))
 	wd.click(wd.find("#sign-in"))
 	waitFor(t, wd, "#consent", "the consent page")
 	session := "arn:aws:sts::" + account + ":assumed-role/developer/" + alice.Email
 	if who := wd.text(wd.find(".role-arn")); who != session {
 		t.Errorf("the consent page offers %q, want %s", who, session)
+	}
+	if dir := os.Getenv("KEYLESS_SCREENSHOTS"); dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, "oidc-consent.png"), wd.screenshot(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		wd.navigate(base + "/signin/sessions")
+		if err := os.WriteFile(filepath.Join(dir, "sessions.png"), wd.screenshot(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		wd.navigate(l.url(base))
+		waitFor(t, wd, "#consent", "the consent page again")
 	}
 	wd.click(wd.find("#allow"))
 	var q url.Values

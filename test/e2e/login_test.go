@@ -229,6 +229,12 @@ func TestAWSLogin(t *testing.T) {
 	if who := wd.text(wd.find(".role-arn")); who != aliceARN {
 		t.Errorf("the consent page offers %q first, want alice, who just signed in", who)
 	}
+	if dir := os.Getenv("KEYLESS_SCREENSHOTS"); dir != "" {
+		// For a person to look at the pages: KEYLESS_SCREENSHOTS=DIR.
+		if err := os.WriteFile(filepath.Join(dir, "consent.png"), wd.screenshot(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	wd.click(wd.find("#allow"))
 	waitFor(t, wd, "#code", "the confirmation page")
 	state, aliceCode, err := awslogin.PastedCode(awslogin.Page{Body: wd.source()})
