@@ -1,7 +1,6 @@
 package issuerapi_test
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"log/slog"
@@ -11,24 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/edge"
+	"github.com/keyless-dev/keyless/internal/edge/edgetest"
 	"github.com/keyless-dev/keyless/internal/issuerapi"
 )
 
-// events counts audit events: the issuer's documents record none.
-type events struct{ n atomic.Int32 }
-
-func (e *events) Begin() {}
-func (e *events) Record(context.Context, *audit.Event, time.Time, bool) error {
-	e.n.Add(1)
-	return nil
-}
-
 const issuer = "https://keyless.example.com/oidc"
 
-func serve(t *testing.T, rec *events, keySet *atomic.Value) http.Handler {
+func serve(t *testing.T, rec *edgetest.Recorder, keySet *atomic.Value) http.Handler {
 	t.Helper()
 	h := issuerapi.New(issuerapi.Options{
 		JWKS:   func() []byte { return keySet.Load().([]byte) },
@@ -51,7 +41,7 @@ func do(h http.Handler, method, path string) *httptest.ResponseRecorder {
 }
 
 func TestDiscoveryAndKeySets(t *testing.T) {
-	rec := &events{}
+	rec := &edgetest.Recorder{}
 	var keySet atomic.Value
 	keySet.Store([]byte(`{"keys":[{"kty":"EC","kid":"a"}]}`))
 	h := serve(t, rec, &keySet)
@@ -115,7 +105,7 @@ func TestDiscoveryAndKeySets(t *testing.T) {
 			t.Errorf("%s %s: Allow %q", tc.method, tc.path, w.Header().Get("Allow"))
 		}
 	}
-	if n := rec.n.Load(); n != 0 {
+	if n := rec.Len(); n != 0 {
 		t.Errorf("%d audit events for public documents", n)
 	}
 }

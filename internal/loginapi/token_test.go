@@ -30,6 +30,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/edge"
+	"github.com/keyless-dev/keyless/internal/edge/edgetest"
 	"github.com/keyless-dev/keyless/internal/login"
 	"github.com/keyless-dev/keyless/internal/loginapi"
 	"github.com/keyless-dev/keyless/internal/secret"
@@ -38,31 +39,6 @@ import (
 )
 
 var alice = login.Principal{ARN: "arn:aws:iam::111122223333:user/alice", ID: "AIDAALICE"}
-
-// events records what the edge audits.
-type events struct {
-	mu   sync.Mutex
-	all  []*audit.Event
-	fail bool // the audit store is down
-}
-
-func (e *events) Begin() {}
-
-func (e *events) Record(_ context.Context, ev *audit.Event, _ time.Time, _ bool) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.fail {
-		return errors.New("audit store down")
-	}
-	e.all = append(e.all, ev)
-	return nil
-}
-
-func (e *events) last() *audit.Event {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.all[len(e.all)-1]
-}
 
 type macKeys struct{}
 
@@ -110,12 +86,12 @@ type fixture struct {
 	srv    *httptest.Server
 	login  *login.Service
 	iss    *issuer
-	events *events
+	events *edgetest.Recorder
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{iss: &issuer{}, events: &events{}}
+	f := &fixture{iss: &issuer{}, events: &edgetest.Recorder{}}
 	f.login = login.New(login.Options{Store: memory.New(), Keys: macKeys{}, Issuer: f.iss, Clock: clock.System{}, Random: rand.Reader})
 	e := edge.New(edge.Options{Audit: f.events, Clock: clock.System{}, Random: rand.Reader, Logger: slog.New(slog.DiscardHandler)})
 	f.srv = httptest.NewUnstartedServer(nil)
@@ -194,7 +170,7 @@ func TestTokenWithTheGoSDK(t *testing.T) {
 	if status != 200 || out["tokenType"] != "aws_sigv4" || out["idToken"] == nil || out["refreshToken"] == nil || out["expiresIn"].(float64) > 900 {
 		t.Fatalf("code call: %d %v", status, out)
 	}
-	ev := f.events.last()
+	ev := f.events.Last()
 	if ev.EventSource != "signin.amazonaws.com" || ev.EventName != "CreateOAuth2Token" || ev.UserIdentity.ARN != alice.ARN || ev.IssuedKeyID == "" {
 		t.Errorf("event: %+v", ev)
 	}
@@ -209,7 +185,7 @@ func TestTokenWithTheGoSDK(t *testing.T) {
 	// whose session it ended (review finding L9).
 	status, _, _ = f.post(t, proof(t, k, f.srv.URL+"/v1/token"), map[string]string{"clientId": login.SameDevice, "grantType": "authorization_code",
 		"code": code.Reveal(), "redirectUri": redirect, "codeVerifier": verifier})
-	if ev := f.events.last(); status != 400 || ev.UserIdentity.ARN != alice.ARN || ev.AdditionalEventData["family"] == "" ||
+	if ev := f.events.Last(); status != 400 || ev.UserIdentity.ARN != alice.ARN || ev.AdditionalEventData["family"] == "" ||
 		ev.AdditionalEventData["reason"] != "code_reused" {
 		t.Errorf("a replayed code: %d %+v", status, ev)
 	}
@@ -259,7 +235,7 @@ func TestTokenWithTheGoSDK(t *testing.T) {
 	if err := json.Unmarshal(b, &saved); err != nil || saved["refreshToken"] == out["refreshToken"] {
 		t.Fatalf("the SDK did not save a new refresh token: %v", err)
 	}
-	if ev := f.events.last(); ev.AdditionalEventData["generation"] != "2" || ev.IssuedKeyID != creds.AccessKeyID {
+	if ev := f.events.Last(); ev.AdditionalEventData["generation"] != "2" || ev.IssuedKeyID != creds.AccessKeyID {
 		t.Errorf("refresh event: %+v", ev)
 	}
 
@@ -318,21 +294,17 @@ func TestTokenRefusals(t *testing.T) {
 		if out["accessToken"] != nil || out["refreshToken"] != nil {
 			t.Errorf("%s: credentials in a refusal", tc.name)
 		}
-		if ev := f.events.last(); ev.ErrorCode != tc.code {
+		if ev := f.events.Last(); ev.ErrorCode != tc.code {
 			t.Errorf("%s: event errorCode %q", tc.name, ev.ErrorCode)
 		}
 	}
 	// No audit, no answer: 503 and no credentials.
-	f.events.mu.Lock()
-	f.events.fail = true
-	f.events.mu.Unlock()
+	f.events.Fail(errors.New("audit store down"))
 	status, hdr, out := f.post(t, proof(t, k, url), map[string]string{"clientId": login.SameDevice, "grantType": "refresh_token", "refreshToken": "x"})
 	if status != 503 || hdr.Get("x-amzn-errortype") != "InternalServerException" || out["error"] != "server_error" {
 		t.Errorf("with the audit store down: %d %s %v", status, hdr.Get("x-amzn-errortype"), out)
 	}
-	f.events.mu.Lock()
-	f.events.fail = false
-	f.events.mu.Unlock()
+	f.events.Fail(nil)
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

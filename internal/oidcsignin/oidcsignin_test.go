@@ -18,9 +18,9 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/keyless-dev/keyless/internal/audit"
 	"github.com/keyless-dev/keyless/internal/clock"
 	"github.com/keyless-dev/keyless/internal/edge"
+	"github.com/keyless-dev/keyless/internal/edge/edgetest"
 	"github.com/keyless-dev/keyless/internal/login"
 	"github.com/keyless-dev/keyless/internal/oidcsignin"
 	"github.com/keyless-dev/keyless/internal/outbound"
@@ -121,33 +121,14 @@ func (service) SignInWithWebIdentity(_ context.Context, req sts.WebIdentityReque
 		SessionName: req.SessionName, SignedInAt: now, Ends: now.Add(time.Hour)}, nil
 }
 
-type events struct {
-	mu  sync.Mutex
-	all []*audit.Event
-}
-
-func (e *events) Begin() {}
-func (e *events) Record(_ context.Context, ev *audit.Event, _ time.Time, _ bool) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.all = append(e.all, ev)
-	return nil
-}
-
-func (e *events) last() *audit.Event {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.all[len(e.all)-1]
-}
-
 type fixture struct {
 	op     *op
 	srv    *httptest.Server
-	events *events
+	events *edgetest.Recorder
 }
 
 func newFixture(t *testing.T) *fixture {
-	f := &fixture{op: newOP(t), events: &events{}}
+	f := &fixture{op: newOP(t), events: &edgetest.Recorder{}}
 	store := memory.New()
 	e := edge.New(edge.Options{Audit: f.events, Clock: clock.System{}, Random: rand.Reader, Logger: slog.New(slog.DiscardHandler)})
 	f.srv = httptest.NewUnstartedServer(nil)
@@ -214,7 +195,7 @@ func TestCallbackRows(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `value="arn:aws:iam::111122223333:role/dev,`) {
 		t.Fatalf("the chooser: %d %s", resp.StatusCode, body)
 	}
-	if ev := f.events.last(); ev.EventName != "ConsoleLogin" || ev.ErrorCode != "" || ev.UserIdentity.Type != "WebIdentityUser" {
+	if ev := f.events.Last(); ev.EventName != "ConsoleLogin" || ev.ErrorCode != "" || ev.UserIdentity.Type != "WebIdentityUser" {
 		t.Errorf("the sign-in's event: %+v", ev)
 	}
 
@@ -259,13 +240,13 @@ func TestCallbackRows(t *testing.T) {
 			return get(t, b, f.srv.URL+"/signin/oidc/callback?code=forged&state="+url.QueryEscape(v.Query().Get("state")))
 		}},
 	} {
-		n := len(f.events.all)
+		n := f.events.Len()
 		resp := tc.run()
 		if resp.StatusCode != 403 || strings.Contains(resp.Header.Get("Set-Cookie"), "keyless-session") {
 			t.Errorf("%s: %d %v", tc.id, resp.StatusCode, resp.Header)
 		}
-		if len(f.events.all) != n+1 || f.events.last().AdditionalEventData["reason"] != tc.reason {
-			t.Errorf("%s: %d events, the last %+v", tc.id, len(f.events.all)-n, f.events.last())
+		if f.events.Len() != n+1 || f.events.Last().AdditionalEventData["reason"] != tc.reason {
+			t.Errorf("%s: %d events, the last %+v", tc.id, f.events.Len()-n, f.events.Last())
 		}
 	}
 
