@@ -542,3 +542,34 @@ func between(s, from, to string) string {
 	s = s[i+len(from):]
 	return s[:strings.Index(s, to)]
 }
+
+// A changed password ends the user's aws login sessions at their next
+// refresh (USER_CREDENTIALS_CHANGED, 403), and so does removing the
+// permission (INSUFFICIENT_PERMISSIONS).
+func TestLoginEndsOnPasswordChange(t *testing.T) {
+	f := newLoginFixture(t)
+	code, verifier, redirect := f.code("alice", "alice password", "")
+	toks, err := f.redeem(code, verifier, redirect, f.key).Tokens()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Reloaded with bob's hash as alice's: her password changed.
+	f.boot(func(c string) string {
+		return strings.Replace(c, "$argon2id$v=19$m=8192,t=1,p=1$AlaTLuWl2JJT9yeIdOWvqw$4QZtzAiI+R8IEHTxk/FDtjqWEo0slRd8lpYX+JbCJoU",
+			"$argon2id$v=19$m=8192,t=1,p=1$SgLlZRxsiuQXP2aKy9BOXw$2XsoHJPMmxTAu4ad3bplSUZntKvenIqdZNYN4cKn65o", 1)
+	})
+	from := len(f.events())
+	f.refused("password changed", f.refresh(toks.RefreshToken, f.key, nil), 403, "USER_CREDENTIALS_CHANGED", from)
+
+	f.boot(nil)
+	f.browser = awslogin.NewBrowser(f.srv.URL)
+	code, verifier, redirect = f.code("alice", "alice password", "")
+	if toks, err = f.redeem(code, verifier, redirect, f.key).Tokens(); err != nil {
+		t.Fatal(err)
+	}
+	f.boot(func(c string) string {
+		return strings.Replace(c, "managed_policies: [arn:aws:iam::111122223333:policy/SignInLocalDevelopmentAccess]\n      - name: bob", "\n      - name: bob", 1)
+	})
+	from = len(f.events())
+	f.refused("permission removed", f.refresh(toks.RefreshToken, f.key, nil), 403, "INSUFFICIENT_PERMISSIONS", from)
+}
