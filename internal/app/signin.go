@@ -44,15 +44,13 @@ type userSession struct {
 	SignedInAt time.Time `json:"signed_in_at"`
 	MFAAt      time.Time `json:"mfa_at,omitzero"`
 	Stamp      string    `json:"stamp"`
-	SourceIP   string    `json:"source_ip"`
-	Secure     bool      `json:"secure"`
 }
 
 // principal is in's login.Principal.
 func (u *userSignIns) principal(in sts.SignIn) (login.Principal, error) {
 	p := in.Principal
 	raw, err := json.Marshal(signInSession{User: &userSession{Account: p.Account, Name: p.Name, Path: p.Path, UniqueID: p.UniqueID,
-		SignedInAt: in.SignedInAt, MFAAt: in.MFAAt, Stamp: in.PasswordStamp, SourceIP: in.Origin.SourceIP, Secure: in.Origin.SecureTransport}})
+		SignedInAt: in.SignedInAt, MFAAt: in.MFAAt, Stamp: in.PasswordStamp}})
 	if err != nil {
 		return login.Principal{}, err
 	}
@@ -81,7 +79,6 @@ func (u *userSignIns) read(p login.Principal) (*sts.SignIn, *sts.RoleSignIn, err
 	return &sts.SignIn{
 		Principal:  iam.Principal{Type: iam.User, Account: s.Account, Name: s.Name, Path: s.Path, UniqueID: s.UniqueID},
 		SignedInAt: s.SignedInAt, MFAAt: s.MFAAt, PasswordStamp: s.Stamp,
-		Origin: sts.Origin{SourceIP: s.SourceIP, SecureTransport: s.Secure, Region: u.region},
 	}, nil, nil
 }
 
@@ -106,26 +103,29 @@ func (u *userSignIns) resource(account, client string) string {
 }
 
 // Authorize checks signin:AuthorizeOAuth2Access for p and client.
-func (u *userSignIns) Authorize(ctx context.Context, p login.Principal, client string) error {
-	return u.check(ctx, p, client, "signin:AuthorizeOAuth2Access")
+func (u *userSignIns) Authorize(ctx context.Context, p login.Principal, client string, origin sts.Origin) error {
+	return u.check(ctx, p, client, "signin:AuthorizeOAuth2Access", origin)
 }
 
-// check authorizes action for p's sign-in, through client.
-func (u *userSignIns) check(ctx context.Context, p login.Principal, client, action string) error {
+// check authorizes action for p's sign-in, through client, for a request
+// from origin (its aws:SourceIp, not the sign-in's).
+func (u *userSignIns) check(ctx context.Context, p login.Principal, client, action string, origin sts.Origin) error {
 	user, role, err := u.read(p)
 	switch {
 	case err != nil:
 		return err
 	case role != nil:
+		role.Origin = origin
 		return u.sts.CheckRoleSignIn(ctx, *role, action, u.resource(role.Account, client))
 	}
+	user.Origin = origin
 	return u.sts.CheckSignIn(ctx, *user, action, u.resource(user.Principal.Account, client))
 }
 
 // Check is login.Issuer's: signin:CreateOAuth2Token, and the sign-in
 // still in force (user, password, revocations).
-func (u *userSignIns) Check(ctx context.Context, p login.Principal, client string, _ time.Time) error {
-	err := u.check(ctx, p, client, "signin:CreateOAuth2Token")
+func (u *userSignIns) Check(ctx context.Context, p login.Principal, client string, _ time.Time, origin sts.Origin) error {
+	err := u.check(ctx, p, client, "signin:CreateOAuth2Token", origin)
 	if e, ok := errors.AsType[*sts.Error](err); ok && e.Code == sts.AccessDenied {
 		code := login.InsufficientPermissions
 		if e.Reason == sts.ReasonCredentialsChanged || e.Reason == "signin_user_unknown" || e.Reason == "signin_role_unknown" {

@@ -185,6 +185,9 @@ func TestSignInSettings(t *testing.T) {
 		{"session_max too long", minimal + "signin:\n  session_max: 13h\n", "signin.session_max"},
 		{"refresh_grace too long", minimal + "signin:\n  refresh_grace: 6m\n", "signin.refresh_grace"},
 		{"password_concurrency 0 is the default, 65 too many", minimal + "signin:\n  password_concurrency: 65\n", "signin.password_concurrency"},
+		{"an alias twice", "accounts:\n  - {id: '111122223333', alias: corp}\n  - {id: '444455556666', alias: corp}\n", "accounts[1].alias"},
+		{"an alias of 12 digits", "accounts:\n  - {id: '111122223333', alias: '444455556666'}\n", "accounts[0].alias"},
+		{"an OIDC provider named callback", minimal + "signin:\n  oidc:\n    - {name: callback, issuer: 'https://idp.example.com', client_id: k, client_secret: s, account: '111122223333'}\n", "signin.oidc[0].name"},
 	} {
 		_, err := config.Parse("t.yaml", []byte(tc.yaml), t.TempDir(), noEnv)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

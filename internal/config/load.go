@@ -278,6 +278,7 @@ func (v *validator) identities(accounts []Account) iam.Contents {
 	}
 	seenAccount := map[string]bool{}
 	issuerIDs := map[string]string{} // pinned account issuer ids, to their account
+	seenAlias := map[string]string{} // aliases, to their account
 	var rolePaths []string           // field path of each of out.Roles
 	seenKey := map[string]string{}
 	seenSerial := map[string]string{}
@@ -289,8 +290,15 @@ func (v *validator) identities(accounts []Account) iam.Contents {
 			v.at(path+".id", "account %s is declared twice", a.ID)
 		}
 		seenAccount[a.ID] = true
-		if a.Alias != "" && !isAlias(a.Alias) {
-			v.at(path+".alias", "must be 3 to 63 lower-case letters, digits and hyphens")
+		switch {
+		case a.Alias == "":
+		case !isAlias(a.Alias) || arn.IsAccountID(a.Alias):
+			// A 12-digit alias would read as another account's id at sign-in.
+			v.at(path+".alias", "must be 3 to 63 lower-case letters, digits and hyphens, and not 12 digits")
+		case seenAlias[a.Alias] != "":
+			v.at(path+".alias", "%q is account %s's alias already: people sign in with it", a.Alias, seenAlias[a.Alias])
+		default:
+			seenAlias[a.Alias] = a.ID
 		}
 		if a.OutboundIssuerID != "" && (!outboundIssuerRE.MatchString(a.OutboundIssuerID) || !a.OutboundWebIdentityFederation) {
 			v.at(path+".outbound_issuer_id", "must be 8 to 64 lower-case letters, digits and hyphens, with outbound_web_identity_federation: true")

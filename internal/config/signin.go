@@ -134,8 +134,8 @@ func (v *validator) signIn(s SignIn) SignInConfig {
 		path := idx("signin.oidc", i)
 		c := SignInOIDCConfig{Name: o.Name, DisplayName: o.DisplayName, Issuer: strings.TrimSuffix(o.Issuer, "/"), ClientID: o.ClientID,
 			Account: o.Account, Scopes: o.Scopes}
-		if !oidcNameRE.MatchString(o.Name) {
-			v.at(path+".name", "must be 1 to 32 of a-z, 0-9 and '-'")
+		if !oidcNameRE.MatchString(o.Name) || o.Name == "callback" {
+			v.at(path+".name", "must be 1 to 32 of a-z, 0-9 and '-', and not \"callback\" (the redirect URI's path)")
 		} else if seen[o.Name] {
 			v.at(path+".name", "%q is declared twice", o.Name)
 		}

@@ -39,11 +39,11 @@ type Principal struct {
 // Issuer issues what a token call answers with.
 type Issuer interface {
 	// Check reports whether p may still be issued credentials through
-	// client for a session that started at since: an *Error with
-	// CredentialsChanged (revoked, password changed) or
-	// InsufficientPermissions (signin:CreateOAuth2Token denied), or
-	// another error.
-	Check(ctx context.Context, p Principal, client string, since time.Time) error
+	// client for a session that started at since, for a call from
+	// origin: an *Error with CredentialsChanged (revoked, password
+	// changed) or InsufficientPermissions (signin:CreateOAuth2Token
+	// denied), or another error.
+	Check(ctx context.Context, p Principal, client string, since time.Time, origin sts.Origin) error
 	// Credentials issues p's credentials, expiring at expires.
 	Credentials(ctx context.Context, p Principal, expires time.Time) (sts.Credentials, error)
 	// IDToken signs the idToken for p and client.
@@ -211,6 +211,9 @@ type Redemption struct {
 	Client, RedirectURI string
 	Code, Verifier      secret.String
 	Proof               dpop.Proof
+	// Origin is where the call comes from (aws:SourceIp and the other
+	// request keys of the permission check).
+	Origin sts.Origin
 }
 
 // Redeem exchanges a code for a new family's first tokens. A code is used
@@ -273,7 +276,7 @@ func (s *Service) Redeem(ctx context.Context, r Redemption) (Tokens, error) {
 	case !pkce(r.Verifier.Reveal(), g.Challenge):
 		return Tokens{}, refuse(InvalidRequest, "code_verifier_mismatch", "codeVerifier does not match the authorization request's code challenge.")
 	}
-	if err := s.o.Issuer.Check(ctx, g.Principal, g.Client, g.SignedInAt); err != nil {
+	if err := s.o.Issuer.Check(ctx, g.Principal, g.Client, g.SignedInAt, r.Origin); err != nil {
 		return Tokens{}, err
 	}
 	limit := s.o.SessionMax
@@ -425,6 +428,7 @@ type RefreshRequest struct {
 	Client string
 	Token  secret.String
 	Proof  dpop.Proof
+	Origin sts.Origin // where the call comes from
 }
 
 // Refresh answers a refresh: the family's next generation, or within the
@@ -478,7 +482,7 @@ func (s *Service) Refresh(ctx context.Context, r RefreshRequest) (Tokens, error)
 		if f.replayed(r.Proof.JTI, now) {
 			return Tokens{}, refuse(InvalidRequest, "dpop_replayed", "The DPoP proof was already used; make a new one for every call.")
 		}
-		if err := s.o.Issuer.Check(ctx, f.Principal, f.Client, f.SignedInAt); err != nil {
+		if err := s.o.Issuer.Check(ctx, f.Principal, f.Client, f.SignedInAt, r.Origin); err != nil {
 			var e *Error
 			if errors.As(err, &e) && e.Code == CredentialsChanged {
 				f.Ended = "credentials_changed"

@@ -67,7 +67,7 @@ type issuer struct {
 	onCheck         func() // run once by Check, when set (single goroutine tests)
 }
 
-func (i *issuer) Check(context.Context, login.Principal, string, time.Time) error {
+func (i *issuer) Check(context.Context, login.Principal, string, time.Time, sts.Origin) error {
 	if i.onCheck != nil {
 		i.onCheck()
 	}

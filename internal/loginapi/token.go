@@ -137,12 +137,14 @@ func (h *Handler) token(c *edge.Call) (any, error) {
 			return nil, invalid("authorization_code_incomplete", "An authorization_code call needs code, redirectUri and codeVerifier.")
 		}
 		t, err = h.o.Login.Redeem(c.Context(), login.Redemption{Client: in.client, Code: secret.NewString(in.code), RedirectURI: in.redirect,
+			Origin:   c.Origin(h.o.Region),
 			Verifier: secret.NewString(in.verifier), Proof: proof})
 	case "refresh_token":
 		if in.refresh == "" {
 			return nil, invalid("refresh_token_missing", "A refresh_token call needs refreshToken.")
 		}
-		t, err = h.o.Login.Refresh(c.Context(), login.RefreshRequest{Client: in.client, Token: secret.NewString(in.refresh), Proof: proof})
+		t, err = h.o.Login.Refresh(c.Context(), login.RefreshRequest{Client: in.client, Token: secret.NewString(in.refresh), Proof: proof,
+			Origin: c.Origin(h.o.Region)})
 	default:
 		return nil, invalid("grant_type_unsupported", "grantType must be authorization_code or refresh_token.")
 	}

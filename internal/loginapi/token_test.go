@@ -60,7 +60,7 @@ type issuer struct {
 	refuse *login.Error
 }
 
-func (i *issuer) Check(context.Context, login.Principal, string, time.Time) error {
+func (i *issuer) Check(context.Context, login.Principal, string, time.Time, sts.Origin) error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	if i.refuse != nil {

@@ -75,8 +75,21 @@ type Handler struct {
 	secure bool
 	pages  *signin.Pages
 	mu     sync.Mutex
-	rps    map[string]*rp
+	rps    map[string]*discovery
 }
+
+// discovery is a provider's discovered endpoints and keys, found once; a
+// failure is kept for failureHold, so that a provider that is down is not
+// asked again at every sign-in.
+type discovery struct {
+	mu       sync.Mutex // held while this provider is asked
+	rp       *rp
+	err      error
+	failedAt time.Time
+}
+
+// failureHold is how long a failed discovery is answered from memory.
+const failureHold = 5 * time.Second
 
 // rp is a provider once discovered.
 type rp struct {
@@ -97,7 +110,7 @@ var choice = signin.Choice{Cookie: "keyless-oidc-signin", Field: "signin"}
 
 // New returns a Handler.
 func New(o Options) *Handler {
-	h := &Handler{o: o, rps: map[string]*rp{}}
+	h := &Handler{o: o, rps: map[string]*discovery{}}
 	if u, err := url.Parse(o.PublicURL); err == nil {
 		h.prefix = strings.TrimRight(u.EscapedPath(), "/")
 		h.secure = u.Scheme == "https"
@@ -111,7 +124,10 @@ func New(o Options) *Handler {
 func (h *Handler) Surface() *edge.Surface {
 	login := &edge.Event{Source: "signin.amazonaws.com", Name: "ConsoleLogin", Category: "Management", Management: true, Region: h.o.Region, Params: true}
 	return &edge.Surface{Name: "signin", Wire: signin.Wire{Pages: h.pages}, Routes: []edge.Route{
-		{Pattern: PathStart, Handle: h.start, MaxBody: 1 << 10, Operation: "OIDCSignInStart"},
+		// A start writes state: audited, so that a source starting sign-ins
+		// it never finishes spends its budget of refused requests.
+		{Pattern: PathStart, Handle: h.start, MaxBody: 1 << 10, Operation: "OIDCSignInStart",
+			Event: &edge.Event{Source: "keyless", Name: "StartOIDCSignIn", Category: "Management", Management: true, Region: h.o.Region, Params: true}},
 		{Pattern: PathCallback, Handle: h.callback, Event: login, MaxBody: 64 << 10, Operation: "OIDCSignInCallback"},
 	}}
 }
@@ -126,13 +142,9 @@ func denied(reason, msg string) *edge.Refusal {
 }
 
 // discover finds a provider's endpoints and keys (OpenID Connect
-// Discovery 1.0), once; a failure is retried at the next sign-in.
+// Discovery 1.0), once per provider, without holding up the others; a
+// failure is retried after failureHold.
 func (h *Handler) discover(ctx context.Context, name string) (*rp, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if r := h.rps[name]; r != nil {
-		return r, nil
-	}
 	var p *Provider
 	for i := range h.o.Providers {
 		if h.o.Providers[i].Name == name {
@@ -142,21 +154,36 @@ func (h *Handler) discover(ctx context.Context, name string) (*rp, error) {
 	if p == nil {
 		return nil, errUnknown
 	}
+	h.mu.Lock()
+	d := h.rps[name]
+	if d == nil {
+		d = &discovery{}
+		h.rps[name] = d
+	}
+	h.mu.Unlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.rp != nil:
+		return d.rp, nil
+	case d.err != nil && h.o.Clock.Now().Sub(d.failedAt) < failureHold:
+		return nil, d.err
+	}
 	cctx := oidc.ClientContext(context.WithoutCancel(ctx), h.o.Client)
 	cctx, cancel := context.WithTimeout(cctx, 15*time.Second)
 	defer cancel()
 	disc, err := oidc.NewProvider(cctx, p.Issuer)
 	if err != nil {
+		d.err, d.failedAt = err, h.o.Clock.Now()
 		return nil, err
 	}
-	r := &rp{p: *p,
+	d.rp = &rp{p: *p,
 		oauth: &oauth2.Config{ClientID: p.ClientID, ClientSecret: p.ClientSecret.Reveal(), Endpoint: disc.Endpoint(),
 			RedirectURL: h.o.PublicURL + PathCallback, Scopes: append([]string{oidc.ScopeOpenID}, p.Scopes...)},
 		verifier: disc.VerifierContext(oidc.ClientContext(context.Background(), h.o.Client),
 			&oidc.Config{ClientID: p.ClientID, Now: h.o.Clock.Now}),
 	}
-	h.rps[name] = r
-	return r, nil
+	return d.rp, nil
 }
 
 var errUnknown = errors.New("no such provider")
@@ -218,6 +245,7 @@ func (h *Handler) start(c *edge.Call) (any, error) {
 		return nil, unavailable("random_failed", err)
 	}
 	p.Provider, p.Next = name, next(c.Request.URL.Query().Get("next"))
+	c.Event.RequestParameters["provider"] = name
 	data, _ := json.Marshal(p)
 	now := h.o.Clock.Now()
 	if err := h.o.Store.PutRecord(c.Context(), storage.Record{Kind: kind, ID: stateID(state), Data: data, Expires: now.Add(stateTTL), Version: 1}, now); err != nil {
@@ -313,10 +341,31 @@ func (h *Handler) redeem(c *edge.Call) (any, error) {
 	if err != nil {
 		return nil, unavailable("random_failed", err)
 	}
+	// What the choice may not change is kept here, for this chooser
+	// only: the provider, the session name, where to go next, and which
+	// token it was (the token itself goes back through the page).
+	data, _ := json.Marshal(chosen{Provider: p.Provider, SessionName: name, Next: p.Next, Token: tokenHash(raw)})
+	now := h.o.Clock.Now()
+	if err := h.o.Store.PutRecord(c.Context(), storage.Record{Kind: kindChoice, ID: stateID(nonce), Data: data, Expires: now.Add(stateTTL), Version: 1}, now); err != nil {
+		return nil, unavailable("chooser_not_stored", err)
+	}
 	return &signin.Page{Name: "chooser", Title: "Select a role", Subject: idt.Subject + " (" + r.p.DisplayName + ")", Groups: groups,
-		Hidden: []signin.Field{{Name: "id_token", Value: raw}, {Name: "provider", Value: p.Provider}, {Name: "next", Value: p.Next},
-			{Name: "session_name", Value: name}},
-		Nonce: nonce, Cookies: []*http.Cookie{cookie}}, nil
+		Hidden: []signin.Field{{Name: "id_token", Value: raw}}, Nonce: nonce, Cookies: []*http.Cookie{cookie}}, nil
+}
+
+// chosen is a shown chooser, kept until its choice.
+type chosen struct {
+	Provider    string `json:"provider"`
+	SessionName string `json:"session_name"`
+	Next        string `json:"next"`
+	Token       string `json:"token"` // tokenHash of the ID token it was shown for
+}
+
+const kindChoice = "signin-oidc-choice"
+
+func tokenHash(raw string) string {
+	sum := sha256.Sum256([]byte("keyless oidc chooser token\x00" + raw))
+	return hex.EncodeToString(sum[:])
 }
 
 // choose signs in to the chosen role (STS verifies the token again and
@@ -324,29 +373,47 @@ func (h *Handler) redeem(c *edge.Call) (any, error) {
 func (h *Handler) choose(c *edge.Call) (any, error) {
 	ev := c.Event
 	ev.EventSource, ev.EventName = "sts.amazonaws.com", "AssumeRoleWithWebIdentity"
-	form, err := signin.ReadForm(c, "id_token", "provider", "next", "session_name", "role", choice.Field)
+	form, err := signin.ReadForm(c, "id_token", "role", choice.Field)
 	if err != nil {
 		return nil, err
 	}
 	if !choice.Check(c.Request, form) {
 		return nil, denied("chooser_not_shown", "Choose the role on the sign-in page. Start the sign-in again.")
 	}
+	// The chooser this browser was shown, once.
+	rec, err := h.o.Store.GetRecord(c.Context(), kindChoice, stateID(form.Get(choice.Field)), h.o.Clock.Now())
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, denied("chooser_unknown", "This sign-in has expired or was already completed. Start it again.")
+	} else if err != nil {
+		return nil, unavailable("chooser_unreadable", err)
+	}
+	if err := h.o.Store.DeleteRecord(c.Context(), kindChoice, rec.ID); err != nil {
+		return nil, unavailable("chooser_not_spent", err)
+	}
+	var ch chosen
+	if err := json.Unmarshal(rec.Data, &ch); err != nil {
+		return nil, unavailable("chooser_unreadable", err)
+	}
+	raw := form.Get("id_token")
+	if subtle.ConstantTimeCompare([]byte(tokenHash(raw)), []byte(ch.Token)) != 1 {
+		return nil, denied("chooser_token_changed", "The sign-in's token was changed. Start it again.")
+	}
 	role, _, ok := strings.Cut(form.Get("role"), ",")
-	if !ok || len(role) > 2048 || len(form.Get("id_token")) > 16<<10 {
+	if !ok || len(role) > 2048 {
 		return nil, signin.Invalid("role_malformed", "The chosen role is not valid.")
 	}
-	ev.RequestParameters["roleArn"], ev.RequestParameters["roleSessionName"] = role, form.Get("session_name")
+	ev.RequestParameters["roleArn"], ev.RequestParameters["roleSessionName"] = role, ch.SessionName
 	var p *Provider
 	for i := range h.o.Providers {
-		if h.o.Providers[i].Name == form.Get("provider") {
+		if h.o.Providers[i].Name == ch.Provider {
 			p = &h.o.Providers[i]
 		}
 	}
 	if p == nil {
-		return nil, signin.Invalid("provider_unknown", "There is no such sign-in provider.")
+		return nil, denied("provider_unknown", "There is no such sign-in provider. Start the sign-in again.")
 	}
-	res, in, err := h.o.Service.SignInWithWebIdentity(c.Context(), sts.WebIdentityRequest{RoleARN: role, SessionName: form.Get("session_name"),
-		Token: secret.NewString(form.Get("id_token")), Origin: c.Origin(h.o.Region)})
+	res, in, err := h.o.Service.SignInWithWebIdentity(c.Context(), sts.WebIdentityRequest{RoleARN: role, SessionName: ch.SessionName,
+		Token: secret.NewString(raw), Origin: c.Origin(h.o.Region)})
 	if res.Subject != "" {
 		ev.UserIdentity = webUser(*p, res.Subject)
 	}
@@ -365,7 +432,7 @@ func (h *Handler) choose(c *edge.Call) (any, error) {
 		return nil, unavailable("sessions_unavailable", err)
 	}
 	gone := &http.Cookie{Name: choice.Cookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteStrictMode}
-	return &signin.Redirect{URL: h.prefix + next(form.Get("next")), Cookies: []*http.Cookie{cookie, gone}}, nil
+	return &signin.Redirect{URL: h.prefix + next(ch.Next), Cookies: []*http.Cookie{cookie, gone}}, nil
 }
 
 // webUser is the userIdentity of a person a provider signed in

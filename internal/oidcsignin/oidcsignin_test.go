@@ -245,8 +245,16 @@ func TestCallbackRows(t *testing.T) {
 		if resp.StatusCode != 403 || strings.Contains(resp.Header.Get("Set-Cookie"), "keyless-session") {
 			t.Errorf("%s: %d %v", tc.id, resp.StatusCode, resp.Header)
 		}
-		if f.events.Len() != n+1 || f.events.Last().AdditionalEventData["reason"] != tc.reason {
-			t.Errorf("%s: %d events, the last %+v", tc.id, f.events.Len()-n, f.events.Last())
+		var callbacks int
+		for _, ev := range f.events.Events()[n:] {
+			if ev.EventName == "ConsoleLogin" {
+				callbacks++
+			} else if ev.EventName != "StartOIDCSignIn" {
+				t.Errorf("%s: event %s", tc.id, ev.EventName)
+			}
+		}
+		if callbacks != 1 || f.events.Last().AdditionalEventData["reason"] != tc.reason {
+			t.Errorf("%s: %d callback events, the last %+v", tc.id, callbacks, f.events.Last())
 		}
 	}
 
@@ -257,4 +265,61 @@ func TestCallbackRows(t *testing.T) {
 	if err != nil || resp.StatusCode != 403 {
 		t.Errorf("OIDC-RP-08: %v %v", resp, err)
 	}
+
+	// The role chosen on the chooser: signed in, as the session name the
+	// verified token gave (a form field naming another is ignored), and
+	// on to the sign-in's next page; the same choice again is refused,
+	// as is another token on another chooser.
+	choose := func(b *http.Client, page string, token string) *http.Response {
+		u, _ := url.Parse(f.srv.URL)
+		var nonce string
+		for _, c := range b.Jar.Cookies(u) {
+			if c.Name == "keyless-oidc-signin" {
+				nonce = c.Value
+			}
+		}
+		if token == "" {
+			token = between(page, `name="id_token" value="`, `"`)
+		}
+		resp, err := b.PostForm(f.srv.URL+"/signin/oidc/callback", url.Values{"id_token": {token}, "signin": {nonce},
+			"role": {"arn:aws:iam::111122223333:role/dev,arn:aws:iam::111122223333:oidc-provider/op"}, "session_name": {"someone-else"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	u, _ := url.Parse(f.srv.URL)
+	shown := ok.Jar.Cookies(u)
+	if resp := choose(ok, string(body), ""); resp.StatusCode != 303 || resp.Header.Get("Location") != "/v1/authorize?x=1" ||
+		!strings.Contains(resp.Header.Get("Set-Cookie"), "keyless-session=") {
+		t.Errorf("the choice: %d %v", resp.StatusCode, resp.Header)
+	}
+	if ev := f.events.Last(); ev.EventName != "AssumeRoleWithWebIdentity" || ev.RequestParameters["roleSessionName"] != "alice@example.com" {
+		t.Errorf("the choice's event: %+v", ev)
+	}
+	ok.Jar.SetCookies(u, shown) // replayed with the chooser's cookie
+	if resp := choose(ok, string(body), ""); resp.StatusCode != 403 || f.events.Last().AdditionalEventData["reason"] != "chooser_unknown" {
+		t.Errorf("OIDC-RP-09 the same choice again: %d", resp.StatusCode)
+	}
+	b2 := browser()
+	resp, err = b2.Get(f.start(t, b2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page2, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	other := between(string(body), `name="id_token" value="`, `"`) // the first chooser's token
+	if resp := choose(b2, string(page2), other); resp.StatusCode != 403 || f.events.Last().AdditionalEventData["reason"] != "chooser_token_changed" {
+		t.Errorf("OIDC-RP-10 another token on a chooser: %d", resp.StatusCode)
+	}
+}
+
+func between(s, from, to string) string {
+	i := strings.Index(s, from)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(from):]
+	return s[:strings.Index(s, to)]
 }

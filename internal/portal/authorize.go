@@ -99,13 +99,13 @@ func (h *Handler) consent(c *edge.Call) (any, error) {
 	if !b.CheckForm(purposeAuthorize, form.Get("csrf")) {
 		return nil, denied("csrf_token_invalid", "The form is not this browser's. Start again with aws login.")
 	}
-	c.Proven()
 	i := slices.IndexFunc(b.Sessions, func(s websession.Session) bool { return s.ID == form.Get("session") })
 	if i < 0 {
 		return nil, denied("session_unknown", "This browser has no such session. Start again with aws login.")
 	}
 	s := b.Sessions[i]
 	ev.UserIdentity = signin.UserIdentity(s.Principal)
+	c.Proven() // a form of a signed-in browser, for one of its sessions
 	if form.Get("decision") != "allow" {
 		ev.AdditionalEventData["decision"] = "deny"
 		if req.Client == login.SameDevice {
@@ -113,7 +113,7 @@ func (h *Handler) consent(c *edge.Call) (any, error) {
 		}
 		return nil, denied("consent_denied", "You did not allow access. Nothing was issued.")
 	}
-	if err := h.o.Users.Authorize(c.Context(), s.Principal, req.Client); err != nil {
+	if err := h.o.Users.Authorize(c.Context(), s.Principal, req.Client, c.Origin(h.o.Region)); err != nil {
 		return nil, err
 	}
 	code, err := h.o.Codes.IssueCode(c.Context(), login.Grant{Client: req.Client, RedirectURI: req.RedirectURI, Challenge: req.Challenge,
@@ -123,23 +123,21 @@ func (h *Handler) consent(c *edge.Call) (any, error) {
 	}
 	ev.AdditionalEventData["success"] = "true"
 	if req.Client == login.SameDevice {
-		return &signin.Redirect{URL: withQuery(req.RedirectURI, "code", code.Reveal(), "state", req.State)}, nil
+		// iss: RFC 9207 (the authorization server's identifier).
+		return &signin.Redirect{URL: withQuery(req.RedirectURI, "code", code.Reveal(), "state", req.State, "iss", h.o.PublicURL)}, nil
 	}
 	return confirmationPage(req.State, code.Reveal()), nil
 }
 
-// confirmation is the cross-device redirect target: it shows what to
-// paste into the CLI, base64("state=…&code=…") (signin-and-issuer.md
-// section 2, step 3).
+// confirmation is the cross-device redirect URI. The consent itself
+// shows the code to paste (confirmationPage); this page only says how
+// to get one, whatever its query says (it would show any code a link
+// put there, on keyless's own origin).
 func (h *Handler) confirmation(c *edge.Call) (any, error) {
 	if m := c.Request.Method; m != http.MethodGet && m != http.MethodHead {
 		return nil, signin.MethodNotAllowed("GET, HEAD")
 	}
-	q := c.Request.URL.Query()
-	if q.Get("code") == "" || q.Get("state") == "" || len(c.Request.URL.RawQuery) > 2048 {
-		return &signin.Page{Name: "confirmation", Title: "Sign-in code"}, nil
-	}
-	return confirmationPage(q.Get("state"), q.Get("code")), nil
+	return &signin.Page{Name: "confirmation", Title: "Sign-in code"}, nil
 }
 
 func confirmationPage(state, code string) *signin.Page {

@@ -35,8 +35,9 @@ const (
 type Users interface {
 	// PasswordSignIn verifies a sign-in: who, and whether with MFA.
 	PasswordSignIn(ctx context.Context, in sts.PasswordSignIn) (login.Principal, bool, error)
-	// Authorize checks signin:AuthorizeOAuth2Access for p and client.
-	Authorize(ctx context.Context, p login.Principal, client string) error
+	// Authorize checks signin:AuthorizeOAuth2Access for p and client,
+	// for a request from origin.
+	Authorize(ctx context.Context, p login.Principal, client string, origin sts.Origin) error
 	Credentials(ctx context.Context, p login.Principal, expires time.Time) (sts.Credentials, error)
 }
 

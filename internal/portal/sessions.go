@@ -80,12 +80,14 @@ func (h *Handler) sessions(c *edge.Call) (any, error) {
 	if !b.CheckForm(purposeSessions, form.Get("csrf")) {
 		return nil, denied("csrf_token_invalid", "The form is not this browser's. Reload the page and try again.")
 	}
-	c.Proven()
 	id := form.Get("session")
 	i := slices.IndexFunc(b.Sessions, func(s websession.Session) bool { return s.ID == id })
 	if i >= 0 {
 		ev.UserIdentity = signin.UserIdentity(b.Sessions[i].Principal)
+	} else {
+		ev.UserIdentity = signin.UserIdentity(b.Sessions[0].Principal) // the browser's current identity
 	}
+	c.Proven() // a form of a signed-in browser, and who it is
 	ev.RequestParameters["action"] = form.Get("action")
 	switch form.Get("action") {
 	case "switch":

@@ -2,14 +2,20 @@ package portal
 
 import (
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/secret"
 	"github.com/keyless-dev/keyless/internal/signin"
 	"github.com/keyless-dev/keyless/internal/sts"
 )
+
+// knownUser are the refusals of a sign-in that named an existing user.
+var knownUser = map[string]bool{"signin_password_wrong": true, "signin_no_password": true, "signin_mfa_missing": true,
+	"signin_mfa_code_invalid": true, "signin_mfa_code_reused": true, "signin_mfa_locked_out": true}
 
 // formView is the sign-in form's own data.
 type formView struct {
@@ -57,11 +63,10 @@ func (h *Handler) signIn(c *edge.Call) (any, error) {
 	}
 	account, user := form.Get("account"), form.Get("username")
 	ev.RequestParameters = nil
-	ev.AdditionalEventData = map[string]string{"LoginTo": h.url(next(form.Get("next"))), "MobileVersion": "No"}
-	if len(account) <= 64 && len(user) <= 64 {
-		// CloudTrail's ConsoleLogin names the user tried, never the password.
-		ev.UserIdentity.AccountID, ev.UserIdentity.UserName = account, user
-	}
+	// Where the sign-in continues, without the authorization request's
+	// parameters (its state and challenge are the client's).
+	loginTo, _, _ := strings.Cut(next(form.Get("next")), "?")
+	ev.AdditionalEventData = map[string]string{"LoginTo": h.url(loginTo), "MobileVersion": "No"}
 	if !formNonce.Check(c.Request, form) {
 		return nil, denied("form_not_shown", "Sign in from keyless's sign-in page. Reload it and try again.")
 	}
@@ -69,7 +74,12 @@ func (h *Handler) signIn(c *edge.Call) (any, error) {
 		Password: secret.NewString(form.Get("password")), MFACode: secret.NewString(form.Get("mfa_code")),
 		Source: edge.SourceKey(c.SourceIP), Origin: c.Origin(h.o.Region)})
 	if err != nil {
-		ev.ResponseElements = map[string]any{"ConsoleLogin": "Failure"}
+		// As CloudTrail's ConsoleLogin: the user name only if it names a
+		// user (people type their password into the wrong field).
+		ev.UserIdentity.UserName = "HIDDEN_DUE_TO_SECURITY_REASONS"
+		if e, ok := errors.AsType[*sts.Error](err); ok && knownUser[e.Reason] && len(user) <= 64 && len(account) <= 64 {
+			ev.UserIdentity.AccountID, ev.UserIdentity.UserName = account, user
+		}
 		return nil, err
 	}
 	ev.UserIdentity = signin.UserIdentity(p)

@@ -122,20 +122,46 @@ func (s *Service) WebIdentityRoles(ctx context.Context, account string, token se
 	return offer, nil
 }
 
-// signInRole is the role a sign-in is to, if it is still the same role
-// and the sign-in has not been revoked or ended.
-func (s *Service) signInRole(in RoleSignIn) (*iam.RoleInfo, error) {
+// signInRole is the role a sign-in is to and when the sign-in ends, if
+// it is still the same role, its identity provider is still declared,
+// and the sign-in has not been revoked or ended. The end is the one the
+// sign-in started with, or sooner if the role's maximum session duration
+// was lowered since. (The trust policy decided at sign-in; a changed
+// trust policy ends sign-ins when their sessions are revoked.)
+func (s *Service) signInRole(in RoleSignIn) (*iam.RoleInfo, time.Time, error) {
 	role, ok := s.o.Directory.Role(in.Account, in.RoleName)
 	if !ok || role.Name != in.RoleName || role.Path != in.RolePath || role.UniqueID != in.RoleID {
-		return nil, denied("signin_role_unknown", "The role no longer exists.")
+		return nil, time.Time{}, denied("signin_role_unknown", "The role no longer exists.")
+	}
+	if !s.providerDeclared(in.Federation.Provider) {
+		return nil, time.Time{}, denied(ReasonCredentialsChanged, "The identity provider of this sign-in is no longer declared.")
 	}
 	if s.o.RevokedBefore != nil && in.SignedInAt.Before(s.o.RevokedBefore(role.UniqueID)) {
-		return nil, denied(ReasonCredentialsChanged, "The role's sessions were revoked since this sign-in.")
+		return nil, time.Time{}, denied(ReasonCredentialsChanged, "The role's sessions were revoked since this sign-in.")
 	}
-	if !s.o.Clock.Now().Before(in.Ends) {
-		return nil, &Error{Code: ExpiredToken, Reason: "session_expired", Msg: "The sign-in session has ended."}
+	ends := in.Ends
+	if limit := in.SignedInAt.Add(role.MaxSessionDuration); limit.Before(ends) {
+		ends = limit
 	}
-	return role, nil
+	if !s.o.Clock.Now().Before(ends) {
+		return nil, time.Time{}, &Error{Code: ExpiredToken, Reason: "session_expired", Msg: "The sign-in session has ended."}
+	}
+	return role, ends, nil
+}
+
+// providerDeclared reports whether a SAML or OIDC provider ARN is still
+// in the directory.
+func (s *Service) providerDeclared(provider string) bool {
+	if account, _, name, ok := arn.ParseIAM(provider, "saml-provider"); ok {
+		_, found := s.o.Directory.SAMLProvider(account, name)
+		return found
+	}
+	for _, p := range s.o.Directory.OIDCProviders() {
+		if p.ARN() == provider {
+			return true
+		}
+	}
+	return false
 }
 
 // roleSession is the session a role sign-in's credentials carry.
@@ -149,23 +175,23 @@ func (in RoleSignIn) session(role *iam.RoleInfo, issued, expires time.Time) *cre
 // (signin:AuthorizeOAuth2Access, signin:CreateOAuth2Token) on resource
 // with the role session's policies.
 func (s *Service) CheckRoleSignIn(ctx context.Context, in RoleSignIn, action, resource string) error {
-	role, err := s.signInRole(in)
+	role, ends, err := s.signInRole(in)
 	if err != nil {
 		return err
 	}
-	c := Caller{Principal: role.Principal(), Session: in.session(role, in.SignedInAt, in.Ends), Origin: in.Origin}
+	c := Caller{Principal: role.Principal(), Session: in.session(role, in.SignedInAt, ends), Origin: in.Origin}
 	return s.CheckAccess(ctx, c, AccessRequest{Action: action, Resource: resource})
 }
 
 // RoleSignInCredentials issues the role's session for a sign-in again,
 // expiring at expires at the latest (and never after the sign-in ends).
 func (s *Service) RoleSignInCredentials(_ context.Context, in RoleSignIn, expires time.Time) (AssumeRoleResult, error) {
-	role, err := s.signInRole(in)
+	role, ends, err := s.signInRole(in)
 	if err != nil {
 		return AssumeRoleResult{}, err
 	}
-	if in.Ends.Before(expires) {
-		expires = in.Ends
+	if ends.Before(expires) {
+		expires = ends
 	}
 	fed := in.Federation
 	return s.issueRoleSession(roleSession{role: role, issuer: in.Issuer, name: in.SessionName, notAfter: expires,

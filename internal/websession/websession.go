@@ -205,13 +205,13 @@ func (s *Service) SignIn(ctx context.Context, cookie secret.String, sess Session
 	if len(b.Sessions) > s.o.MaxPerBrowser {
 		b.Sessions = b.Sessions[:s.o.MaxPerBrowser]
 	}
-	if len(b.CSRF.Reveal()) == 0 {
-		csrf := make([]byte, 32)
-		if _, err := io.ReadFull(s.o.Random, csrf); err != nil {
-			return secret.String{}, Browser{}, err
-		}
-		b.CSRF = secret.NewBytes(csrf)
+	// A new form secret too: whoever knew the old cookie (planted it)
+	// must not know this browser's form tokens.
+	csrf := make([]byte, 32)
+	if _, err := io.ReadFull(s.o.Random, csrf); err != nil {
+		return secret.String{}, Browser{}, err
 	}
+	b.CSRF = secret.NewBytes(csrf)
 	fresh, err := s.random(32)
 	if err != nil {
 		return secret.String{}, Browser{}, err

@@ -36,7 +36,7 @@ func newService() (*websession.Service, *clock.Fake) {
 // (session fixation).
 func TestSignInRotatesTheCookie(t *testing.T) {
 	s, _ := newService()
-	first, _, err := s.SignIn(ctx, secret.String{}, who("alice"))
+	first, a, err := s.SignIn(ctx, secret.String{}, who("alice"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,6 +46,11 @@ func TestSignInRotatesTheCookie(t *testing.T) {
 	}
 	if second.Equal(first) || len(b.Sessions) != 2 || b.Sessions[0].Principal.ARN != who("bob").Principal.ARN {
 		t.Fatalf("second sign-in: %+v", b.Sessions)
+	}
+	// The form secret is new too: whoever planted the old cookie knew
+	// the old form tokens.
+	if b.CheckForm("sessions", a.FormToken("sessions")) {
+		t.Error("a form token from before the sign-in is still good")
 	}
 	if _, err := s.Load(ctx, first); !errors.Is(err, websession.ErrNone) {
 		t.Errorf("the cookie value from before the sign-in still works: %v", err)

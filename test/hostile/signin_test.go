@@ -573,3 +573,22 @@ func TestLoginEndsOnPasswordChange(t *testing.T) {
 	from = len(f.events())
 	f.refused("permission removed", f.refresh(toks.RefreshToken, f.key, nil), 403, "INSUFFICIENT_PERMISSIONS", from)
 }
+
+// SIGNIN-12: a failed sign-in's event names the user only when the name
+// is a user's (a password typed into the user name field stays out of
+// the trail), and never the password.
+func TestSignInAuditNames(t *testing.T) {
+	f := newLoginFixture(t)
+	noteSecret("alice password", "not-a-user-but-a-password")
+	for _, tc := range []struct{ user, want string }{
+		{"alice", "alice"},
+		{"not-a-user-but-a-password", "HIDDEN_DUE_TO_SECURITY_REASONS"},
+	} {
+		from := len(f.events())
+		p, _ := awslogin.NewBrowser(f.srv.URL).SignIn("111122223333", tc.user, "wrong", "", "")
+		evs := f.eventsSince(from)
+		if p.Status != 403 || len(evs) != 1 || evs[0].UserIdentity.UserName != tc.want || evs[0].ErrorCode != "AccessDenied" {
+			t.Errorf("user %q: %d %+v", tc.user, p.Status, evs)
+		}
+	}
+}

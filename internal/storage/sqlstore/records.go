@@ -18,7 +18,7 @@ func (s *Store) PutRecord(ctx context.Context, r storage.Record, now time.Time) 
 	prune := s.puts.Add(1)%256 == 0
 	// Group-committed: a refresh writes its session's record each time,
 	// and many refreshes share one commit.
-	return s.grouped(ctx, func(tx *sql.Tx) (error, error) {
+	return s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) (error, error) {
 		if prune {
 			if _, err := tx.ExecContext(ctx, s.query("pruneRecords"), micros(now)); err != nil {
 				return nil, err

@@ -504,7 +504,7 @@ func (s *Store) UseOnce(ctx context.Context, key string, until, now time.Time) e
 		return fmt.Errorf("single-use key of %d bytes", len(key))
 	}
 	prune := s.uses.Add(1)%256 == 0
-	return s.grouped(ctx, func(tx *sql.Tx) (error, error) {
+	return s.grouped(ctx, func(ctx context.Context, tx *sql.Tx) (error, error) {
 		if prune {
 			if _, err := tx.ExecContext(ctx, s.query("pruneOnce"), micros(now)); err != nil {
 				return nil, err
@@ -526,11 +526,13 @@ func (s *Store) UseOnce(ctx context.Context, key string, until, now time.Time) e
 }
 
 // groupOp is one write waiting for its group's commit. Its fn runs in
-// the group's transaction and returns its own verdict (nil or a refusal
-// such as storage.ErrConflict, having written nothing) or an error that
-// fails the whole transaction.
+// the group's transaction, with the group's context (never its own
+// caller's: one caller giving up must not fail the others), and returns
+// its own verdict (nil or a refusal such as storage.ErrConflict, having
+// written nothing) or an error that fails the whole transaction.
 type groupOp struct {
-	fn   func(*sql.Tx) (verdict, err error)
+	ctx  context.Context // the caller's: an op whose caller gave up is not run
+	fn   func(context.Context, *sql.Tx) (verdict, err error)
 	done chan groupResult
 }
 
@@ -547,8 +549,8 @@ type groupResult struct {
 // The first waiting caller commits the group, then hands the lead to the
 // first that arrived meanwhile. Without OneWriter, fn has a transaction
 // of its own.
-func (s *Store) grouped(ctx context.Context, fn func(*sql.Tx) (verdict, err error)) error {
-	op := &groupOp{fn: fn, done: make(chan groupResult, 1)}
+func (s *Store) grouped(ctx context.Context, fn func(context.Context, *sql.Tx) (verdict, err error)) error {
+	op := &groupOp{ctx: ctx, fn: fn, done: make(chan groupResult, 1)}
 	if !s.d.OneWriter {
 		s.commitGroup(ctx, []*groupOp{op})
 		return (<-op.done).err
@@ -589,12 +591,17 @@ func (s *Store) leadGroup(ctx context.Context) {
 }
 
 // commitGroup runs batch in one transaction and answers each op: its
-// verdict once committed, or the transaction's error.
+// verdict once committed, or the transaction's error. An op whose caller
+// gave up before its turn is answered with that and not run.
 func (s *Store) commitGroup(ctx context.Context, batch []*groupOp) {
 	verdicts := make([]error, len(batch))
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		for i, op := range batch {
-			v, err := op.fn(tx)
+			if err := op.ctx.Err(); err != nil {
+				verdicts[i] = err
+				continue
+			}
+			v, err := op.fn(ctx, tx)
 			if err != nil {
 				return err
 			}

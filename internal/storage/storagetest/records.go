@@ -1,8 +1,12 @@
 package storagetest
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,5 +98,37 @@ func testRecords(t *testing.T, b Backend) {
 		if err := s.PutRecord(ctx, bad, t0); !errors.Is(err, storage.ErrRecordTooLarge) {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// testRecordsCancelled: writers whose callers gave up, among writers that
+// did not, fail only themselves (a backend that commits writes together
+// must not let one caller's cancelled context fail the others').
+func testRecordsCancelled(t *testing.T, b Backend) {
+	s := open(t, b)
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for i := range 200 {
+		wg.Go(func() {
+			c := ctx
+			if i%2 == 1 {
+				c = gone
+			}
+			r := storage.Record{Kind: "k", ID: fmt.Sprint("r", i), Owner: "o", Data: []byte(`{}`), Expires: t0.Add(time.Hour), Version: 1}
+			if err := s.PutRecord(c, r, t0); err != nil && c == ctx {
+				failed.Add(1)
+				t.Errorf("record %d, its caller still waiting: %v", i, err)
+			}
+			if err := s.UseOnce(c, fmt.Sprint("use-", i), t0.Add(time.Hour), t0); err != nil && c == ctx {
+				failed.Add(1)
+				t.Errorf("use %d, its caller still waiting: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		t.Errorf("%d writes failed because other callers gave up", failed.Load())
 	}
 }

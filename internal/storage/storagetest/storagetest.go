@@ -54,6 +54,7 @@ func Run(t *testing.T, b Backend) {
 		{"SigningKeysConcurrent", testSigningKeysConcurrent},
 		{"IntegrationStates", testIntegrationStates},
 		{"Records", testRecords},
+		{"RecordsCancelled", testRecordsCancelled},
 		{"AuditSegments", testAuditSegments},
 		{"Persistence", testPersistence},
 	}
