@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -93,16 +92,9 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{iss: &issuer{}, events: &edgetest.Recorder{}}
 	f.login = login.New(login.Options{Store: memory.New(), Keys: macKeys{}, Issuer: f.iss, Clock: clock.System{}, Random: rand.Reader})
-	e := edge.New(edge.Options{Audit: f.events, Clock: clock.System{}, Random: rand.Reader, Logger: slog.New(slog.DiscardHandler)})
-	f.srv = httptest.NewUnstartedServer(nil)
-	h := loginapi.New(loginapi.Options{Login: f.login, PublicURL: "http://" + f.srv.Listener.Addr().String(), Region: "us-east-1"})
-	r, err := e.Mount(h.Surface())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.srv.Config.Handler = r
-	f.srv.Start()
-	t.Cleanup(f.srv.Close)
+	f.srv = edgetest.Serve(t, f.events, func(url string) *edge.Surface {
+		return loginapi.New(loginapi.Options{Login: f.login, PublicURL: url, Region: "us-east-1"}).Surface()
+	})
 	return f
 }
 

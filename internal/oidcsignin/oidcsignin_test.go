@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -22,6 +21,7 @@ import (
 	"github.com/keyless-dev/keyless/internal/edge"
 	"github.com/keyless-dev/keyless/internal/edge/edgetest"
 	"github.com/keyless-dev/keyless/internal/login"
+	awslogin "github.com/keyless-dev/keyless/internal/loginapi/loginapitest"
 	"github.com/keyless-dev/keyless/internal/oidcsignin"
 	"github.com/keyless-dev/keyless/internal/outbound"
 	"github.com/keyless-dev/keyless/internal/secret"
@@ -130,28 +130,20 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	f := &fixture{op: newOP(t), events: &edgetest.Recorder{}}
 	store := memory.New()
-	e := edge.New(edge.Options{Audit: f.events, Clock: clock.System{}, Random: rand.Reader, Logger: slog.New(slog.DiscardHandler)})
-	f.srv = httptest.NewUnstartedServer(nil)
-	public := "http://" + f.srv.Listener.Addr().String()
 	client, err := outbound.New(outbound.Options{AllowLoopback: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := oidcsignin.New(oidcsignin.Options{Service: service{}, Store: store, PublicURL: public, Region: "us-east-1", Clock: clock.System{},
-		Random: rand.Reader, Client: client.HTTPClient(),
-		Providers: []oidcsignin.Provider{{Name: "op", DisplayName: "OP", Issuer: f.op.srv.URL, ClientID: "keyless",
-			ClientSecret: secret.NewString("s3cret"), Account: "111122223333", Scopes: []string{"email"}}},
-		Sessions: &signin.Sessions{Store: websession.New(websession.Options{Store: store, Clock: clock.System{}, Random: rand.Reader}), MaxAge: time.Hour},
-		Principal: func(in sts.RoleSignIn) (login.Principal, error) {
-			return login.Principal{ARN: in.ARN(), ID: in.ID()}, nil
-		}})
-	r, err := e.Mount(h.Surface())
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.srv.Config.Handler = r
-	f.srv.Start()
-	t.Cleanup(f.srv.Close)
+	f.srv = edgetest.Serve(t, f.events, func(public string) *edge.Surface {
+		return oidcsignin.New(oidcsignin.Options{Service: service{}, Store: store, PublicURL: public, Region: "us-east-1", Clock: clock.System{},
+			Random: rand.Reader, Client: client.HTTPClient(),
+			Providers: []oidcsignin.Provider{{Name: "op", DisplayName: "OP", Issuer: f.op.srv.URL, ClientID: "keyless",
+				ClientSecret: secret.NewString("s3cret"), Account: "111122223333", Scopes: []string{"email"}}},
+			Sessions: &signin.Sessions{Store: websession.New(websession.Options{Store: store, Clock: clock.System{}, Random: rand.Reader}), MaxAge: time.Hour},
+			Principal: func(in sts.RoleSignIn) (login.Principal, error) {
+				return login.Principal{ARN: in.ARN(), ID: in.ID()}, nil
+			}}).Surface()
+	})
 	return f
 }
 
@@ -279,7 +271,7 @@ func TestCallbackRows(t *testing.T) {
 			}
 		}
 		if token == "" {
-			token = between(page, `name="id_token" value="`, `"`)
+			token = awslogin.Between(page, `name="id_token" value="`, `"`)
 		}
 		resp, err := b.PostForm(f.srv.URL+"/signin/oidc/callback", url.Values{"id_token": {token}, "signin": {nonce},
 			"role": {"arn:aws:iam::111122223333:role/dev,arn:aws:iam::111122223333:oidc-provider/op"}, "session_name": {"someone-else"}})
@@ -309,17 +301,8 @@ func TestCallbackRows(t *testing.T) {
 	}
 	page2, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	other := between(string(body), `name="id_token" value="`, `"`) // the first chooser's token
+	other := awslogin.Between(string(body), `name="id_token" value="`, `"`) // the first chooser's token
 	if resp := choose(b2, string(page2), other); resp.StatusCode != 403 || f.events.Last().AdditionalEventData["reason"] != "chooser_token_changed" {
 		t.Errorf("OIDC-RP-10 another token on a chooser: %d", resp.StatusCode)
 	}
-}
-
-func between(s, from, to string) string {
-	i := strings.Index(s, from)
-	if i < 0 {
-		return ""
-	}
-	s = s[i+len(from):]
-	return s[:strings.Index(s, to)]
 }

@@ -495,7 +495,7 @@ func TestSessionsPage(t *testing.T) {
 	}
 	// Credentials of alice's session, then sign bob out.
 	p, _ := b.Post("/signin/sessions", form("credentials", ids[1]))
-	key, sec, tok := between(p.Body, `id="access-key-id">`, "<"), between(p.Body, `id="secret-access-key">`, "<"), between(p.Body, `id="session-token" class="token">`, "<")
+	key, sec, tok := awslogin.Between(p.Body, `id="access-key-id">`, "<"), awslogin.Between(p.Body, `id="secret-access-key">`, "<"), awslogin.Between(p.Body, `id="session-token" class="token">`, "<")
 	noteSecret(html.UnescapeString(sec), html.UnescapeString(tok))
 	if r := f.call(creds{key, html.UnescapeString(sec), html.UnescapeString(tok)}, "GetCallerIdentity", ""); r.status != 200 || !strings.Contains(r.body, "user/alice") {
 		t.Errorf("the credentials page's credentials: %d %s", r.status, r.body)
@@ -529,18 +529,9 @@ func sessionIDs(body string) []string {
 			return out
 		}
 		rest = rest[i:]
-		out = append(out, between(rest, `id="session-`, `"`))
+		out = append(out, awslogin.Between(rest, `id="session-`, `"`))
 		rest = rest[1:]
 	}
-}
-
-func between(s, from, to string) string {
-	i := strings.Index(s, from)
-	if i < 0 {
-		return ""
-	}
-	s = s[i+len(from):]
-	return s[:strings.Index(s, to)]
 }
 
 // A changed password ends the user's aws login sessions at their next

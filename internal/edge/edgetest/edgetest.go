@@ -1,14 +1,20 @@
 // Package edgetest is what the surfaces' tests mount them on the edge
-// with: an audit sink that keeps the events in memory.
+// with: an audit sink that keeps the events in memory, and a test server.
 package edgetest
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"log/slog"
+	"net/http/httptest"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/audit"
+	"github.com/keyless-dev/keyless/internal/clock"
+	"github.com/keyless-dev/keyless/internal/edge"
 )
 
 // Recorder is an edge audit sink (edge.Options.Audit) keeping events in
@@ -63,4 +69,21 @@ func (r *Recorder) Last() *audit.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.events[len(r.events)-1]
+}
+
+// Serve mounts the surface build makes, given the server's URL (which a
+// surface may need to know: its public URL), on an edge recording to
+// rec, and serves it until the test ends.
+func Serve(t testing.TB, rec *Recorder, build func(url string) *edge.Surface) *httptest.Server {
+	t.Helper()
+	e := edge.New(edge.Options{Audit: rec, Clock: clock.System{}, Random: rand.Reader, Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewUnstartedServer(nil)
+	r, err := e.Mount(build("http://" + srv.Listener.Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = r
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
 }

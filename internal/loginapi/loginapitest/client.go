@@ -325,3 +325,14 @@ func PastedCode(p Page) (state, code string, err error) {
 	q, err := url.ParseQuery(string(raw))
 	return q.Get("state"), q.Get("code"), err
 }
+
+// Between is the text of s between the first from and the to after it
+// ("" if there is no from).
+func Between(s, from, to string) string {
+	i := strings.Index(s, from)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(from):]
+	return s[:strings.Index(s, to)]
+}
