@@ -291,9 +291,7 @@ func (r *Ring) refreshLocked(ctx context.Context) error {
 
 // Active returns the active key's id and its AEAD for purpose.
 func (r *Ring) Active(p Purpose) (uint32, cipher.AEAD, error) {
-	r.mu.RLock()
-	id := r.active
-	r.mu.RUnlock()
+	id := r.activeID()
 	if id == 0 {
 		return 0, nil, ErrUnknownKey
 	}
@@ -354,9 +352,7 @@ func derived[T any](r *Ring, id uint32, p Purpose, in func(*entry) map[Purpose]T
 // ActiveMACKey returns the active key's id and the HMAC-SHA256 key
 // derived from it for purpose.
 func (r *Ring) ActiveMACKey(p Purpose) (uint32, []byte, error) {
-	r.mu.RLock()
-	id := r.active
-	r.mu.RUnlock()
+	id := r.activeID()
 	if id == 0 {
 		return 0, nil, ErrUnknownKey
 	}

@@ -1,6 +1,7 @@
 package oidcsignin
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -211,15 +212,6 @@ func (h *Handler) random() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// next is where a sign-in continues: an aws login authorization request
-// or the sessions page, never a URL the request chose.
-func next(v string) string {
-	if strings.HasPrefix(v, "/v1/authorize?") && len(v) <= 4096 && !strings.ContainsAny(v, "\r\n#\\") {
-		return v
-	}
-	return "/signin/sessions"
-}
-
 // start sends the browser to the provider: the authorization code flow
 // with PKCE (S256), a state bound to this browser, and a nonce.
 func (h *Handler) start(c *edge.Call) (any, error) {
@@ -244,7 +236,7 @@ func (h *Handler) start(c *edge.Call) (any, error) {
 	if err != nil {
 		return nil, unavailable("random_failed", err)
 	}
-	p.Provider, p.Next = name, next(c.Request.URL.Query().Get("next"))
+	p.Provider, p.Next = name, signin.Next(c.Request.URL.Query().Get("next"))
 	c.Event.RequestParameters["provider"] = name
 	data, _ := json.Marshal(p)
 	now := h.o.Clock.Now()
@@ -281,17 +273,10 @@ func (h *Handler) redeem(c *edge.Call) (any, error) {
 	if err != nil || state == "" || len(state) > 128 || subtle.ConstantTimeCompare([]byte(ck.Value), []byte(state)) != 1 {
 		return nil, denied("state_not_this_browsers", "This sign-in was not started in this browser. Start it again.")
 	}
-	rec, err := h.o.Store.GetRecord(c.Context(), kind, stateID(state), h.o.Clock.Now())
-	if errors.Is(err, storage.ErrNotFound) {
+	var p pending
+	if err := h.take(c, kind, stateID(state), &p); errors.Is(err, storage.ErrNotFound) {
 		return nil, denied("state_unknown", "This sign-in has expired or was already completed. Start it again.")
 	} else if err != nil {
-		return nil, unavailable("state_unreadable", err)
-	}
-	if err := h.o.Store.DeleteRecord(c.Context(), kind, rec.ID); err != nil {
-		return nil, unavailable("state_not_spent", err)
-	}
-	var p pending
-	if err := json.Unmarshal(rec.Data, &p); err != nil {
 		return nil, unavailable("state_unreadable", err)
 	}
 	ev.RequestParameters["provider"] = p.Provider
@@ -304,6 +289,9 @@ func (h *Handler) redeem(c *edge.Call) (any, error) {
 	}
 	ctx, cancel := context.WithTimeout(oidc.ClientContext(c.Context(), h.o.Client), 15*time.Second)
 	defer cancel()
+	if code := q.Get("code"); code == "" || len(code) > 2048 {
+		return nil, denied("code_invalid", "The identity provider sent no usable code. Start the sign-in again.")
+	}
 	tok, err := r.oauth.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(p.Verifier))
 	if err != nil {
 		if _, ok := errors.AsType[*oauth2.RetrieveError](err); ok {
@@ -353,6 +341,31 @@ func (h *Handler) redeem(c *edge.Call) (any, error) {
 		Hidden: []signin.Field{{Name: "id_token", Value: raw}}, Nonce: nonce, Cookies: []*http.Cookie{cookie}}, nil
 }
 
+// spent marks a record taken.
+var spent = []byte(`"spent"`)
+
+// take reads a started sign-in's or a chooser's record into v, once:
+// the record is marked spent by compare-and-swap, so that of concurrent
+// takers (on any node) one gets it and the others storage.ErrNotFound.
+func (h *Handler) take(c *edge.Call, kind, id string, v any) error {
+	now := h.o.Clock.Now()
+	rec, err := h.o.Store.GetRecord(c.Context(), kind, id, now)
+	if err != nil {
+		return err
+	}
+	if bytes.Equal(rec.Data, spent) {
+		return storage.ErrNotFound
+	}
+	data := rec.Data
+	rec.Data, rec.Version = spent, rec.Version+1
+	if err := h.o.Store.PutRecord(c.Context(), rec, now); errors.Is(err, storage.ErrConflict) {
+		return storage.ErrNotFound
+	} else if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, v)
+}
+
 // chosen is a shown chooser, kept until its choice.
 type chosen struct {
 	Provider    string `json:"provider"`
@@ -381,17 +394,10 @@ func (h *Handler) choose(c *edge.Call) (any, error) {
 		return nil, denied("chooser_not_shown", "Choose the role on the sign-in page. Start the sign-in again.")
 	}
 	// The chooser this browser was shown, once.
-	rec, err := h.o.Store.GetRecord(c.Context(), kindChoice, stateID(form.Get(choice.Field)), h.o.Clock.Now())
-	if errors.Is(err, storage.ErrNotFound) {
+	var ch chosen
+	if err := h.take(c, kindChoice, stateID(form.Get(choice.Field)), &ch); errors.Is(err, storage.ErrNotFound) {
 		return nil, denied("chooser_unknown", "This sign-in has expired or was already completed. Start it again.")
 	} else if err != nil {
-		return nil, unavailable("chooser_unreadable", err)
-	}
-	if err := h.o.Store.DeleteRecord(c.Context(), kindChoice, rec.ID); err != nil {
-		return nil, unavailable("chooser_not_spent", err)
-	}
-	var ch chosen
-	if err := json.Unmarshal(rec.Data, &ch); err != nil {
 		return nil, unavailable("chooser_unreadable", err)
 	}
 	raw := form.Get("id_token")
@@ -432,7 +438,7 @@ func (h *Handler) choose(c *edge.Call) (any, error) {
 		return nil, unavailable("sessions_unavailable", err)
 	}
 	gone := &http.Cookie{Name: choice.Cookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteStrictMode}
-	return &signin.Redirect{URL: h.prefix + next(ch.Next), Cookies: []*http.Cookie{cookie, gone}}, nil
+	return &signin.Redirect{URL: h.prefix + signin.Next(ch.Next), Cookies: []*http.Cookie{cookie, gone}}, nil
 }
 
 // webUser is the userIdentity of a person a provider signed in

@@ -275,8 +275,9 @@ func TestCallbackRows(t *testing.T) {
 		}
 		resp, err := b.PostForm(f.srv.URL+"/signin/oidc/callback", url.Values{"id_token": {token}, "signin": {nonce},
 			"role": {"arn:aws:iam::111122223333:role/dev,arn:aws:iam::111122223333:oidc-provider/op"}, "session_name": {"someone-else"}})
-		if err != nil {
-			t.Fatal(err)
+		if err != nil { // called from several goroutines: no t.Fatal
+			t.Error(err)
+			return &http.Response{}
 		}
 		resp.Body.Close()
 		return resp
@@ -304,5 +305,29 @@ func TestCallbackRows(t *testing.T) {
 	other := awslogin.Between(string(body), `name="id_token" value="`, `"`) // the first chooser's token
 	if resp := choose(b2, string(page2), other); resp.StatusCode != 403 || f.events.Last().AdditionalEventData["reason"] != "chooser_token_changed" {
 		t.Errorf("OIDC-RP-10 another token on a chooser: %d", resp.StatusCode)
+	}
+
+	// OIDC-RP-11: one chooser posted ten times at once signs in once.
+	b3 := browser()
+	resp, err = b3.Get(f.start(t, b3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page3, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[int]int{}
+	for range 10 {
+		wg.Go(func() {
+			resp := choose(b3, string(page3), "")
+			mu.Lock()
+			codes[resp.StatusCode]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if codes[303] != 1 || codes[403] != 9 {
+		t.Errorf("OIDC-RP-11 ten concurrent choices: %v", codes)
 	}
 }

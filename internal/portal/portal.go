@@ -20,7 +20,7 @@ import (
 // Paths, under the public URL's path.
 const (
 	PathSignIn    = "/signin"
-	PathSessions  = "/signin/sessions"
+	PathSessions  = signin.PathSessions
 	PathConsent   = "/signin/authorize"
 	PathScript    = "/signin/static/signin.js"
 	PathStyle     = "/signin/static/signin.css"
@@ -127,15 +127,6 @@ func (h *Handler) url(path string) string { return h.prefix + path }
 // browser is the request's browser and its sessions (none: ErrNone).
 func (h *Handler) browser(c *edge.Call) (secret.String, websession.Browser, error) {
 	return h.o.Sessions.Browser(c)
-}
-
-// next is where a sign-in continues: an authorization request or the
-// sessions page, never a URL the request chose (no open redirect).
-func next(v string) string {
-	if strings.HasPrefix(v, PathAuthorize+"?") && len(v) <= 4096 && !strings.ContainsAny(v, "\r\n#\\") {
-		return v
-	}
-	return PathSessions
 }
 
 func unavailable(err error) *edge.Refusal {

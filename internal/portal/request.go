@@ -10,11 +10,12 @@ import (
 
 	"github.com/keyless-dev/keyless/internal/idtoken"
 	"github.com/keyless-dev/keyless/internal/login"
+	"github.com/keyless-dev/keyless/internal/signin"
 )
 
 // Paths of the browser side.
 const (
-	PathAuthorize    = "/v1/authorize"
+	PathAuthorize    = signin.PathAuthorize
 	PathConfirmation = "/v1/sessions/confirmation"
 )
 

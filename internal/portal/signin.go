@@ -28,7 +28,7 @@ type formView struct {
 // one (two tabs share it), else a new one set with the page.
 func (h *Handler) form(c *edge.Call, nextPath, account, user string) *signin.Page {
 	p := &signin.Page{Name: "password", Title: "Sign in"}
-	v := formView{Action: h.url(PathSignIn), Next: next(nextPath), Account: account, User: user}
+	v := formView{Action: h.url(PathSignIn), Next: signin.Next(nextPath), Account: account, User: user}
 	for _, l := range h.o.OIDC {
 		v.Others = append(v.Others, Link{Name: l.Name, Path: h.url(l.Path) + "?next=" + url.QueryEscape(v.Next)})
 	}
@@ -65,7 +65,7 @@ func (h *Handler) signIn(c *edge.Call) (any, error) {
 	ev.RequestParameters = nil
 	// Where the sign-in continues, without the authorization request's
 	// parameters (its state and challenge are the client's).
-	loginTo, _, _ := strings.Cut(next(form.Get("next")), "?")
+	loginTo, _, _ := strings.Cut(signin.Next(form.Get("next")), "?")
 	ev.AdditionalEventData = map[string]string{"LoginTo": h.url(loginTo), "MobileVersion": "No"}
 	if !formNonce.Check(c.Request, form) {
 		return nil, denied("form_not_shown", "Sign in from keyless's sign-in page. Reload it and try again.")
@@ -95,5 +95,5 @@ func (h *Handler) signIn(c *edge.Call) (any, error) {
 	}
 	ev.ResponseElements = map[string]any{"ConsoleLogin": "Success"}
 	spent := &http.Cookie{Name: formNonce.Cookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteStrictMode}
-	return &signin.Redirect{URL: h.url(next(form.Get("next"))), Cookies: []*http.Cookie{session, spent}}, nil
+	return &signin.Redirect{URL: h.url(signin.Next(form.Get("next"))), Cookies: []*http.Cookie{session, spent}}, nil
 }

@@ -2,6 +2,7 @@ package signin
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/keyless-dev/keyless/internal/edge"
@@ -62,4 +63,22 @@ func (s *Sessions) Start(c *edge.Call, p login.Principal, method string, maxSess
 		return nil, err
 	}
 	return s.Cookie(fresh), nil
+}
+
+// Paths every sign-in method continues to.
+const (
+	// PathSessions is the browser's sessions page.
+	PathSessions = "/signin/sessions"
+	// PathAuthorize is aws login's authorization request.
+	PathAuthorize = "/v1/authorize"
+)
+
+// Next is where a sign-in continues, given the path it was asked to: an
+// aws login authorization request, else the sessions page. Never a URL a
+// request chose (no open redirect).
+func Next(v string) string {
+	if strings.HasPrefix(v, PathAuthorize+"?") && len(v) <= 4096 && !strings.ContainsAny(v, "\r\n#\\") {
+		return v
+	}
+	return PathSessions
 }

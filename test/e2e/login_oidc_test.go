@@ -105,12 +105,7 @@ func TestAWSLoginOIDC(t *testing.T) {
 		waitFor(t, wd, "#consent", "the consent page again")
 	}
 	wd.click(wd.find("#allow"))
-	var q url.Values
-	select {
-	case q = <-cb.got:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no callback within 30 s; the browser is at %s", wd.currentURL())
-	}
+	q := cb.wait(t, wd)
 	if q.Get("state") != l.state {
 		t.Fatalf("callback %v", q)
 	}

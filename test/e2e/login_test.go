@@ -89,6 +89,18 @@ type callback struct {
 	got      chan url.Values
 }
 
+// wait is the callback's query, within 30 s of the browser's last step.
+func (cb *callback) wait(t *testing.T, wd *webDriver) url.Values {
+	t.Helper()
+	select {
+	case q := <-cb.got:
+		return q
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no callback within 30 s; the browser is at %s", wd.currentURL())
+		return nil
+	}
+}
+
 func startCallback(t *testing.T) *callback {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -198,12 +210,7 @@ func TestAWSLogin(t *testing.T) {
 		t.Errorf("the consent page offers %q, want bob", who)
 	}
 	wd.click(wd.find("#allow"))
-	var q url.Values
-	select {
-	case q = <-cb.got:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("no callback within 30 s; the browser is at %s", wd.currentURL())
-	}
+	q := cb.wait(t, wd)
 	if q.Get("state") != bobLogin.state || q.Get("code") == "" {
 		t.Fatalf("callback %v, want the state %s and a code", q, bobLogin.state)
 	}
